@@ -1,0 +1,184 @@
+// Everything that turns an upstream OpenAPI document into openapi/planetscale.yaml: reading the
+// source, keeping the Roles operations, applying our overlays, validating, and writing YAML that
+// every parser reads the same way.
+import { createHash } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { createConfig, lintFromString } from "@redocly/openapi-core";
+import { openapiFilter, openapiOverlay } from "openapi-format";
+import YAML from "yaml";
+
+export const DEFAULT_SOURCE = "https://planetscale.com/docs/openapi.yaml";
+export const ROLES_TAG = "Roles";
+
+export type OpenApiDocument = Record<string, unknown> & {
+  openapi: string;
+  paths: Record<string, Record<string, unknown>>;
+};
+
+/** A pull that cannot go on; the message is meant for the person who ran it. */
+export class SpecError extends Error {
+  override name = "SpecError";
+}
+
+export interface SpecLock {
+  source: string;
+  sha256: string;
+  pulled_at: string;
+  api_version: string;
+  operations: string[];
+}
+
+const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+export async function readSource(from: string): Promise<Buffer> {
+  if (/^https?:\/\//i.test(from)) {
+    let response: Response;
+    try {
+      response = await fetch(from, { redirect: "follow", signal: AbortSignal.timeout(60_000) });
+    } catch (error) {
+      throw new SpecError(`could not reach ${from}: ${describeCause(error)}`);
+    }
+    if (!response.ok) throw new SpecError(`${from} answered ${response.status} ${response.statusText}`);
+    return Buffer.from(await response.arrayBuffer());
+  }
+  try {
+    return await readFile(from);
+  } catch (error) {
+    throw new SpecError(`could not read ${from}: ${describeCause(error)}`);
+  }
+}
+
+function describeCause(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error as NodeJS.ErrnoException).code ?? error.message;
+}
+
+// PlanetScale's docs pages (…/reference/create_role.md) carry the operation's document in a
+// fenced yaml block, opened by three or more backticks or tildes.
+const FENCED_YAML = /^(`{3,}|~{3,})[ \t]*ya?ml\b[^\n]*\n([\s\S]*?)^\1[ \t]*$/m;
+
+/** Parses OpenAPI 3.x from raw YAML, JSON, or a Markdown page that embeds it. */
+export function parseDocument(text: string, origin: string): OpenApiDocument {
+  const fenced = FENCED_YAML.exec(text);
+  const body = fenced?.[2] ?? text;
+  let parsed: unknown;
+  try {
+    // YAML 1.2 (the library's default) reads the upstream's unquoted off/on as the strings
+    // their authors meant; JSON is YAML too.
+    parsed = YAML.parse(body, { maxAliasCount: -1 });
+  } catch (error) {
+    throw new SpecError(`${origin} is not YAML or JSON: ${(error as Error).message.split("\n")[0]}`);
+  }
+  if (!isObject(parsed)) throw new SpecError(`${origin} does not hold an OpenAPI document`);
+  if ("swagger" in parsed) {
+    throw new SpecError(`${origin} is Swagger ${String(parsed.swagger)}; only OpenAPI 3.x is supported`);
+  }
+  if (typeof parsed.openapi !== "string" || !/^3\.\d+/.test(parsed.openapi)) {
+    const found = "openapi" in parsed ? `openapi: ${String(parsed.openapi)}` : "no openapi field";
+    throw new SpecError(`${origin} is not an OpenAPI 3.x document (${found})`);
+  }
+  if (!isObject(parsed.paths)) throw new SpecError(`${origin} has no paths`);
+  return parsed as OpenApiDocument;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function operationIds(doc: OpenApiDocument): string[] {
+  const ids: string[] = [];
+  for (const item of Object.values(doc.paths)) {
+    for (const method of HTTP_METHODS) {
+      const op = item[method];
+      if (isObject(op) && typeof op.operationId === "string") ids.push(op.operationId);
+    }
+  }
+  return ids;
+}
+
+export async function keepRoles(doc: OpenApiDocument): Promise<OpenApiDocument> {
+  const { data } = await openapiFilter(doc, {
+    filterSet: {
+      inverseTags: [ROLES_TAG],
+      unusedComponents: ["schemas", "parameters", "examples", "headers", "requestBodies", "responses"],
+      // `security: [{ oauth2: [] }]` and `headers: {}` mean something; keep them.
+      preserveEmptyObjects: true,
+    },
+  });
+  const kept = data as OpenApiDocument;
+  if (operationIds(kept).length === 0) throw new SpecError(`the document has no operations tagged ${ROLES_TAG}`);
+  return kept;
+}
+
+export async function applyOverlays(doc: OpenApiDocument, overlayDir: string): Promise<OpenApiDocument> {
+  let names: string[];
+  try {
+    names = (await readdir(overlayDir)).filter((name) => /\.ya?ml$/.test(name)).sort();
+  } catch {
+    return doc;
+  }
+  let current = doc;
+  for (const name of names) {
+    const overlaySet = YAML.parse(await readFile(path.join(overlayDir, name), "utf8"));
+    const { data, resultData } = await openapiOverlay(current, { overlaySet });
+    // An action that matches nothing means upstream moved what we patch: say so, do not guess.
+    const unused = (resultData as { unusedActions?: { target?: string }[] }).unusedActions ?? [];
+    if (unused.length > 0) {
+      const targets = unused.map((action) => action.target).join(", ");
+      throw new SpecError(`overlay ${name} no longer applies (nothing matches ${targets})`);
+    }
+    current = data as OpenApiDocument;
+  }
+  return current;
+}
+
+export async function validate(yamlText: string, origin: string): Promise<void> {
+  const config = await createConfig({ extends: ["minimal"] });
+  const problems = await lintFromString({ source: yamlText, absoluteRef: path.resolve("planetscale.yaml"), config });
+  const errors = problems.filter((problem) => problem.severity === "error");
+  if (errors.length > 0) {
+    const lines = errors.slice(0, 10).map((p) => `  - ${p.message} (${p.location[0]?.pointer ?? "?"})`);
+    throw new SpecError(`${origin} is not a valid OpenAPI document:\n${lines.join("\n")}`);
+  }
+}
+
+/**
+ * YAML that reads the same under 1.1 and 1.2 parsers: writing as 1.1 quotes every string a 1.1
+ * parser would take for something else (off, on, yes, no…), which a 1.2 parser reads as strings too.
+ */
+export function toYaml(doc: unknown): string {
+  return YAML.stringify(doc, { version: "1.1", lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+export function sha256(bytes: Buffer | string): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+export interface PulledSpec {
+  doc: OpenApiDocument;
+  yaml: string;
+  lock: SpecLock;
+}
+
+/** Reads, filters, patches and validates; writes nothing. */
+export async function pullSpec(from: string, overlayDir: string, now = new Date()): Promise<PulledSpec> {
+  const bytes = await readSource(from);
+  const upstream = parseDocument(bytes.toString("utf8"), from);
+  const doc = await applyOverlays(await keepRoles(upstream), overlayDir);
+  const yaml = toYaml(doc);
+  await validate(yaml, from);
+  const info = isObject(doc.info) ? doc.info : {};
+  return {
+    doc,
+    yaml,
+    lock: {
+      source: from,
+      sha256: sha256(bytes),
+      pulled_at: now.toISOString(),
+      api_version: String(info.version ?? ""),
+      operations: operationIds(doc),
+    },
+  };
+}

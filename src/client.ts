@@ -1,0 +1,136 @@
+// createClient: options and their defaults in one place, and one method per Roles operation.
+import createFetchClient, { type Client } from "openapi-fetch";
+import { authorizationHeader, type ServiceToken } from "./credentials.ts";
+import { InvalidRequestError } from "./errors.ts";
+import type { paths } from "./generated/openapi.ts";
+import type { OperationId } from "./generated/operations.ts";
+import { debugLogger } from "./log.ts";
+import { type ClientContext, callOperation, checkPositive } from "./request.ts";
+import { defaultRetrySettings } from "./retry.ts";
+import { redactInspect } from "./secrets.ts";
+import { assertSafeUrl, guardedFetch } from "./transport.ts";
+import type {
+  CreateRoleParams,
+  DefaultRoleCredentials,
+  DeleteRoleParams,
+  GetDefaultRoleParams,
+  GetRoleParams,
+  ListRolesParams,
+  OperationParams,
+  OperationResult,
+  ReassignRoleObjectsParams,
+  RenewRoleParams,
+  RequestLogEvent,
+  RequestOptions,
+  ResetDefaultRoleParams,
+  ResetRoleParams,
+  Role,
+  RolePage,
+  UpdateRoleParams,
+} from "./types.ts";
+import { VERSION } from "./version.ts";
+
+export const DEFAULT_BASE_URL = "https://api.planetscale.com/v1";
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+export interface ClientOptions {
+  /** `{ id, token }` or `"id:token"`; sent as `Authorization: <id>:<token>`. */
+  serviceToken?: ServiceToken;
+  /** An OAuth access token, sent as `Authorization: Bearer <token>`. */
+  accessToken?: string;
+  /** Default: PLANETSCALE_API_URL, else https://api.planetscale.com/v1. */
+  baseUrl?: string;
+  /** Default: globalThis.fetch. */
+  fetch?: typeof fetch;
+  /** Deadline for each attempt, in milliseconds. Default 30 000. */
+  timeoutMs?: number;
+  /** Retries after the first attempt, where the retry policy allows them. Default 2. */
+  maxRetries?: number;
+  /** Appended to "planetscale-roles/<version>" in the User-Agent header. */
+  userAgent?: string;
+  /** Receives one event per attempt. Default: lines on stderr when PLANETSCALE_DEBUG=1. */
+  logger?: (event: RequestLogEvent) => void;
+  /** Where the defaults are read from. Default: process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface PlanetScaleClient {
+  createRole(params: CreateRoleParams, options?: RequestOptions): Promise<Role>;
+  listRoles(params: ListRolesParams, options?: RequestOptions): Promise<RolePage>;
+  getRole(params: GetRoleParams, options?: RequestOptions): Promise<OperationResult<"get_role">>;
+  updateRole(params: UpdateRoleParams, options?: RequestOptions): Promise<OperationResult<"update_role">>;
+  deleteRole(params: DeleteRoleParams, options?: RequestOptions): Promise<void>;
+  renewRole(params: RenewRoleParams, options?: RequestOptions): Promise<OperationResult<"renew_role">>;
+  resetRole(params: ResetRoleParams, options?: RequestOptions): Promise<OperationResult<"reset_role">>;
+  reassignRoleObjects(params: ReassignRoleObjectsParams, options?: RequestOptions): Promise<void>;
+  getDefaultRole(params: GetDefaultRoleParams, options?: RequestOptions): Promise<OperationResult<"get_default_role">>;
+  resetDefaultRole(params: ResetDefaultRoleParams, options?: RequestOptions): Promise<DefaultRoleCredentials>;
+  /** The typed openapi-fetch client, with the same credentials and transport rules, for anything else. */
+  readonly raw: Client<paths>;
+}
+
+function processEnv(): Record<string, string | undefined> {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+}
+
+export function createClient(options: ClientOptions = {}): PlanetScaleClient {
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidRequestError("createClient options must be an object", { field: "options" });
+  }
+  const env = options.env ?? processEnv();
+  const {
+    baseUrl = env.PLANETSCALE_API_URL || DEFAULT_BASE_URL,
+    fetch: innerFetch = globalThis.fetch,
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+    maxRetries = defaultRetrySettings.maxRetries,
+    userAgent,
+    logger = debugLogger(env),
+  } = options;
+  checkPositive("createClient", "timeoutMs", timeoutMs, false, 1);
+  checkPositive("createClient", "maxRetries", maxRetries, true, 0);
+  if (typeof innerFetch !== "function") {
+    throw new InvalidRequestError("createClient: fetch must be a function (no global fetch found)", { field: "fetch" });
+  }
+  if (userAgent !== undefined && (typeof userAgent !== "string" || !/^[\x20-\x7e]*$/.test(userAgent))) {
+    throw new InvalidRequestError("createClient: userAgent must be a string of printable ASCII", {
+      field: "userAgent",
+    });
+  }
+  assertSafeUrl(baseUrl);
+  const raw = createFetchClient<paths>({
+    baseUrl,
+    fetch: guardedFetch(innerFetch),
+    // A redirect is answered as an error: following it could hand the token to another host.
+    redirect: "manual",
+    headers: {
+      Authorization: authorizationHeader(options, env),
+      Accept: "application/json",
+      "User-Agent": userAgent ? `planetscale-roles/${VERSION} ${userAgent}` : `planetscale-roles/${VERSION}`,
+    },
+  });
+  const ctx: ClientContext = { raw, timeoutMs, retry: { ...defaultRetrySettings, maxRetries }, log: logger };
+  const call =
+    <Id extends OperationId>(operation: Id) =>
+    (params: OperationParams<Id>, requestOptions?: RequestOptions) =>
+      callOperation(ctx, operation, params, requestOptions);
+
+  // Methods only: the credentials live in the closure, so logging the client shows no secret.
+  return redactInspect({
+    createRole: call("create_role") as PlanetScaleClient["createRole"],
+    listRoles: call("list_roles") as PlanetScaleClient["listRoles"],
+    getRole: call("get_role"),
+    updateRole: call("update_role"),
+    deleteRole: call("delete_role") as PlanetScaleClient["deleteRole"],
+    renewRole: call("renew_role"),
+    resetRole: call("reset_role"),
+    reassignRoleObjects: call("reassign_role_objects") as PlanetScaleClient["reassignRoleObjects"],
+    getDefaultRole: call("get_default_role"),
+    resetDefaultRole: call("reset_default_role") as PlanetScaleClient["resetDefaultRole"],
+    raw,
+  });
+}
+
+/** createRole with a client built from the environment (PLANETSCALE_SERVICE_TOKEN_ID/…, PLANETSCALE_API_URL). */
+export function createRole(params: CreateRoleParams, options?: RequestOptions): Promise<Role> {
+  return createClient().createRole(params, options);
+}

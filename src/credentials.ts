@@ -1,0 +1,64 @@
+// Which Authorization header to send: a service token as `<id>:<token>` (no scheme word), or an
+// OAuth access token as `Bearer <token>`; from options, else from the environment.
+import { InvalidRequestError } from "./errors.ts";
+
+export type ServiceToken = { id: string; token: string } | string;
+
+export interface CredentialOptions {
+  serviceToken?: ServiceToken;
+  accessToken?: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+// A header value with a line break or other control character could smuggle in another header.
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
+
+function checkPart(value: unknown, field: string, allowColon = true): string {
+  if (typeof value !== "string" || value === "") {
+    throw new InvalidRequestError(`${field} must be a non-empty string`, { field });
+  }
+  if (!HEADER_SAFE.test(value) || (!allowColon && value.includes(":"))) {
+    const extra = allowColon ? "" : " other than ':'";
+    throw new InvalidRequestError(`${field} must be printable ASCII${extra}, without spaces or line breaks`, { field });
+  }
+  return value;
+}
+
+function serviceTokenHeader(serviceToken: ServiceToken, field: string): string {
+  if (typeof serviceToken === "string") {
+    const colon = serviceToken.indexOf(":");
+    if (colon <= 0 || colon === serviceToken.length - 1) {
+      throw new InvalidRequestError(`${field} must be "<id>:<token>" or { id, token }`, { field });
+    }
+    return serviceTokenHeader({ id: serviceToken.slice(0, colon), token: serviceToken.slice(colon + 1) }, field);
+  }
+  if (typeof serviceToken !== "object" || serviceToken === null) {
+    throw new InvalidRequestError(`${field} must be "<id>:<token>" or { id, token }`, { field });
+  }
+  return `${checkPart(serviceToken.id, `${field}.id`, false)}:${checkPart(serviceToken.token, `${field}.token`)}`;
+}
+
+/** The Authorization header value; throws before any request when there are no usable credentials. */
+export function authorizationHeader(options: CredentialOptions, env: Env): string {
+  if (options.serviceToken !== undefined && options.accessToken !== undefined) {
+    throw new InvalidRequestError("give serviceToken or accessToken, not both", { field: "serviceToken" });
+  }
+  if (options.serviceToken !== undefined) return serviceTokenHeader(options.serviceToken, "serviceToken");
+  if (options.accessToken !== undefined) return `Bearer ${checkPart(options.accessToken, "accessToken")}`;
+  const id = env.PLANETSCALE_SERVICE_TOKEN_ID;
+  const token = env.PLANETSCALE_SERVICE_TOKEN;
+  if (id || token) {
+    return serviceTokenHeader(
+      { id: id ?? "", token: token ?? "" },
+      "PLANETSCALE_SERVICE_TOKEN_ID/PLANETSCALE_SERVICE_TOKEN",
+    );
+  }
+  if (env.PLANETSCALE_ACCESS_TOKEN)
+    return `Bearer ${checkPart(env.PLANETSCALE_ACCESS_TOKEN, "PLANETSCALE_ACCESS_TOKEN")}`;
+  throw new InvalidRequestError(
+    'no PlanetScale credentials: pass serviceToken ({ id, token } or "id:token") or accessToken to createClient, ' +
+      "or set PLANETSCALE_SERVICE_TOKEN_ID and PLANETSCALE_SERVICE_TOKEN (or PLANETSCALE_ACCESS_TOKEN)",
+    { field: "serviceToken" },
+  );
+}

@@ -1,0 +1,198 @@
+// The whole error hierarchy, and the one function that maps an HTTP answer to its class.
+import { operations } from "./generated/operations.ts";
+import { hideProperty } from "./secrets.ts";
+
+export interface ErrorDetails {
+  /** The operation id from the spec, e.g. "create_role". */
+  operation?: string | undefined;
+  status?: number | undefined;
+  /** The API's error code, e.g. "not_found", when the body was `{code, message}`. */
+  code?: string | undefined;
+  /** The API's own message, when the body carried one. */
+  apiMessage?: string | undefined;
+  requestId?: string | undefined;
+  /** True when the request may have taken effect although no usable answer came back. */
+  outcomeUnknown?: boolean | undefined;
+  cause?: unknown;
+}
+
+export class PlanetScaleError extends Error {
+  override name = "PlanetScaleError";
+  readonly operation: string | undefined;
+  readonly status: number | undefined;
+  readonly code: string | undefined;
+  readonly apiMessage: string | undefined;
+  readonly requestId: string | undefined;
+  /** The request may have taken effect on the server; see the message for how to check. */
+  outcomeUnknown: boolean;
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.operation = details.operation;
+    this.status = details.status;
+    this.code = details.code;
+    this.apiMessage = details.apiMessage;
+    this.requestId = details.requestId;
+    this.outcomeUnknown = details.outcomeUnknown ?? false;
+  }
+}
+
+/** Rejected before anything was sent: the request could never have succeeded as given. */
+export class InvalidRequestError extends PlanetScaleError {
+  override name = "InvalidRequestError";
+  /** The offending input, e.g. "ttl" or "inherited_roles[1]". */
+  readonly field: string | undefined;
+  constructor(message: string, details: ErrorDetails & { field?: string } = {}) {
+    super(message, details);
+    this.field = details.field;
+  }
+}
+
+export class AuthenticationError extends PlanetScaleError {
+  override name = "AuthenticationError";
+}
+
+export class PermissionDeniedError extends PlanetScaleError {
+  override name = "PermissionDeniedError";
+  /** Service-token accesses of which the operation needs at least one, from the spec. */
+  readonly serviceTokenAccesses: readonly string[];
+  /** OAuth scopes, per resource level, of which the operation needs at least one. */
+  readonly oauthScopes: Readonly<Record<string, readonly string[]>>;
+  constructor(message: string, details: ErrorDetails = {}) {
+    const needs = needsOf(details.operation);
+    super(`${message}${needs.text}`, details);
+    this.serviceTokenAccesses = needs.serviceTokenAccesses;
+    this.oauthScopes = needs.oauthScopes;
+  }
+}
+
+export class NotFoundError extends PlanetScaleError {
+  override name = "NotFoundError";
+}
+
+export class RateLimitError extends PlanetScaleError {
+  override name = "RateLimitError";
+  /** How long the server asked us to wait, when it said so. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, details: ErrorDetails & { retryAfterMs?: number | undefined } = {}) {
+    super(message, details);
+    this.retryAfterMs = details.retryAfterMs;
+  }
+}
+
+export class ServerError extends PlanetScaleError {
+  override name = "ServerError";
+}
+
+export class ConnectionError extends PlanetScaleError {
+  override name = "ConnectionError";
+  /** False only when the connection was never established, so the server cannot have seen the request. */
+  readonly requestSent: boolean;
+  constructor(message: string, details: ErrorDetails & { requestSent: boolean }) {
+    super(message, details);
+    this.requestSent = details.requestSent;
+  }
+}
+
+export class TimeoutError extends PlanetScaleError {
+  override name = "TimeoutError";
+}
+
+/** The caller's AbortSignal fired. */
+export class AbortError extends PlanetScaleError {
+  override name = "AbortError";
+}
+
+/**
+ * A 2xx (or a redirect) the client cannot use. `body` keeps the raw text so that a one-time
+ * password in a garbled answer is still recoverable; it is hidden from inspect and logs.
+ */
+export class UnexpectedResponseError extends PlanetScaleError {
+  override name = "UnexpectedResponseError";
+  declare readonly body: string;
+  constructor(message: string, details: ErrorDetails & { body: string }) {
+    super(message, details);
+    hideProperty(this, "body", details.body);
+  }
+}
+
+function needsOf(operation: string | undefined) {
+  const facts =
+    operation && Object.hasOwn(operations, operation) ? operations[operation as keyof typeof operations] : undefined;
+  const serviceTokenAccesses: readonly string[] = facts?.serviceTokenAccesses ?? [];
+  const oauthScopes: Readonly<Record<string, readonly string[]>> = facts?.oauthScopes ?? {};
+  if (!facts) return { serviceTokenAccesses, oauthScopes, text: "" };
+  const scopes = Object.entries(oauthScopes).map(([level, list]) => `${level}: ${list.join(", ")}`);
+  const text =
+    `. ${operation} needs a service token with one of these accesses: ${serviceTokenAccesses.join(", ")}` +
+    `; or an OAuth token with one of these scopes (${scopes.join("; ")})`;
+  return { serviceTokenAccesses, oauthScopes, text };
+}
+
+const REQUEST_ID_HEADERS = ["x-request-id", "request-id", "x-planetscale-request-id"];
+
+export function requestIdOf(headers: Headers): string | undefined {
+  for (const name of REQUEST_ID_HEADERS) {
+    const value = headers.get(name);
+    if (value) return value;
+  }
+  return undefined;
+}
+
+/** Reads `{code, message}` if the body is that; anything else (empty, HTML, text) gives nothing. */
+function apiErrorOf(text: string): { code?: string; message?: string } {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== "object" || parsed === null) return {};
+    const { code, message } = parsed as Record<string, unknown>;
+    return {
+      ...(typeof code === "string" ? { code } : {}),
+      ...(typeof message === "string" ? { message } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  401: "the credentials were not accepted",
+  403: "the credentials are not allowed to do this",
+  404: "not found (the organization, database, branch or role does not exist, or the credentials cannot see it)",
+  429: "rate limited",
+};
+
+/** The one place where a non-2xx answer becomes an error class. */
+export function errorFromResponse(
+  operation: string,
+  response: Response,
+  text: string,
+  extra: { retryAfterMs?: number | undefined } = {},
+): PlanetScaleError {
+  const { status } = response;
+  const api = apiErrorOf(text);
+  const requestId = requestIdOf(response.headers);
+  const said = api.message ?? STATUS_TEXT[status] ?? (response.statusText || "no explanation was given");
+  const details: ErrorDetails = {
+    operation,
+    status,
+    code: api.code,
+    apiMessage: api.message,
+    requestId,
+  };
+  const message = `${operation} failed: ${status}${api.code ? ` ${api.code}` : ""}: ${said}${requestId ? ` (request id ${requestId})` : ""}`;
+  if (status === 401) return new AuthenticationError(message, details);
+  if (status === 403) return new PermissionDeniedError(message, details);
+  if (status === 404) return new NotFoundError(message, details);
+  if (status === 429) return new RateLimitError(message, { ...details, retryAfterMs: extra.retryAfterMs });
+  if (status >= 500) return new ServerError(message, details);
+  if (status >= 300 && status < 400) {
+    const location = response.headers.get("location") ?? "nowhere";
+    return new UnexpectedResponseError(
+      `${operation} was redirected (${status}) to ${location}; redirects are not followed, so credentials are never sent to another address`,
+      { ...details, body: text },
+    );
+  }
+  // 400, 409, 422…: the API refused the request as sent. InvalidRequestError is kept for what the
+  // client refused before sending, so these stay the base class, with their status and code.
+  return new PlanetScaleError(message, details);
+}

@@ -1,0 +1,28 @@
+export {
+  type ClientOptions,
+  createClient,
+  createRole,
+  DEFAULT_BASE_URL,
+  DEFAULT_TIMEOUT_MS,
+  type PlanetScaleClient,
+} from "./client.ts";
+export type { ServiceToken } from "./credentials.ts";
+export {
+  AbortError,
+  AuthenticationError,
+  ConnectionError,
+  InvalidRequestError,
+  NotFoundError,
+  PermissionDeniedError,
+  PlanetScaleError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+  UnexpectedResponseError,
+} from "./errors.ts";
+export type { paths } from "./generated/openapi.ts";
+export { type OperationId, operations } from "./generated/operations.ts";
+export { formatLogEvent } from "./log.ts";
+export { type OperationPolicy, operationPolicy } from "./retry.ts";
+export type * from "./types.ts";
+export { VERSION } from "./version.ts";

@@ -1,0 +1,116 @@
+// The retry policy, as data a reviewer can check against what repeating each operation does, and
+// the small decision that reads it. The loop that acts on it lives in request.ts.
+import { ConnectionError, type PlanetScaleError, RateLimitError, ServerError, TimeoutError } from "./errors.ts";
+import type { OperationId } from "./generated/operations.ts";
+
+export interface OperationPolicy {
+  /** May the request be sent again after it may have reached the server (5xx, reset, timeout)? */
+  repeatable: boolean;
+  /** Why, in terms of what a repeat does on PlanetScale's side. */
+  because: string;
+  /** The answer carries a password that can never be read again. */
+  returnsPassword?: true;
+}
+
+/**
+ * Every operation sends again when the connection was never established (nothing reached the
+ * server) and after a 429 (the server refused it unseen). Beyond that, only where a repeat is harmless.
+ */
+export const operationPolicy = {
+  create_role: {
+    repeatable: false,
+    because: "each create mints another role; a repeat after a lost answer leaves a role whose password nobody has",
+    returnsPassword: true,
+  },
+  list_roles: { repeatable: true, because: "reads only" },
+  get_role: { repeatable: true, because: "reads only" },
+  get_default_role: { repeatable: true, because: "reads only" },
+  update_role: { repeatable: true, because: "PATCH sets the same name and settings again; the end state is the same" },
+  delete_role: { repeatable: true, because: "the role is gone either way; a repeat after a lost answer may see 404" },
+  renew_role: { repeatable: true, because: "renewing again only moves the expiry to the same point, from now" },
+  reset_role: {
+    repeatable: true,
+    because: "each reset replaces the password; only the last answer's password works, and that is the one returned",
+    returnsPassword: true,
+  },
+  reset_default_role: {
+    repeatable: true,
+    because: "as reset_role: the last password returned is the one that works",
+    returnsPassword: true,
+  },
+  reassign_role_objects: { repeatable: true, because: "objects already owned by the successor stay with it" },
+} as const satisfies Record<OperationId, OperationPolicy>;
+
+export interface RetrySettings {
+  maxRetries: number;
+  /** The first backoff step; each later one doubles, up to maxDelayMs. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A Retry-After longer than this is not waited for: the RateLimitError carries it instead. */
+  maxRetryAfterMs: number;
+  random: () => number;
+}
+
+export const defaultRetrySettings: RetrySettings = {
+  maxRetries: 2,
+  baseDelayMs: 500,
+  maxDelayMs: 8_000,
+  maxRetryAfterMs: 60_000,
+  random: Math.random,
+};
+
+/** Exponential backoff with full jitter on the upper half, so that a crowd of callers spreads out. */
+export function backoffMs(retry: number, settings: RetrySettings): number {
+  const ceiling = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** (retry - 1));
+  return Math.round(ceiling / 2 + (settings.random() * ceiling) / 2);
+}
+
+/** Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/**
+ * How long to wait before sending again, or undefined to give up now. `retry` counts the
+ * retries made so far plus this one (1 for the first retry).
+ */
+export function retryDelay(
+  error: PlanetScaleError,
+  policy: OperationPolicy,
+  retry: number,
+  settings: RetrySettings,
+): number | undefined {
+  if (retry > settings.maxRetries) return undefined;
+  if (error instanceof RateLimitError) {
+    if (error.retryAfterMs === undefined) return backoffMs(retry, settings);
+    if (error.retryAfterMs > settings.maxRetryAfterMs) return undefined;
+    // Waiting a little past Retry-After keeps callers told the same second from arriving together.
+    return error.retryAfterMs + Math.round(settings.random() * Math.min(error.retryAfterMs / 4, 1_000));
+  }
+  if (error instanceof ConnectionError && !error.requestSent) return backoffMs(retry, settings);
+  const mayHaveReachedServer =
+    error instanceof ServerError || error instanceof ConnectionError || error instanceof TimeoutError;
+  if (mayHaveReachedServer && policy.repeatable) return backoffMs(retry, settings);
+  return undefined;
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts; leaves no timer behind. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,132 @@
+// Checks every call's input against what the spec says about the operation (generated), plus the
+// few rules the API enforces that the spec does not state. Nothing is sent until it passes.
+import { InvalidRequestError } from "./errors.ts";
+import { type OperationId, operations } from "./generated/operations.ts";
+
+interface FieldSchema {
+  readonly type: string;
+  readonly enum?: readonly string[];
+  readonly items?: FieldSchema;
+  readonly nullable?: boolean;
+}
+
+export interface SplitParams {
+  path: Record<string, string>;
+  query: Record<string, unknown>;
+  body: Record<string, unknown> | undefined;
+}
+
+// A path parameter is one URL segment. Allowing only URL-unreserved characters (and no leading
+// dot, so no "." or "..") means no value can reach another endpoint, however it is encoded.
+const PATH_SEGMENT = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/;
+
+// Rules the API applies that the spec leaves out, keyed by field name wherever it appears.
+const EXTRA_RULES: Record<string, (value: unknown) => string | undefined> = {
+  ttl: (value) => ((value as number) < 0 ? "a non-negative integer number of seconds" : undefined),
+  name: (value) => ((value as string).trim() === "" ? "a non-empty string" : undefined),
+  successor: (value) => ((value as string).trim() === "" ? "a non-empty role id or username" : undefined),
+  page: (value) => ((value as number) < 1 ? "an integer of 1 or more" : undefined),
+  per_page: (value) => ((value as number) < 1 ? "an integer of 1 or more" : undefined),
+};
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === "number") return String(value);
+  return typeof value;
+}
+
+function fail(operation: string, field: string, allowed: string, value: unknown): never {
+  throw new InvalidRequestError(
+    `${operation}: ${field} must be ${allowed}; got ${describe(value)}. Nothing was sent.`,
+    {
+      operation,
+      field,
+    },
+  );
+}
+
+function checkValue(operation: string, field: string, schema: FieldSchema, value: unknown): void {
+  if (value === null && schema.nullable) return;
+  switch (schema.type) {
+    case "string":
+      if (typeof value !== "string") fail(operation, field, "a string", value);
+      break;
+    case "integer":
+      if (!Number.isSafeInteger(value)) fail(operation, field, "an integer", value);
+      break;
+    case "number":
+      if (typeof value !== "number" || !Number.isFinite(value)) fail(operation, field, "a number", value);
+      break;
+    case "boolean":
+      if (typeof value !== "boolean") fail(operation, field, "true or false", value);
+      break;
+    case "array": {
+      if (!Array.isArray(value)) fail(operation, field, "an array", value);
+      const items = schema.items;
+      if (items) {
+        for (const [index, item] of value.entries()) checkValue(operation, `${field}[${index}]`, items, item);
+      }
+      break;
+    }
+  }
+  if (schema.enum && !schema.enum.includes(value as string)) {
+    fail(operation, field, `one of ${schema.enum.join(", ")}`, value);
+  }
+  const leaf = field.replace(/\[\d+\]$/, "");
+  const broken = EXTRA_RULES[leaf]?.(value);
+  if (broken) fail(operation, field, broken, value);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Validates `params` for `operation` and sorts them into path, query and body. */
+export function splitParams(operation: OperationId, params: unknown): SplitParams {
+  const facts = operations[operation];
+  if (!isPlainObject(params)) {
+    fail(operation, "params", "a plain object of path parameters and fields", params);
+  }
+  const split: SplitParams = { path: {}, query: {}, body: facts.body ? {} : undefined };
+  const pathParams: readonly string[] = facts.pathParams;
+  const query: Record<string, FieldSchema> = facts.query;
+  const fields: Record<string, FieldSchema> = facts.body?.fields ?? {};
+  const required: readonly string[] = facts.body?.required ?? [];
+
+  for (const name of pathParams) {
+    const value = params[name];
+    if (value === undefined || value === "") fail(operation, name, "given (a non-empty string)", value);
+    if (typeof value !== "string") fail(operation, name, "a string", value);
+    if (!PATH_SEGMENT.test(value)) {
+      fail(
+        operation,
+        name,
+        "a single path segment of letters, digits, '-', '_', '.', '~' (not starting with '.')",
+        value,
+      );
+    }
+    split.path[name] = value;
+  }
+  for (const name of required) {
+    if (params[name] === undefined) fail(operation, name, "given", undefined);
+  }
+  for (const [name, value] of Object.entries(params)) {
+    if (pathParams.includes(name) || value === undefined) continue;
+    const schema = Object.hasOwn(query, name) ? query[name] : Object.hasOwn(fields, name) ? fields[name] : undefined;
+    if (!schema) {
+      const known = [...pathParams, ...Object.keys(query), ...Object.keys(fields)];
+      throw new InvalidRequestError(
+        `${operation}: unknown field ${JSON.stringify(name)}; allowed: ${known.join(", ")}. Nothing was sent.`,
+        { operation, field: name },
+      );
+    }
+    checkValue(operation, name, schema, value);
+    if (Object.hasOwn(query, name)) split.query[name] = value;
+    else if (split.body) split.body[name] = value;
+  }
+  return split;
+}

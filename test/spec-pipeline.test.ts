@@ -1,0 +1,106 @@
+// The committed spec and generated code can be rebuilt from the upstream document, and any drift
+// between them is caught.
+import { cp, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { ROOT, runTs, tempDir } from "./support/run.ts";
+
+const UPSTREAM = path.resolve(ROOT, "../shared/spec/planetscale-openapi.yaml");
+const ROLES_OPERATIONS = [
+  "create_role",
+  "delete_role",
+  "get_default_role",
+  "get_role",
+  "list_roles",
+  "reassign_role_objects",
+  "renew_role",
+  "reset_default_role",
+  "reset_role",
+  "update_role",
+];
+
+describe("spec:pull from the full upstream document", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let pulled: string;
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    await cp(path.join(ROOT, "openapi/overlays"), path.join(dir, "overlays"), { recursive: true });
+    const run = await runTs("scripts/pull-spec.ts", ["--from", UPSTREAM, "--out", dir]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    pulled = await readFile(path.join(dir, "planetscale.yaml"), "utf8");
+  }, 60_000);
+  afterAll(() => cleanup());
+
+  it("reproduces the committed openapi/planetscale.yaml byte for byte", async () => {
+    expect(pulled).toBe(await readFile(path.join(ROOT, "openapi/planetscale.yaml"), "utf8"));
+  });
+
+  it("keeps exactly the ten Roles operations", () => {
+    const doc = YAML.parse(pulled);
+    const ids = Object.values(doc.paths).flatMap((item) =>
+      Object.values(item as Record<string, { operationId?: string }>).map((op) => op.operationId),
+    );
+    expect(ids.sort()).toEqual(ROLES_OPERATIONS);
+  });
+
+  it("declares the service-token scheme beside oauth2", () => {
+    const doc = YAML.parse(pulled);
+    expect(doc.security).toEqual([{ oauth2: [] }, { serviceToken: [] }]);
+    expect(doc.components.securitySchemes.serviceToken).toMatchObject({
+      type: "apiKey",
+      in: "header",
+      name: "Authorization",
+    });
+  });
+
+  it("writes off/on so that YAML 1.1 parsers read strings too", () => {
+    const asYaml11 = YAML.parse(pulled, { version: "1.1" });
+    const settings =
+      asYaml11.paths["/organizations/{organization}/databases/{database}/branches/{branch}/roles"].post.requestBody
+        .content["application/json"].schema.properties.require_where_on_delete;
+    expect(settings.enum).toEqual(["off", "warn", "on"]);
+  });
+
+  it("records the upstream's sha256 and the operations kept in the lock", async () => {
+    const lock = JSON.parse(await readFile(path.join(dir, "planetscale.lock.json"), "utf8"));
+    expect(lock.sha256).toBe("2499429954896e42fe018347c2a4c69e8015c157acaa9f690747ecdeccea5cbd");
+    expect([...lock.operations].sort()).toEqual(ROLES_OPERATIONS);
+  });
+});
+
+describe("generate --check", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    await cp(path.join(ROOT, "openapi/planetscale.yaml"), path.join(dir, "planetscale.yaml"));
+    await cp(path.join(ROOT, "src/generated"), path.join(dir, "generated"), { recursive: true });
+  });
+  afterAll(() => cleanup());
+  const check = () =>
+    runTs("scripts/generate.ts", [
+      "--check",
+      "--spec",
+      path.join(dir, "planetscale.yaml"),
+      "--out",
+      path.join(dir, "generated"),
+    ]);
+
+  it("passes when src/generated matches the spec", async () => {
+    const run = await check();
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+  });
+
+  it("fails when the spec was edited without regenerating", async () => {
+    const specPath = path.join(dir, "planetscale.yaml");
+    const spec = await readFile(specPath, "utf8");
+    await writeFile(specPath, spec.replace("description: Time to live in seconds", "description: Lifetime in seconds"));
+    const run = await check();
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("openapi.ts");
+  });
+});

@@ -1,0 +1,34 @@
+// Type-level guarantees: these lines are checked by `tsc` (npm run typecheck) as well as run.
+import { describe, expectTypeOf, it } from "vitest";
+import type { CreateRoleParams, InheritedRole, PlanetScaleClient, Role } from "../src/index.ts";
+
+declare const ps: PlanetScaleClient;
+const branch = { organization: "acme", database: "app-db", branch: "main" };
+
+describe("types generated from the spec", () => {
+  it("rejects at compile time what the API would reject", () => {
+    // The calls are never awaited or made: this block exists for the compiler.
+    const neverCalled = () => {
+      // @ts-expect-error: "pg_superuser" is not in the spec's inherited_roles enum
+      void ps.createRole({ ...branch, inherited_roles: ["pg_superuser"] });
+      // @ts-expect-error: ttl is an integer number of seconds, not a string
+      void ps.createRole({ ...branch, ttl: "3600" });
+      // @ts-expect-error: branch is a required path parameter
+      void ps.createRole({ organization: "acme", database: "app-db" });
+      // @ts-expect-error: require_where_on_delete is off, warn or on
+      void ps.createRole({ ...branch, require_where_on_delete: "always" });
+      // @ts-expect-error: getRole needs the role id
+      void ps.getRole({ ...branch });
+    };
+    expectTypeOf(neverCalled).toBeFunction();
+  });
+
+  it("derives params and results from the generated types", () => {
+    expectTypeOf<CreateRoleParams["ttl"]>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<InheritedRole>().toExtend<string>();
+    expectTypeOf<"pg_read_all_data">().toExtend<InheritedRole>();
+    expectTypeOf<Role["password"]>().toEqualTypeOf<string>();
+    expectTypeOf<Awaited<ReturnType<PlanetScaleClient["createRole"]>>>().toEqualTypeOf<Role>();
+    expectTypeOf<Awaited<ReturnType<PlanetScaleClient["deleteRole"]>>>().toEqualTypeOf<void>();
+  });
+});

@@ -6,7 +6,7 @@ import type { paths } from "./generated/openapi.ts";
 import type { OperationId } from "./generated/operations.ts";
 import { debugLogger } from "./log.ts";
 import { type ClientContext, callOperation, checkPositive } from "./request.ts";
-import { defaultRetrySettings } from "./retry.ts";
+import { defaultRetrySettings, type RetrySettings } from "./retry.ts";
 import { redactInspect } from "./secrets.ts";
 import { assertSafeUrl, guardedFetch } from "./transport.ts";
 import type {
@@ -48,6 +48,15 @@ export interface ClientOptions {
   maxRetries?: number;
   /** Appended to "planetscale-roles/<version>" in the User-Agent header. */
   userAgent?: string;
+  /** Tuning of the waits between attempts; the defaults suit the real API. */
+  backoff?: {
+    /** First backoff step in ms (default 500); each later one doubles, with jitter. */
+    baseMs?: number;
+    /** Longest backoff step in ms (default 8000). */
+    maxMs?: number;
+    /** A Retry-After longer than this (default 60000 ms) is not waited for: the RateLimitError carries it. */
+    maxRetryAfterMs?: number;
+  };
   /** Receives one event per attempt. Default: lines on stderr when PLANETSCALE_DEBUG=1. */
   logger?: (event: RequestLogEvent) => void;
   /** Where the defaults are read from. Default: process.env. */
@@ -85,9 +94,13 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     maxRetries = defaultRetrySettings.maxRetries,
     userAgent,
     logger = debugLogger(env),
+    backoff = {},
   } = options;
   checkPositive("createClient", "timeoutMs", timeoutMs, false, 1);
   checkPositive("createClient", "maxRetries", maxRetries, true, 0);
+  checkPositive("createClient", "backoff.baseMs", backoff.baseMs, false, 0);
+  checkPositive("createClient", "backoff.maxMs", backoff.maxMs, false, 0);
+  checkPositive("createClient", "backoff.maxRetryAfterMs", backoff.maxRetryAfterMs, false, 0);
   if (typeof innerFetch !== "function") {
     throw new InvalidRequestError("createClient: fetch must be a function (no global fetch found)", { field: "fetch" });
   }
@@ -108,7 +121,14 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
       "User-Agent": userAgent ? `planetscale-roles/${VERSION} ${userAgent}` : `planetscale-roles/${VERSION}`,
     },
   });
-  const ctx: ClientContext = { raw, timeoutMs, retry: { ...defaultRetrySettings, maxRetries }, log: logger };
+  const retry: RetrySettings = {
+    ...defaultRetrySettings,
+    maxRetries,
+    baseDelayMs: backoff.baseMs ?? defaultRetrySettings.baseDelayMs,
+    maxDelayMs: backoff.maxMs ?? defaultRetrySettings.maxDelayMs,
+    maxRetryAfterMs: backoff.maxRetryAfterMs ?? defaultRetrySettings.maxRetryAfterMs,
+  };
+  const ctx: ClientContext = { raw, timeoutMs, retry, log: logger };
   const call =
     <Id extends OperationId>(operation: Id) =>
     (params: OperationParams<Id>, requestOptions?: RequestOptions) =>

@@ -184,7 +184,8 @@ export function errorFromResponse(
   if (status === 403) return new PermissionDeniedError(message, details);
   if (status === 404) return new NotFoundError(message, details);
   if (status === 429) return new RateLimitError(message, { ...details, retryAfterMs: extra.retryAfterMs });
-  if (status >= 500) return new ServerError(message, details);
+  // A 5xx may come after the server acted (a proxy timing out, a crash after the write).
+  if (status >= 500) return new ServerError(message, { ...details, outcomeUnknown: true });
   if (status >= 300 && status < 400) {
     const location = response.headers.get("location") ?? "nowhere";
     return new UnexpectedResponseError(

@@ -166,16 +166,16 @@ async function attemptOnce(
       // harmless), unless the answer carried a one-time password: then what was read is kept.
       if (error !== undefined && attempt.signal.aborted && !policy.returnsPassword) {
         const failure = attempt.classify(error, operation);
-        log({ status: response.status, requestId, error: failure.name });
+        log({ status: response.status, ...(requestId ? { requestId } : {}), error: failure.name });
         throw failure;
       }
-      log({ status: response.status, requestId });
+      log({ status: response.status, ...(requestId ? { requestId } : {}) });
       return interpretSuccess(operation, policy, response, text, error);
     }
     const text =
       typeof result.error === "string" ? result.error : result.error === undefined ? "" : JSON.stringify(result.error);
     const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
-    log({ status: response.status, requestId });
+    log({ status: response.status, ...(requestId ? { requestId } : {}) });
     throw errorFromResponse(operation, response, text, { retryAfterMs });
   } finally {
     attempt.done();

@@ -10,13 +10,18 @@ export interface RecordedRequest {
   body: string;
 }
 
-export type Handler = (request: RecordedRequest, res: ServerResponse, socket: IncomingMessage["socket"]) => void;
+export type Handler = ((request: RecordedRequest, res: ServerResponse, socket: IncomingMessage["socket"]) => void) & {
+  /** Run as soon as the request line and headers arrive, before the body is read. */
+  beforeBody?: boolean;
+};
 
 export interface TestServer {
   url: string;
   requests: RecordedRequest[];
   /** Answers the next request with this handler; once the queue is empty, the fallback answers. */
   next(...handlers: Handler[]): void;
+  /** Forgets recorded requests and queued handlers, between tests. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -30,10 +35,39 @@ export const json =
 /** Destroys the connection once the request has been read: the server saw it, the client gets no answer. */
 export const resetAfterBody: Handler = (_req, _res, socket) => socket.destroy();
 
-export async function startServer(fallback: Handler = json(200, {})): Promise<TestServer> {
+/** Destroys the connection before reading the body. */
+export const resetBeforeBody: Handler = Object.assign(
+  (_req: RecordedRequest, _res: ServerResponse, socket: IncomingMessage["socket"]) => socket.destroy(),
+  { beforeBody: true },
+);
+
+/** Never answers; the socket stays open until the client gives up or the server closes. */
+export const hang: Handler = () => {};
+
+/** Sends a 200 whose body stops short of the Content-Length it announced, then drops the connection. */
+export const truncated =
+  (body: string): Handler =>
+  (_req, res, socket) => {
+    res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body) + 100) });
+    res.write(body, () => socket.destroy());
+  };
+
+export const redirect =
+  (status: number, location: string): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { location });
+    res.end();
+  };
+export async function startServer(fallback: Handler = json(200, {}), port = 0): Promise<TestServer> {
   const queue: Handler[] = [];
   const requests: RecordedRequest[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (queue[0]?.beforeBody) {
+      const recorded = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: "" };
+      requests.push(recorded);
+      (queue.shift() as Handler)(recorded, res, req.socket);
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -47,12 +81,16 @@ export async function startServer(fallback: Handler = json(200, {})): Promise<Te
       (queue.shift() ?? fallback)(recorded, res, req.socket);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const address = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${address.port}`,
     requests,
     next: (...handlers) => queue.push(...handlers),
+    reset: () => {
+      requests.length = 0;
+      queue.length = 0;
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -1,23 +1,36 @@
-// npm start: the main job on the embedded default. Starts Prism on the bundled spec, creates a role
-// against it with throwaway credentials (no network, nothing real), prints it, stops Prism.
-import { inspect } from "node:util";
-import { createClient } from "../src/index.ts";
+// npm start: the main job on the embedded default. Starts Prism on the bundled spec and runs
+// `planetscale-roles create` against it with throwaway credentials: no account, no network.
+import { spawn } from "node:child_process";
 import { startPrism } from "./lib/prism.ts";
 
 const prism = await startPrism("openapi/planetscale.yaml");
+let code = 1;
 try {
-  console.error(`Prism mock of openapi/planetscale.yaml listening on ${prism.url} (started in ${prism.startupMs} ms)`);
-  const ps = createClient({ serviceToken: { id: "example-id", token: "example-token" }, baseUrl: prism.url });
-  const role = await ps.createRole({
-    organization: "acme",
-    database: "app-db",
-    branch: "main",
-    name: "ci-reader",
-    ttl: 3600,
-    inherited_roles: ["pg_read_all_data"],
+  console.error(`Prism mock of openapi/planetscale.yaml on ${prism.url} (started in ${prism.startupMs} ms)`);
+  const args = [
+    "create",
+    "app-db",
+    "main",
+    "ci-reader",
+    "--org",
+    "acme",
+    "--ttl",
+    "1h",
+    "--inherited-roles",
+    "pg_read_all_data",
+  ];
+  console.error(`$ planetscale-roles ${args.join(" ")}\n`);
+  const child = spawn(process.execPath, ["--import", "tsx", "src/bin.ts", ...args, ...process.argv.slice(2)], {
+    stdio: "inherit",
+    env: {
+      ...process.env,
+      PLANETSCALE_API_URL: prism.url,
+      PLANETSCALE_SERVICE_TOKEN_ID: "example-id",
+      PLANETSCALE_SERVICE_TOKEN: "example-token",
+    },
   });
-  // inspect masks the password: printing a role never shows it.
-  console.log(inspect(role, { depth: 3 }));
+  code = await new Promise<number>((resolve) => child.once("exit", (exitCode) => resolve(exitCode ?? 1)));
 } finally {
   await prism.stop();
 }
+process.exitCode = code;

@@ -6,6 +6,7 @@ export {
   DEFAULT_TIMEOUT_MS,
   type PlanetScaleClient,
 } from "./client.ts";
+export { type ConnectableRole, type ConnectionStringOptions, connectionString } from "./connection-string.ts";
 export type { ServiceToken } from "./credentials.ts";
 export {
   AbortError,

@@ -1,5 +1,4 @@
 // The retry policy in action: the fault server counts what it really received.
-import { createServer } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   AbortError,
@@ -12,16 +11,15 @@ import {
 } from "../src/index.ts";
 import { backoffMs, defaultRetrySettings, operationPolicy, parseRetryAfter } from "../src/retry.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
-import { hang, json, resetAfterBody, resetBeforeBody, startServer, type TestServer } from "./support/servers.ts";
-
-/** A port that was free a moment ago and has nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+import {
+  closedPort,
+  hang,
+  json,
+  resetAfterBody,
+  resetBeforeBody,
+  startServer,
+  type TestServer,
+} from "./support/servers.ts";
 
 const FAST = { baseMs: 10, maxMs: 50 };
 let server: TestServer;

@@ -1,7 +1,7 @@
 // Local servers the tests start on loopback: one that records what arrives and answers as each
 // test scripts it, including the faults a real network produces.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 
 export interface RecordedRequest {
   method: string;
@@ -97,4 +97,13 @@ export async function startServer(fallback: Handler = json(200, {}), port = 0): 
         server.close(() => resolve());
       }),
   };
+}
+
+/** A port that was free a moment ago and has nothing listening on it. */
+export async function closedPort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }

@@ -1,17 +1,47 @@
-// npm run spec:pull -- [--from URL|FILE] [--out DIR]
-// Pulls PlanetScale's OpenAPI document, keeps the Roles operations, applies openapi/overlays and
-// writes openapi/planetscale.yaml with its lock. Nothing is written unless every step succeeded.
-import { readFile, rename, writeFile } from "node:fs/promises";
+// npm run spec:pull -- [--from URL|FILE] [--json] [--fail-on-breaking] [--dry-run] [--summary-file F]
+// Pulls PlanetScale's OpenAPI document (raw YAML/JSON, or a docs page embedding it), keeps the
+// Roles operations, applies openapi/overlays, validates, says what changed against the current
+// openapi/planetscale.yaml, and writes it with its lock. Nothing is written unless every step
+// succeeded (and, with --fail-on-breaking, unless nothing breaks callers).
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_SOURCE, pullSpec, SpecError } from "./lib/spec.ts";
+import { DEFAULT_SOURCE, type OpenApiDocument, parseDocument, pullSpec, SpecError } from "./lib/spec.ts";
+import { diffSpecs, formatSummary } from "./lib/spec-diff.ts";
 
-const { values } = parseArgs({
-  options: {
-    from: { type: "string", default: DEFAULT_SOURCE },
-    out: { type: "string", default: "openapi" },
-  },
-});
+const USAGE = `Usage: npm run spec:pull -- [options]
+  --from <URL|FILE>      OpenAPI 3.x YAML or JSON, or a docs page with a fenced yaml block (default ${DEFAULT_SOURCE})
+  --out <DIR>            where planetscale.yaml and its lock go (default openapi)
+  --overlays <DIR>       overlays applied after filtering (default openapi/overlays)
+  --json                 print the change summary as JSON
+  --fail-on-breaking     exit 1, writing nothing, when a change breaks callers
+  --dry-run              print the summary, write nothing
+  --summary-file <FILE>  also write the Markdown summary there (for a pull request body)`;
+
+const parsed = (() => {
+  try {
+    return parseArgs({
+      options: {
+        from: { type: "string", default: DEFAULT_SOURCE },
+        out: { type: "string", default: "openapi" },
+        overlays: { type: "string", default: "openapi/overlays" },
+        json: { type: "boolean", default: false },
+        "fail-on-breaking": { type: "boolean", default: false },
+        "dry-run": { type: "boolean", default: false },
+        "summary-file": { type: "string" },
+        help: { type: "boolean", default: false },
+      },
+    });
+  } catch (error) {
+    console.error(`spec:pull: ${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+})();
+const { values } = parsed;
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const outDir = path.resolve(values.out);
 const specPath = path.join(outDir, "planetscale.yaml");
@@ -24,17 +54,36 @@ async function writeAtomically(file: string, text: string): Promise<void> {
 }
 
 try {
-  const pulled = await pullSpec(values.from, path.join(outDir, "overlays"));
-  const previous = await readFile(specPath, "utf8").catch(() => undefined);
-  await writeAtomically(specPath, pulled.yaml);
-  await writeAtomically(lockPath, `${JSON.stringify(pulled.lock, null, 2)}\n`);
-  const changed = previous === pulled.yaml ? "unchanged" : "updated";
-  console.log(
-    `${path.relative(process.cwd(), specPath)} ${changed}: ${pulled.lock.operations.length} operations from ${values.from}`,
-  );
+  const pulled = await pullSpec(values.from, path.resolve(values.overlays));
+  const previousText = await readFile(specPath, "utf8").catch(() => undefined);
+  const previous: OpenApiDocument = previousText
+    ? parseDocument(previousText, specPath)
+    : { openapi: "3.0.1", paths: {} };
+  const changes = diffSpecs(previous, pulled.doc);
+  const summary = formatSummary(changes, values.from);
+  const breaking = changes.filter((change) => change.breaking).length;
+  console.log(values.json ? JSON.stringify({ source: values.from, breaking, changes }, null, 2) : summary);
+  if (values["summary-file"]) await writeFile(values["summary-file"], `${summary}\n`);
+  if (values["fail-on-breaking"] && breaking > 0) {
+    console.error(
+      `spec:pull: ${breaking} breaking change(s); ${path.relative(process.cwd(), specPath)} was left as it was.`,
+    );
+    process.exitCode = 1;
+  } else if (!values["dry-run"]) {
+    const previousLock = await readFile(lockPath, "utf8").catch(() => "{}");
+    // Same upstream bytes and same result: leave the lock's date alone, so no-op pulls change nothing.
+    const unchanged = previousText === pulled.yaml && JSON.parse(previousLock).sha256 === pulled.lock.sha256;
+    if (!unchanged) {
+      await mkdir(outDir, { recursive: true });
+      await writeAtomically(specPath, pulled.yaml);
+      await writeAtomically(lockPath, `${JSON.stringify(pulled.lock, null, 2)}\n`);
+    }
+    const state = unchanged ? "unchanged" : "written; run `npm run generate` to bring src/generated in line";
+    console.error(`${path.relative(process.cwd(), specPath)} ${state}.`);
+  }
 } catch (error) {
   if (!(error instanceof SpecError)) throw error;
   console.error(`spec:pull: ${error.message}`);
-  console.error("openapi/planetscale.yaml was left as it was.");
+  console.error(`${path.relative(process.cwd(), specPath) || specPath} was left as it was.`);
   process.exitCode = 1;
 }

@@ -26,10 +26,9 @@ describe("spec:pull from the full upstream document", () => {
   let pulled: string;
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir());
-    await cp(path.join(ROOT, "openapi/overlays"), path.join(dir, "overlays"), { recursive: true });
     const run = await runTs("scripts/pull-spec.ts", ["--from", UPSTREAM, "--out", dir]);
-    expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
+    expect(run.stderr).toContain("planetscale.yaml written");
     pulled = await readFile(path.join(dir, "planetscale.yaml"), "utf8");
   }, 60_000);
   afterAll(() => cleanup());

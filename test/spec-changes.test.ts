@@ -1,0 +1,277 @@
+// Following PlanetScale's spec: pulls from files and a local HTTP server, the change summary on
+// crafted variants, the regenerated types, and the refusals that leave the current spec alone.
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { render } from "../scripts/lib/generate.ts";
+import { type OpenApiDocument, parseDocument, pullSpec } from "../scripts/lib/spec.ts";
+import { diffSpecs, formatSummary, type SpecChange } from "../scripts/lib/spec-diff.ts";
+import { ROOT, runTs, tempDir } from "./support/run.ts";
+import { closedPort, startServer, type TestServer } from "./support/servers.ts";
+
+const SHARED = path.resolve(ROOT, "../shared/spec");
+const DOCS_PAGE = path.join(SHARED, "create_role.md");
+const FULL_SPEC = path.join(SHARED, "planetscale-openapi.yaml");
+const OVERLAYS = path.join(ROOT, "openapi/overlays");
+const CREATE_PATH = "/organizations/{organization}/databases/{database}/branches/{branch}/roles";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let server: TestServer;
+let docsText: string;
+let baseline: OpenApiDocument;
+
+// biome-ignore lint/suspicious/noExplicitAny: variants poke into arbitrary places of a parsed spec.
+type Loose = any;
+
+/** The docs page's embedded document, parsed, for crafting variants. */
+function docsDocument(): Loose {
+  const fenced = /^````yaml[^\n]*\n([\s\S]*?)^````/m.exec(docsText);
+  return YAML.parse(fenced?.[1] ?? "");
+}
+
+async function writeVariant(name: string, edit: (doc: Loose) => void, asJson = false): Promise<string> {
+  const doc = docsDocument();
+  edit(doc);
+  const file = path.join(dir, asJson ? `${name}.json` : `${name}.yaml`);
+  await writeFile(file, asJson ? JSON.stringify(doc) : YAML.stringify(doc));
+  return file;
+}
+
+async function changesFor(file: string): Promise<SpecChange[]> {
+  return diffSpecs(baseline, (await pullSpec(file, OVERLAYS)).doc);
+}
+
+const createOp = (doc: Loose) => doc.paths[CREATE_PATH].post;
+const createBody = (doc: Loose) => createOp(doc).requestBody.content["application/json"].schema;
+const createResponse = (doc: Loose) => createOp(doc).responses["200"].content["application/json"].schema;
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir());
+  docsText = await readFile(DOCS_PAGE, "utf8");
+  baseline = (await pullSpec(DOCS_PAGE, OVERLAYS)).doc;
+  server = await startServer((request, res) => {
+    const files: Record<string, string> = { "/docs/create_role.md": DOCS_PAGE, "/openapi.yaml": FULL_SPEC };
+    const file = files[request.url];
+    if (!file) return res.writeHead(404).end("not here");
+    readFile(file).then((bytes) => res.writeHead(200, { "content-type": "text/plain" }).end(bytes));
+  });
+});
+afterAll(async () => {
+  await server.close();
+  await cleanup();
+});
+
+describe("pulling from a docs page", () => {
+  it("reads the document embedded in the page's fenced yaml block", async () => {
+    const pulled = await pullSpec(DOCS_PAGE, OVERLAYS);
+    expect(pulled.lock.operations).toEqual(["create_role"]);
+    expect(pulled.doc.security).toEqual([{ oauth2: [] }, { serviceToken: [] }]);
+  });
+
+  it("says what the page's create_role differs in from the committed spec", async () => {
+    const committed = parseDocument(await readFile(path.join(ROOT, "openapi/planetscale.yaml"), "utf8"), "committed");
+    const changes = diffSpecs(committed, baseline);
+    const summary = formatSummary(changes, "docs");
+    expect(summary).toContain("- list_roles: GET");
+    expect(summary).toMatch(/### Breaking for callers[\s\S]*create_role request with_replication: boolean removed/);
+    expect(summary).toMatch(
+      /### Other changes[\s\S]*create_role request inherited_roles\[\]: enum value "pscale_managed" added/,
+    );
+  });
+});
+
+describe("the change summary on crafted variants", () => {
+  it("reports a request field added, as not breaking, and the regenerated types have it", async () => {
+    const file = await writeVariant("field-added", (doc) => {
+      createBody(doc).properties.region = { type: "string", description: "Where the role lives" };
+    });
+    const changes = await changesFor(file);
+    expect(changes).toEqual([
+      {
+        operation: "create_role",
+        where: "request",
+        field: "region",
+        kind: "field-added",
+        detail: "string added",
+        breaking: false,
+      },
+    ]);
+    const specPath = path.join(dir, "field-added.planetscale.yaml");
+    await writeFile(specPath, (await pullSpec(file, OVERLAYS)).yaml);
+    const generated = (await render(specPath)).get("openapi.ts") ?? "";
+    expect(generated).toMatch(/region\?: string;/);
+  });
+
+  it("calls a removed response field breaking, and the regenerated types lose it", async () => {
+    const file = await writeVariant("field-removed", (doc) => {
+      const response = createResponse(doc);
+      delete response.properties.expired;
+      response.required = response.required.filter((name: string) => name !== "expired");
+    });
+    const changes = await changesFor(file);
+    expect(changes).toContainEqual(
+      expect.objectContaining({ where: "response", field: "expired", kind: "field-removed", breaking: true }),
+    );
+    const specPath = path.join(dir, "field-removed.planetscale.yaml");
+    await writeFile(specPath, (await pullSpec(file, OVERLAYS)).yaml);
+    expect((await render(specPath)).get("openapi.ts")).not.toMatch(/\bexpired: boolean;/);
+  });
+
+  it("reports an enum value added (not breaking) and one removed from a request (breaking)", async () => {
+    const file = await writeVariant("enum", (doc) => {
+      const items = createBody(doc).properties.inherited_roles.items;
+      items.enum = [...items.enum.filter((v: string) => v !== "pg_monitor"), "pg_create_role"];
+    });
+    const changes = (await changesFor(file)).filter((c) => c.where === "request");
+    expect(changes).toEqual([
+      expect.objectContaining({
+        field: "inherited_roles[]",
+        kind: "enum-value-removed",
+        detail: 'enum value "pg_monitor" removed',
+        breaking: true,
+      }),
+      expect.objectContaining({
+        field: "inherited_roles[]",
+        kind: "enum-value-added",
+        detail: 'enum value "pg_create_role" added',
+        breaking: false,
+      }),
+    ]);
+  });
+
+  it("reports an operation renamed as breaking", async () => {
+    const file = await writeVariant("renamed", (doc) => {
+      createOp(doc).operationId = "create_role_credentials";
+    });
+    expect(await changesFor(file)).toEqual([
+      expect.objectContaining({
+        operation: "create_role",
+        kind: "operation-renamed",
+        detail: `POST ${CREATE_PATH} renamed to create_role_credentials`,
+        breaking: true,
+      }),
+    ]);
+  });
+
+  it("calls a response field made nullable breaking, and the regenerated type says null", async () => {
+    const file = await writeVariant("nullable", (doc) => {
+      createResponse(doc).properties.name.nullable = true;
+    });
+    expect(await changesFor(file)).toEqual([
+      expect.objectContaining({ where: "response", field: "name", kind: "now-nullable", breaking: true }),
+    ]);
+    const specPath = path.join(dir, "nullable.planetscale.yaml");
+    await writeFile(specPath, (await pullSpec(file, OVERLAYS)).yaml);
+    expect((await render(specPath)).get("openapi.ts")).toMatch(/name: string \| null;/);
+  });
+
+  it("calls a newly required request field breaking", async () => {
+    const file = await writeVariant("required", (doc) => {
+      createBody(doc).required = ["name"];
+    });
+    expect(await changesFor(file)).toEqual([
+      expect.objectContaining({ where: "request", field: "name", kind: "now-required", breaking: true }),
+    ]);
+  });
+
+  it("reads the same document given as JSON", async () => {
+    const file = await writeVariant("as-json", () => {}, true);
+    expect(await changesFor(file)).toEqual([]);
+  });
+});
+
+describe("npm run spec:pull", () => {
+  let out: string;
+  let current: string;
+  beforeAll(async () => {
+    out = path.join(dir, "openapi");
+    const first = await runTs("scripts/pull-spec.ts", ["--from", `${server.url}/docs/create_role.md`, "--out", out]);
+    expect(first.code).toBe(0);
+    current = await readFile(path.join(out, "planetscale.yaml"), "utf8");
+  });
+
+  const untouched = async () => expect(await readFile(path.join(out, "planetscale.yaml"), "utf8")).toBe(current);
+
+  it("pulls a docs page over HTTP and writes the spec and its lock", async () => {
+    const lock = JSON.parse(await readFile(path.join(out, "planetscale.lock.json"), "utf8"));
+    expect(lock).toMatchObject({ source: `${server.url}/docs/create_role.md`, operations: ["create_role"] });
+    expect(current).toContain("operationId: create_role");
+  });
+
+  it("prints the summary as JSON and, with --fail-on-breaking, exits 1 and writes nothing", async () => {
+    const file = await writeVariant("breaking", (doc) => {
+      delete createResponse(doc).properties.password;
+    });
+    const run = await runTs("scripts/pull-spec.ts", ["--from", file, "--out", out, "--json", "--fail-on-breaking"]);
+    expect(run.code).toBe(1);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.breaking).toBe(1);
+    expect(summary.changes[0]).toMatchObject({ field: "password", kind: "field-removed" });
+    expect(run.stderr).toContain("left as it was");
+    await untouched();
+  });
+
+  it.each([
+    [
+      "Swagger 2.0",
+      "swagger.yaml",
+      'swagger: "2.0"\ninfo: {title: x, version: "1"}\npaths: {}\n',
+      /Swagger 2\.0; only OpenAPI 3\.x/,
+    ],
+    [
+      "a document that is not OpenAPI",
+      "other.json",
+      '{"hello": "world"}',
+      /is not an OpenAPI 3\.x document \(no openapi field\)/,
+    ],
+    [
+      "a document our overlays no longer fit",
+      "no-security.yaml",
+      `openapi: 3.0.1\ninfo: {title: x, version: "1"}\npaths:\n  /r:\n    get:\n      tags: [Roles]\n      operationId: x\n      responses: {"200": {description: ok}}\n`,
+      /overlay 10-service-token\.yaml no longer applies/,
+    ],
+    ["text that is not YAML", "broken.yaml", "openapi: [3.0\n  - :", /is not YAML or JSON/],
+  ])("refuses %s with a clear message and leaves the spec alone", async (_name, fileName, text, message) => {
+    const file = path.join(dir, fileName);
+    await writeFile(file, text);
+    const run = await runTs("scripts/pull-spec.ts", ["--from", file, "--out", out]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toContain("left as it was");
+    await untouched();
+  });
+
+  it("refuses an invalid document, naming the problem", async () => {
+    const file = await writeVariant("invalid", (doc) => {
+      createOp(doc).parameters[0].in = "nowhere";
+    });
+    const run = await runTs("scripts/pull-spec.ts", ["--from", file, "--out", out]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/is not a valid OpenAPI document:\n {2}- `in` can be one of .*parameters\/0\/in/);
+    await untouched();
+  });
+
+  it("refuses an unreachable source and a 404", async () => {
+    const port = await closedPort();
+    const unreachable = await runTs("scripts/pull-spec.ts", [
+      "--from",
+      `http://127.0.0.1:${port}/openapi.yaml`,
+      "--out",
+      out,
+    ]);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/could not reach .*ECONNREFUSED/);
+    const missing = await runTs("scripts/pull-spec.ts", ["--from", `${server.url}/nope.yaml`, "--out", out]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/answered 404/);
+    await untouched();
+  });
+
+  it("pulls the full upstream document over HTTP to the committed spec, with no changes", async () => {
+    const run = await runTs("scripts/pull-spec.ts", ["--from", `${server.url}/openapi.yaml`, "--dry-run"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("No changes to the Roles operations");
+  });
+});

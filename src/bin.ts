@@ -1,8 +1,21 @@
 #!/usr/bin/env node
+import { createInterface } from "node:readline/promises";
 import { main } from "./cli.ts";
 
 process.exitCode = await main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(`${text}\n`),
   stderr: (text) => process.stderr.write(`${text}\n`),
+  prompt: async (question) => {
+    const lines = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      // Input that ends before a line is typed answers "" (no).
+      return await new Promise<string>((resolve) => {
+        lines.once("close", () => resolve(""));
+        lines.question(question).then(resolve, () => resolve(""));
+      });
+    } finally {
+      lines.close();
+    }
+  },
   env: process.env,
 });

@@ -69,9 +69,9 @@ const ROLE_FIELDS = [
   "with_replication",
 ];
 
-function human(command: string, result: unknown, where: string): string {
+function human(command: string, result: unknown, where: string, credentials: boolean): string {
   if (result === undefined) return `${command}: done on ${where}.`;
-  const row = result as Row;
+  const row = (Array.isArray(result) ? { data: result } : result) as Row;
   if (Array.isArray(row.data)) {
     const roles = row.data as Row[];
     const header = ["NAME", "ID", "USERNAME", "EXPIRES"];
@@ -85,7 +85,7 @@ function human(command: string, result: unknown, where: string): string {
     const page = row.next_page ? `\n(more: --page ${String(row.next_page)}, or --all)` : "";
     return `${[line(header), ...rows.map(line)].join("\n")}\n${roles.length} role(s) on ${where}.${page}`;
   }
-  if (hasCredentials(result)) {
+  if (credentials && hasCredentials(result)) {
     return [
       `Credentials for ${String(row.name ?? row.username)} on ${where}.`,
       "WARNING: the password is shown only this once. PlanetScale cannot show it again: store it now.",
@@ -107,12 +107,13 @@ export function printResult(
   format: OutputFormat,
   args: Record<string, string | undefined>,
   io: Io,
+  credentials: boolean,
 ): void {
   const where = [args.organization, args.database, args.branch].join("/");
   if (format === "json") {
     io.stdout(JSON.stringify(result ?? { ok: true }, null, 2));
   } else if (format === "env") {
-    if (!hasCredentials(result)) {
+    if (!credentials || !hasCredentials(result)) {
       // The command ran; there is just nothing to write as env lines.
       io.stderr(`planetscale-roles: ${command} returns no credentials; --format env printed nothing.`);
       return;
@@ -124,6 +125,6 @@ export function printResult(
     }
     io.stdout(envLines(result).join("\n"));
   } else {
-    io.stdout(human(command, result, where));
+    io.stdout(human(command, result, where, credentials));
   }
 }

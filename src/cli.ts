@@ -10,6 +10,9 @@ import { VERSION } from "./version.ts";
 /** Exit 2: the command line itself is wrong. */
 class UsageError extends Error {}
 
+/** Exit 1: the person said no. */
+class Cancelled extends Error {}
+
 type Values = Record<string, string | boolean | undefined>;
 
 interface Command {
@@ -18,7 +21,9 @@ interface Command {
   /** Trailing positionals that may be left out. */
   optional?: number;
   options: Record<string, { type: "string" | "boolean"; help: string }>;
-  run(ps: PlanetScaleClient, args: Record<string, string | undefined>, values: Values): Promise<unknown>;
+  /** The answer carries a one-time password: shown, with the warning, and available as env lines. */
+  credentials?: true;
+  run(ps: PlanetScaleClient, args: Record<string, string | undefined>, values: Values, io: CliIo): Promise<unknown>;
 }
 
 const GLOBAL_OPTIONS = {
@@ -42,6 +47,24 @@ function ttlOf(values: Values): number | undefined {
   return seconds;
 }
 
+function intOf(value: string | boolean | undefined): number | undefined {
+  return typeof value === "string" ? Number(value) : undefined;
+}
+
+function stringOf(value: string | boolean | undefined): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+const WHERE_OPTIONS = {
+  "require-where-on-delete": { type: "string", help: "off | warn | on: require WHERE on DELETE" },
+  "require-where-on-update": { type: "string", help: "off | warn | on: require WHERE on UPDATE" },
+} as const;
+
+type BranchArgs = { organization: string; database: string; branch: string };
+type RoleArgs = BranchArgs & { id: string };
+const branchOf = (args: Record<string, string | undefined>) => args as BranchArgs;
+const roleOf = (args: Record<string, string | undefined>) => args as RoleArgs;
+
 function listOf(value: string | boolean | undefined): string[] | undefined {
   if (typeof value !== "string") return undefined;
   return value
@@ -53,6 +76,7 @@ function listOf(value: string | boolean | undefined): string[] | undefined {
 const COMMANDS: Record<string, Command> = {
   create: {
     summary: "Create role credentials (the password is shown once)",
+    credentials: true,
     positionals: ["database", "branch", "name"],
     optional: 1,
     options: {
@@ -70,6 +94,92 @@ const COMMANDS: Record<string, Command> = {
         inherited_roles: listOf(values["inherited-roles"]) as never,
         with_replication: values["with-replication"] === true ? true : undefined,
       }),
+  },
+  list: {
+    summary: "List roles (one page, or every page with --all)",
+    positionals: ["database", "branch"],
+    options: {
+      all: { type: "boolean", help: "follow every page" },
+      page: { type: "string", help: "page number (default 1)" },
+      "per-page": { type: "string", help: "roles per page (default 25)" },
+      q: { type: "string", help: "search by name or username" },
+      status: { type: "string", help: "filter by status" },
+    },
+    run: async (ps, args, values) => {
+      const filters = {
+        ...branchOf(args),
+        q: stringOf(values.q),
+        status: stringOf(values.status),
+        per_page: intOf(values["per-page"]),
+      };
+      if (!values.all) return ps.listRoles({ ...filters, page: intOf(values.page) });
+      if (values.page !== undefined) throw new UsageError("--all and --page do not go together");
+      const roles = [];
+      for await (const role of ps.listAllRoles(filters)) roles.push(role);
+      return roles;
+    },
+  },
+  get: {
+    summary: "Show a role (never its password)",
+    positionals: ["database", "branch", "id"],
+    options: {},
+    run: (ps, args) => ps.getRole(roleOf(args)),
+  },
+  update: {
+    summary: "Rename a role or change its query-safety settings",
+    positionals: ["database", "branch", "id"],
+    options: { name: { type: "string", help: "new name" }, ...WHERE_OPTIONS },
+    run: (ps, args, values) =>
+      ps.updateRole({
+        ...roleOf(args),
+        name: stringOf(values.name),
+        require_where_on_delete: stringOf(values["require-where-on-delete"]) as never,
+        require_where_on_update: stringOf(values["require-where-on-update"]) as never,
+      }),
+  },
+  renew: {
+    summary: "Renew a role's expiration",
+    positionals: ["database", "branch", "id"],
+    options: {},
+    run: (ps, args) => ps.renewRole(roleOf(args)),
+  },
+  reset: {
+    summary: "Reset a role's password (the new one is shown once)",
+    credentials: true,
+    positionals: ["database", "branch", "id"],
+    options: {},
+    run: (ps, args) => ps.resetRole(roleOf(args)),
+  },
+  "reset-default": {
+    summary: "Reset the branch's default credentials (asks first unless --force)",
+    credentials: true,
+    positionals: ["database", "branch"],
+    options: { force: { type: "boolean", help: "do not ask for confirmation" } },
+    run: async (ps, args, values, io) => {
+      const where = `${args.organization}/${args.database}/${args.branch}`;
+      if (!values.force) {
+        const answer = await io.prompt(
+          `Reset the default credentials of ${where}? Everything using the current password stops working. Type "yes": `,
+        );
+        if (answer.trim().toLowerCase() !== "yes") throw new Cancelled(`reset-default cancelled; nothing was sent`);
+      }
+      return ps.resetDefaultRole(branchOf(args));
+    },
+  },
+  delete: {
+    summary: "Delete a role",
+    positionals: ["database", "branch", "id"],
+    options: { successor: { type: "string", help: "role (id or username) to hand the role's objects to first" } },
+    run: (ps, args, values) => ps.deleteRole({ ...roleOf(args), successor: stringOf(values.successor) }),
+  },
+  reassign: {
+    summary: "Hand the objects a role owns to another role",
+    positionals: ["database", "branch", "id"],
+    options: { successor: { type: "string", help: "role (id or username) that takes the objects (required)" } },
+    run: (ps, args, values) => {
+      if (typeof values.successor !== "string") throw new UsageError("reassign needs --successor");
+      return ps.reassignRoleObjects({ ...roleOf(args), successor: values.successor });
+    },
   },
 };
 
@@ -90,7 +200,7 @@ function usage(name?: string): string {
     lines.push(`planetscale-roles ${VERSION}: PlanetScale Postgres role credentials`, "");
     lines.push("Usage: planetscale-roles <command> [arguments] --org <org> [options]", "", "Commands:");
     for (const [commandName, spec] of Object.entries(COMMANDS))
-      lines.push(`  ${commandName.padEnd(14)}${spec.summary}`);
+      lines.push(`  ${commandName.padEnd(16)}${spec.summary}`);
     lines.push("", "Run `planetscale-roles <command> --help` for a command's arguments.");
   }
   lines.push("", "Global options:", ...optionLines(GLOBAL_OPTIONS));
@@ -121,6 +231,8 @@ function clientOptions(values: Values, env: NodeJS.ProcessEnv): ClientOptions {
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Asks on stderr and resolves to the line typed (empty when input ends). */
+  prompt: (question: string) => Promise<string>;
   env: NodeJS.ProcessEnv;
 }
 
@@ -157,13 +269,24 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       args[p] = positionals[i];
     });
     const ps = createClient(clientOptions(values, io.env));
-    const result = await command.run(ps, args, values);
-    printResult(name as string, result, format as OutputFormat, { ...args, organization }, io);
+    const result = await command.run(ps, args, values, io);
+    printResult(
+      name as string,
+      result,
+      format as OutputFormat,
+      { ...args, organization },
+      io,
+      command.credentials === true,
+    );
     return 0;
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       io.stderr(`planetscale-roles: ${(error as Error).message}\n\n${usage(command ? name : undefined)}`);
       return 2;
+    }
+    if (error instanceof Cancelled) {
+      io.stderr(`planetscale-roles: ${error.message}`);
+      return 1;
     }
     if (error instanceof InvalidRequestError) {
       io.stderr(`planetscale-roles: ${error.message}${debug ? `\n${error.stack}` : ""}`);

@@ -7,6 +7,13 @@ import type { OperationId } from "./generated/operations.ts";
 import { debugLogger } from "./log.ts";
 import { type ClientContext, callOperation, checkPositive } from "./request.ts";
 import { defaultRetrySettings, type RetrySettings } from "./retry.ts";
+import {
+  type CreateRoleOptions,
+  createRoleWithRecovery,
+  createTemporaryRole,
+  type ListedRole,
+  listAllRoles,
+} from "./roles.ts";
 import { redactInspect } from "./secrets.ts";
 import { assertSafeUrl, guardedFetch } from "./transport.ts";
 import type {
@@ -64,8 +71,18 @@ export interface ClientOptions {
 }
 
 export interface PlanetScaleClient {
-  createRole(params: CreateRoleParams, options?: RequestOptions): Promise<Role>;
+  /** Creates a role; the answer holds its password, the only time it can be read. */
+  createRole(params: CreateRoleParams, options?: CreateRoleOptions): Promise<Role>;
+  /** One page of roles, as the API returns it. */
   listRoles(params: ListRolesParams, options?: RequestOptions): Promise<RolePage>;
+  /** Every role, page after page (following next_page), as an async iterable. */
+  listAllRoles(params: Omit<ListRolesParams, "page">, options?: RequestOptions): AsyncIterable<ListedRole>;
+  /** Creates a role, hands it to `use`, and deletes it afterwards whether `use` succeeds or throws. */
+  createTemporaryRole<T>(
+    params: CreateRoleParams,
+    use: (role: Role) => Promise<T> | T,
+    options?: RequestOptions,
+  ): Promise<T>;
   getRole(params: GetRoleParams, options?: RequestOptions): Promise<OperationResult<"get_role">>;
   updateRole(params: UpdateRoleParams, options?: RequestOptions): Promise<OperationResult<"update_role">>;
   deleteRole(params: DeleteRoleParams, options?: RequestOptions): Promise<void>;
@@ -136,8 +153,16 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
 
   // Methods only: the credentials live in the closure, so logging the client shows no secret.
   return redactInspect({
-    createRole: call("create_role") as PlanetScaleClient["createRole"],
+    createRole: (params: CreateRoleParams, requestOptions?: CreateRoleOptions) =>
+      createRoleWithRecovery(ctx, params, requestOptions),
     listRoles: call("list_roles") as PlanetScaleClient["listRoles"],
+    listAllRoles: (params: Omit<ListRolesParams, "page">, requestOptions?: RequestOptions) =>
+      listAllRoles(ctx, params, requestOptions),
+    createTemporaryRole: <T>(
+      params: CreateRoleParams,
+      use: (role: Role) => Promise<T> | T,
+      requestOptions?: RequestOptions,
+    ) => createTemporaryRole(ctx, params, use, requestOptions),
     getRole: call("get_role"),
     updateRole: call("update_role"),
     deleteRole: call("delete_role") as PlanetScaleClient["deleteRole"],
@@ -151,6 +176,6 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
 }
 
 /** createRole with a client built from the environment (PLANETSCALE_SERVICE_TOKEN_ID/…, PLANETSCALE_API_URL). */
-export function createRole(params: CreateRoleParams, options?: RequestOptions): Promise<Role> {
+export function createRole(params: CreateRoleParams, options?: CreateRoleOptions): Promise<Role> {
   return createClient().createRole(params, options);
 }

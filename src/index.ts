@@ -25,5 +25,6 @@ export type { paths } from "./generated/openapi.ts";
 export { type OperationId, operations } from "./generated/operations.ts";
 export { formatLogEvent } from "./log.ts";
 export { type OperationPolicy, operationPolicy } from "./retry.ts";
+export type { CreateRoleOptions, ListedRole } from "./roles.ts";
 export type * from "./types.ts";
 export { VERSION } from "./version.ts";

@@ -5,6 +5,7 @@ import {
   AbortError,
   errorFromResponse,
   InvalidRequestError,
+  NotFoundError,
   PlanetScaleError,
   requestIdOf,
   UnexpectedResponseError,
@@ -212,6 +213,7 @@ export async function callOperation<Id extends OperationId>(
   if (signal?.aborted) {
     throw new AbortError(`${operation} was aborted before it was sent`, { operation, cause: signal.reason });
   }
+  let earlierOutcomeUnknown = false;
   for (let retry = 1; ; retry++) {
     let failure: PlanetScaleError;
     try {
@@ -220,6 +222,10 @@ export async function callOperation<Id extends OperationId>(
       if (!(error instanceof PlanetScaleError)) throw error;
       failure = error;
     }
+    if (failure instanceof NotFoundError && earlierOutcomeUnknown && policy.notFoundOnRepeatMeansDone) {
+      return undefined as OperationResult<Id>;
+    }
+    earlierOutcomeUnknown ||= failure.outcomeUnknown;
     const delay = retryDelay(failure, policy, retry, settings);
     if (delay === undefined) throw explainUnknownOutcome(failure, policy, params as Record<string, unknown>);
     try {

@@ -10,6 +10,8 @@ export interface OperationPolicy {
   because: string;
   /** The answer carries a password that can never be read again. */
   returnsPassword?: true;
+  /** A 404 on a repeat after an attempt whose outcome was unknown means that attempt did it. */
+  notFoundOnRepeatMeansDone?: true;
 }
 
 /**
@@ -26,7 +28,11 @@ export const operationPolicy = {
   get_role: { repeatable: true, because: "reads only" },
   get_default_role: { repeatable: true, because: "reads only" },
   update_role: { repeatable: true, because: "PATCH sets the same name and settings again; the end state is the same" },
-  delete_role: { repeatable: true, because: "the role is gone either way; a repeat after a lost answer may see 404" },
+  delete_role: {
+    repeatable: true,
+    because: "the role is gone either way; a repeat after a lost answer sees 404, which counts as done",
+    notFoundOnRepeatMeansDone: true,
+  },
   renew_role: { repeatable: true, because: "renewing again only moves the expiry to the same point, from now" },
   reset_role: {
     repeatable: true,

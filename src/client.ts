@@ -1,5 +1,7 @@
 // createClient: options and their defaults in one place, and one method per Roles operation.
-import createFetchClient, { type Client } from "openapi-fetch";
+
+import type { Client } from "openapi-fetch";
+import * as openapiFetch from "openapi-fetch";
 import { authorizationHeader, type ServiceToken } from "./credentials.ts";
 import { InvalidRequestError } from "./errors.ts";
 import type { paths } from "./generated/openapi.ts";
@@ -36,6 +38,15 @@ import type {
   UpdateRoleParams,
 } from "./types.ts";
 import { VERSION } from "./version.ts";
+
+// openapi-fetch has only a default export. Its CommonJS build sets `exports.default` with
+// __esModule, which bundlers' Node-mode interop hands over as the whole module object; taking it
+// from the namespace works under every loader.
+const fetchClientModule = openapiFetch as unknown as {
+  default: typeof openapiFetch.default | { default: typeof openapiFetch.default };
+};
+const createFetchClient =
+  typeof fetchClientModule.default === "function" ? fetchClientModule.default : fetchClientModule.default.default;
 
 export const DEFAULT_BASE_URL = "https://api.planetscale.com/v1";
 export const DEFAULT_TIMEOUT_MS = 30_000;

@@ -22,9 +22,10 @@ export {
   UnexpectedResponseError,
 } from "./errors.ts";
 export type { paths } from "./generated/openapi.ts";
-export { type OperationId, operations } from "./generated/operations.ts";
+export type { OperationId } from "./generated/operations.ts";
 export { formatLogEvent } from "./log.ts";
 export { type OperationPolicy, operationPolicy } from "./retry.ts";
 export type { CreateRoleOptions, ListedRole } from "./roles.ts";
 export type * from "./types.ts";
+export { INHERITED_ROLES } from "./validate.ts";
 export { VERSION } from "./version.ts";

@@ -2,6 +2,10 @@
 // few rules the API enforces that the spec does not state. Nothing is sent until it passes.
 import { InvalidRequestError } from "./errors.ts";
 import { type OperationId, operations } from "./generated/operations.ts";
+import type { InheritedRole } from "./types.ts";
+
+/** The roles a new role may inherit, as the spec lists them (generated). */
+export const INHERITED_ROLES: readonly InheritedRole[] = operations.create_role.body.fields.inherited_roles.items.enum;
 
 interface FieldSchema {
   readonly type: string;

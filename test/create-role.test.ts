@@ -126,6 +126,12 @@ describe("createRole on the wire", () => {
     expect(role).toEqual(roleFixture());
   });
 
+  it("reports the version package.json declares", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const manifest = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
+    expect(VERSION).toBe(manifest.version);
+  });
+
   it("sends an OAuth token as Bearer", async () => {
     await createClient({ accessToken: "oauth-token", baseUrl: server.url }).createRole(BRANCH);
     expect(server.requests.at(-1)?.headers.authorization).toBe("Bearer oauth-token");

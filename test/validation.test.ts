@@ -1,6 +1,7 @@
 // Bad input is refused before anything is sent, with a message naming the field and what is allowed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createClient, InvalidRequestError, operations, type PlanetScaleClient } from "../src/index.ts";
+import { operations } from "../src/generated/operations.ts";
+import { createClient, INHERITED_ROLES, InvalidRequestError, type PlanetScaleClient } from "../src/index.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { json, startServer, type TestServer } from "./support/servers.ts";
 
@@ -66,6 +67,7 @@ describe("createRole refuses bad input before sending", () => {
   it("checks inherited roles against the generated enum list", async () => {
     const allowed = operations.create_role.body.fields.inherited_roles.items.enum;
     expect(allowed).toContain("pg_read_all_data");
+    expect(INHERITED_ROLES).toEqual(allowed);
     await ps.createRole({ ...BRANCH, inherited_roles: [...allowed] });
     expect(JSON.parse(server.requests.at(-1)?.body ?? "").inherited_roles).toEqual(allowed);
   });

@@ -14,7 +14,6 @@ interface FieldSchema {
 interface OperationFacts {
   method: string;
   path: string;
-  summary: string;
   pathParams: string[];
   query: Record<string, FieldSchema>;
   body: { fields: Record<string, FieldSchema>; required: string[] } | null;
@@ -87,7 +86,6 @@ export function operationFacts(doc: OpenApiDocument): Record<string, OperationFa
       facts[id] = {
         method,
         path: route,
-        summary: typeof op.summary === "string" ? op.summary : id,
         pathParams: parameters.filter((p) => p.in === "path").map((p) => String(p.name)),
         query,
         body,
@@ -104,10 +102,13 @@ export function describeOperations(doc: OpenApiDocument): string {
   const ids = Object.keys(facts).sort();
   const sorted = Object.fromEntries(ids.map((id) => [id, facts[id]]));
   return [
-    "/** What the spec says about each operation, for the checks and messages at run time. */",
-    `export const operations = ${JSON.stringify(sorted, null, 2)} as const;`,
+    'import type { operations as Operations } from "./openapi.ts";',
     "",
-    "export type OperationId = keyof typeof operations;",
+    '/** The spec\'s operation ids, e.g. "create_role". */',
+    "export type OperationId = keyof Operations;",
+    "",
+    "/** What the spec says about each operation, for the checks and messages at run time. */",
+    `export const operations = ${JSON.stringify(sorted, null, 2)} as const satisfies Record<OperationId, unknown>;`,
     "",
   ].join("\n");
 }

@@ -1,5 +1,5 @@
 // npm run bench:cli — wall time of `planetscale-roles --help` against `node -e 0`, both measured
-// in this run (median of N). Uses the built bin (dist/bin.js, `npm run build`) when present, and
+// in this run (median of N). Uses the built bin (dist/bin.mjs, `npm run build`) when present, and
 // the TypeScript source through tsx as well.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -20,7 +20,7 @@ function median(command: string[]): number {
 const baseline = median(["-e", "0"]);
 console.log(`node -e 0                          ${baseline.toFixed(1)} ms (baseline)`);
 const candidates: [string, string[]][] = [["tsx src/bin.ts --help", ["--import", "tsx", "src/bin.ts", "--help"]]];
-if (existsSync("dist/bin.js")) candidates.unshift(["dist/bin.js --help (built)", ["dist/bin.js", "--help"]]);
+if (existsSync("dist/bin.mjs")) candidates.unshift(["dist/bin.mjs --help (built)", ["dist/bin.mjs", "--help"]]);
 for (const [label, command] of candidates) {
   const ms = median(command);
   console.log(`${label.padEnd(35)}${ms.toFixed(1)} ms, ${(ms / baseline).toFixed(2)}x baseline`);

@@ -1,5 +1,6 @@
 // A libpq/node-postgres connection URL for a role's credentials.
 import { InvalidRequestError } from "./errors.ts";
+import type { Role } from "./types.ts";
 
 export interface ConnectionStringOptions {
   /** Use the role's private_access_host_url (private connectivity) instead of access_host_url. */
@@ -12,13 +13,9 @@ export interface ConnectionStringOptions {
   sslmode?: "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full";
 }
 
-export interface ConnectableRole {
-  username: string;
-  password: string;
-  access_host_url: string;
-  private_access_host_url?: string;
-  database_name: string;
-}
+/** The fields of a role a connection needs (create_role's and reset_role's answers have them). */
+export type ConnectableRole = Pick<Role, "username" | "password" | "access_host_url" | "database_name"> &
+  Partial<Pick<Role, "private_access_host_url">>;
 
 // encodeURIComponent leaves !'()* alone; a userinfo part must not carry them raw for every parser
 // (and a ' would break the quoting of DATABASE_URL in shell files), so they are encoded too.

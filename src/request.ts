@@ -77,7 +77,7 @@ function interpretSuccess(
 ) {
   const details = { operation, status: response.status, requestId: requestIdOf(response.headers), body: text };
   const keep = policy.returnsPassword
-    ? " The raw answer is kept in error.body: it may hold the only copy of the password."
+    ? " It took effect on the server; the raw answer is kept in error.body, which may hold the only copy of the password."
     : "";
   if (readError !== undefined) {
     throw new UnexpectedResponseError(

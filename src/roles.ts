@@ -7,8 +7,9 @@ import type { CreateRoleParams, ListRolesParams, RequestOptions, Role, RolePage 
 
 export interface CreateRoleOptions extends RequestOptions {
   /**
-   * When the create may have reached the server but no usable answer came back: find the role of
-   * this `name` that this attempt created, delete it (its password is lost), and create once more.
+   * When the create may have reached the server but no usable answer came back (5xx, a lost
+   * connection, a timeout, or a 2xx that cannot be read): find the role of this `name` that this
+   * attempt created, delete it (its password is lost), and create once more.
    */
   recoverAmbiguous?: boolean;
 }
@@ -115,7 +116,11 @@ export async function createRoleWithRecovery(
   try {
     return await callOperation(ctx, "create_role", params, requestOptions);
   } catch (error) {
-    if (!(error instanceof PlanetScaleError) || !error.outcomeUnknown || error instanceof AbortError) throw error;
+    // A 2xx whose body is unusable created a role nobody can use: as good as a lost answer.
+    const unusable =
+      error instanceof UnexpectedResponseError && (error.status ?? 0) >= 200 && (error.status ?? 0) < 300;
+    const ambiguous = error instanceof PlanetScaleError && error.outcomeUnknown && !(error instanceof AbortError);
+    if (!unusable && !ambiguous) throw error;
     await removeOrphans(ctx, params, startedAt, requestOptions, error);
   }
   // The first create left nothing behind: one more, and its own failure is final.

@@ -169,6 +169,13 @@ describe("against a stateful server", () => {
       ]);
     });
 
+    it("recovers from a 2xx answer that cannot be read, too", async () => {
+      server.garbleNextCreateAnswer();
+      const role = await ps.createRole({ ...BRANCH, name: "ci-reader" }, { recoverAmbiguous: true });
+      expect(server.roles.map((r) => r.id)).toEqual([role.id]);
+      expect(server.deleted).toHaveLength(1);
+    });
+
     it("leaves an older role of the same name alone", async () => {
       await ps.createRole({ ...BRANCH, name: "other" });
       server.roles[0] = { ...(server.roles[0] as Role), name: "ci-reader", created_at: "2020-01-01T00:00:00Z" };

@@ -11,6 +11,8 @@ export interface RolesServer extends TestServer {
   deleted: { id: string; successor: string | null }[];
   /** The next create is committed, then its connection is dropped before any answer. */
   loseNextCreateAnswer(): void;
+  /** The next create is committed and answered 200 with a body that is not JSON. */
+  garbleNextCreateAnswer(): void;
   /** The next delete answers 500. */
   failNextDelete(): void;
 }
@@ -21,7 +23,7 @@ const ROLE_PATH =
 export async function startRolesServer(): Promise<RolesServer> {
   const roles: Role[] = [];
   const deleted: { id: string; successor: string | null }[] = [];
-  const faults = { loseCreate: false, failDelete: false };
+  const faults = { loseCreate: false, garbleCreate: false, failDelete: false };
   const send = (res: import("node:http").ServerResponse, status: number, body?: unknown) => {
     res.writeHead(status, body === undefined ? {} : { "content-type": "application/json" });
     res.end(body === undefined ? undefined : JSON.stringify(body));
@@ -48,6 +50,10 @@ export async function startRolesServer(): Promise<RolesServer> {
       if (faults.loseCreate) {
         faults.loseCreate = false;
         return socket.destroy();
+      }
+      if (faults.garbleCreate) {
+        faults.garbleCreate = false;
+        return res.writeHead(200, { "content-type": "application/json" }).end("<html>proxy error</html>");
       }
       return send(res, 200, role);
     }
@@ -94,6 +100,9 @@ export async function startRolesServer(): Promise<RolesServer> {
     deleted,
     loseNextCreateAnswer: () => {
       faults.loseCreate = true;
+    },
+    garbleNextCreateAnswer: () => {
+      faults.garbleCreate = true;
     },
     failNextDelete: () => {
       faults.failDelete = true;

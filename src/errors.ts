@@ -37,6 +37,13 @@ export class PlanetScaleError extends Error {
   }
 }
 
+/** Adds to an error's message once more is known, keeping its stack's first line in step. */
+export function extendMessage(error: Error, more: string): void {
+  const before = error.message;
+  error.message = `${before}${more}`;
+  if (error.stack?.includes(before)) error.stack = error.stack.replace(before, error.message);
+}
+
 /** Rejected before anything was sent: the request could never have succeeded as given. */
 export class InvalidRequestError extends PlanetScaleError {
   override name = "InvalidRequestError";

@@ -4,6 +4,7 @@ import type { Client } from "openapi-fetch";
 import {
   AbortError,
   errorFromResponse,
+  extendMessage,
   InvalidRequestError,
   NotFoundError,
   PlanetScaleError,
@@ -188,9 +189,11 @@ function explainUnknownOutcome(error: PlanetScaleError, policy: OperationPolicy,
   if (!error.outcomeUnknown || policy.repeatable) return error;
   const where = `${String(params.organization)}/${String(params.database)}/${String(params.branch)}`;
   const byName = typeof params.name === "string" ? `, q: ${JSON.stringify(params.name)}` : "";
-  error.message +=
+  extendMessage(
+    error,
     `. The outcome is unknown: the role may have been created on ${where} although no usable answer came back, ` +
-    `so it was not sent again. Check with listRoles({ organization, database, branch${byName} }) and delete any role you cannot use.`;
+      `so it was not sent again. Check with listRoles({ organization, database, branch${byName} }) and delete any role you cannot use.`,
+  );
   return error;
 }
 

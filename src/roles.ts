@@ -1,6 +1,6 @@
 // What the Roles resource needs beyond one request per call: every page of a list, a role that
 // deletes itself, and the opt-in recovery of a create whose outcome is unknown.
-import { AbortError, InvalidRequestError, PlanetScaleError, UnexpectedResponseError } from "./errors.ts";
+import { AbortError, extendMessage, InvalidRequestError, PlanetScaleError, UnexpectedResponseError } from "./errors.ts";
 import { type ClientContext, callOperation } from "./request.ts";
 import { redactInspect } from "./secrets.ts";
 import type { CreateRoleParams, ListRolesParams, RequestOptions, Role, RolePage } from "./types.ts";
@@ -142,7 +142,7 @@ async function removeOrphans(
       if (role.name === params.name && !(created < startedAt - CLOCK_SKEW_MS)) orphans.push(role);
     }
   } catch (listError) {
-    original.message += `. Recovery could not list the roles to check: ${(listError as Error).message}`;
+    extendMessage(original, `. Recovery could not list the roles to check: ${(listError as Error).message}`);
     throw original;
   }
   for (const orphan of orphans) {

@@ -57,6 +57,7 @@ describe("create_role is never repeated once it may have reached the server", ()
     expect(server.requests).toHaveLength(1);
     expect(error).toMatchObject({ outcomeUnknown: true, operation: "create_role" });
     expect((error as Error).message).toMatch(/may have been created on acme\/app-db\/main/);
+    expect((error as Error).stack).toContain("may have been created");
     expect((error as Error).message).toContain('listRoles({ organization, database, branch, q: "ci-reader" })');
   });
 

@@ -492,6 +492,50 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "8pxfm3kzqv1t",
+                     *       "name": "ci-reader",
+                     *       "access_host_url": "aws-us-east-2.connect.psdb.cloud",
+                     *       "private_access_host_url": "aws-us-east-2-private.connect.psdb.cloud",
+                     *       "private_connection_service_name": "com.amazonaws.vpce.us-east-2.vpce-svc-0123456789abcdef0",
+                     *       "username": "ci_reader.8pxfm3kzqv1t",
+                     *       "base_username": "ci_reader",
+                     *       "password": "pscale_pw_EXAMPLEonlyNOTaREALpassword",
+                     *       "database_name": "postgres",
+                     *       "created_at": "2026-11-29T12:00:00.000Z",
+                     *       "updated_at": "2026-11-29T12:00:00.000Z",
+                     *       "deleted_at": null,
+                     *       "expires_at": "2026-11-29T13:00:00.000Z",
+                     *       "dropped_at": null,
+                     *       "disabled_at": null,
+                     *       "drop_failed": "",
+                     *       "ready": true,
+                     *       "expired": false,
+                     *       "default": false,
+                     *       "ttl": 3600,
+                     *       "inherited_roles": [
+                     *         "pg_read_all_data"
+                     *       ],
+                     *       "with_replication": false,
+                     *       "branch": {
+                     *         "id": "br_main01",
+                     *         "name": "main",
+                     *         "created_at": "2026-01-01T00:00:00.000Z",
+                     *         "updated_at": "2026-01-01T00:00:00.000Z",
+                     *         "deleted_at": null
+                     *       },
+                     *       "actor": {
+                     *         "id": "svc_token01",
+                     *         "display_name": "ci-service-token",
+                     *         "avatar_url": "https://app.planetscale.com/images/service-token.png"
+                     *       },
+                     *       "query_safety_settings": {
+                     *         "require_where_on_delete": "warn",
+                     *         "require_where_on_update": "warn"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @description The ID of the role */
                         id: string;

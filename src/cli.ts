@@ -5,6 +5,7 @@ import { type OutputFormat, printResult } from "./cli-output.ts";
 import { type ClientOptions, createClient, type PlanetScaleClient } from "./client.ts";
 import { parseDuration } from "./duration.ts";
 import { InvalidRequestError, PlanetScaleError } from "./errors.ts";
+import { INHERITED_ROLES } from "./validate.ts";
 import { VERSION } from "./version.ts";
 
 /** Exit 2: the command line itself is wrong. */
@@ -81,7 +82,10 @@ const COMMANDS: Record<string, Command> = {
     optional: 1,
     options: {
       ttl: { type: "string", help: "time to live: seconds or a duration (30m, 24h, 7d, 1h30m)" },
-      "inherited-roles": { type: "string", help: "comma-separated roles to inherit, e.g. pg_read_all_data" },
+      "inherited-roles": {
+        type: "string",
+        help: `comma-separated roles to inherit, of: ${INHERITED_ROLES.join(", ")}`,
+      },
       "with-replication": { type: "boolean", help: "give the role the REPLICATION attribute" },
     },
     run: (ps, args, values) =>

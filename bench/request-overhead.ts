@@ -1,26 +1,36 @@
 // npm run bench:overhead — per-call cost of createRole against a bare openapi-fetch POST and a raw
 // fetch, all against one local keep-alive server, in interleaved rounds so that machine noise hits
 // every variant alike. Prints the median per-call time and the ratios.
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { spawn } from "node:child_process";
 import createFetchClient from "openapi-fetch";
 import type { paths } from "../src/generated/openapi.ts";
 import { createClient } from "../src/index.ts";
 import { roleFixture } from "../test/support/fixtures.ts";
 
-const CALLS = Number(process.env.CALLS ?? 500);
-const ROUNDS = Number(process.env.ROUNDS ?? 7);
-const body = JSON.stringify(roleFixture());
-const server = createServer((req, res) => {
+// Short batches, many rounds, variants taking turns: drift on a noisy machine hits all of them.
+const CALLS = Number(process.env.CALLS ?? 50);
+const ROUNDS = Number(process.env.ROUNDS ?? 60);
+// The server runs in its own process, so that its work and garbage do not land in the client's timings.
+const SERVER = `
+const http = require("node:http");
+const body = process.argv[1];
+const server = http.createServer((req, res) => {
   req.resume();
   req.on("end", () => {
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
     res.end(body);
   });
 });
-server.keepAliveTimeout = 60_000;
-await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+server.keepAliveTimeout = 60000;
+server.listen(0, "127.0.0.1", () => console.log(server.address().port));
+`;
+const child = spawn(process.execPath, ["-e", SERVER, JSON.stringify(roleFixture())], {
+  stdio: ["ignore", "pipe", "inherit"],
+});
+const port = await new Promise<string>((resolve) =>
+  child.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString().trim())),
+);
+const baseUrl = `http://127.0.0.1:${port}`;
 const where = { organization: "acme", database: "app-db", branch: "main" };
 const payload = { name: "bench", ttl: 3600, inherited_roles: ["pg_read_all_data" as const] };
 const headers = { Authorization: "id:token", Accept: "application/json", "Content-Type": "application/json" };
@@ -46,14 +56,17 @@ const variants: Record<string, () => Promise<unknown>> = {
 
 const perCall: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
 for (const call of Object.values(variants)) for (let i = 0; i < 50; i++) await call(); // warm up
+const names = Object.keys(variants);
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, call] of Object.entries(variants)) {
+  // Rotate the order each round so no variant always runs first after another's garbage.
+  for (const name of [...names.slice(round % names.length), ...names.slice(0, round % names.length)]) {
+    const call = variants[name] as () => Promise<unknown>;
     const started = performance.now();
     for (let i = 0; i < CALLS; i++) await call();
     perCall[name]?.push(((performance.now() - started) / CALLS) * 1000);
   }
 }
-server.close();
+child.kill();
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const fetchUs = median(perCall["raw fetch"] ?? []);
 const bareUs = median(perCall["bare openapi-fetch"] ?? []);

@@ -53,6 +53,11 @@ export function checkPositive(operation: string, field: string, value: unknown, 
   }
 }
 
+function pathOf(request: Request): string {
+  const url = new URL(request.url);
+  return url.pathname + url.search;
+}
+
 /** Reads a body to the end; if the stream breaks, the bytes read so far are not thrown away. */
 async function readAll(
   stream: ReadableStream<Uint8Array> | null | undefined,
@@ -146,14 +151,16 @@ async function attemptOnce(
         // "stream" hands us 2xx bodies unread, so a broken answer can still be kept whole.
         parseAs: "stream",
         signal: attempt.signal,
-        middleware: [
-          {
-            onRequest({ request }: { request: Request }) {
-              const url = new URL(request.url);
-              path = url.pathname + url.search;
-            },
-          },
-        ],
+        // The request's real path is only needed for the log; without one, skip the middleware pass.
+        middleware: ctx.log
+          ? [
+              {
+                onRequest: ({ request }: { request: Request }) => {
+                  path = pathOf(request);
+                },
+              },
+            ]
+          : [],
       });
     } catch (error) {
       const failure = error instanceof PlanetScaleError ? error : attempt.classify(error, operation);

@@ -33,13 +33,14 @@ export function quoteEnvValue(value: string): string {
 }
 
 export function envLines(role: Row & { username: string; password: string; access_host_url: string }): string[] {
-  const url = new URL(connectionString(connectable(role)));
+  const target = connectable(role);
+  const url = new URL(connectionString(target));
   const values: [string, string][] = [
     ["PGHOST", url.hostname],
     ["PGPORT", url.port || "5432"],
     ["PGUSER", role.username],
     ["PGPASSWORD", role.password],
-    ["PGDATABASE", connectable(role).database_name],
+    ["PGDATABASE", target.database_name],
     ["PGSSLMODE", "verify-full"],
     ["DATABASE_URL", url.toString()],
   ];

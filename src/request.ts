@@ -80,8 +80,9 @@ function interpretSuccess(
   response: Response,
   text: string,
   readError: unknown,
+  requestId: string | undefined,
 ) {
-  const details = { operation, status: response.status, requestId: requestIdOf(response.headers), body: text };
+  const details = { operation, status: response.status, requestId, body: text };
   const keep = policy.returnsPassword
     ? " It took effect on the server; the raw answer is kept in error.body, which may hold the only copy of the password."
     : "";
@@ -169,22 +170,24 @@ async function attemptOnce(
     }
     const { response } = result;
     const requestId = requestIdOf(response.headers);
+    // Only present keys reach the log event, so a missing id is absent rather than undefined.
+    const answered = { status: response.status, ...(requestId ? { requestId } : {}) };
     if (response.ok) {
       const { text, error } = await readAll(result.data as ReadableStream<Uint8Array> | undefined);
       // A deadline or abort that cut the body short is a timeout or an abort (retried where
       // harmless), unless the answer carried a one-time password: then what was read is kept.
       if (error !== undefined && attempt.signal.aborted && !policy.returnsPassword) {
         const failure = attempt.classify(error, operation);
-        log({ status: response.status, ...(requestId ? { requestId } : {}), error: failure.name });
+        log({ ...answered, error: failure.name });
         throw failure;
       }
-      log({ status: response.status, ...(requestId ? { requestId } : {}) });
-      return interpretSuccess(operation, policy, response, text, error);
+      log(answered);
+      return interpretSuccess(operation, policy, response, text, error, requestId);
     }
     const text =
       typeof result.error === "string" ? result.error : result.error === undefined ? "" : JSON.stringify(result.error);
     const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
-    log({ status: response.status, ...(requestId ? { requestId } : {}) });
+    log(answered);
     throw errorFromResponse(operation, response, text, { retryAfterMs });
   } finally {
     attempt.done();

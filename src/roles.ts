@@ -4,12 +4,14 @@ import { AbortError, extendMessage, InvalidRequestError, PlanetScaleError, Unexp
 import { type ClientContext, callOperation } from "./request.ts";
 import { redactInspect } from "./secrets.ts";
 import type { CreateRoleParams, ListRolesParams, RequestOptions, Role, RolePage } from "./types.ts";
+import { checkRequestOptions } from "./validate.ts";
 
 export interface CreateRoleOptions extends RequestOptions {
   /**
    * When the create may have reached the server but no usable answer came back (5xx, a lost
-   * connection, a timeout, or a 2xx that cannot be read): find the role of this `name` that this
-   * attempt created, delete it (its password is lost), and create once more.
+   * connection, a timeout, or a 2xx that cannot be read): delete the role this attempt created, if
+   * it did (its password is lost), and create once more. Each attempt uses a name of its own,
+   * `<name>-<8 random characters>`, so that recovery can prove which role is its own.
    */
   recoverAmbiguous?: boolean;
 }
@@ -93,64 +95,78 @@ function pick(params: { organization: string; database: string; branch: string }
   return { organization: params.organization, database: params.database, branch: params.branch };
 }
 
-// How far the server's clock may be behind ours when judging which role this attempt created.
-const CLOCK_SKEW_MS = 5 * 60_000;
+/**
+ * The name one create attempt uses under recoverAmbiguous: the caller's name and eight random
+ * characters. Nobody else can know it, so a role that carries it can only be this attempt's; a
+ * role that merely shares the caller's name, made before or during the attempt, never matches.
+ */
+function attemptName(name: string): string {
+  const random = crypto.getRandomValues(new Uint8Array(8));
+  return `${name}-${Array.from(random, (byte) => (byte % 36).toString(36)).join("")}`;
+}
 
 export async function createRoleWithRecovery(
   ctx: ClientContext,
   params: CreateRoleParams,
-  options: CreateRoleOptions = {},
+  options?: CreateRoleOptions,
 ): Promise<Role> {
-  const { recoverAmbiguous, ...requestOptions } = options;
+  const { recoverAmbiguous, ...requestOptions } = checkRequestOptions("create_role", options) as CreateRoleOptions;
+  if (recoverAmbiguous !== undefined && typeof recoverAmbiguous !== "boolean") {
+    throw new InvalidRequestError("create_role: recoverAmbiguous must be true or false. Nothing was sent.", {
+      operation: "create_role",
+      field: "recoverAmbiguous",
+    });
+  }
   if (!recoverAmbiguous) return callOperation(ctx, "create_role", params, requestOptions);
   if (typeof params?.name !== "string" || params.name.trim() === "") {
     throw new InvalidRequestError(
-      "create_role: recoverAmbiguous needs a name, to find the role a lost answer created",
-      {
-        operation: "create_role",
-        field: "name",
-      },
+      "create_role: recoverAmbiguous needs a name, to find the role a lost answer created. Nothing was sent.",
+      { operation: "create_role", field: "name" },
     );
   }
-  const startedAt = Date.now();
+  const first = { ...params, name: attemptName(params.name) };
   try {
-    return await callOperation(ctx, "create_role", params, requestOptions);
+    return await callOperation(ctx, "create_role", first, requestOptions);
   } catch (error) {
     // A 2xx whose body is unusable created a role nobody can use: as good as a lost answer.
     const unusable =
       error instanceof UnexpectedResponseError && (error.status ?? 0) >= 200 && (error.status ?? 0) < 300;
     const ambiguous = error instanceof PlanetScaleError && error.outcomeUnknown && !(error instanceof AbortError);
     if (!unusable && !ambiguous) throw error;
-    await removeOrphans(ctx, params, startedAt, requestOptions, error);
+    await removeAttemptRole(ctx, first, requestOptions, error);
   }
-  // The first create left nothing behind: one more, and its own failure is final.
-  return callOperation(ctx, "create_role", params, requestOptions);
+  // The first attempt left nothing behind: one more, under a name of its own, and its failure is final.
+  return callOperation(ctx, "create_role", { ...params, name: attemptName(params.name) }, requestOptions);
 }
 
-async function removeOrphans(
+/** Deletes the role(s) carrying this attempt's name, if the lost create made one; touches nothing else. */
+async function removeAttemptRole(
   ctx: ClientContext,
-  params: CreateRoleParams,
-  startedAt: number,
+  attempt: CreateRoleParams & { name: string },
   options: RequestOptions,
   original: PlanetScaleError,
 ): Promise<void> {
-  const where = pick(params);
-  const orphans: ListedRole[] = [];
+  const where = pick(attempt);
+  const own: ListedRole[] = [];
   try {
-    for await (const role of listAllRoles(ctx, { ...where, q: params.name }, options)) {
-      const created = Date.parse(role.created_at);
-      if (role.name === params.name && !(created < startedAt - CLOCK_SKEW_MS)) orphans.push(role);
+    for await (const role of listAllRoles(ctx, { ...where, q: attempt.name }, options)) {
+      if (role.name === attempt.name) own.push(role);
     }
   } catch (listError) {
-    extendMessage(original, `. Recovery could not list the roles to check: ${(listError as Error).message}`);
+    extendMessage(
+      original,
+      `. Recovery could not check whether role ${attempt.name} was created (${(listError as Error).message}), so it ` +
+        `deleted nothing and did not create again. Look for it with listRoles({ organization, database, branch, ` +
+        `q: ${JSON.stringify(attempt.name)} }) and delete it if it is there: its password was never seen`,
+    );
     throw original;
   }
-  for (const orphan of orphans) {
+  for (const role of own) {
     try {
-      await callOperation(ctx, "delete_role", { ...where, id: orphan.id }, options);
+      await callOperation(ctx, "delete_role", { ...where, id: role.id }, options);
     } catch (deleteError) {
       throw new PlanetScaleError(
-        `create_role's answer was lost (${original.message}); recovery found ${describeRole(params, orphan)} ` +
+        `create_role's answer was lost (${original.message}); recovery found ${describeRole(attempt, role)} ` +
           `but could not delete it, so it is left behind with a password nobody has: ${(deleteError as Error).message}`,
         { operation: "create_role", outcomeUnknown: false, cause: deleteError },
       );

@@ -12,7 +12,7 @@ import {
   type Role,
   UnexpectedResponseError,
 } from "../src/index.ts";
-import { BRANCH } from "./support/fixtures.ts";
+import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { type RolesServer, startRolesServer } from "./support/roles-server.ts";
 import { json } from "./support/servers.ts";
 
@@ -153,9 +153,18 @@ describe("against a stateful server", () => {
   });
 
   describe("recovery of an ambiguous create (recoverAmbiguous)", () => {
-    it("deletes the role whose answer was lost and creates one more: exactly one role, with its password", async () => {
+    const ATTEMPT_NAME = /^ci-reader-[0-9a-z]{8}$/;
+    /** Another CI job with the same role name, on its own client: its role is live and must survive. */
+    async function othersRole(): Promise<Role> {
+      const other = createClient({ serviceToken: "id:secret", baseUrl: server.url });
+      return other.createRole({ ...BRANCH, name: "ci-reader" });
+    }
+    const ids = () => server.roles.map((role) => role.id);
+
+    it("deletes the role whose answer was lost and creates one more: exactly one role of its own, with its password", async () => {
       server.loseNextCreateAnswer();
       const role = await ps.createRole({ ...BRANCH, name: "ci-reader" }, { recoverAmbiguous: true });
+      expect(role.name).toMatch(ATTEMPT_NAME);
       expect(server.roles).toHaveLength(1);
       expect(server.roles[0]?.id).toBe(role.id);
       expect(role.password).toBe(server.roles[0]?.password);
@@ -167,6 +176,9 @@ describe("against a stateful server", () => {
         `DELETE ${server.deleted[0]?.id}`,
         "POST roles",
       ]);
+      // Each attempt has a name of its own: the lost one's and the new one's differ.
+      const names = server.requests.filter((r) => r.method === "POST").map((r) => JSON.parse(r.body).name);
+      expect(new Set(names).size).toBe(2);
     });
 
     it("recovers from a 2xx answer that cannot be read, too", async () => {
@@ -176,14 +188,53 @@ describe("against a stateful server", () => {
       expect(server.deleted).toHaveLength(1);
     });
 
-    it("leaves an older role of the same name alone", async () => {
-      await ps.createRole({ ...BRANCH, name: "other" });
-      server.roles[0] = { ...(server.roles[0] as Role), name: "ci-reader", created_at: "2020-01-01T00:00:00Z" };
+    it("leaves alone a same-name role that another client made 1–2 s earlier, when the lost create landed", async () => {
+      const theirs = await othersRole();
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
       server.loseNextCreateAnswer();
-      await ps.createRole({ ...BRANCH, name: "ci-reader" }, { recoverAmbiguous: true });
-      expect(server.roles.map((r) => r.created_at.slice(0, 4))).toEqual(["2020", expect.stringMatching(/^20[2-9]/)]);
-      expect(server.roles).toHaveLength(2);
+      const mine = await ps.createRole({ ...BRANCH, name: "ci-reader" }, { recoverAmbiguous: true });
+      expect(ids()).toEqual([theirs.id, mine.id]);
+      expect(server.deleted.map((d) => d.id)).not.toContain(theirs.id);
       expect(server.deleted).toHaveLength(1);
+    });
+
+    it("leaves alone a same-name role that another client made 1–2 s earlier, when the lost create did not land", async () => {
+      const theirs = await othersRole();
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      server.dropNextCreate();
+      const mine = await ps.createRole({ ...BRANCH, name: "ci-reader" }, { recoverAmbiguous: true });
+      expect(ids()).toEqual([theirs.id, mine.id]);
+      expect(server.deleted).toEqual([]);
+    });
+
+    it("leaves alone a same-name role that another client made during the attempt", async () => {
+      let theirs: Role | undefined;
+      server.beforeNextCreate(() => {
+        const made = roleFixture({ id: "theirs", name: "ci-reader", created_at: new Date().toISOString() });
+        server.roles.push(made);
+        theirs = made;
+      });
+      server.loseNextCreateAnswer();
+      const mine = await ps.createRole({ ...BRANCH, name: "ci-reader" }, { recoverAmbiguous: true });
+      expect(theirs).toBeDefined();
+      expect(ids()).toEqual(["theirs", mine.id]);
+      expect(server.deleted.map((d) => d.id)).not.toContain("theirs");
+    });
+
+    it("deletes nothing and does not create again when it cannot list the roles, and says what to look for", async () => {
+      const theirs = await othersRole();
+      server.loseNextCreateAnswer();
+      server.failNextList();
+      const error = await ps
+        .createRole({ ...BRANCH, name: "ci-reader" }, { recoverAmbiguous: true })
+        .catch((e: unknown) => e as PlanetScaleError);
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect(server.deleted).toEqual([]);
+      expect(server.requests.filter((r) => r.method === "POST")).toHaveLength(2);
+      const lost = server.roles.find((role) => role.id !== theirs.id);
+      expect(lost?.name).toMatch(ATTEMPT_NAME);
+      expect((error as Error).message).toContain(`q: "${lost?.name}"`);
+      expect((error as Error).message).toContain("deleted nothing");
     });
 
     it("without the option, the error says the outcome is unknown and the orphan stays", async () => {
@@ -201,7 +252,10 @@ describe("against a stateful server", () => {
         .createRole({ ...BRANCH, name: "ci-reader" }, { recoverAmbiguous: true })
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PlanetScaleError);
-      expect((error as Error).message).toContain(`role ci-reader (id ${server.roles[0]?.id}) on acme/app-db/main`);
+      expect((error as Error).message).toContain(
+        `role ${server.roles[0]?.name} (id ${server.roles[0]?.id}) on acme/app-db/main`,
+      );
+      expect(server.roles[0]?.name).toMatch(ATTEMPT_NAME);
       expect((error as Error).message).toContain("left behind");
       expect(server.requests.filter((r) => r.method === "POST")).toHaveLength(1);
     });

@@ -13,8 +13,14 @@ export interface RolesServer extends TestServer {
   loseNextCreateAnswer(): void;
   /** The next create is committed and answered 200 with a body that is not JSON. */
   garbleNextCreateAnswer(): void;
+  /** The next create is dropped before anything is committed: the connection closes, nothing is made. */
+  dropNextCreate(): void;
+  /** Runs before the next create is handled: another client's work, landing during the attempt. */
+  beforeNextCreate(run: () => void): void;
   /** The next delete answers 500. */
   failNextDelete(): void;
+  /** The next list answers 503. */
+  failNextList(): void;
 }
 
 const ROLE_PATH =
@@ -23,7 +29,14 @@ const ROLE_PATH =
 export async function startRolesServer(): Promise<RolesServer> {
   const roles: Role[] = [];
   const deleted: { id: string; successor: string | null }[] = [];
-  const faults = { loseCreate: false, garbleCreate: false, failDelete: false };
+  const faults = {
+    loseCreate: false,
+    garbleCreate: false,
+    dropCreate: false,
+    failDelete: false,
+    failList: false,
+    beforeCreate: undefined as (() => void) | undefined,
+  };
   const send = (res: import("node:http").ServerResponse, status: number, body?: unknown) => {
     res.writeHead(status, body === undefined ? {} : { "content-type": "application/json" });
     res.end(body === undefined ? undefined : JSON.stringify(body));
@@ -39,6 +52,13 @@ export async function startRolesServer(): Promise<RolesServer> {
     const search = new URLSearchParams(query ?? "");
     const found = id ? roles.find((role) => role.id === id) : undefined;
     if (req.method === "POST" && !id) {
+      const before = faults.beforeCreate;
+      faults.beforeCreate = undefined;
+      before?.();
+      if (faults.dropCreate) {
+        faults.dropCreate = false;
+        return socket.destroy();
+      }
       const body = JSON.parse(req.body || "{}");
       const role = roleFixture({
         ...body,
@@ -56,6 +76,10 @@ export async function startRolesServer(): Promise<RolesServer> {
         return res.writeHead(200, { "content-type": "application/json" }).end("<html>proxy error</html>");
       }
       return send(res, 200, role);
+    }
+    if (req.method === "GET" && !id && faults.failList) {
+      faults.failList = false;
+      return send(res, 503, { code: "unavailable", message: "try later" });
     }
     if (req.method === "GET" && !id) {
       const q = search.get("q");
@@ -103,6 +127,15 @@ export async function startRolesServer(): Promise<RolesServer> {
     },
     garbleNextCreateAnswer: () => {
       faults.garbleCreate = true;
+    },
+    dropNextCreate: () => {
+      faults.dropCreate = true;
+    },
+    beforeNextCreate: (run: () => void) => {
+      faults.beforeCreate = run;
+    },
+    failNextList: () => {
+      faults.failList = true;
     },
     failNextDelete: () => {
       faults.failDelete = true;

@@ -7,7 +7,7 @@ import { InvalidRequestError } from "./errors.ts";
 import type { paths } from "./generated/openapi.ts";
 import type { OperationId } from "./generated/operations.ts";
 import { debugLogger } from "./log.ts";
-import { type ClientContext, callOperation, checkPositive } from "./request.ts";
+import { type ClientContext, callOperation } from "./request.ts";
 import { defaultRetrySettings, type RetrySettings } from "./retry.ts";
 import {
   type CreateRoleOptions,
@@ -16,7 +16,7 @@ import {
   type ListedRole,
   listAllRoles,
 } from "./roles.ts";
-import { redactInspect } from "./secrets.ts";
+import { redactInspect, secretsOf } from "./secrets.ts";
 import { assertSafeUrl, guardedFetch } from "./transport.ts";
 import type {
   CreateRoleParams,
@@ -37,6 +37,7 @@ import type {
   RolePage,
   UpdateRoleParams,
 } from "./types.ts";
+import { checkDuration, checkNumber } from "./validate.ts";
 import { VERSION } from "./version.ts";
 
 // openapi-fetch has only a default export. Its CommonJS build sets `exports.default` with
@@ -124,11 +125,11 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     logger = debugLogger(env),
     backoff = {},
   } = options;
-  checkPositive("createClient", "timeoutMs", timeoutMs, false, 1);
-  checkPositive("createClient", "maxRetries", maxRetries, true, 0);
-  checkPositive("createClient", "backoff.baseMs", backoff.baseMs, false, 0);
-  checkPositive("createClient", "backoff.maxMs", backoff.maxMs, false, 0);
-  checkPositive("createClient", "backoff.maxRetryAfterMs", backoff.maxRetryAfterMs, false, 0);
+  checkDuration("createClient", "timeoutMs", timeoutMs, 1);
+  checkNumber("createClient", "maxRetries", maxRetries, { integer: true });
+  checkDuration("createClient", "backoff.baseMs", backoff.baseMs, 0);
+  checkDuration("createClient", "backoff.maxMs", backoff.maxMs, 0);
+  checkDuration("createClient", "backoff.maxRetryAfterMs", backoff.maxRetryAfterMs, 0);
   if (typeof innerFetch !== "function") {
     throw new InvalidRequestError("createClient: fetch must be a function (no global fetch found)", { field: "fetch" });
   }
@@ -138,13 +139,15 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     });
   }
   assertSafeUrl(baseUrl);
+  const authorization = authorizationHeader(options, env);
+  const fetch = guardedFetch(innerFetch);
   const raw = createFetchClient<paths>({
     baseUrl,
-    fetch: guardedFetch(innerFetch),
+    fetch,
     // A redirect is answered as an error: following it could hand the token to another host.
     redirect: "manual",
     headers: {
-      Authorization: authorizationHeader(options, env),
+      Authorization: authorization,
       Accept: "application/json",
       "User-Agent": userAgent ? `planetscale-roles/${VERSION} ${userAgent}` : `planetscale-roles/${VERSION}`,
     },
@@ -156,7 +159,7 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     maxDelayMs: backoff.maxMs ?? defaultRetrySettings.maxDelayMs,
     maxRetryAfterMs: backoff.maxRetryAfterMs ?? defaultRetrySettings.maxRetryAfterMs,
   };
-  const ctx: ClientContext = { raw, timeoutMs, retry, log: logger };
+  const ctx: ClientContext = { raw, fetch, timeoutMs, retry, log: logger, secrets: secretsOf(authorization) };
   const call =
     <Id extends OperationId>(operation: Id) =>
     (params: OperationParams<Id>, requestOptions?: RequestOptions) =>

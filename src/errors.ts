@@ -1,6 +1,6 @@
 // The whole error hierarchy, and the one function that maps an HTTP answer to its class.
 import { operations } from "./generated/operations.ts";
-import { hideProperty } from "./secrets.ts";
+import { printable, redactText } from "./secrets.ts";
 
 export interface ErrorDetails {
   /** The operation id from the spec, e.g. "create_role". */
@@ -37,11 +37,15 @@ export class PlanetScaleError extends Error {
   }
 }
 
-/** Adds to an error's message once more is known, keeping its stack's first line in step. */
+/**
+ * Adds to an error's message once more is known. The stack is rebuilt as `name: message` over the
+ * original frames: V8 formats a stack lazily, so it may already hold the new message, and a
+ * textual replace would repeat it.
+ */
 export function extendMessage(error: Error, more: string): void {
-  const before = error.message;
-  error.message = `${before}${more}`;
-  if (error.stack?.includes(before)) error.stack = error.stack.replace(before, error.message);
+  const frames = error.stack?.indexOf("\n    at ") ?? -1;
+  error.message = `${error.message}${more}`;
+  if (frames >= 0) error.stack = `${error.name}: ${error.message}${error.stack?.slice(frames)}`;
 }
 
 /** Rejected before anything was sent: the request could never have succeeded as given. */
@@ -116,10 +120,15 @@ export class AbortError extends PlanetScaleError {
  */
 export class UnexpectedResponseError extends PlanetScaleError {
   override name = "UnexpectedResponseError";
-  declare readonly body: string;
+  // A private field behind a getter: no inspect mode (showHidden, %o) lists it, JSON skips it.
+  readonly #body: string;
   constructor(message: string, details: ErrorDetails & { body: string }) {
     super(message, details);
-    hideProperty(this, "body", details.body);
+    this.#body = details.body;
+  }
+  /** The raw answer, as far as it was read; it may hold the only copy of a password. */
+  get body(): string {
+    return this.#body;
   }
 }
 
@@ -141,21 +150,22 @@ const REQUEST_ID_HEADERS = ["x-request-id", "request-id", "x-planetscale-request
 export function requestIdOf(headers: Headers): string | undefined {
   for (const name of REQUEST_ID_HEADERS) {
     const value = headers.get(name);
-    if (value) return value;
+    if (value) return printable(value);
   }
   return undefined;
 }
 
-/** Reads `{code, message}` if the body is that; anything else (empty, HTML, text) gives nothing. */
-function apiErrorOf(text: string): { code?: string; message?: string } {
+/**
+ * Reads `{code, message}` if the body is that; anything else (empty, HTML, text) gives nothing.
+ * Both are the server's text: printable, and with any credential it echoes masked.
+ */
+function apiErrorOf(text: string, secrets: readonly string[]): { code?: string; message?: string } {
+  const clean = (value: unknown) => (typeof value === "string" ? printable(redactText(value, secrets)) : undefined);
   try {
     const parsed: unknown = JSON.parse(text);
     if (typeof parsed !== "object" || parsed === null) return {};
     const { code, message } = parsed as Record<string, unknown>;
-    return {
-      ...(typeof code === "string" ? { code } : {}),
-      ...(typeof message === "string" ? { message } : {}),
-    };
+    return { code: clean(code), message: clean(message) };
   } catch {
     return {};
   }
@@ -173,12 +183,12 @@ export function errorFromResponse(
   operation: string,
   response: Response,
   text: string,
-  extra: { retryAfterMs?: number | undefined } = {},
+  extra: { retryAfterMs?: number | undefined; secrets?: readonly string[] } = {},
 ): PlanetScaleError {
   const { status } = response;
-  const api = apiErrorOf(text);
+  const api = apiErrorOf(text, extra.secrets ?? []);
   const requestId = requestIdOf(response.headers);
-  const said = api.message ?? STATUS_TEXT[status] ?? (response.statusText || "no explanation was given");
+  const said = api.message ?? STATUS_TEXT[status] ?? (printable(response.statusText) || "no explanation was given");
   const details: ErrorDetails = {
     operation,
     status,
@@ -194,7 +204,7 @@ export function errorFromResponse(
   // A 5xx may come after the server acted (a proxy timing out, a crash after the write).
   if (status >= 500) return new ServerError(message, { ...details, outcomeUnknown: true });
   if (status >= 300 && status < 400) {
-    const location = response.headers.get("location") ?? "nowhere";
+    const location = printable(response.headers.get("location") ?? "nowhere");
     return new UnexpectedResponseError(
       `${operation} was redirected (${status}) to ${location}; redirects are not followed, so credentials are never sent to another address`,
       { ...details, body: text },

@@ -2,6 +2,7 @@
 // the small decision that reads it. The loop that acts on it lives in request.ts.
 import { ConnectionError, type PlanetScaleError, RateLimitError, ServerError, TimeoutError } from "./errors.ts";
 import type { OperationId } from "./generated/operations.ts";
+import { TIMER_LIMIT_MS } from "./transport.ts";
 
 export interface OperationPolicy {
   /** May the request be sent again after it may have reached the server (5xx, reset, timeout)? */
@@ -71,14 +72,48 @@ export function backoffMs(retry: number, settings: RetrySettings): number {
   return Math.round(ceiling / 2 + (settings.random() * ceiling) / 2);
 }
 
-/** Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const DAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)";
+const MONTH = `(?<month>${MONTHS.join("|")})`;
+const TIME = "(?<hour>\\d{2}):(?<minute>\\d{2}):(?<second>\\d{2})";
+// RFC 9110 §5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms a recipient must accept.
+const HTTP_DATE_FORMS = [
+  new RegExp(`^${DAY}, (?<day>\\d{2}) ${MONTH} (?<year>\\d{4}) ${TIME} GMT$`),
+  new RegExp(`^(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, (?<day>\\d{2})-${MONTH}-(?<yy>\\d{2}) ${TIME} GMT$`),
+  new RegExp(`^${DAY} ${MONTH} (?<day>[ \\d]\\d) ${TIME} (?<year>\\d{4})$`),
+];
+
+/** A two-digit year more than 50 years ahead is the most recent past year with those digits. */
+function fullYear(twoDigits: number, now: number): number {
+  const thisYear = new Date(now).getUTCFullYear();
+  const year = thisYear - (thisYear % 100) + twoDigits;
+  return year > thisYear + 50 ? year - 100 : year;
+}
+
+/** An HTTP-date in any of its three forms, in ms since the epoch; undefined for 31 Nov or 25:00. */
+export function parseHttpDate(value: string, now: number): number | undefined {
+  const date = HTTP_DATE_FORMS.map((form) => form.exec(value)?.groups).find((groups) => groups !== undefined);
+  if (!date) return undefined;
+  const year = date.year ? Number(date.year) : fullYear(Number(date.yy), now);
+  const [day, hour, minute, second] = [date.day, date.hour, date.minute, date.second].map(Number) as number[];
+  const at = Date.UTC(year, MONTHS.indexOf(date.month as string), day, hour, minute, second);
+  // Date.UTC rolls 31 Nov over to 1 Dec; reading the fields back catches it.
+  const back = new Date(at);
+  const exact =
+    back.getUTCDate() === day && back.getUTCHours() === hour && back.getUTCMinutes() === minute && (second ?? 60) < 60;
+  return exact ? at : undefined;
+}
+
+/**
+ * Retry-After as delay-seconds (digits only) or an HTTP-date (RFC 9110 §10.2.3). Anything else
+ * ("1.5", "-1", an ISO date) is unreadable: undefined, so that the backoff applies, never a wait of 0.
+ */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === "") return undefined;
+  if (value === null) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
+  const date = parseHttpDate(trimmed, now);
+  return date === undefined ? undefined : Math.max(0, date - now);
 }
 
 /**
@@ -105,18 +140,26 @@ export function retryDelay(
   return undefined;
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts; leaves no timer behind. */
+/**
+ * Resolves after `ms` (at most the timer limit: a longer wait is never cut to nothing), or rejects
+ * with the signal's reason as soon as it aborts; leaves no timer behind. The listener goes on a
+ * signal of its own that follows the caller's, so that calls sharing one signal add nothing to it.
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
+    const follower = signal ? AbortSignal.any([signal]) : undefined;
     const onAbort = () => {
       clearTimeout(timer);
       reject(signal?.reason);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const timer = setTimeout(
+      () => {
+        follower?.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      Math.min(ms, TIMER_LIMIT_MS),
+    );
+    follower?.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -36,7 +36,33 @@ export function redactInspect<T extends object>(value: T): T {
   return value;
 }
 
-/** An own property that code can read but inspect, JSON and spreading do not show. */
-export function hideProperty(target: object, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: false, writable: false, configurable: false });
+// C0 and C1 controls, DEL, line and paragraph separators and bidirectional overrides: anything that
+// can move a terminal's cursor, start an escape sequence, forge a log line or reorder what is shown.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text from the server made safe to print or log: control characters become visible escapes. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (char) => {
+    const code = char.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
+/** Masks every occurrence of the given secrets (an answer that echoes the token, for instance). */
+export function redactText(text: string, secrets: readonly string[]): string {
+  let result = text;
+  for (const secret of secrets) result = result.split(secret).join(MASK);
+  return result;
+}
+
+/**
+ * What of an Authorization header value must never be shown: the whole value and the token in it,
+ * longest first so that the whole value is masked as one.
+ */
+export function secretsOf(authorization: string): string[] {
+  const token = authorization.startsWith("Bearer ")
+    ? authorization.slice("Bearer ".length)
+    : authorization.slice(authorization.indexOf(":") + 1);
+  return [authorization, token];
 }

@@ -1,11 +1,14 @@
 // Security decisions made once, where every request passes: which addresses may receive a token,
-// what a failed fetch means, and how a per-attempt deadline and the caller's signal end an attempt.
+// what a failed fetch means, how a deadline and the caller's signal end an attempt, and how much of
+// an answer is read.
 import { AbortError, ConnectionError, InvalidRequestError, type PlanetScaleError, TimeoutError } from "./errors.ts";
 
-const LOOPBACK_HOSTS = new Set(["localhost", "[::1]", "::1"]);
-
+// Plain http may carry a token only to this machine: names that cannot resolve elsewhere.
+// "x.localhost" is left out: it goes through DNS like any other name.
 function isLoopback(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname) || hostname.endsWith(".localhost");
+  if (hostname === "localhost" || hostname === "[::1]") return true;
+  const octets = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(hostname);
+  return octets?.slice(1).every((octet) => Number(octet) <= 255) ?? false;
 }
 
 /** Tokens go over https, or over plain http to this machine only (tests, local mocks). */
@@ -15,6 +18,13 @@ export function assertSafeUrl(url: string, field = "baseUrl"): URL {
     parsed = new URL(url);
   } catch {
     throw new InvalidRequestError(`${field} must be an absolute http(s) URL, got ${JSON.stringify(url)}`, { field });
+  }
+  if (parsed.username !== "" || parsed.password !== "") {
+    // The URL itself is not repeated: its user info may be a password.
+    throw new InvalidRequestError(
+      `${field} must not carry user info (user:password@); credentials go in serviceToken or accessToken`,
+      { field },
+    );
   }
   if (parsed.protocol === "https:") return parsed;
   if (parsed.protocol === "http:" && isLoopback(parsed.hostname)) return parsed;
@@ -36,7 +46,8 @@ export function guardedFetch(inner: typeof fetch): typeof fetch {
   };
 }
 
-// Errors undici reports when no connection was made: the server cannot have seen the request.
+// Failures before the request could be written: no connection, or no TLS session to write it on.
+// Codes from Node (undici, OpenSSL) and Bun; Deno reports a connect failure only in its message.
 const NOT_SENT_CODES = new Set([
   "ECONNREFUSED",
   "ENOTFOUND",
@@ -44,66 +55,134 @@ const NOT_SENT_CODES = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   "UND_ERR_CONNECT_TIMEOUT",
+  "EPROTO",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "HOSTNAME_MISMATCH",
+  "ConnectionRefused",
+  "FailedToOpenSocket",
 ]);
+const NOT_SENT_CODE_PREFIXES = ["ERR_TLS_", "ERR_SSL_", "UNABLE_TO_", "CERT_"];
+// undici's own words for a fetch it refused to start (the fetch spec's blocked ports), a TLS session
+// that never came up, and Deno's connect failures.
+const NOT_SENT_MESSAGES = /^bad port$|before secure TLS connection was established|client error \(Connect\)/;
 
-function errorCode(error: unknown): string | undefined {
+function neverSent(error: unknown): { code: string | undefined; notSent: boolean } {
+  let code: string | undefined;
   for (let current = error, depth = 0; current && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string") return code;
+    const { code: own, message } = current as { code?: unknown; message?: unknown };
+    if (typeof own === "string") {
+      code ??= own;
+      if (NOT_SENT_CODES.has(own) || NOT_SENT_CODE_PREFIXES.some((prefix) => own.startsWith(prefix))) {
+        return { code: own, notSent: true };
+      }
+    }
+    if (typeof message === "string" && NOT_SENT_MESSAGES.test(message)) return { code, notSent: true };
     current = (current as { cause?: unknown }).cause;
   }
-  return undefined;
+  return { code, notSent: false };
+}
+
+export function connectionError(error: unknown, operation: string): ConnectionError {
+  const { code, notSent } = neverSent(error);
+  const what = notSent ? "could not connect; nothing was sent" : "the connection failed after the request was sent";
+  const detail = code ?? ((error as Error)?.cause as Error | undefined)?.message ?? (error as Error)?.message;
+  return new ConnectionError(`${operation}: ${what} (${detail ?? "unknown error"})`, {
+    operation,
+    requestSent: !notSent,
+    outcomeUnknown: !notSent,
+    cause: error,
+  });
+}
+
+/** The longest wait a timer can hold: setTimeout fires at once for anything longer. */
+export const TIMER_LIMIT_MS = 2 ** 31 - 1;
+
+/** Answers are a few kB (a page of 100 roles ~150 kB); reading stops here, whatever the server sends. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export class BodyTooLargeError extends Error {
+  override name = "BodyTooLargeError";
+  constructor(readonly limit: number) {
+    super(`the answer was larger than ${limit} bytes, so reading stopped there`);
+  }
+}
+
+/**
+ * Reads a body to the end, up to MAX_BODY_BYTES. When `signal` fires the stream is cancelled from
+ * here: undici links our signal to the body only through a WeakRef to its Request, which a garbage
+ * collection can cut once the headers are in (nodejs/node#55428). A broken read keeps what arrived.
+ */
+export async function readBody(
+  stream: ReadableStream<Uint8Array> | null | undefined,
+  signal: AbortSignal,
+  limit = MAX_BODY_BYTES,
+): Promise<{ text: string; error?: unknown }> {
+  if (!stream) return { text: "" };
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
+  const cancel = () => reader.cancel(signal.reason).catch(() => {});
+  signal.addEventListener("abort", cancel);
+  try {
+    for (;;) {
+      if (signal.aborted) throw signal.reason;
+      const { done, value } = await reader.read();
+      // A cancelled read ends as if the body were complete: the signal tells the two apart.
+      if (signal.aborted) throw signal.reason;
+      if (done) return { text: text + decoder.decode() };
+      bytes += value.byteLength;
+      if (bytes > limit) {
+        text += decoder.decode(value.subarray(0, value.byteLength - (bytes - limit)));
+        reader.cancel().catch(() => {});
+        return { text, error: new BodyTooLargeError(limit) };
+      }
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch (error) {
+    return { text: text + decoder.decode(), error };
+  } finally {
+    signal.removeEventListener("abort", cancel);
+  }
 }
 
 export interface Attempt {
+  /** Fires at the attempt's deadline or when the caller aborts. */
   signal: AbortSignal;
-  /** Turns whatever the fetch threw into the error that says what happened. */
+  /** Turns whatever the fetch or the body read threw into the error that says what happened. */
   classify(error: unknown, operation: string): PlanetScaleError;
-  /** Clears the deadline and the listener on the caller's signal. */
-  done(): void;
 }
 
-const TIMED_OUT = Symbol("timed out");
-
-/** One attempt's signal: aborted by its own deadline or by the caller, whichever comes first. */
+/**
+ * One attempt's signal: its own deadline, joined with the caller's signal. AbortSignal.any links
+ * the two without a listener on the caller's signal, so any number of calls may share one. The
+ * returned object holds the deadline signal: its timer keeps only a weak reference to it.
+ */
 export function startAttempt(timeoutMs: number, callerSignal: AbortSignal | undefined): Attempt {
-  const controller = new AbortController();
-  const onCallerAbort = () => controller.abort(callerSignal?.reason);
-  callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
-  const timer = setTimeout(() => controller.abort(TIMED_OUT), timeoutMs);
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const signal = callerSignal ? AbortSignal.any([callerSignal, deadline]) : deadline;
   return {
-    signal: controller.signal,
-    done() {
-      clearTimeout(timer);
-      callerSignal?.removeEventListener("abort", onCallerAbort);
-    },
+    signal,
     classify(error, operation) {
-      if (controller.signal.aborted && controller.signal.reason === TIMED_OUT) {
+      // Both may have fired by now: the one that fired first is the one the joined signal carries.
+      const timedOut = deadline.aborted && (!callerSignal?.aborted || signal.reason === deadline.reason);
+      if (timedOut) {
         return new TimeoutError(`${operation} timed out after ${timeoutMs} ms (timeoutMs)`, {
           operation,
           outcomeUnknown: true,
         });
       }
-      if (controller.signal.aborted) {
+      if (callerSignal?.aborted) {
         return new AbortError(`${operation} was aborted by the caller's signal`, {
           operation,
           outcomeUnknown: true,
-          cause: callerSignal?.reason,
+          cause: callerSignal.reason,
         });
       }
       return connectionError(error, operation);
     },
   };
-}
-
-export function connectionError(error: unknown, operation: string): ConnectionError {
-  const code = errorCode(error);
-  const requestSent = !(code && NOT_SENT_CODES.has(code));
-  const what = requestSent ? "the connection failed after the request was sent" : "could not connect; nothing was sent";
-  return new ConnectionError(`${operation}: ${what} (${code ?? (error as Error)?.message ?? "unknown error"})`, {
-    operation,
-    requestSent,
-    outcomeUnknown: requestSent,
-    cause: error,
-  });
 }

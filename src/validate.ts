@@ -2,7 +2,8 @@
 // few rules the API enforces that the spec does not state. Nothing is sent until it passes.
 import { InvalidRequestError } from "./errors.ts";
 import { type OperationId, operations } from "./generated/operations.ts";
-import type { InheritedRole } from "./types.ts";
+import { TIMER_LIMIT_MS } from "./transport.ts";
+import type { InheritedRole, RequestOptions } from "./types.ts";
 
 /** The roles a new role may inherit, as the spec lists them (generated). */
 export const INHERITED_ROLES: readonly InheritedRole[] = operations.create_role.body.fields.inherited_roles.items.enum;
@@ -23,6 +24,30 @@ export interface SplitParams {
 // A path parameter is one URL segment. Allowing only URL-unreserved characters (and no leading
 // dot, so no "." or "..") means no value can reach another endpoint, however it is encoded.
 const PATH_SEGMENT = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/;
+
+/**
+ * For each operation's path parameters, the literal segments that sibling routes have at the same
+ * place: `…/roles/{id}` with id "default" would be `…/roles/default`, which is get_default_role.
+ * Derived from the generated paths, so a new sibling route is covered by a regenerate.
+ */
+const SIBLING_SEGMENTS: Record<string, ReadonlySet<string>> = (() => {
+  const templates = Object.values(operations).map((facts) => (facts.path as string).split("/"));
+  const isParam = (segment: string) => segment.startsWith("{");
+  const found: Record<string, Set<string>> = {};
+  for (const [operation, facts] of Object.entries(operations)) {
+    const own = (facts.path as string).split("/");
+    own.forEach((segment, index) => {
+      if (!isParam(segment)) return;
+      const prefixMatches = (other: string[]) =>
+        own.slice(0, index).every((part, at) => isParam(part) || isParam(other[at] ?? "") || part === other[at]);
+      const literals = templates
+        .filter((other) => other.length > index && !isParam(other[index] ?? "{") && prefixMatches(other))
+        .map((other) => other[index] as string);
+      found[`${operation} ${segment.slice(1, -1)}`] = new Set(literals);
+    });
+  }
+  return found;
+})();
 
 // Rules the API applies that the spec leaves out, keyed by field name wherever it appears.
 const EXTRA_RULES: Record<string, (value: unknown) => string | undefined> = {
@@ -113,6 +138,10 @@ export function splitParams(operation: OperationId, params: unknown): SplitParam
         value,
       );
     }
+    const siblings = SIBLING_SEGMENTS[`${operation} ${name}`];
+    if (siblings?.has(value)) {
+      fail(operation, name, `other than ${[...siblings].join(", ")} (those are other routes' paths)`, value);
+    }
     split.path[name] = value;
   }
   for (const name of required) {
@@ -133,4 +162,47 @@ export function splitParams(operation: OperationId, params: unknown): SplitParam
     else if (split.body) split.body[name] = value;
   }
   return split;
+}
+
+/** A number option: finite (or an integer), at least `min`, at most `max`. */
+export function checkNumber(
+  operation: string,
+  field: string,
+  value: unknown,
+  { integer = false, min = 0, max = Number.MAX_SAFE_INTEGER }: { integer?: boolean; min?: number; max?: number },
+): void {
+  if (value === undefined) return;
+  const ok = typeof value === "number" && (integer ? Number.isSafeInteger(value) : Number.isFinite(value));
+  if (!ok || (value as number) < min || (value as number) > max) {
+    const kind = integer ? "an integer" : "a number";
+    const range = max === Number.MAX_SAFE_INTEGER ? `of ${min} or more` : `from ${min} to ${max}`;
+    fail(operation, field, `${kind} ${range}`, value);
+  }
+}
+
+/** A wait in ms that a timer can hold. */
+export function checkDuration(operation: string, field: string, value: unknown, min: number): void {
+  checkNumber(operation, field, value, { min, max: TIMER_LIMIT_MS });
+}
+
+const REQUEST_OPTION_KEYS = ["signal", "timeoutMs", "maxRetries"];
+const CREATE_OPTION_KEYS = [...REQUEST_OPTION_KEYS, "recoverAmbiguous"];
+
+/** Checks a call's options before anything is sent; `undefined` stands for none. */
+export function checkRequestOptions(operation: string, options: unknown): RequestOptions {
+  if (options === undefined) return {};
+  if (!isPlainObject(options)) fail(operation, "options", "an object of request options", options);
+  const known = operation === "create_role" ? CREATE_OPTION_KEYS : REQUEST_OPTION_KEYS;
+  const unknown = Object.keys(options).find((key) => !known.includes(key));
+  if (unknown !== undefined) {
+    throw new InvalidRequestError(
+      `${operation}: unknown option ${JSON.stringify(unknown)}; allowed: ${known.join(", ")}. Nothing was sent.`,
+      { operation, field: `options.${unknown}` },
+    );
+  }
+  const { signal } = options as RequestOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) fail(operation, "signal", "an AbortSignal", signal);
+  checkDuration(operation, "timeoutMs", options.timeoutMs, 1);
+  checkNumber(operation, "maxRetries", options.maxRetries, { integer: true });
+  return options as RequestOptions;
 }

@@ -78,7 +78,9 @@ describe("createRole refuses bad input before sending", () => {
   });
 
   it("refuses bad request options", async () => {
-    await expect(ps.createRole(BRANCH, { timeoutMs: 0 })).rejects.toThrow(/timeoutMs must be a number of 1 or more/);
+    await expect(ps.createRole(BRANCH, { timeoutMs: 0 })).rejects.toThrow(
+      /timeoutMs must be a number from 1 to 2147483647/,
+    );
     await expect(ps.createRole(BRANCH, { maxRetries: -1 })).rejects.toThrow(
       /maxRetries must be an integer of 0 or more/,
     );

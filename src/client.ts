@@ -4,6 +4,7 @@ import type { Client } from "openapi-fetch";
 import * as openapiFetch from "openapi-fetch";
 import { authorizationHeader, type ServiceToken } from "./credentials.ts";
 import { InvalidRequestError } from "./errors.ts";
+import { ConcurrencyGate, createRateLimiter, type RateLimiter } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import type { OperationId } from "./generated/operations.ts";
 import { debugLogger } from "./log.ts";
@@ -51,6 +52,22 @@ const createFetchClient =
 
 export const DEFAULT_BASE_URL = "https://api.planetscale.com/v1";
 export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_CONCURRENCY = 10;
+
+function checkRateLimiter(limiter: unknown): void {
+  if (limiter === false) return;
+  const methods = ["acquire", "limited", "accepted"] as const;
+  const shaped =
+    typeof limiter === "object" &&
+    limiter !== null &&
+    methods.every((name) => typeof (limiter as Record<string, unknown>)[name] === "function");
+  if (!shaped) {
+    throw new InvalidRequestError(
+      "createClient: rateLimiter must be false or an object with acquire, limited and accepted methods (see RateLimiter)",
+      { field: "rateLimiter" },
+    );
+  }
+}
 
 export interface ClientOptions {
   /** `{ id, token }` or `"id:token"`; sent as `Authorization: <id>:<token>`. */
@@ -78,6 +95,18 @@ export interface ClientOptions {
   };
   /** Receives one event per attempt. Default: lines on stderr when PLANETSCALE_DEBUG=1. */
   logger?: (event: RequestLogEvent) => void;
+  /**
+   * Calls of this client in flight at once; the others wait their turn (default 10, as Octokit's
+   * throttling). `Infinity` turns the cap off.
+   */
+  maxConcurrency?: number;
+  /**
+   * The request budget a 429 closes for every call until its Retry-After has passed, then opens at
+   * the pace the server accepted. Default: one in memory per client. Pass one limiter to several
+   * clients to share it, `createRedisRateLimiter` (planetscale-roles/redis) to share it across
+   * processes, or `false` to turn it off (each call then waits out its own 429s).
+   */
+  rateLimiter?: RateLimiter | false;
   /** Where the defaults are read from. Default: process.env. */
   env?: Record<string, string | undefined>;
 }
@@ -124,12 +153,18 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     userAgent,
     logger = debugLogger(env),
     backoff = {},
+    maxConcurrency = DEFAULT_MAX_CONCURRENCY,
+    rateLimiter = createRateLimiter(),
   } = options;
   checkDuration("createClient", "timeoutMs", timeoutMs, 1);
   checkNumber("createClient", "maxRetries", maxRetries, { integer: true });
   checkDuration("createClient", "backoff.baseMs", backoff.baseMs, 0);
   checkDuration("createClient", "backoff.maxMs", backoff.maxMs, 0);
   checkDuration("createClient", "backoff.maxRetryAfterMs", backoff.maxRetryAfterMs, 0);
+  if (maxConcurrency !== Number.POSITIVE_INFINITY) {
+    checkNumber("createClient", "maxConcurrency", maxConcurrency, { integer: true, min: 1 });
+  }
+  checkRateLimiter(rateLimiter);
   if (typeof innerFetch !== "function") {
     throw new InvalidRequestError("createClient: fetch must be a function (no global fetch found)", { field: "fetch" });
   }
@@ -159,7 +194,15 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     maxDelayMs: backoff.maxMs ?? defaultRetrySettings.maxDelayMs,
     maxRetryAfterMs: backoff.maxRetryAfterMs ?? defaultRetrySettings.maxRetryAfterMs,
   };
-  const ctx: ClientContext = { raw, fetch, timeoutMs, retry, log: logger, secrets: secretsOf(authorization) };
+  const ctx: ClientContext = {
+    raw,
+    fetch,
+    timeoutMs,
+    retry,
+    log: logger,
+    secrets: secretsOf(authorization),
+    gate: { concurrency: new ConcurrencyGate(maxConcurrency), limiter: rateLimiter || undefined },
+  };
   const call =
     <Id extends OperationId>(operation: Id) =>
     (params: OperationParams<Id>, requestOptions?: RequestOptions) =>

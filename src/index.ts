@@ -3,6 +3,7 @@ export {
   createClient,
   createRole,
   DEFAULT_BASE_URL,
+  DEFAULT_MAX_CONCURRENCY,
   DEFAULT_TIMEOUT_MS,
   type PlanetScaleClient,
 } from "./client.ts";
@@ -21,6 +22,7 @@ export {
   TimeoutError,
   UnexpectedResponseError,
 } from "./errors.ts";
+export { createRateLimiter, type RateLimiter } from "./gate.ts";
 export type { paths } from "./generated/openapi.ts";
 export type { OperationId } from "./generated/operations.ts";
 export { formatLogEvent } from "./log.ts";

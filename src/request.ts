@@ -7,12 +7,15 @@ import {
   extendMessage,
   NotFoundError,
   PlanetScaleError,
+  RateLimitError,
   requestIdOf,
   UnexpectedResponseError,
 } from "./errors.ts";
+import { enterGate, type Gate } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import { type OperationId, operations } from "./generated/operations.ts";
 import {
+  backoffMs,
   type OperationPolicy,
   operationPolicy,
   parseRetryAfter,
@@ -34,6 +37,8 @@ export interface ClientContext {
   log: ((event: RequestLogEvent) => void) | undefined;
   /** The credentials in the forms a server might echo them, masked in anything shown. */
   secrets: readonly string[];
+  /** The client's one gate: concurrency cap and rate limiter, shared by all its calls. */
+  gate: Gate | undefined;
 }
 
 // openapi-fetch types each call by its literal path; here the path comes from the operation
@@ -126,6 +131,27 @@ async function attemptOnce(
       });
     } catch {}
   };
+  if (ctx.gate) {
+    const entering = enterGate(ctx.gate, attempt.signal);
+    if (entering) await entering.catch((reason: unknown) => Promise.reject(attempt.classify(reason, operation, false)));
+  }
+  try {
+    return await exchange(ctx, operation, split, attempt, policy, log);
+  } finally {
+    ctx.gate?.concurrency.leave();
+  }
+}
+
+/** One request and its answer, read within the attempt's deadline and the body cap. */
+async function exchange(
+  ctx: ClientContext,
+  operation: OperationId,
+  split: SplitParams,
+  attempt: Attempt,
+  policy: OperationPolicy,
+  log: (fields: Partial<RequestLogEvent>) => void,
+): Promise<unknown> {
+  const facts = operations[operation];
   let result: Awaited<ReturnType<LooseRequest>>;
   try {
     result = await (ctx.raw.request as unknown as LooseRequest)(facts.method, facts.path, {
@@ -142,6 +168,7 @@ async function attemptOnce(
     throw failure;
   }
   const { response } = result;
+  if (response.status !== 429) ctx.gate?.limiter?.accepted();
   const requestId = requestIdOf(response.headers);
   // Only present keys reach the log event, so a missing id is absent rather than undefined.
   const answered = { status: response.status, ...(requestId ? { requestId } : {}) };
@@ -224,6 +251,14 @@ export async function callOperation<Id extends OperationId>(
       return undefined as OperationResult<Id>;
     }
     earlierOutcomeUnknown ||= failure.outcomeUnknown;
+    const limiter = ctx.gate?.limiter;
+    if (failure instanceof RateLimitError && limiter) {
+      // The gate holds every call of the client, this one included, until the server's wait is over.
+      const hold = failure.retryAfterMs ?? backoffMs(attempt, settings);
+      limiter.limited(hold);
+      if (attempt <= settings.maxRetries && hold <= settings.maxRetryAfterMs) continue;
+      throw failure;
+    }
     const delay = retryDelay(failure, policy, attempt, settings);
     if (delay === undefined) throw explainUnknownOutcome(failure, policy, params as Record<string, unknown>);
     try {

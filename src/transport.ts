@@ -152,8 +152,11 @@ export async function readBody(
 export interface Attempt {
   /** Fires at the attempt's deadline or when the caller aborts. */
   signal: AbortSignal;
-  /** Turns whatever the fetch or the body read threw into the error that says what happened. */
-  classify(error: unknown, operation: string): PlanetScaleError;
+  /**
+   * Turns whatever the fetch or the body read threw into the error that says what happened;
+   * `sent` is false for a call that was still waiting at the gate.
+   */
+  classify(error: unknown, operation: string, sent?: boolean): PlanetScaleError;
 }
 
 /**
@@ -166,19 +169,20 @@ export function startAttempt(timeoutMs: number, callerSignal: AbortSignal | unde
   const signal = callerSignal ? AbortSignal.any([callerSignal, deadline]) : deadline;
   return {
     signal,
-    classify(error, operation) {
+    classify(error, operation, sent = true) {
+      const waiting = sent ? "" : " while waiting at the rate-limit gate; nothing was sent";
       // Both may have fired by now: the one that fired first is the one the joined signal carries.
       const timedOut = deadline.aborted && (!callerSignal?.aborted || signal.reason === deadline.reason);
       if (timedOut) {
-        return new TimeoutError(`${operation} timed out after ${timeoutMs} ms (timeoutMs)`, {
+        return new TimeoutError(`${operation} timed out after ${timeoutMs} ms (timeoutMs)${waiting}`, {
           operation,
-          outcomeUnknown: true,
+          outcomeUnknown: sent,
         });
       }
       if (callerSignal?.aborted) {
-        return new AbortError(`${operation} was aborted by the caller's signal`, {
+        return new AbortError(`${operation} was aborted by the caller's signal${waiting}`, {
           operation,
-          outcomeUnknown: true,
+          outcomeUnknown: sent,
           cause: callerSignal.reason,
         });
       }

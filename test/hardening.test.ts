@@ -270,6 +270,7 @@ describe("listeners on the caller's signal", () => {
         baseUrl: server.url,
         fetch: slowThenFine,
         backoff: { baseMs: 40, maxMs: 40 },
+        maxConcurrency: 100,
       });
       const signal = new AbortController().signal;
       await Promise.all(Array.from({ length: 50 }, () => client.getRole(ROLE, { signal })));

@@ -1,0 +1,169 @@
+// At the rate limit, a client acts as one. Every attempt of a client passes one gate: at most
+// maxConcurrency in flight, and a rate limiter that a 429 closes for every call until Retry-After
+// has passed, then opens at the pace the server was seen to accept. Waiting here spends no retry.
+import { sleep } from "./retry.ts";
+
+/**
+ * A request budget. The default is one per client, in memory; pass one limiter to several clients
+ * to share it, or `createRedisRateLimiter` from `planetscale-roles/redis` to share it across processes.
+ */
+export interface RateLimiter {
+  /**
+   * Resolves when one more request may be sent, and counts it. Returns nothing when it may go at
+   * once. Rejects with the signal's reason as soon as the signal aborts.
+   */
+  acquire(signal?: AbortSignal): Promise<void> | undefined;
+  /** The server answered 429: nothing is sent before `retryAfterMs` from now; then the pace is learned. */
+  limited(retryAfterMs: number): void;
+  /** The server answered something other than 429: the pace is learned from these. */
+  accepted(): void;
+}
+
+/**
+ * What the server was seen to accept, as a pace: how long to hold everything, how many requests
+ * may go at once after a hold (the server's burst) and how many a millisecond after that. Pure
+ * arithmetic over the times it is given, so a shared store can keep the same state.
+ */
+export class Pace {
+  /** Nothing goes before this time (ms since the epoch). */
+  pausedUntil = 0;
+  /** Requests per ms once a limit has been met; 0 until then, meaning "as fast as asked". */
+  rate = 0;
+  /** How many may go at once when the pace allows: learned as what one hold let through. */
+  burst = 1;
+  /** Bumped at every hold, so that a wait reserved before it is reserved again. */
+  holds = 0;
+  // GCRA's theoretical arrival time: the next slot, which may be used up to burst - 1 slots early.
+  #nextSlot = 0;
+  #windowStart: number | undefined;
+  #acceptedInWindow = 0;
+  #lastRaise = 0;
+
+  /** Reserves the next slot; returns how long to wait for it (0: go now). */
+  reserve(now: number): number {
+    this.#windowStart ??= now;
+    const start = Math.max(now, this.pausedUntil);
+    if (this.rate === 0) return start - now;
+    const interval = 1 / this.rate;
+    const slot = Math.max(this.#nextSlot, start);
+    this.#nextSlot = slot + interval;
+    return Math.max(start, slot - (this.burst - 1) * interval) - now;
+  }
+
+  accepted(now: number): void {
+    this.#acceptedInWindow++;
+    // Probe upwards: after each quiet stretch as long as a hold, ask for a quarter more.
+    if (this.rate > 0 && now - Math.max(this.pausedUntil, this.#lastRaise) > 1_000) {
+      this.rate *= 1.25;
+      this.#lastRaise = now;
+    }
+  }
+
+  limited(now: number, retryAfterMs: number): void {
+    const until = now + retryAfterMs;
+    // The other calls in flight when the limit was met answer 429 too: one hold, one estimate.
+    if (now < this.pausedUntil) {
+      this.pausedUntil = Math.max(this.pausedUntil, until);
+      return;
+    }
+    const accepted = this.#acceptedInWindow;
+    if (accepted > 0) {
+      // What got through since the last hold, over at least one hold's length: a server that let
+      // `accepted` through and then asked for `retryAfterMs` refills about that many in that time.
+      const seen = accepted / Math.max(now - (this.#windowStart ?? now), retryAfterMs);
+      this.rate = this.rate === 0 ? seen : Math.min(this.rate * 0.9, Math.max(seen, this.rate * 0.5));
+      this.burst = Math.max(1, Math.min(accepted, Math.floor(retryAfterMs * this.rate)));
+    }
+    this.pausedUntil = until;
+    this.#nextSlot = until;
+    this.#windowStart = now;
+    this.#acceptedInWindow = 0;
+    this.#lastRaise = until;
+    this.holds++;
+  }
+}
+
+/** The in-memory limiter: one per client unless you pass one to several clients. */
+export function createRateLimiter(): RateLimiter {
+  const pace = new Pace();
+  const wait = async (delay: number, holds: number, signal: AbortSignal | undefined): Promise<void> => {
+    await sleep(delay, signal);
+    // A hold that began while this call waited moves it behind the hold.
+    if (pace.holds !== holds) {
+      const again = pace.reserve(Date.now());
+      if (again > 0) return wait(again, pace.holds, signal);
+    }
+  };
+  return {
+    acquire(signal) {
+      const delay = pace.reserve(Date.now());
+      return delay > 0 ? wait(delay, pace.holds, signal) : undefined;
+    },
+    limited: (retryAfterMs) => pace.limited(Date.now(), retryAfterMs),
+    accepted: () => pace.accepted(Date.now()),
+  };
+}
+
+/** Caps the calls in flight; the ones over the cap wait in order, each with its own signal. */
+export class ConcurrencyGate {
+  #inFlight = 0;
+  readonly #waiting: (() => void)[] = [];
+  constructor(readonly max: number) {}
+
+  /** Takes a place; returns nothing when one is free at once. */
+  enter(signal: AbortSignal | undefined): Promise<void> | undefined {
+    if (this.#inFlight < this.max) {
+      this.#inFlight++;
+      return undefined;
+    }
+    return new Promise<void>((resolve, reject) => {
+      const follower = signal ? AbortSignal.any([signal]) : undefined;
+      const admit = () => {
+        follower?.removeEventListener("abort", leave);
+        this.#inFlight++;
+        resolve();
+      };
+      const leave = () => {
+        const index = this.#waiting.indexOf(admit);
+        if (index >= 0) this.#waiting.splice(index, 1);
+        reject(signal?.reason);
+      };
+      follower?.addEventListener("abort", leave, { once: true });
+      this.#waiting.push(admit);
+    });
+  }
+
+  leave(): void {
+    this.#inFlight--;
+    this.#waiting.shift()?.();
+  }
+}
+
+export interface Gate {
+  concurrency: ConcurrencyGate;
+  limiter: RateLimiter | undefined;
+}
+
+/**
+ * Takes a place at both gates. Returns nothing when both let the call through at once, so that a
+ * client that never meets a limit pays no promise for the gate. Rejects with the signal's reason.
+ */
+export function enterGate(gate: Gate, signal: AbortSignal | undefined): Promise<void> | undefined {
+  const place = gate.concurrency.enter(signal);
+  if (place) return place.then(() => takeTurn(gate, signal));
+  return takeTurn(gate, signal);
+}
+
+function takeTurn(gate: Gate, signal: AbortSignal | undefined): Promise<void> | undefined {
+  let turn: Promise<void> | undefined;
+  try {
+    turn = gate.limiter?.acquire(signal);
+  } catch (error) {
+    gate.concurrency.leave();
+    throw error;
+  }
+  return turn?.catch((reason: unknown) => {
+    gate.concurrency.leave();
+    throw reason;
+  });
+}

@@ -6,7 +6,17 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { publint } from "publint";
 import { formatMessage } from "publint/utils";
+import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createProbe,
+  documentedFields,
+  errorMessages,
+  hoverDocs,
+  hoverText,
+  type Probe,
+  tsconfigOptions,
+} from "./support/declarations.ts";
 import { roleFixture } from "./support/fixtures.ts";
 import { ROOT, tempDir } from "./support/run.ts";
 import { json, startServer, type TestServer } from "./support/servers.ts";
@@ -67,6 +77,24 @@ const { createClient, connectionString, VERSION } = require("planetscale-roles")
 createClient({ serviceToken: "a:b", baseUrl: process.env.URL })
   .createRole({ organization: "acme", database: "db", branch: "main" })
   .then((role) => console.log(JSON.stringify({ version: VERSION, url: connectionString(role) })));
+`;
+
+// What an editor meets when a service calls the client; `wrong` and the getRole without an id are
+// deliberate type errors.
+const hoverProbe = (specifier: string) => `
+import { createClient } from "${specifier}";
+const ps = createClient({ accessToken: "token" });
+const where = { organization: "acme", database: "db", branch: "main" };
+export async function probe() {
+  const created = await ps.createRole(where);
+  const fetched = await ps.getRole({ ...where, id: "r1" });
+  const page = await ps.listRoles(where);
+  const defaults = await ps.resetDefaultRole(where);
+  for await (const listed of ps.listAllRoles(where)) void listed;
+  const wrong: number = await ps.createRole(where);
+  void ps.getRole(where);
+  return [created.password, fetched, page, defaults, wrong];
+}
 `;
 
 beforeAll(async () => {
@@ -205,5 +233,63 @@ describe("installed in a project with nothing else from this repo", () => {
     );
     expect(created.code, created.stderr).toBe(0);
     expect(JSON.parse(created.stdout).username).toBe(roleFixture().username);
+  });
+});
+
+describe("the shipped declarations, read as an editor reads them", () => {
+  // The public params and result types, and every method's params and result as a caller meets them.
+  const isPublic = (name: string) =>
+    name.endsWith("Params") || ["Role", "RolePage", "ListedRole", "DefaultRoleCredentials"].includes(name);
+  const consumerOptions: ts.CompilerOptions = {
+    module: ts.ModuleKind.Node16,
+    moduleResolution: ts.ModuleResolutionKind.Node16,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    types: ["node"],
+    noEmit: true,
+  };
+  let fromSource: Probe;
+  let shipped: Record<"esm" | "cjs", Probe>;
+  beforeAll(() => {
+    fromSource = createProbe(
+      path.join(ROOT, "test/hover-probe.ts"),
+      hoverProbe("../src/index.ts"),
+      tsconfigOptions(path.join(ROOT, "tsconfig.json")),
+    );
+    shipped = {
+      esm: createProbe(path.join(consumer, "hover-probe.ts"), hoverProbe("planetscale-roles"), consumerOptions),
+      cjs: createProbe(path.join(consumer, "hover-probe.cts"), hoverProbe("planetscale-roles"), consumerOptions),
+    };
+  });
+
+  it.each(["esm", "cjs"] as const)("keeps every field description the source has (%s)", (format) => {
+    const source = documentedFields(fromSource, isPublic, "PlanetScaleClient");
+    const packed = documentedFields(shipped[format], isPublic, "PlanetScaleClient");
+    // The spec documents at least the path parameters of every form: an empty list means nothing was read.
+    for (const [form, docs] of Object.entries(source)) expect(docs.documented.length, form).toBeGreaterThan(0);
+    expect(Object.keys(packed).sort()).toEqual(Object.keys(source).sort());
+    const documented = (all: Record<string, { documented: string[] }>) =>
+      Object.fromEntries(Object.entries(all).map(([form, docs]) => [form, docs.documented]));
+    expect(documented(packed)).toEqual(documented(source));
+  });
+
+  it.each(["esm", "cjs"] as const)("shows a field's description on hover (%s)", (format) => {
+    const fromSpec = hoverDocs(fromSource, "password");
+    expect(fromSpec).not.toBe("");
+    expect(hoverDocs(shipped[format], "password")).toBe(fromSpec);
+  });
+
+  it.each(["esm", "cjs"] as const)("names results and params in hovers and error messages (%s)", (format) => {
+    const probe = shipped[format];
+    expect(hoverText(probe, "created")).toBe("const created: Role");
+    expect(hoverText(probe, "fetched")).toBe("const fetched: Role");
+    expect(hoverText(probe, "page")).toBe("const page: RolePage");
+    expect(hoverText(probe, "defaults")).toBe("const defaults: DefaultRoleCredentials");
+    // ListedRole is an alias of the page's item type, so a hover names whatever type that item has.
+    expect(hoverText(probe, "listed")).toMatch(/^const listed: \w+$/);
+    expect(errorMessages(probe)).toEqual([
+      "Type 'Role' is not assignable to type 'number'.",
+      expect.stringMatching(/^Argument of type '.*' is not assignable to parameter of type 'GetRoleParams'\.\n/),
+    ]);
   });
 });

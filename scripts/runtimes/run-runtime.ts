@@ -38,7 +38,11 @@ export function runRuntime(
       stderr += chunk;
     });
     const deadline = setTimeout(() => {
-      if (child.pid) process.kill(-child.pid, "SIGKILL");
+      try {
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
     }, DEADLINE_MS);
     const finish = (results: SmokeResult[]) => {
       clearTimeout(deadline);

@@ -136,8 +136,23 @@ export interface PlanetScaleClient {
   readonly raw: Client<paths>;
 }
 
+// Deno without --allow-env throws on every read of process.env: a variable that cannot be read
+// counts as not set, so a client given everything in its options needs no env permission.
 function processEnv(): Record<string, string | undefined> {
-  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  if (!env) return {};
+  return new Proxy<Record<string, string | undefined>>(
+    {},
+    {
+      get(_target, name) {
+        try {
+          return typeof name === "string" ? env[name] : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+    },
+  );
 }
 
 export function createClient(options: ClientOptions = {}): PlanetScaleClient {

@@ -146,11 +146,12 @@ describe("the packed tarball", () => {
     expect(run.code, run.stdout).toBe(0);
   });
 
-  it("ships only dist, the spec and the docs", async () => {
+  it("ships only dist, the spec, the docs and the licence", async () => {
     const listed = await exec("tar", ["-tzf", tarball], dir);
     const files = listed.stdout.trim().split("\n").sort();
     expect(files).toEqual([
       "package/CHANGELOG.md",
+      "package/LICENSE",
       "package/README.md",
       "package/dist/bin.mjs",
       "package/dist/index.cjs",

@@ -71,7 +71,7 @@ describe("the change summary on real-world schemas", () => {
   });
 
   it("names request fields inside allOf, oneOf and anyOf members, and calls a removed one breaking", () => {
-    const body = (baseExtra: Record<string, unknown>, backupExtra: Record<string, unknown>, keepTtl: boolean) => ({
+    const body = (backupExtra: Record<string, unknown>, keepTtl: boolean) => ({
       schema: {
         allOf: [
           ref("Base"),
@@ -94,8 +94,8 @@ describe("the change summary on real-world schemas", () => {
     const base = (extra: Record<string, unknown>) => ({
       Base: { type: "object", properties: { name: { type: "string" }, ...extra } },
     });
-    const before = document(base({}), body({}, {}, true), { type: "object" });
-    const after = document(base({ region: { type: "string" } }), body({}, { snapshot: { type: "string" } }, false), {
+    const before = document(base({}), body({}, true), { type: "object" });
+    const after = document(base({ region: { type: "string" } }), body({ snapshot: { type: "string" } }, false), {
       type: "object",
     });
     const summary = formatSummary(diffSpecs(before, after), "variant");

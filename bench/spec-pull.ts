@@ -1,13 +1,14 @@
-// npm run bench:spec — pull + generate on the full 2.4 MB upstream document, against a baseline
-// measured in the same run: parsing that document with the yaml library alone.
+// npm run bench:spec — pull + generate on the full 2.4 MB upstream document (the test fixture, or
+// SPEC=<file>), against a baseline measured in the same run: parsing that document with the yaml
+// library alone.
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import YAML from "yaml";
 import { render } from "../scripts/lib/generate.ts";
 import { pullSpec } from "../scripts/lib/spec.ts";
 import { tempDir } from "../test/support/run.ts";
+import { unpackUpstream } from "../test/support/spec-fixtures.ts";
 
-const UPSTREAM = process.env.SPEC ?? "../shared/spec/planetscale-openapi.yaml";
 const RUNS = Number(process.env.RUNS ?? 3);
 
 async function median(task: () => Promise<unknown>): Promise<number> {
@@ -23,11 +24,12 @@ async function median(task: () => Promise<unknown>): Promise<number> {
 
 const { dir, cleanup } = await tempDir();
 try {
-  const text = await readFile(UPSTREAM, "utf8");
+  const upstream = process.env.SPEC ?? (await unpackUpstream(dir)).file;
+  const text = await readFile(upstream, "utf8");
   const parse = await median(async () => YAML.parse(text, { maxAliasCount: -1 }));
   let yaml = "";
   const pull = await median(async () => {
-    yaml = (await pullSpec(UPSTREAM, "openapi/overlays")).yaml;
+    yaml = (await pullSpec(upstream, "openapi/overlays")).yaml;
   });
   const specPath = path.join(dir, "planetscale.yaml");
   await writeFile(specPath, yaml);

@@ -2,10 +2,12 @@
 // Writes src/generated/ from openapi/planetscale.yaml: the openapi-typescript types, and the
 // per-operation facts the runtime needs (method, path, parameters, body fields with their enum
 // lists, required accesses and scopes). With --check it writes nothing and fails when the
-// committed files differ from what the spec gives.
+// committed files differ from what the spec gives, or when the spec leaves a decision open
+// (scripts/lib/decisions.ts); without it, the open decisions are printed as notes.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { pendingDecisions } from "./lib/decisions.ts";
 import { GENERATE_COMMAND as COMMAND, render } from "./lib/generate.ts";
 
 const { values } = parseArgs({
@@ -39,4 +41,14 @@ if (values.check) {
   }
 } else {
   console.log(`generate: wrote ${[...files.keys()].join(", ")} to ${path.relative(process.cwd(), outDir)}`);
+}
+
+// Imported only now: the policy table's module reads src/generated, which may just have been written.
+const { operationPolicy } = await import("../src/retry.ts");
+const decisions = await pendingDecisions(values.spec, Object.keys(operationPolicy));
+if (decisions.length > 0) {
+  const label = values.check ? "generate --check" : "generate: note";
+  console.error(`${label}: ${decisions.length} decision(s) the spec leaves open:`);
+  for (const decision of decisions) console.error(`- ${decision}`);
+  if (values.check) process.exitCode = 1;
 }

@@ -6,7 +6,8 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_SOURCE, type OpenApiDocument, parseDocument, pullSpec, SpecError } from "./lib/spec.ts";
+import { recordBreaking } from "./lib/decisions.ts";
+import { DEFAULT_SOURCE, type OpenApiDocument, parseDocument, pullSpec, SpecError, type SpecLock } from "./lib/spec.ts";
 import { diffSpecs, formatSummary } from "./lib/spec-diff.ts";
 
 const USAGE = `Usage: npm run spec:pull -- [options]
@@ -70,16 +71,23 @@ try {
     );
     process.exitCode = 1;
   } else if (!values["dry-run"]) {
-    const previousLock = await readFile(lockPath, "utf8").catch(() => "{}");
+    const previousLock: Partial<SpecLock> = JSON.parse(await readFile(lockPath, "utf8").catch(() => "{}"));
     // Same upstream bytes and same result: leave the lock's date alone, so no-op pulls change nothing.
-    const unchanged = previousText === pulled.yaml && JSON.parse(previousLock).sha256 === pulled.lock.sha256;
+    const unchanged = previousText === pulled.yaml && previousLock.sha256 === pulled.lock.sha256;
     if (!unchanged) {
+      const recorded = recordBreaking(previousLock.breaking_changes, changes, pulled.lock.pulled_at);
       await mkdir(outDir, { recursive: true });
       await writeAtomically(specPath, pulled.yaml);
-      await writeAtomically(lockPath, `${JSON.stringify(pulled.lock, null, 2)}\n`);
+      await writeAtomically(lockPath, `${JSON.stringify({ ...pulled.lock, breaking_changes: recorded }, null, 2)}\n`);
     }
     const state = unchanged ? "unchanged" : "written; run `npm run generate` to bring src/generated in line";
     console.error(`${path.relative(process.cwd(), specPath)} ${state}.`);
+    if (!unchanged && breaking > 0) {
+      console.error(
+        `${breaking} breaking change(s) recorded under "breaking_changes" in ${path.relative(process.cwd(), lockPath)}; ` +
+          'npm test fails until each has a "decision" written there.',
+      );
+    }
   }
 } catch (error) {
   if (!(error instanceof SpecError)) throw error;

@@ -1,13 +1,19 @@
 // Turns each operation of the spec into the facts the runtime checks against, written out as a
 // TypeScript constant so that no list from the spec is ever typed by hand in src/.
+import { deref, type SchemaAt, type SchemaView, schemaAt, viewSchema } from "./schema.ts";
 import { isObject, type OpenApiDocument } from "./spec.ts";
 
 const METHODS = ["get", "put", "post", "delete", "patch"] as const;
 
+/**
+ * What the runtime checks a field against. `type` is a JSON type, or "any" (the spec allows any
+ * value) or "union" (oneOf/anyOf members of different types, listed in `anyOf`).
+ */
 interface FieldSchema {
   type: string;
   enum?: string[];
   items?: FieldSchema;
+  anyOf?: FieldSchema[];
   nullable?: true;
 }
 
@@ -23,15 +29,28 @@ interface OperationFacts {
   oauthScopes: Record<string, string[]>;
 }
 
-function fieldSchema(schema: unknown, where: string): FieldSchema {
-  if (!isObject(schema) || typeof schema.type !== "string") {
-    throw new Error(`${where}: only inline schemas with a type are supported, found ${JSON.stringify(schema)}`);
+function fieldOf(doc: OpenApiDocument, view: SchemaView, where: string): FieldSchema {
+  const types = view.types;
+  if (types === undefined) return { type: "any" };
+  if (types.length === 0) {
+    if (view.nullable) return { type: "null", nullable: true };
+    throw new Error(`${where}: its allOf members allow no value in common`);
   }
-  const field: FieldSchema = { type: schema.type };
-  if (Array.isArray(schema.enum)) field.enum = schema.enum.map(String);
-  if (schema.type === "array") field.items = fieldSchema(schema.items, `${where}[]`);
-  if (schema.nullable === true) field.nullable = true;
-  return field;
+  const nullable = view.nullable ? { nullable: true as const } : {};
+  if (types.length > 1) {
+    const members = view.alternatives.filter((member) => member.types?.length !== 0);
+    const anyOf =
+      members.length > 1 ? members.map((member) => fieldOf(doc, member, where)) : types.map((type) => ({ type }));
+    return { type: "union", anyOf, ...nullable };
+  }
+  const field: FieldSchema = { type: types[0] as string };
+  if (view.enum) field.enum = view.enum;
+  if (field.type === "array" && view.items) field.items = fieldSchema(doc, view.items, `${where}[]`);
+  return { ...field, ...nullable };
+}
+
+function fieldSchema(doc: OpenApiDocument, where: SchemaAt, name: string): FieldSchema {
+  return fieldOf(doc, viewSchema(doc, where), name);
 }
 
 function backticked(text: string): string[] {
@@ -50,6 +69,30 @@ export function parseAuthorization(description: string): Pick<OperationFacts, "s
   return { serviceTokenAccesses: accesses ? backticked(accesses[1] as string) : [], oauthScopes };
 }
 
+function bodyFacts(doc: OpenApiDocument, op: Record<string, unknown>, id: string): OperationFacts["body"] {
+  const requestBody = deref(doc, op.requestBody);
+  const content = isObject(requestBody) && isObject(requestBody.content) ? requestBody.content : {};
+  const media = content["application/json"];
+  if (!isObject(media) || media.schema === undefined) return null;
+  const view = viewSchema(doc, schemaAt(media.schema));
+  const fields: Record<string, FieldSchema> = {};
+  for (const [name, property] of view.properties) fields[name] = fieldSchema(doc, property, `${id} body ${name}`);
+  return { fields, required: view.required };
+}
+
+function answersJson(doc: OpenApiDocument, op: Record<string, unknown>): boolean {
+  const responses = isObject(op.responses) ? op.responses : {};
+  return Object.entries(responses).some(([status, answer]) => {
+    const response = deref(doc, answer);
+    return (
+      status.startsWith("2") &&
+      isObject(response) &&
+      isObject(response.content) &&
+      "application/json" in response.content
+    );
+  });
+}
+
 export function operationFacts(doc: OpenApiDocument): Record<string, OperationFacts> {
   const facts: Record<string, OperationFacts> = {};
   for (const [route, item] of Object.entries(doc.paths)) {
@@ -57,39 +100,18 @@ export function operationFacts(doc: OpenApiDocument): Record<string, OperationFa
       const op = item[method];
       if (!isObject(op) || typeof op.operationId !== "string") continue;
       const id = op.operationId;
-      const parameters = Array.isArray(op.parameters) ? op.parameters.filter(isObject) : [];
+      const parameters = (Array.isArray(op.parameters) ? op.parameters : []).map((p) => deref(doc, p)).filter(isObject);
       const query: Record<string, FieldSchema> = {};
       for (const p of parameters.filter((p) => p.in === "query")) {
-        query[String(p.name)] = fieldSchema(p.schema, `${id} query ${String(p.name)}`);
+        query[String(p.name)] = fieldSchema(doc, schemaAt(p.schema), `${id} query ${String(p.name)}`);
       }
-      const requestBody = isObject(op.requestBody) ? op.requestBody : undefined;
-      const content = isObject(requestBody?.content) ? requestBody.content : {};
-      const schema = content["application/json"];
-      let body: OperationFacts["body"] = null;
-      if (isObject(schema) && isObject(schema.schema)) {
-        const properties = isObject(schema.schema.properties) ? schema.schema.properties : {};
-        const fields: Record<string, FieldSchema> = {};
-        for (const [name, property] of Object.entries(properties)) {
-          fields[name] = fieldSchema(property, `${id} body ${name}`);
-        }
-        const required = Array.isArray(schema.schema.required) ? schema.schema.required.map(String) : [];
-        body = { fields, required };
-      }
-      const responses = isObject(op.responses) ? op.responses : {};
-      const jsonResponse = Object.entries(responses).some(
-        ([status, answer]) =>
-          status.startsWith("2") &&
-          isObject(answer) &&
-          isObject(answer.content) &&
-          "application/json" in answer.content,
-      );
       facts[id] = {
         method,
         path: route,
         pathParams: parameters.filter((p) => p.in === "path").map((p) => String(p.name)),
         query,
-        body,
-        jsonResponse,
+        body: bodyFacts(doc, op, id),
+        jsonResponse: answersJson(doc, op),
         ...parseAuthorization(typeof op.description === "string" ? op.description : ""),
       };
     }

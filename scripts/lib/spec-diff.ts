@@ -1,6 +1,7 @@
 // What a spec change means for callers of this client: operations added and removed, request and
 // response fields added, removed or changed, enum values added and removed, with the changes that
 // break callers marked. A small walker over the JSON schemas the Roles operations use.
+import { deref, type SchemaAt, type SchemaView, schemaAt, viewSchema } from "./schema.ts";
 import { isObject, type OpenApiDocument } from "./spec.ts";
 
 export interface SpecChange {
@@ -40,47 +41,29 @@ interface OperationShape {
 
 const METHODS = ["get", "put", "post", "delete", "patch"];
 
-function deref(doc: OpenApiDocument, node: unknown, depth = 0): unknown {
-  if (!isObject(node) || typeof node.$ref !== "string" || depth > 20) return node;
-  const pointer = node.$ref.replace(/^#\//, "").split("/");
-  let target: unknown = doc;
-  for (const part of pointer)
-    target = isObject(target) ? target[part.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined;
-  return deref(doc, target, depth + 1);
-}
+const typeName = (view: SchemaView) =>
+  view.types === undefined ? "any" : view.types.length === 0 ? "null" : view.types.join(" | ");
 
+/** Every field under `where`, by dotted path; fields of allOf/oneOf/anyOf members count as the object's own. */
 function flatten(
   doc: OpenApiDocument,
-  schema: unknown,
+  where: SchemaAt,
   prefix: string,
   required: boolean,
   out: Map<string, FieldShape>,
 ) {
-  const node = deref(doc, schema);
-  if (!isObject(node)) return;
-  const type = typeof node.type === "string" ? node.type : Array.isArray(node.allOf) ? "allOf" : "any";
-  if (prefix !== "") {
-    out.set(prefix, {
-      type,
-      nullable: node.nullable === true,
-      required,
-      enum: Array.isArray(node.enum) ? node.enum.map(String) : undefined,
-    });
+  const view = viewSchema(doc, where);
+  if (prefix !== "") out.set(prefix, { type: typeName(view), nullable: view.nullable, required, enum: view.enum });
+  for (const [name, property] of view.properties) {
+    flatten(doc, property, prefix ? `${prefix}.${name}` : name, view.required.includes(name), out);
   }
-  if (isObject(node.properties)) {
-    const requiredList = Array.isArray(node.required) ? node.required.map(String) : [];
-    for (const [name, property] of Object.entries(node.properties)) {
-      flatten(doc, property, prefix ? `${prefix}.${name}` : name, requiredList.includes(name), out);
-    }
-  }
-  if (node.items !== undefined) flatten(doc, node.items, `${prefix}[]`, true, out);
+  if (view.items) flatten(doc, view.items, `${prefix}[]`, true, out);
 }
 
-function jsonSchemaOf(doc: OpenApiDocument, holder: unknown): unknown {
+function jsonSchemaOf(doc: OpenApiDocument, holder: unknown): SchemaAt {
   const content = deref(doc, holder);
-  if (!isObject(content) || !isObject(content.content)) return undefined;
-  const media = content.content["application/json"];
-  return isObject(media) ? media.schema : undefined;
+  const media = isObject(content) && isObject(content.content) ? content.content["application/json"] : undefined;
+  return schemaAt(isObject(media) ? media.schema : undefined);
 }
 
 function shapes(doc: OpenApiDocument): Map<string, OperationShape> {
@@ -94,10 +77,9 @@ function shapes(doc: OpenApiDocument): Map<string, OperationShape> {
       for (const raw of parameters) {
         const p = deref(doc, raw);
         if (!isObject(p) || (p.in !== "path" && p.in !== "query")) continue;
-        flatten(doc, p.schema, String(p.name), p.required === true, request);
+        flatten(doc, schemaAt(p.schema), String(p.name), p.required === true, request);
       }
-      const body = deref(doc, op.requestBody);
-      flatten(doc, jsonSchemaOf(doc, body), "", false, request);
+      flatten(doc, jsonSchemaOf(doc, op.requestBody), "", false, request);
       const response = new Map<string, FieldShape>();
       const responses = isObject(op.responses) ? op.responses : {};
       const success = Object.keys(responses).find((status) => status.startsWith("2"));

@@ -27,6 +27,19 @@ export interface SpecLock {
   pulled_at: string;
   api_version: string;
   operations: string[];
+  /** Changes that broke callers, kept until a person writes a decision for each (scripts/lib/decisions.ts). */
+  breaking_changes?: RecordedChange[];
+}
+
+export interface RecordedChange {
+  operation: string;
+  where: string;
+  field: string;
+  kind: string;
+  detail: string;
+  pulled_at: string;
+  /** What a person decided; empty until then, and `generate --check` fails while any is empty. */
+  decision: string;
 }
 
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -87,15 +100,22 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-export function operationIds(doc: OpenApiDocument): string[] {
-  const ids: string[] = [];
-  for (const item of Object.values(doc.paths)) {
+/** Every operation with an id, as `{ id, method: "POST", route }`. */
+export function operationsOf(doc: OpenApiDocument): { id: string; method: string; route: string }[] {
+  const found: { id: string; method: string; route: string }[] = [];
+  for (const [route, item] of Object.entries(doc.paths)) {
     for (const method of HTTP_METHODS) {
       const op = item[method];
-      if (isObject(op) && typeof op.operationId === "string") ids.push(op.operationId);
+      if (isObject(op) && typeof op.operationId === "string") {
+        found.push({ id: op.operationId, method: method.toUpperCase(), route });
+      }
     }
   }
-  return ids;
+  return found;
+}
+
+export function operationIds(doc: OpenApiDocument): string[] {
+  return operationsOf(doc).map((operation) => operation.id);
 }
 
 export async function keepRoles(doc: OpenApiDocument): Promise<OpenApiDocument> {

@@ -1,0 +1,259 @@
+// The spec tools on schemas as real-world documents write them: $ref (also to itself), allOf /
+// oneOf / anyOf, and OpenAPI 3.1's type lists. Each document here is small and made for its case.
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { render } from "../scripts/lib/generate.ts";
+import { operationFacts } from "../scripts/lib/operations.ts";
+import type { OpenApiDocument } from "../scripts/lib/spec.ts";
+import { diffSpecs, formatSummary } from "../scripts/lib/spec-diff.ts";
+import { tempDir } from "./support/run.ts";
+
+/** One Roles-tagged POST /things, with the given request body and 200 answer schemas. */
+function document(
+  schemas: Record<string, unknown>,
+  body: { schema: unknown } | { $ref: string } | undefined,
+  response: unknown,
+  version = "3.0.1",
+  requestBodies: Record<string, unknown> = {},
+): OpenApiDocument {
+  const requestBody = body && "$ref" in body ? body : body && { content: { "application/json": body } };
+  return {
+    openapi: version,
+    info: { title: "things", version: "1" },
+    paths: {
+      "/things": {
+        post: {
+          tags: ["Roles"],
+          operationId: "create_thing",
+          ...(requestBody ? { requestBody } : {}),
+          responses: { "200": { description: "ok", content: { "application/json": { schema: response } } } },
+        },
+      },
+    },
+    components: { schemas, requestBodies },
+  };
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const fieldsOf = (doc: OpenApiDocument) => operationFacts(doc).create_thing?.body;
+
+describe("the change summary on real-world schemas", () => {
+  it("ends on a self-referencing schema and names the field added beside the recursion", () => {
+    const node = (extra: Record<string, unknown>) => ({
+      Node: {
+        type: "object",
+        properties: { name: { type: "string" }, children: { type: "array", items: ref("Node") }, ...extra },
+      },
+    });
+    const before = document(node({}), undefined, ref("Node"));
+    const after = document(node({ label: { type: "string" } }), undefined, ref("Node"));
+    expect(diffSpecs(before, after)).toEqual([
+      {
+        operation: "create_thing",
+        where: "response",
+        field: "label",
+        kind: "field-added",
+        detail: "string added",
+        breaking: false,
+      },
+    ]);
+  });
+
+  it("ends on schemas that refer to each other, naming the field added one level down", () => {
+    const pair = (extra: Record<string, unknown>) => ({
+      Role: { type: "object", properties: { owner: ref("Owner") } },
+      Owner: { type: "object", properties: { roles: { type: "array", items: ref("Role") }, ...extra } },
+    });
+    const before = document(pair({}), undefined, ref("Role"));
+    const after = document(pair({ email: { type: "string" } }), undefined, ref("Role"));
+    expect(diffSpecs(before, after)).toEqual([expect.objectContaining({ field: "owner.email", kind: "field-added" })]);
+  });
+
+  it("names request fields inside allOf, oneOf and anyOf members, and calls a removed one breaking", () => {
+    const body = (backupExtra: Record<string, unknown>, keepTtl: boolean) => ({
+      schema: {
+        allOf: [
+          ref("Base"),
+          {
+            type: "object",
+            properties: {
+              ...(keepTtl ? { ttl: { type: "integer" } } : {}),
+              source: {
+                oneOf: [
+                  { type: "object", properties: { branch: { type: "string" } } },
+                  { type: "object", properties: { backup: { type: "string" }, ...backupExtra } },
+                ],
+              },
+              note: { anyOf: [{ type: "string" }, { type: "object", properties: { text: { type: "string" } } }] },
+            },
+          },
+        ],
+      },
+    });
+    const base = (extra: Record<string, unknown>) => ({
+      Base: { type: "object", properties: { name: { type: "string" }, ...extra } },
+    });
+    const before = document(base({}), body({}, true), { type: "object" });
+    const after = document(base({ region: { type: "string" } }), body({ snapshot: { type: "string" } }, false), {
+      type: "object",
+    });
+    const summary = formatSummary(diffSpecs(before, after), "variant");
+    expect(summary).toContain("- create_thing request ttl: integer removed");
+    expect(summary).toContain("- create_thing request region: string added");
+    expect(summary).toContain("- create_thing request source.snapshot: string added");
+    expect(summary).toMatch(/### Breaking for callers\n- create_thing request ttl: integer removed\n\n###/);
+  });
+
+  it("reads 3.1 type lists and oneOf with null as nullability, not as a change of type", () => {
+    const answer = (name: unknown, note: unknown) => ({ type: "object", properties: { name, note } });
+    const before = document({}, undefined, answer({ type: "string" }, { type: "string" }), "3.1.0");
+    const after = document(
+      {},
+      undefined,
+      answer({ type: ["string", "null"] }, { oneOf: [{ type: "string" }, { type: "null" }] }),
+      "3.1.0",
+    );
+    expect(diffSpecs(before, after)).toEqual([
+      expect.objectContaining({ field: "name", kind: "now-nullable", breaking: true }),
+      expect.objectContaining({ field: "note", kind: "now-nullable", breaking: true }),
+    ]);
+  });
+});
+
+describe("the generator on real-world request fields", () => {
+  it("follows $ref to the request body, its schema and its fields", () => {
+    const doc = document(
+      {
+        Kind: { type: "string", enum: ["reader", "writer"] },
+        ThingInput: {
+          type: "object",
+          required: ["kind"],
+          properties: { kind: ref("Kind"), kinds: { type: "array", items: ref("Kind") } },
+        },
+      },
+      { $ref: "#/components/requestBodies/Thing" },
+      { type: "object" },
+      "3.0.1",
+      { Thing: { content: { "application/json": { schema: ref("ThingInput") } } } },
+    );
+    const kind = { type: "string", enum: ["reader", "writer"] };
+    expect(fieldsOf(doc)).toEqual({ fields: { kind, kinds: { type: "array", items: kind } }, required: ["kind"] });
+  });
+
+  it("folds allOf, oneOf and anyOf into one field type, with their enum values and null", () => {
+    const doc = document(
+      { Seconds: { type: "integer", description: "seconds" } },
+      {
+        schema: {
+          type: "object",
+          properties: {
+            ttl: { allOf: [ref("Seconds")], description: "Time to live" },
+            size: {
+              oneOf: [
+                { type: "string", enum: ["small"] },
+                { type: "string", enum: ["large"] },
+              ],
+            },
+            note: { anyOf: [{ type: "string" }, { type: "null" }] },
+            id: { oneOf: [{ type: "string" }, { type: "integer" }] },
+          },
+        },
+      },
+      { type: "object" },
+    );
+    expect(fieldsOf(doc)?.fields).toEqual({
+      ttl: { type: "integer" },
+      size: { type: "string", enum: ["small", "large"] },
+      note: { type: "string", nullable: true },
+      id: { type: "union", anyOf: [{ type: "string" }, { type: "integer" }] },
+    });
+  });
+
+  it("takes the fields and required names of a body composed with allOf", () => {
+    const doc = document(
+      { Base: { type: "object", required: ["name"], properties: { name: { type: "string" } } } },
+      {
+        schema: {
+          allOf: [ref("Base"), { type: "object", required: ["ttl"], properties: { ttl: { type: "integer" } } }],
+        },
+      },
+      { type: "object" },
+    );
+    expect(fieldsOf(doc)).toEqual({
+      fields: { name: { type: "string" }, ttl: { type: "integer" } },
+      required: ["name", "ttl"],
+    });
+  });
+
+  it("reads OpenAPI 3.1 type lists as a type that may be null", () => {
+    const doc = document(
+      {},
+      {
+        schema: {
+          type: "object",
+          properties: {
+            label: { type: ["string", "null"] },
+            flags: { type: "array", items: { type: ["boolean", "null"] } },
+          },
+        },
+      },
+      { type: "object" },
+      "3.1.0",
+    );
+    expect(fieldsOf(doc)?.fields).toEqual({
+      label: { type: "string", nullable: true },
+      flags: { type: "array", items: { type: "boolean", nullable: true } },
+    });
+  });
+
+  it("ends on a self-referencing field, keeping the levels before the recursion", () => {
+    const doc = document(
+      { Tree: { type: "array", items: ref("Tree") } },
+      { schema: { type: "object", properties: { tree: ref("Tree") } } },
+      { type: "object" },
+    );
+    expect(fieldsOf(doc)?.fields).toEqual({ tree: { type: "array", items: { type: "array" } } });
+  });
+
+  describe("npm run generate on a 3.1 document with all of these", () => {
+    let dir: string;
+    let cleanup: () => Promise<void>;
+    beforeAll(async () => ({ dir, cleanup } = await tempDir()));
+    afterAll(() => cleanup());
+
+    it("writes the types and the operation facts", async () => {
+      const doc = document(
+        { Kind: { type: "string", enum: ["reader", "writer"] } },
+        {
+          schema: {
+            type: "object",
+            properties: {
+              kind: ref("Kind"),
+              label: { type: ["string", "null"] },
+              size: {
+                oneOf: [
+                  { type: "string", enum: ["small"] },
+                  { type: "string", enum: ["large"] },
+                ],
+              },
+            },
+          },
+        },
+        { type: "object", properties: { id: { type: "string" } } },
+        "3.1.0",
+      );
+      const specPath = path.join(dir, "things.json");
+      await writeFile(specPath, JSON.stringify(doc));
+      const files = await render(specPath);
+      expect(files.get("openapi.ts")).toMatch(/label\?: string \| null;/);
+      const operations = files.get("operations.ts") ?? "";
+      const facts = JSON.parse(/export const operations = (\{[\s\S]*\}) as const/.exec(operations)?.[1] ?? "{}");
+      expect(facts.create_thing.body.fields).toEqual({
+        kind: { type: "string", enum: ["reader", "writer"] },
+        label: { type: "string", nullable: true },
+        size: { type: "string", enum: ["small", "large"] },
+      });
+    });
+  });
+});

@@ -19,7 +19,7 @@ function median(command: string[]): number {
 
 const baseline = median(["-e", "0"]);
 console.log(`node -e 0                          ${baseline.toFixed(1)} ms (baseline)`);
-const candidates: [string, string[]][] = [["tsx src/bin.ts --help", ["--import", "tsx", "src/bin.ts", "--help"]]];
+const candidates: [string, string[]][] = [["tsx src/cli/bin.ts --help", ["--import", "tsx", "src/bin.ts", "--help"]]];
 if (existsSync("dist/bin.mjs")) candidates.unshift(["dist/bin.mjs --help (built)", ["dist/bin.mjs", "--help"]]);
 for (const [label, command] of candidates) {
   const ms = median(command);

@@ -10,7 +10,8 @@ const ENV = {
   PLANETSCALE_SERVICE_TOKEN: "cli-token",
   PLANETSCALE_DEBUG: undefined,
 };
-const cli = (args: string[], input?: string) => runTs("src/bin.ts", [...args, "--org", "acme"], { env: ENV, input });
+const cli = (args: string[], input?: string) =>
+  runTs("src/cli/bin.ts", [...args, "--org", "acme"], { env: ENV, input });
 
 describe.concurrent("subcommands against Prism", () => {
   const at = ["--base-url", prismUrl];
@@ -57,7 +58,7 @@ describe.concurrent("subcommands against Prism", () => {
 
   it("every subcommand has its own --help", async () => {
     for (const command of ["list", "get", "update", "renew", "reset", "reset-default", "delete", "reassign"]) {
-      const run = await runTs("src/bin.ts", [command, "--help"]);
+      const run = await runTs("src/cli/bin.ts", [command, "--help"]);
       expect(run.code, command).toBe(0);
       expect(run.stdout, command).toContain(`Usage: planetscale-roles ${command} <database> <branch>`);
     }

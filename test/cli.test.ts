@@ -7,7 +7,7 @@ import { closedPort, json, startServer, type TestServer } from "./support/server
 const prismUrl = inject("prismUrl");
 const TOKEN_ENV = { PLANETSCALE_SERVICE_TOKEN_ID: "cli-id", PLANETSCALE_SERVICE_TOKEN: "cli-secret-token" };
 const cli = (args: string[], env: Record<string, string | undefined> = {}) =>
-  runTs("src/bin.ts", args, {
+  runTs("src/cli/bin.ts", args, {
     env: { PLANETSCALE_DEBUG: undefined, PLANETSCALE_ORG: undefined, ...TOKEN_ENV, ...env },
   });
 

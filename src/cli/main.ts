@@ -1,12 +1,12 @@
 // The planetscale-roles command: argument parsing and exit codes. Output formats live in
-// cli-output.ts; everything that talks to the API is the library's.
+// output.ts; everything that talks to the API is the library's.
 import { parseArgs } from "node:util";
-import { type OutputFormat, printResult } from "./cli-output.ts";
-import { type ClientOptions, createClient, type PlanetScaleClient } from "./client.ts";
+import { type ClientOptions, createClient, type PlanetScaleClient } from "../client.ts";
+import { InvalidRequestError, PlanetScaleError } from "../errors.ts";
+import { INHERITED_ROLES } from "../validate.ts";
+import { VERSION } from "../version.ts";
 import { parseDuration } from "./duration.ts";
-import { InvalidRequestError, PlanetScaleError } from "./errors.ts";
-import { INHERITED_ROLES } from "./validate.ts";
-import { VERSION } from "./version.ts";
+import { type OutputFormat, printResult } from "./output.ts";
 
 /** Exit 2: the command line itself is wrong. */
 class UsageError extends Error {}

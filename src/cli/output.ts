@@ -1,6 +1,6 @@
 // How the command prints results: human (for a terminal), json (the API's answer) or env (lines
 // for a .env file or `source`). Only the result goes to stdout.
-import { type ConnectableRole, connectionString } from "./connection-string.ts";
+import { type ConnectableRole, connectionString } from "../connection-string.ts";
 
 export type OutputFormat = "human" | "json" | "env";
 

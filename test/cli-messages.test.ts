@@ -74,6 +74,15 @@ describe.concurrent("argument counts", () => {
   });
 });
 
+describe.concurrent("syntax errors", () => {
+  it("an unknown option shows the usage of the command it was given to", async () => {
+    const run = await runCli(["create", "db", "main", "--org", "acme", "--bogus"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^planetscale-roles: create has no option --bogus\n/);
+    expect(run.stderr).toContain("Usage: planetscale-roles create <database> <branch> [name]");
+  });
+});
+
 describe.concurrent("credentials and addresses are named by flag and variable", () => {
   const create = ["create", "db", "main", "--org", "acme"];
 

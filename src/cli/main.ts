@@ -1,307 +1,152 @@
-// The planetscale-roles command: argument parsing and exit codes. Output formats live in
-// output.ts; everything that talks to the API is the library's.
-import { parseArgs } from "node:util";
-import { type ClientOptions, createClient, type PlanetScaleClient } from "../client.ts";
+// The planetscale-roles command: from argv to an exit code. Parsing is in args.ts, the
+// subcommands in commands.ts, formats in output.ts, messages in messages.ts; everything that
+// talks to the API is the library's.
+import { type ClientOptions, createClient } from "../client.ts";
 import { InvalidRequestError, PlanetScaleError } from "../errors.ts";
-import { INHERITED_ROLES } from "../validate.ts";
-import { VERSION } from "../version.ts";
-import { parseDuration } from "./duration.ts";
-import { type OutputFormat, printResult } from "./output.ts";
+import { debugLogger, formatLogEvent } from "../log.ts";
+import { type Invocation, invocationOf, namedCommand, parseCommandLine } from "./args.ts";
+import type { CommandIo, Values } from "./commands.ts";
+import { Cancelled, UsageError } from "./failures.ts";
+import { clientErrorText, failureText, isUnusableAnswer } from "./messages.ts";
+import { formatResult, hasCredentials, jsonText, rawText } from "./output.ts";
+import { visible, visibleLines } from "./terminal.ts";
+import { usage } from "./usage.ts";
 
-/** Exit 2: the command line itself is wrong. */
-class UsageError extends Error {}
-
-/** Exit 1: the person said no. */
-class Cancelled extends Error {}
-
-type Values = Record<string, string | boolean | undefined>;
-
-interface Command {
-  summary: string;
-  positionals: string[];
-  /** Trailing positionals that may be left out. */
-  optional?: number;
-  options: Record<string, { type: "string" | "boolean"; help: string }>;
-  /** The answer carries a one-time password: shown, with the warning, and available as env lines. */
-  credentials?: true;
-  run(ps: PlanetScaleClient, args: Record<string, string | undefined>, values: Values, io: CliIo): Promise<unknown>;
-}
-
-const GLOBAL_OPTIONS = {
-  org: { type: "string", help: "organization (default: PLANETSCALE_ORG)" },
-  format: { type: "string", help: "human | json | env (default human)" },
-  "base-url": { type: "string", help: "API base URL (default: PLANETSCALE_API_URL or https://api.planetscale.com/v1)" },
-  "service-token-id": { type: "string", help: "service token id (prefer PLANETSCALE_SERVICE_TOKEN_ID)" },
-  "service-token": {
-    type: "string",
-    help: "service token (prefer PLANETSCALE_SERVICE_TOKEN: argv is visible to other users)",
-  },
-  "access-token": { type: "string", help: "OAuth access token (prefer PLANETSCALE_ACCESS_TOKEN)" },
-  debug: { type: "boolean", help: "log each request on stderr and print stack traces" },
-  help: { type: "boolean", help: "show help" },
-} as const;
-
-function ttlOf(values: Values): number | undefined {
-  if (values.ttl === undefined) return undefined;
-  const seconds = parseDuration(String(values.ttl));
-  if (seconds instanceof Error) throw new UsageError(`--ttl: ${seconds.message}`);
-  return seconds;
-}
-
-function intOf(value: string | boolean | undefined): number | undefined {
-  return typeof value === "string" ? Number(value) : undefined;
-}
-
-function stringOf(value: string | boolean | undefined): string | undefined {
-  return typeof value === "string" ? value : undefined;
-}
-
-const WHERE_OPTIONS = {
-  "require-where-on-delete": { type: "string", help: "off | warn | on: require WHERE on DELETE" },
-  "require-where-on-update": { type: "string", help: "off | warn | on: require WHERE on UPDATE" },
-} as const;
-
-type BranchArgs = { organization: string; database: string; branch: string };
-type RoleArgs = BranchArgs & { id: string };
-const branchOf = (args: Record<string, string | undefined>) => args as BranchArgs;
-const roleOf = (args: Record<string, string | undefined>) => args as RoleArgs;
-
-function listOf(value: string | boolean | undefined): string[] | undefined {
-  if (typeof value !== "string") return undefined;
-  return value
-    .split(",")
-    .map((item) => item.trim())
-    .filter((item) => item !== "");
-}
-
-const COMMANDS: Record<string, Command> = {
-  create: {
-    summary: "Create role credentials (the password is shown once)",
-    credentials: true,
-    positionals: ["database", "branch", "name"],
-    optional: 1,
-    options: {
-      ttl: { type: "string", help: "time to live: seconds or a duration (30m, 24h, 7d, 1h30m)" },
-      "inherited-roles": {
-        type: "string",
-        help: `comma-separated roles to inherit, of: ${INHERITED_ROLES.join(", ")}`,
-      },
-      "with-replication": { type: "boolean", help: "give the role the REPLICATION attribute" },
-    },
-    run: (ps, args, values) =>
-      ps.createRole({
-        organization: args.organization as string,
-        database: args.database as string,
-        branch: args.branch as string,
-        name: args.name,
-        ttl: ttlOf(values),
-        inherited_roles: listOf(values["inherited-roles"]) as never,
-        with_replication: values["with-replication"] === true ? true : undefined,
-      }),
-  },
-  list: {
-    summary: "List roles (one page, or every page with --all)",
-    positionals: ["database", "branch"],
-    options: {
-      all: { type: "boolean", help: "follow every page" },
-      page: { type: "string", help: "page number (default 1)" },
-      "per-page": { type: "string", help: "roles per page (default 25)" },
-      q: { type: "string", help: "search by name or username" },
-      status: { type: "string", help: "filter by status" },
-    },
-    run: async (ps, args, values) => {
-      const filters = {
-        ...branchOf(args),
-        q: stringOf(values.q),
-        status: stringOf(values.status),
-        per_page: intOf(values["per-page"]),
-      };
-      if (!values.all) return ps.listRoles({ ...filters, page: intOf(values.page) });
-      if (values.page !== undefined) throw new UsageError("--all and --page do not go together");
-      const roles = [];
-      for await (const role of ps.listAllRoles(filters)) roles.push(role);
-      return roles;
-    },
-  },
-  get: {
-    summary: "Show a role (never its password)",
-    positionals: ["database", "branch", "id"],
-    options: {},
-    run: (ps, args) => ps.getRole(roleOf(args)),
-  },
-  update: {
-    summary: "Rename a role or change its query-safety settings",
-    positionals: ["database", "branch", "id"],
-    options: { name: { type: "string", help: "new name" }, ...WHERE_OPTIONS },
-    run: (ps, args, values) =>
-      ps.updateRole({
-        ...roleOf(args),
-        name: stringOf(values.name),
-        require_where_on_delete: stringOf(values["require-where-on-delete"]) as never,
-        require_where_on_update: stringOf(values["require-where-on-update"]) as never,
-      }),
-  },
-  renew: {
-    summary: "Renew a role's expiration",
-    positionals: ["database", "branch", "id"],
-    options: {},
-    run: (ps, args) => ps.renewRole(roleOf(args)),
-  },
-  reset: {
-    summary: "Reset a role's password (the new one is shown once)",
-    credentials: true,
-    positionals: ["database", "branch", "id"],
-    options: {},
-    run: (ps, args) => ps.resetRole(roleOf(args)),
-  },
-  "reset-default": {
-    summary: "Reset the branch's default credentials (asks first unless --force)",
-    credentials: true,
-    positionals: ["database", "branch"],
-    options: { force: { type: "boolean", help: "do not ask for confirmation" } },
-    run: async (ps, args, values, io) => {
-      const where = `${args.organization}/${args.database}/${args.branch}`;
-      if (!values.force) {
-        const answer = await io.prompt(
-          `Reset the default credentials of ${where}? Everything using the current password stops working. Type "yes": `,
-        );
-        if (answer.trim().toLowerCase() !== "yes") throw new Cancelled(`reset-default cancelled; nothing was sent`);
-      }
-      return ps.resetDefaultRole(branchOf(args));
-    },
-  },
-  delete: {
-    summary: "Delete a role",
-    positionals: ["database", "branch", "id"],
-    options: { successor: { type: "string", help: "role (id or username) to hand the role's objects to first" } },
-    run: (ps, args, values) => ps.deleteRole({ ...roleOf(args), successor: stringOf(values.successor) }),
-  },
-  reassign: {
-    summary: "Hand the objects a role owns to another role",
-    positionals: ["database", "branch", "id"],
-    options: { successor: { type: "string", help: "role (id or username) that takes the objects (required)" } },
-    run: (ps, args, values) => {
-      if (typeof values.successor !== "string") throw new UsageError("reassign needs --successor");
-      return ps.reassignRoleObjects({ ...roleOf(args), successor: values.successor });
-    },
-  },
-};
-
-function usage(name?: string): string {
-  const lines: string[] = [];
-  const optionLines = (options: Record<string, { type: string; help: string }>) =>
-    Object.entries(options).map(
-      ([option, spec]) => `  --${option}${spec.type === "string" ? " <value>" : ""}`.padEnd(30) + spec.help,
-    );
-  const command = name ? COMMANDS[name] : undefined;
-  if (name && command) {
-    const args = command.positionals.map((p, i) =>
-      i >= command.positionals.length - (command.optional ?? 0) ? `[${p}]` : `<${p}>`,
-    );
-    lines.push(`Usage: planetscale-roles ${name} ${args.join(" ")} --org <org> [options]`, "", command.summary, "");
-    lines.push("Options:", ...optionLines(command.options));
-  } else {
-    lines.push(`planetscale-roles ${VERSION}: PlanetScale Postgres role credentials`, "");
-    lines.push("Usage: planetscale-roles <command> [arguments] --org <org> [options]", "", "Commands:");
-    for (const [commandName, spec] of Object.entries(COMMANDS))
-      lines.push(`  ${commandName.padEnd(16)}${spec.summary}`);
-    lines.push("", "Run `planetscale-roles <command> --help` for a command's arguments.");
-  }
-  lines.push("", "Global options:", ...optionLines(GLOBAL_OPTIONS));
-  lines.push(
-    "",
-    "Credentials: PLANETSCALE_SERVICE_TOKEN_ID + PLANETSCALE_SERVICE_TOKEN, or PLANETSCALE_ACCESS_TOKEN, or the options above.",
-    "Exit codes: 0 success, 1 API or network error, 2 usage error.",
-  );
-  return lines.join("\n");
-}
-
-function clientOptions(values: Values, env: NodeJS.ProcessEnv): ClientOptions {
-  const options: ClientOptions = { env };
-  if (typeof values["base-url"] === "string") options.baseUrl = values["base-url"];
-  const id = values["service-token-id"];
-  const token = values["service-token"];
-  if (id !== undefined || token !== undefined) {
-    if (typeof id !== "string" || typeof token !== "string") {
-      throw new UsageError("--service-token-id and --service-token go together");
-    }
-    options.serviceToken = { id, token };
-  }
-  if (typeof values["access-token"] === "string") options.accessToken = values["access-token"];
-  if (values.debug) options.env = { ...env, PLANETSCALE_DEBUG: "1" };
-  return options;
-}
-
-export interface CliIo {
+export interface CliIo extends CommandIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
-  /** Asks on stderr and resolves to the line typed (empty when input ends). */
-  prompt: (question: string) => Promise<string>;
-  env: NodeJS.ProcessEnv;
+  env: Record<string, string | undefined>;
+}
+
+const WARNING = "WARNING: the password is shown only this once. PlanetScale cannot show it again: store it now.";
+
+/** What a failure report needs to know about the run so far. */
+interface RunState {
+  debug: boolean;
+  /** Set before the first request goes out: from then on, exit 2 (nothing was sent) is impossible. */
+  sent: boolean;
+  /** The command argv names: its usage is the one to show. */
+  named: ReturnType<typeof namedCommand>;
+  invocation?: Invocation;
+}
+
+function say(io: CliIo, line: string): void {
+  io.stderr(`planetscale-roles: ${visible(line)}`);
+}
+
+function requireCredentials(values: Values, env: Record<string, string | undefined>): void {
+  const id = values["service-token-id"];
+  const token = values["service-token"];
+  if ((id === undefined) !== (token === undefined)) {
+    throw new UsageError("--service-token-id and --service-token go together", { usage: false });
+  }
+  if (id !== undefined && values["access-token"] !== undefined) {
+    throw new UsageError("give --access-token or --service-token-id/--service-token, not both", { usage: false });
+  }
+  const given = id !== undefined || values["access-token"] !== undefined;
+  if (given || env.PLANETSCALE_SERVICE_TOKEN_ID || env.PLANETSCALE_SERVICE_TOKEN || env.PLANETSCALE_ACCESS_TOKEN)
+    return;
+  throw new UsageError(
+    "no PlanetScale credentials: pass --service-token-id and --service-token (a service token) or --access-token " +
+      "(an OAuth token), or set PLANETSCALE_SERVICE_TOKEN_ID and PLANETSCALE_SERVICE_TOKEN (or PLANETSCALE_ACCESS_TOKEN)",
+    { usage: false },
+  );
+}
+
+function clientFor(values: Values, io: CliIo, state: RunState) {
+  requireCredentials(values, io.env);
+  const options: ClientOptions = {
+    // The library's PLANETSCALE_DEBUG logger writes with console.error; this one goes through io, escaped.
+    env: { ...io.env, PLANETSCALE_DEBUG: undefined },
+    fetch: (input, init) => {
+      state.sent = true;
+      return fetch(input, init);
+    },
+  };
+  if (state.debug || debugLogger(io.env)) options.logger = (event) => io.stderr(visible(formatLogEvent(event)));
+  if (typeof values["base-url"] === "string") options.baseUrl = values["base-url"];
+  if (typeof values["service-token-id"] === "string" && typeof values["service-token"] === "string") {
+    options.serviceToken = { id: values["service-token-id"], token: values["service-token"] };
+  }
+  if (typeof values["access-token"] === "string") options.accessToken = values["access-token"];
+  try {
+    return createClient(options);
+  } catch (error) {
+    if (!(error instanceof InvalidRequestError)) throw error;
+    throw new UsageError(clientErrorText(error, options.baseUrl !== undefined), { usage: false });
+  }
+}
+
+/** Prints the result; if it cannot be written in the chosen format, the API's answer as JSON, and exit 1. */
+function deliver(result: unknown, invocation: Invocation, io: CliIo): number {
+  const { name, command, args, format } = invocation;
+  const credentials = command.credentials === true && hasCredentials(result);
+  let code = 0;
+  try {
+    const output = formatResult(name, result, format, args, command.credentials === true);
+    if (output.text !== undefined) io.stdout(output.text);
+    for (const note of output.notes) say(io, note);
+  } catch (error) {
+    // Whatever failed, the answer (and the one-time password in it) is not lost.
+    io.stdout(jsonText(result));
+    const reason = ((error as Error)?.message ?? String(error)).replace(/^connectionString: /, "");
+    say(io, `could not write the answer as --format ${format} (${reason}); it is printed as JSON instead.`);
+    code = 1;
+  }
+  if (credentials) io.stderr(WARNING);
+  return code;
+}
+
+async function run(argv: string[], io: CliIo, state: RunState): Promise<number> {
+  const line = parseCommandLine(argv);
+  state.debug = line.values.debug === true;
+  if (line.values.help) {
+    io.stdout(usage(line.name, line.command));
+    return 0;
+  }
+  const invocation = invocationOf(line, io.env);
+  state.invocation = invocation;
+  const ps = clientFor(line.values, io, state);
+  const result = await invocation.command.run(ps, invocation.args, line.values, io);
+  return deliver(result, invocation, io);
+}
+
+function reportUsageError(error: UsageError | InvalidRequestError, io: CliIo, state: RunState): number {
+  const { invocation } = state;
+  say(io, error instanceof InvalidRequestError && invocation ? failureText(error, invocation) : error.message);
+  const name = state.named.command ? state.named.name : undefined;
+  if (error instanceof UsageError && error.showUsage) io.stderr(`\n${usage(name, state.named.command)}`);
+  else io.stderr(`Run \`planetscale-roles ${name ?? ""}${name ? " " : ""}--help\` for the arguments and options.`);
+  return 2;
+}
+
+function report(error: unknown, io: CliIo, state: RunState): number {
+  const { invocation } = state;
+  if ((error instanceof UsageError || error instanceof InvalidRequestError) && !state.sent) {
+    return reportUsageError(error, io, state);
+  }
+  if (error instanceof Cancelled) {
+    say(io, error.message);
+    return 1;
+  }
+  const unusable = isUnusableAnswer(error);
+  if (unusable) io.stdout(rawText(error.body));
+  if (error instanceof PlanetScaleError && invocation) say(io, failureText(error, invocation));
+  else if (error instanceof UsageError) say(io, error.message);
+  else say(io, `unexpected failure: ${(error as Error)?.message ?? String(error)}`);
+  if (unusable && invocation?.command.credentials) io.stderr(WARNING);
+  const stack = (error as Error)?.stack;
+  // The frames only: the message above is already escaped, and the stack's copy of it is not.
+  if (state.debug && stack?.includes("\n    at ")) io.stderr(visibleLines(stack.slice(stack.indexOf("\n    at ") + 1)));
+  return 1;
 }
 
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  const name = argv[0] && !argv[0].startsWith("-") ? argv[0] : undefined;
-  const command = name ? COMMANDS[name] : undefined;
-  let debug = argv.includes("--debug");
+  const state: RunState = { debug: argv.includes("--debug"), sent: false, named: namedCommand(argv) };
   try {
-    if (name && !command) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
-    const { values, positionals } = parseArgs({
-      args: command ? argv.slice(1) : argv,
-      options: { ...GLOBAL_OPTIONS, ...command?.options },
-      allowPositionals: true,
-      strict: true,
-    });
-    debug = values.debug === true;
-    if (values.help || !command) {
-      if (!command && !values.help) throw new UsageError("no command given");
-      io.stdout(usage(name));
-      return 0;
-    }
-    const required = command.positionals.length - (command.optional ?? 0);
-    if (positionals.length < required || positionals.length > command.positionals.length) {
-      throw new UsageError(`${name} takes ${command.positionals.map((p) => `<${p}>`).join(" ")}`);
-    }
-    const organization = (values.org as string | undefined) ?? io.env.PLANETSCALE_ORG;
-    if (!organization) throw new UsageError("--org is required (or set PLANETSCALE_ORG)");
-    const format = (values.format as string | undefined) ?? "human";
-    if (!["human", "json", "env"].includes(format))
-      throw new UsageError(`--format must be human, json or env, not ${format}`);
-    const args: Record<string, string | undefined> = { organization };
-    command.positionals.forEach((p, i) => {
-      args[p] = positionals[i];
-    });
-    const ps = createClient(clientOptions(values, io.env));
-    const result = await command.run(ps, args, values, io);
-    printResult(
-      name as string,
-      result,
-      format as OutputFormat,
-      { ...args, organization },
-      io,
-      command.credentials === true,
-    );
-    return 0;
+    return await run(argv, io, state);
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      io.stderr(`planetscale-roles: ${(error as Error).message}\n\n${usage(command ? name : undefined)}`);
-      return 2;
-    }
-    if (error instanceof Cancelled) {
-      io.stderr(`planetscale-roles: ${error.message}`);
-      return 1;
-    }
-    if (error instanceof InvalidRequestError) {
-      io.stderr(`planetscale-roles: ${error.message}${debug ? `\n${error.stack}` : ""}`);
-      return 2;
-    }
-    if (error instanceof PlanetScaleError) {
-      io.stderr(`planetscale-roles: ${error.message}${debug ? `\n${error.stack}` : ""}`);
-      return 1;
-    }
-    io.stderr(`planetscale-roles: unexpected failure: ${(error as Error)?.message ?? String(error)}`);
-    if (debug) io.stderr(String((error as Error)?.stack));
-    return 1;
+    return report(error, io, state);
   }
 }

@@ -1,60 +1,50 @@
-// How the command prints results: human (for a terminal), json (the API's answer) or env (lines
-// for a .env file or `source`). Only the result goes to stdout.
-import { type ConnectableRole, connectionString } from "../connection-string.ts";
+// How the command prints results: human (for a terminal), json (the API's answer), env and
+// docker-env (lines for `source`, dotenv or `docker run --env-file`; see env-file.ts). Only the
+// result goes to stdout; notes go to stderr.
+import { connectionString } from "../connection-string.ts";
+import { type Credentials, connectable, envFile } from "./env-file.ts";
+import { visible, visibleLines } from "./terminal.ts";
 
-export type OutputFormat = "human" | "json" | "env";
+export const OUTPUT_FORMATS = ["human", "json", "env", "docker-env"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-interface Io {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
+/** What to print: the result for stdout (absent when there is none) and notes for stderr. */
+export interface Output {
+  text?: string;
+  notes: string[];
 }
 
 type Row = Record<string, unknown>;
 
-function hasCredentials(
-  result: unknown,
-): result is Row & { username: string; password: string; access_host_url: string } {
+export function hasCredentials(result: unknown): result is Credentials {
   const row = result as Row | undefined;
   return typeof row?.password === "string" && row.password !== "" && typeof row.username === "string";
 }
 
-// PlanetScale Postgres branches serve the "postgres" database; reset-default does not say which.
-function connectable(role: Row & { username: string; password: string; access_host_url: string }): ConnectableRole {
-  return { ...role, database_name: typeof role.database_name === "string" ? role.database_name : "postgres" };
+/** A value as JSON: exact, and safe on a terminal (see visibleLines). */
+export function jsonText(value: unknown): string {
+  return visibleLines(JSON.stringify(value ?? { ok: true }, null, 2));
 }
 
-/**
- * Single quotes: `source` and dotenv both take everything inside literally. A value holding a
- * single quote cannot be written so that both read it the same; the shell form is written and
- * the caller warned (DATABASE_URL never holds one: connectionString encodes it).
- */
-export function quoteEnvValue(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
+/** An answer the client could not use: its JSON when it parses, else its text, control characters escaped. */
+export function rawText(body: string): string {
+  try {
+    return jsonText(JSON.parse(body));
+  } catch {
+    return visibleLines(body);
+  }
 }
 
-export function envLines(role: Row & { username: string; password: string; access_host_url: string }): string[] {
-  const target = connectable(role);
-  const url = new URL(connectionString(target));
-  const values: [string, string][] = [
-    ["PGHOST", url.hostname],
-    ["PGPORT", url.port || "5432"],
-    ["PGUSER", role.username],
-    ["PGPASSWORD", role.password],
-    ["PGDATABASE", target.database_name],
-    ["PGSSLMODE", "verify-full"],
-    ["DATABASE_URL", url.toString()],
-  ];
-  return values.map(([key, value]) => `${key}=${quoteEnvValue(value)}`);
+function cell(value: unknown): string {
+  if (Array.isArray(value)) return visible(value.map(String).join(", ")) || "(none)";
+  if (value === null) return "(none)";
+  return visible(typeof value === "object" ? JSON.stringify(value) : String(value));
 }
 
 function fieldLines(row: Row, keys: string[]): string[] {
   const shown = keys.filter((key) => row[key] !== undefined);
   const width = Math.max(...shown.map((key) => key.length)) + 2;
-  return shown.map((key) => {
-    const value = row[key];
-    const text = Array.isArray(value) ? value.join(", ") || "(none)" : value === null ? "(none)" : String(value);
-    return `  ${key.padEnd(width)}${text}`;
-  });
+  return shown.map((key) => `  ${key.padEnd(width)}${cell(row[key])}`);
 }
 
 const ROLE_FIELDS = [
@@ -70,62 +60,67 @@ const ROLE_FIELDS = [
   "with_replication",
 ];
 
-function human(command: string, result: unknown, where: string, credentials: boolean): string {
-  if (result === undefined) return `${command}: done on ${where}.`;
-  const row = (Array.isArray(result) ? { data: result } : result) as Row;
-  if (Array.isArray(row.data)) {
-    const roles = row.data as Row[];
-    const header = ["NAME", "ID", "USERNAME", "EXPIRES"];
-    const rows = roles.map((r) => [r.name, r.id, r.username, r.expires_at ?? "never"].map(String));
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-    const line = (cells: string[]) =>
-      cells
-        .map((c, i) => c.padEnd(widths[i] as number))
-        .join("  ")
-        .trimEnd();
-    const page = row.next_page ? `\n(more: --page ${String(row.next_page)}, or --all)` : "";
-    return `${[line(header), ...rows.map(line)].join("\n")}\n${roles.length} role(s) on ${where}.${page}`;
-  }
-  if (credentials && hasCredentials(result)) {
-    return [
-      `Credentials for ${String(row.name ?? row.username)} on ${where}.`,
-      "WARNING: the password is shown only this once. PlanetScale cannot show it again: store it now.",
-      "",
-      ...fieldLines(row, ROLE_FIELDS),
-      "",
-      `DATABASE_URL=${connectionString(connectable(result))}`,
-    ].join("\n");
-  }
-  return fieldLines(
-    row,
-    ROLE_FIELDS.filter((key) => key !== "password"),
-  ).join("\n");
+function table(page: Row, where: string): string {
+  const roles = page.data as Row[];
+  const header = ["NAME", "ID", "USERNAME", "EXPIRES"];
+  const rows = roles.map((role) => [role.name, role.id, role.username, role.expires_at ?? "never"].map(cell));
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] as string).length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((text, i) => text.padEnd(widths[i] as number))
+      .join("  ")
+      .trimEnd();
+  const more = page.next_page ? `\n(more: --page ${cell(page.next_page)}, or --all)` : "";
+  return `${[line(header), ...rows.map(line)].join("\n")}\n${roles.length} role(s) on ${where}.${more}`;
 }
 
-export function printResult(
+function credentialsText(role: Credentials, where: string): Output {
+  const text = [
+    `Credentials for ${cell(role.name ?? role.username)} on ${where}.`,
+    "",
+    ...fieldLines(role, ROLE_FIELDS),
+    "",
+    // connectionString percent-encodes every part, so this line carries the exact password.
+    `DATABASE_URL=${visible(connectionString(connectable(role)))}`,
+  ].join("\n");
+  const escaped = visible(role.password) !== role.password || visible(role.username) !== role.username;
+  const notes = escaped
+    ? [
+        "the password or username holds control characters, shown escaped; DATABASE_URL and --format json carry them exactly.",
+      ]
+    : [];
+  return { text, notes };
+}
+
+function human(command: string, result: unknown, where: string, credentials: boolean): Output {
+  if (result === undefined) return { text: `${command}: done on ${where}.`, notes: [] };
+  const row = (Array.isArray(result) ? { data: result } : result) as Row;
+  if (Array.isArray(row.data)) return { text: table(row, where), notes: [] };
+  if (credentials && hasCredentials(result)) return credentialsText(result, where);
+  return {
+    text: fieldLines(
+      row,
+      ROLE_FIELDS.filter((key) => key !== "password"),
+    ).join("\n"),
+    notes: [],
+  };
+}
+
+/** The result in the chosen format; throws when it cannot be written so (the caller falls back to JSON). */
+export function formatResult(
   command: string,
   result: unknown,
   format: OutputFormat,
   args: Record<string, string | undefined>,
-  io: Io,
   credentials: boolean,
-): void {
-  const where = [args.organization, args.database, args.branch].join("/");
-  if (format === "json") {
-    io.stdout(JSON.stringify(result ?? { ok: true }, null, 2));
-  } else if (format === "env") {
-    if (!credentials || !hasCredentials(result)) {
-      // The command ran; there is just nothing to write as env lines.
-      io.stderr(`planetscale-roles: ${command} returns no credentials; --format env printed nothing.`);
-      return;
-    }
-    if (result.password.includes("'")) {
-      io.stderr(
-        "planetscale-roles: PGPASSWORD holds a single quote: `source` reads it right, dotenv does not; use DATABASE_URL.",
-      );
-    }
-    io.stdout(envLines(result).join("\n"));
-  } else {
-    io.stdout(human(command, result, where, credentials));
+): Output {
+  if (format === "json") return { text: jsonText(result), notes: [] };
+  const where = visible([args.organization, args.database, args.branch].join("/"));
+  if (format === "human") return human(command, result, where, credentials);
+  if (!credentials || !hasCredentials(result)) {
+    // The command ran; there is just nothing to write as env lines.
+    return { notes: [`${command} returns no credentials; --format ${format} printed nothing.`] };
   }
+  const { lines, notes } = envFile(result, format);
+  return { text: lines.join("\n"), notes };
 }

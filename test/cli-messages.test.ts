@@ -125,6 +125,15 @@ describe.concurrent("credentials and addresses are named by flag and variable", 
     expect(run.stderr).not.toMatch(LIBRARY_WORDS);
   });
 
+  it.each([
+    [{ PLANETSCALE_SERVICE_TOKEN_ID: "a:b" }, /^planetscale-roles: PLANETSCALE_SERVICE_TOKEN_ID must be printable/],
+    [{ PLANETSCALE_SERVICE_TOKEN: undefined }, /^planetscale-roles: PLANETSCALE_SERVICE_TOKEN must be a non-empty/],
+  ])("names the variable that holds a bad token: %j", async (env, message) => {
+    const run = await runCli(create, { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+  });
+
   it("names PLANETSCALE_API_URL when the bad address came from there", async () => {
     const run = await runCli(create, { env: { PLANETSCALE_API_URL: "http://api.example.com" } });
     expect(run.code).toBe(2);

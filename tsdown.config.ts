@@ -58,7 +58,7 @@ export default defineConfig([
   },
   {
     // The command is ESM only (top-level await) and never imported.
-    entry: { bin: "src/bin.ts" },
+    entry: { bin: "src/cli/bin.ts" },
     format: ["esm"],
     platform: "node",
     target: "node18",

@@ -1,6 +1,6 @@
 // npm run bench:cli — wall time of `planetscale-roles --help` against `node -e 0`, both measured
-// in this run (median of N). Uses the built bin (dist/bin.mjs, `npm run build`) when present, and
-// the TypeScript source through tsx as well.
+// in this run (median of N). Uses the built bin (dist/bin.mjs, built from src/cli/bin.ts by
+// `npm run build`) when present, and the TypeScript source through tsx as well.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
@@ -19,7 +19,9 @@ function median(command: string[]): number {
 
 const baseline = median(["-e", "0"]);
 console.log(`node -e 0                          ${baseline.toFixed(1)} ms (baseline)`);
-const candidates: [string, string[]][] = [["tsx src/bin.ts --help", ["--import", "tsx", "src/bin.ts", "--help"]]];
+const candidates: [string, string[]][] = [
+  ["tsx src/cli/bin.ts --help", ["--import", "tsx", "src/cli/bin.ts", "--help"]],
+];
 if (existsSync("dist/bin.mjs")) candidates.unshift(["dist/bin.mjs --help (built)", ["dist/bin.mjs", "--help"]]);
 for (const [label, command] of candidates) {
   const ms = median(command);

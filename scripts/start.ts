@@ -20,7 +20,7 @@ try {
     "pg_read_all_data",
   ];
   console.error(`$ planetscale-roles ${args.join(" ")}\n`);
-  const child = spawn(process.execPath, ["--import", "tsx", "src/bin.ts", ...args, ...process.argv.slice(2)], {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", ...args, ...process.argv.slice(2)], {
     stdio: "inherit",
     env: {
       ...process.env,

@@ -1,191 +1,141 @@
-// The real command, run as a child process, against Prism and against a recording server.
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+// `planetscale-roles create` run in this process (main(argv, io)) against Prism and against a
+// server of each test's own; test/cli-process.test.ts runs the real executable.
+import { describe, expect, inject, it } from "vitest";
+import { runCli, withServer } from "./support/cli.ts";
 import { roleFixture } from "./support/fixtures.ts";
-import { runTs } from "./support/run.ts";
-import { closedPort, json, startServer, type TestServer } from "./support/servers.ts";
+import { json } from "./support/servers.ts";
 
 const prismUrl = inject("prismUrl");
-const TOKEN_ENV = { PLANETSCALE_SERVICE_TOKEN_ID: "cli-id", PLANETSCALE_SERVICE_TOKEN: "cli-secret-token" };
-const cli = (args: string[], env: Record<string, string | undefined> = {}) =>
-  runTs("src/bin.ts", args, {
-    env: { PLANETSCALE_DEBUG: undefined, PLANETSCALE_ORG: undefined, ...TOKEN_ENV, ...env },
-  });
+const WARNING = "the password is shown only this once";
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer(json(200, roleFixture()));
-});
-afterAll(() => server.close());
-
-describe.concurrent("planetscale-roles against Prism", () => {
+describe.concurrent("create against Prism", () => {
   const create = ["create", "app-db", "main", "ci-reader", "--org", "acme", "--base-url", prismUrl];
 
   it("prints the API result as JSON with --format json", async () => {
-    const run = await cli([...create, "--format", "json", "--ttl", "1h", "--inherited-roles", "pg_read_all_data"]);
-    expect(run.stderr).toBe("");
+    const run = await runCli([...create, "--format", "json", "--ttl", "1h", "--inherited-roles", "pg_read_all_data"]);
     expect(run.code).toBe(0);
     const role = JSON.parse(run.stdout);
     expect(typeof role.password).toBe("string");
     expect(typeof role.access_host_url).toBe("string");
   });
 
-  it("prints a warning, the fields and DATABASE_URL by default", async () => {
-    const run = await cli(create);
+  it("prints the fields and DATABASE_URL on stdout, and the warning on stderr", async () => {
+    const run = await runCli(create);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain("the password is shown only this once");
     expect(run.stdout).toMatch(/^DATABASE_URL=postgresql:\/\/.+sslmode=verify-full$/m);
     expect(run.stdout).toMatch(/^ {2}username +\S+/m);
+    expect(run.stdout).not.toContain(WARNING);
+    expect(run.stderr).toContain(WARNING);
   });
 
-  it("prints env lines with --format env", async () => {
-    const run = await cli([...create, "--format", "env"]);
-    expect(run.code).toBe(0);
-    const keys = run.stdout
-      .trim()
-      .split("\n")
-      .map((line) => line.split("=")[0]);
-    expect(keys).toEqual(["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE", "DATABASE_URL"]);
+  it("warns on stderr in the machine formats too, leaving stdout to the result", async () => {
+    for (const format of ["json", "env", "docker-env"]) {
+      const run = await runCli([...create, "--format", format]);
+      expect(run.code, format).toBe(0);
+      expect(run.stdout, format).not.toContain(WARNING);
+      expect(run.stderr, format).toContain(WARNING);
+    }
   });
 
   it("sends an OAuth token given with --access-token, which Prism accepts as Bearer", async () => {
-    const run = await cli([...create, "--access-token", "x"], {
-      ...TOKEN_ENV,
-      PLANETSCALE_SERVICE_TOKEN_ID: undefined,
-      PLANETSCALE_SERVICE_TOKEN: undefined,
-      PLANETSCALE_ACCESS_TOKEN: undefined,
+    const run = await runCli([...create, "--access-token", "x"], {
+      env: { PLANETSCALE_SERVICE_TOKEN_ID: undefined, PLANETSCALE_SERVICE_TOKEN: undefined },
     });
     expect(run.code).toBe(0);
   });
 });
 
-describe.concurrent("planetscale-roles on the wire", () => {
+describe.concurrent("create on the wire", () => {
   it("turns arguments into the request", async () => {
-    const run = await cli([
-      "create",
-      "app-db",
-      "dev",
-      "ci",
-      "--org",
-      "acme",
-      "--base-url",
-      server.url,
-      "--ttl",
-      "1h30m",
-      "--inherited-roles",
-      "pg_read_all_data, pg_monitor",
-      "--with-replication",
-      "--format",
-      "json",
-    ]);
-    expect(run.code).toBe(0);
-    const sent = server.requests.find((r) => r.url.includes("/branches/dev/"));
-    expect(sent?.method).toBe("POST");
-    expect(sent?.url).toBe("/organizations/acme/databases/app-db/branches/dev/roles");
-    expect(JSON.parse(sent?.body ?? "")).toEqual({
-      name: "ci",
-      ttl: 5400,
-      inherited_roles: ["pg_read_all_data", "pg_monitor"],
-      with_replication: true,
+    await withServer(json(200, roleFixture()), async (server) => {
+      const run = await runCli([
+        ...["create", "app-db", "dev", "ci", "--org", "acme", "--base-url", server.url],
+        ...["--ttl", "1h30m", "--inherited-roles", "pg_read_all_data, pg_monitor", "--with-replication"],
+        ...["--format", "json"],
+      ]);
+      expect(run.code).toBe(0);
+      expect(server.requests).toHaveLength(1);
+      const [sent] = server.requests;
+      expect(sent?.method).toBe("POST");
+      expect(sent?.url).toBe("/organizations/acme/databases/app-db/branches/dev/roles");
+      expect(JSON.parse(sent?.body ?? "")).toEqual({
+        name: "ci",
+        ttl: 5400,
+        inherited_roles: ["pg_read_all_data", "pg_monitor"],
+        with_replication: true,
+      });
+      expect(sent?.headers.authorization).toBe("cli-id:cli-secret-token");
+      expect(JSON.parse(run.stdout)).toEqual(roleFixture());
     });
-    expect(sent?.headers.authorization).toBe("cli-id:cli-secret-token");
-    expect(JSON.parse(run.stdout)).toEqual(roleFixture());
   });
 
   it("takes credentials from the options", async () => {
-    const run = await cli(
-      [
-        "create",
-        "app-db",
-        "opts",
-        "--org",
-        "acme",
-        "--base-url",
-        server.url,
-        "--service-token-id",
-        "o-id",
-        "--service-token",
-        "o-secret",
-      ],
-      { PLANETSCALE_SERVICE_TOKEN_ID: undefined, PLANETSCALE_SERVICE_TOKEN: undefined },
-    );
-    expect(run.code).toBe(0);
-    expect(server.requests.find((r) => r.url.includes("/branches/opts/"))?.headers.authorization).toBe("o-id:o-secret");
-    const bearer = await cli(
-      ["create", "app-db", "oauth", "--org", "acme", "--base-url", server.url, "--access-token", "oa-token"],
-      {
-        PLANETSCALE_SERVICE_TOKEN_ID: undefined,
-        PLANETSCALE_SERVICE_TOKEN: undefined,
-      },
-    );
-    expect(bearer.code).toBe(0);
-    expect(server.requests.find((r) => r.url.includes("/branches/oauth/"))?.headers.authorization).toBe(
-      "Bearer oa-token",
-    );
+    await withServer(json(200, roleFixture()), async (server) => {
+      const noEnv = { env: { PLANETSCALE_SERVICE_TOKEN_ID: undefined, PLANETSCALE_SERVICE_TOKEN: undefined } };
+      const base = ["create", "app-db", "main", "--org", "acme", "--base-url", server.url];
+      const token = await runCli([...base, "--service-token-id", "o-id", "--service-token", "o-secret"], noEnv);
+      expect(token.code).toBe(0);
+      const bearer = await runCli([...base, "--access-token", "oa-token"], noEnv);
+      expect(bearer.code).toBe(0);
+      expect(server.requests.map((r) => r.headers.authorization)).toEqual(["o-id:o-secret", "Bearer oa-token"]);
+    });
   });
 
   it("uses PLANETSCALE_ORG when --org is not given", async () => {
-    const run = await cli(["create", "app-db", "envorg", "--base-url", server.url], { PLANETSCALE_ORG: "from-env" });
-    expect(run.code).toBe(0);
-    expect(
-      server.requests.some((r) => r.url === "/organizations/from-env/databases/app-db/branches/envorg/roles"),
-    ).toBe(true);
+    await withServer(json(200, roleFixture()), async (server) => {
+      const run = await runCli(["create", "app-db", "main", "--base-url", server.url], {
+        env: { PLANETSCALE_ORG: "from-env" },
+      });
+      expect(run.code).toBe(0);
+      expect(server.requests.map((r) => r.url)).toEqual([
+        "/organizations/from-env/databases/app-db/branches/main/roles",
+      ]);
+    });
   });
 });
 
-describe.concurrent("exit codes and messages", () => {
-  it("prints help with exit 0", async () => {
-    const top = await cli(["--help"]);
-    expect(top.code).toBe(0);
-    expect(top.stdout).toContain("Usage: planetscale-roles <command>");
-    expect(top.stdout).toMatch(/^ {2}create /m);
-    const create = await cli(["create", "--help"]);
-    expect(create.code).toBe(0);
-    expect(create.stdout).toContain("Usage: planetscale-roles create <database> <branch> [name]");
-    expect(create.stdout).toContain("--ttl");
-  });
+// Issue 10, item 2: once the API has answered with a password, it reaches stdout whatever fails
+// afterwards, and the exit code is 1 (2 would say that nothing was sent).
+describe.concurrent("a one-time password is never lost after the API answered", () => {
+  const unconnectable = roleFixture({ access_host_url: "", password: "pw-only-once" });
+
+  it.each([["human"], ["env"], ["docker-env"]])(
+    "create --format %s prints the answer as JSON when it cannot be formatted, and exits 1",
+    async (format) => {
+      await withServer(json(200, unconnectable), async (server) => {
+        const run = await runCli([
+          ...["create", "app-db", "main", "ci", "--org", "acme", "--base-url", server.url],
+          ...["--format", format as string],
+        ]);
+        expect(run.code).toBe(1);
+        expect(JSON.parse(run.stdout)).toEqual(unconnectable);
+        expect(run.stderr).toMatch(/access_host_url/);
+        expect(run.stderr).toContain(WARNING);
+      });
+    },
+  );
+
+  it.each([[["reset", "app-db", "main", "role-1"]], [["reset-default", "app-db", "main", "--force"]]])(
+    "%j prints the answer as JSON when it cannot be formatted, and exits 1",
+    async (args) => {
+      await withServer(json(200, unconnectable), async (server) => {
+        const run = await runCli([...(args as string[]), "--org", "acme", "--base-url", server.url]);
+        expect(run.code).toBe(1);
+        expect(JSON.parse(run.stdout).password).toBe("pw-only-once");
+      });
+    },
+  );
 
   it.each([
-    [["create", "db", "main"], /--org is required/],
-    [["create", "db", "main", "--org", "acme", "--ttl", "-5"], /--ttl/],
-    [["create", "db", "main", "--org", "acme", "--ttl", "1.5"], /--ttl: "1.5" is not/],
-    [["create", "db", "main", "--org", "acme", "--ttl", "soon"], /--ttl: "soon" is not/],
-    [["create", "db", "--org", "acme"], /create takes <database> <branch> <name>/],
-    [["create", "db", "main", "--org", "acme", "--bogus"], /Unknown option '--bogus'/],
-    [["create", "db", "main", "--org", "acme", "--format", "yaml"], /--format must be human, json or env/],
-    [["frobnicate"], /unknown command "frobnicate"/],
-    [[], /no command given/],
-    [
-      ["create", "db", "main", "--org", "acme", "--inherited-roles", "pg_superuser"],
-      /inherited_roles\[0\] must be one of/,
-    ],
-  ])("exits 2 with the usage for %j", async (args, message) => {
-    const run = await cli(args as string[]);
-    expect(run.code).toBe(2);
-    expect(run.stdout).toBe("");
-    expect(run.stderr).toMatch(message);
-  });
-
-  it("exits 1 with one clear line and no stack on an API error; --debug adds the stack", async () => {
-    server.next(json(404, { code: "not_found", message: "Database not found" }));
-    const args = ["create", "nope", "main", "--org", "acme", "--base-url", server.url];
-    const run = await cli(args);
-    expect(run.code).toBe(1);
-    expect(run.stdout).toBe("");
-    expect(run.stderr.trim().split("\n")).toHaveLength(1);
-    expect(run.stderr).toContain("Database not found");
-    expect(run.stderr).not.toContain("cli-secret-token");
-    server.next(json(404, { code: "not_found", message: "Database not found" }));
-    const debug = await cli([...args, "--debug"]);
-    expect(debug.code).toBe(1);
-    expect(debug.stderr).toMatch(/at .*request\.ts/);
-    expect(debug.stderr).toMatch(/planetscale-roles create_role POST .* 404/);
-    expect(debug.stderr).not.toContain("cli-secret-token");
-  });
-
-  it("exits 1 on a network error", async () => {
-    const port = await closedPort();
-    const run = await cli(["create", "db", "main", "--org", "acme", "--base-url", `http://127.0.0.1:${port}`]);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain("could not connect; nothing was sent");
+    ["a body that is not JSON", '<html>proxy error</html> {"password":"pw-only-once"'],
+    ["JSON without a username", JSON.stringify({ password: "pw-only-once" })],
+  ])("create answering 200 with %s puts the raw body on stdout, and exits 1", async (_what, body) => {
+    await withServer(json(200, body), async (server) => {
+      const run = await runCli(["create", "app-db", "main", "ci", "--org", "acme", "--base-url", server.url]);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain("pw-only-once");
+      expect(run.stderr).toMatch(/raw answer is on stdout/);
+      expect(run.stderr).not.toMatch(/error\.body/);
+    });
   });
 });

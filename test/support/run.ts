@@ -1,4 +1,4 @@
-// Runs one of the repo's TypeScript entry points (scripts/, src/cli.ts) as a child process, the way
+// Runs one of the repo's TypeScript entry points (scripts/, src/cli/bin.ts) as a child process, the way
 // a person or CI would, and collects what it printed.
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";

@@ -1,0 +1,211 @@
+// The subcommands: their arguments, options, and the one library call each makes.
+import type { PlanetScaleClient } from "../client.ts";
+import { INHERITED_ROLES } from "../validate.ts";
+import { parseDuration } from "./duration.ts";
+import { Cancelled, UsageError } from "./failures.ts";
+import { OUTPUT_FORMATS } from "./output.ts";
+import { visible } from "./terminal.ts";
+
+export type Values = Record<string, string | boolean | undefined>;
+export type Args = Record<string, string | undefined>;
+
+export interface OptionSpec {
+  type: "string" | "boolean";
+  help: string;
+}
+
+export interface CommandIo {
+  /** Asks on stderr and resolves to the line typed (empty when input ends). */
+  prompt: (question: string) => Promise<string>;
+}
+
+export interface Command {
+  summary: string;
+  positionals: string[];
+  /** Trailing positionals that may be left out. */
+  optional?: number;
+  options: Record<string, OptionSpec>;
+  /** The answer carries a one-time password: shown once, with the warning, and available as env lines. */
+  credentials?: true;
+  run(ps: PlanetScaleClient, args: Args, values: Values, io: CommandIo): Promise<unknown>;
+}
+
+export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+  org: { type: "string", help: "organization (default: PLANETSCALE_ORG)" },
+  format: { type: "string", help: `${OUTPUT_FORMATS.join(" | ")} (default human)` },
+  "base-url": { type: "string", help: "API base URL (default: PLANETSCALE_API_URL or https://api.planetscale.com/v1)" },
+  "service-token-id": { type: "string", help: "service token id (prefer PLANETSCALE_SERVICE_TOKEN_ID)" },
+  "service-token": {
+    type: "string",
+    help: "service token (prefer PLANETSCALE_SERVICE_TOKEN: argv is visible to other users)",
+  },
+  "access-token": { type: "string", help: "OAuth access token (prefer PLANETSCALE_ACCESS_TOKEN)" },
+  debug: { type: "boolean", help: "log each request on stderr and print stack traces" },
+  help: { type: "boolean", help: "show help" },
+};
+
+function ttlOf(values: Values): number | undefined {
+  if (typeof values.ttl !== "string") return undefined;
+  const seconds = parseDuration(values.ttl);
+  if (seconds instanceof Error) throw new UsageError(`--ttl: ${seconds.message}`, { usage: false });
+  return seconds;
+}
+
+function wholeNumberOf(values: Values, option: string): number | undefined {
+  const text = values[option];
+  if (typeof text !== "string") return undefined;
+  const number = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(number) || number < 1) {
+    throw new UsageError(`--${option} must be a whole number of 1 or more, not ${JSON.stringify(text)}`, {
+      usage: false,
+    });
+  }
+  return number;
+}
+
+function stringOf(value: string | boolean | undefined): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+function listOf(value: string | boolean | undefined): string[] | undefined {
+  if (typeof value !== "string") return undefined;
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+const WHERE_OPTIONS: Record<string, OptionSpec> = {
+  "require-where-on-delete": { type: "string", help: "off | warn | on: require WHERE on DELETE" },
+  "require-where-on-update": { type: "string", help: "off | warn | on: require WHERE on UPDATE" },
+};
+
+type BranchArgs = { organization: string; database: string; branch: string };
+type RoleArgs = BranchArgs & { id: string };
+const branchOf = (args: Args) => args as BranchArgs;
+const roleOf = (args: Args) => args as RoleArgs;
+
+export const COMMANDS: Record<string, Command> = {
+  create: {
+    summary: "Create role credentials (the password is shown once)",
+    credentials: true,
+    positionals: ["database", "branch", "name"],
+    optional: 1,
+    options: {
+      ttl: { type: "string", help: "time to live: seconds or a duration (30m, 24h, 7d, 1h30m)" },
+      "inherited-roles": {
+        type: "string",
+        help: `comma-separated roles to inherit, of: ${INHERITED_ROLES.join(", ")}`,
+      },
+      "with-replication": { type: "boolean", help: "give the role the REPLICATION attribute" },
+    },
+    run: (ps, args, values) =>
+      ps.createRole({
+        ...branchOf(args),
+        name: args.name,
+        ttl: ttlOf(values),
+        inherited_roles: listOf(values["inherited-roles"]) as never,
+        with_replication: values["with-replication"] === true ? true : undefined,
+      }),
+  },
+  list: {
+    summary: "List roles (one page, or every page with --all)",
+    positionals: ["database", "branch"],
+    options: {
+      all: { type: "boolean", help: "follow every page" },
+      page: { type: "string", help: "page number (default 1)" },
+      "per-page": { type: "string", help: "roles per page (default 25)" },
+      q: { type: "string", help: "search by name or username" },
+      status: { type: "string", help: "filter by status" },
+    },
+    run: async (ps, args, values) => {
+      const filters = {
+        ...branchOf(args),
+        q: stringOf(values.q),
+        status: stringOf(values.status),
+        per_page: wholeNumberOf(values, "per-page"),
+      };
+      if (!values.all) return ps.listRoles({ ...filters, page: wholeNumberOf(values, "page") });
+      if (values.page !== undefined) throw new UsageError("--all and --page do not go together");
+      const roles = [];
+      for await (const role of ps.listAllRoles(filters)) roles.push(role);
+      return roles;
+    },
+  },
+  get: {
+    summary: "Show a role (never its password)",
+    positionals: ["database", "branch", "id"],
+    options: {},
+    run: (ps, args) => ps.getRole(roleOf(args)),
+  },
+  update: {
+    summary: "Rename a role or change its query-safety settings",
+    positionals: ["database", "branch", "id"],
+    options: { name: { type: "string", help: "new name" }, ...WHERE_OPTIONS },
+    run: (ps, args, values) =>
+      ps.updateRole({
+        ...roleOf(args),
+        name: stringOf(values.name),
+        require_where_on_delete: stringOf(values["require-where-on-delete"]) as never,
+        require_where_on_update: stringOf(values["require-where-on-update"]) as never,
+      }),
+  },
+  renew: {
+    summary: "Renew a role's expiration",
+    positionals: ["database", "branch", "id"],
+    options: {},
+    run: (ps, args) => ps.renewRole(roleOf(args)),
+  },
+  reset: {
+    summary: "Reset a role's password (the new one is shown once)",
+    credentials: true,
+    positionals: ["database", "branch", "id"],
+    options: {},
+    run: (ps, args) => ps.resetRole(roleOf(args)),
+  },
+  "reset-default": {
+    summary: "Reset the branch's default credentials (asks first unless --force)",
+    credentials: true,
+    positionals: ["database", "branch"],
+    options: { force: { type: "boolean", help: "do not ask for confirmation" } },
+    run: async (ps, args, values, io) => {
+      const where = visible(`${args.organization}/${args.database}/${args.branch}`);
+      if (!values.force) {
+        const answer = await io.prompt(
+          `Reset the default credentials of ${where}? Everything using the current password stops working. Type "yes": `,
+        );
+        if (answer.trim().toLowerCase() !== "yes") throw new Cancelled(`reset-default cancelled; nothing was sent`);
+      }
+      return ps.resetDefaultRole(branchOf(args));
+    },
+  },
+  delete: {
+    summary: "Delete a role",
+    positionals: ["database", "branch", "id"],
+    options: { successor: { type: "string", help: "role (id or username) to hand the role's objects to first" } },
+    run: (ps, args, values) => ps.deleteRole({ ...roleOf(args), successor: stringOf(values.successor) }),
+  },
+  reassign: {
+    summary: "Hand the objects a role owns to another role",
+    positionals: ["database", "branch", "id"],
+    options: { successor: { type: "string", help: "role (id or username) that takes the objects (required)" } },
+    run: (ps, args, values) => {
+      if (typeof values.successor !== "string") throw new UsageError("reassign needs --successor");
+      return ps.reassignRoleObjects({ ...roleOf(args), successor: values.successor });
+    },
+  },
+};
+
+export function commandNamed(name: string): Command | undefined {
+  return Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+}
+
+/** The arguments as the usage line writes them: `<database> <branch> [name]`. */
+export function signature(command: Command): string {
+  return command.positionals.map((_, index) => argumentLabel(command, index)).join(" ");
+}
+
+export function argumentLabel(command: Command, index: number): string {
+  const name = command.positionals[index] as string;
+  return index >= command.positionals.length - (command.optional ?? 0) ? `[${name}]` : `<${name}>`;
+}

@@ -1,0 +1,15 @@
+// The command's own failures, beside the library's errors. Exit codes: 0 success; 1 the API, the
+// network or the person said no, or something failed after a request may have been sent;
+// 2 the command line is wrong and nothing was sent.
+
+/** Exit 2. `usage: true` prints the command's usage after the message; otherwise a pointer to --help. */
+export class UsageError extends Error {
+  readonly showUsage: boolean;
+  constructor(message: string, options: { usage?: boolean } = {}) {
+    super(message);
+    this.showUsage = options.usage ?? true;
+  }
+}
+
+/** Exit 1: the person said no; nothing was sent. */
+export class Cancelled extends Error {}

@@ -1,0 +1,119 @@
+// The library's errors told in the command's words: flags, arguments and commands instead of
+// option names and library calls, and which command to run when an outcome is unknown.
+import { InvalidRequestError, type PlanetScaleError, UnexpectedResponseError } from "../errors.ts";
+import type { Invocation } from "./args.ts";
+import { argumentLabel } from "./commands.ts";
+import { quoteEnvValue } from "./env-file.ts";
+
+// Where the library starts its own advice (in library calls) about an unknown outcome.
+const OUTCOME_MARKER = ". The outcome is unknown:";
+
+/** The flag or argument a library field came from: inherited_roles[1] is --inherited-roles, id is <id>. */
+function argumentOf(field: string, invocation: Invocation): string | undefined {
+  const leaf = field.replace(/\[\d+\]$/, "");
+  if (leaf === "organization") return "--org";
+  const { command } = invocation;
+  const index = command.positionals.indexOf(leaf);
+  if (index !== -1) return argumentLabel(command, index);
+  const flag = leaf.replace(/_/g, "-");
+  return Object.hasOwn(command.options, flag) ? `--${flag}` : undefined;
+}
+
+// createClient's fields, by where the command takes them from.
+const CLIENT_FIELDS: Record<string, string> = {
+  serviceToken: "--service-token-id/--service-token",
+  "serviceToken.id": "--service-token-id",
+  "serviceToken.token": "--service-token",
+  accessToken: "--access-token",
+  "PLANETSCALE_SERVICE_TOKEN_ID/PLANETSCALE_SERVICE_TOKEN.id": "PLANETSCALE_SERVICE_TOKEN_ID",
+  "PLANETSCALE_SERVICE_TOKEN_ID/PLANETSCALE_SERVICE_TOKEN.token": "PLANETSCALE_SERVICE_TOKEN",
+};
+
+/** The field that the message starts with (after the operation id), replaced by its name on the command line. */
+function renamedField(error: InvalidRequestError, name: string | undefined): string {
+  let text = error.message;
+  const prefix = error.operation ? `${error.operation}: ` : "";
+  if (prefix && text.startsWith(prefix)) text = text.slice(prefix.length);
+  const { field } = error;
+  return name && field && text.startsWith(field) ? name + text.slice(field.length) : text;
+}
+
+/** createClient refused the credentials or the address: say which flag or variable to fix. */
+export function clientErrorText(error: InvalidRequestError, baseUrlFromFlag: boolean): string {
+  const field = error.field ?? "";
+  const name = field === "baseUrl" ? (baseUrlFromFlag ? "--base-url" : "PLANETSCALE_API_URL") : CLIENT_FIELDS[field];
+  return renamedField(error, name);
+}
+
+/** A shell word a person can paste: bare when safe (or a placeholder such as <id>), else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w.,:/=@%+-]+$|^<\w+>$/.test(word) ? word : quoteEnvValue(word);
+}
+
+function commandLine(invocation: Invocation, words: (string | undefined)[], extra: string[] = []): string {
+  const { args, values } = invocation;
+  const baseUrl = typeof values["base-url"] === "string" ? ["--base-url", values["base-url"]] : [];
+  const all = [...words, "--org", args.organization, ...baseUrl, ...extra].filter((word) => word !== undefined);
+  return `\`planetscale-roles ${all.map((word) => shellWord(word as string)).join(" ")}\``;
+}
+
+/** What an unknown outcome means for this command, and what to run to find out or to recover. */
+function outcomeAdvice(invocation: Invocation): string | undefined {
+  const { name, args } = invocation;
+  const branch = [args.database, args.branch];
+  const get = commandLine(invocation, ["get", ...branch, args.id]);
+  const unknown = "The outcome is unknown:";
+  switch (name) {
+    case "create": {
+      const byName = args.name === undefined ? [] : ["--q", args.name];
+      return (
+        `${unknown} the role may have been created although no usable answer came back, so it was not sent again. ` +
+        `Check with ${commandLine(invocation, ["list", ...branch], byName)} and delete any role you cannot use ` +
+        `with ${commandLine(invocation, ["delete", ...branch, "<id>"])}.`
+      );
+    }
+    case "reset":
+    case "reset-default": {
+      const again = name === "reset" ? ["reset", ...branch, args.id] : ["reset-default", ...branch];
+      const force = name === "reset" ? [] : ["--force"];
+      return `${unknown} the password may have been reset, so the old password may no longer work. Run ${commandLine(invocation, again, force)} again to get a working one.`;
+    }
+    case "delete":
+      return `${unknown} the role may have been deleted. Check with ${get} (not found means it is gone).`;
+    case "update":
+    case "renew":
+    case "reassign":
+      return `${unknown} the change may have been made. Check with ${get}.`;
+    default:
+      return undefined;
+  }
+}
+
+/** A 2xx whose body the client could not use: the body is printed on stdout. */
+export function isUnusableAnswer(error: unknown): error is UnexpectedResponseError {
+  const status = (error as UnexpectedResponseError).status ?? 0;
+  return error instanceof UnexpectedResponseError && status >= 200 && status < 300 && error.body !== "";
+}
+
+/** One line about a library error, in the command's words. */
+export function failureText(error: PlanetScaleError, invocation: Invocation): string {
+  if (error instanceof InvalidRequestError) return renamedField(error, argumentOf(error.field ?? "", invocation));
+  let text = error.message;
+  const marker = text.indexOf(OUTCOME_MARKER);
+  if (marker !== -1) text = text.slice(0, marker);
+  const advice: string[] = [];
+  if (isUnusableAnswer(error)) {
+    // The library's own advice here is about error.body; the command prints the body instead.
+    text = text.split(/\.(?:\s|$)/)[0] as string;
+    advice.push(
+      invocation.command.credentials
+        ? "It took effect on the server: the raw answer is on stdout and may hold the only copy of the password; store it now."
+        : "The raw answer is on stdout.",
+    );
+  }
+  if (error.operation) text = text.replace(new RegExp(`\\b${error.operation}\\b`, "g"), invocation.name);
+  text = text.replace(" (timeoutMs)", "");
+  const outcome = error.outcomeUnknown ? outcomeAdvice(invocation) : undefined;
+  if (outcome) advice.push(outcome);
+  return advice.length === 0 ? text : `${text.replace(/\.$/, "")}. ${advice.join(" ")}`;
+}

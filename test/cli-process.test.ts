@@ -1,0 +1,53 @@
+// The real executable as a child process, for what only a process shows: exit codes, which
+// stream each line goes to, and the prompt on a terminal's stdin. Everything else runs in-process.
+import { describe, expect, it } from "vitest";
+import { TOKEN_ENV, withServer } from "./support/cli.ts";
+import { roleFixture } from "./support/fixtures.ts";
+import { runTs } from "./support/run.ts";
+import { json } from "./support/servers.ts";
+
+const bin = (args: string[], input?: string) =>
+  runTs("src/cli/bin.ts", args, {
+    env: { PLANETSCALE_DEBUG: undefined, PLANETSCALE_ORG: undefined, ...TOKEN_ENV },
+    ...(input === undefined ? {} : { input }),
+  });
+
+describe.concurrent("planetscale-roles as a process", () => {
+  it("exits 2 on a usage error, with the message and usage on stderr only", async () => {
+    const run = await bin(["create", "db", "main", "--org", "acme", "--ttl", "-5"]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/^planetscale-roles: --ttl: "-5" is not/);
+  });
+
+  it("exits 0 with the credentials on stdout and the warning on stderr", async () => {
+    await withServer(json(200, roleFixture()), async (server) => {
+      const run = await bin(["create", "app-db", "main", "--org", "acme", "--base-url", server.url, "--format", "env"]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^export PGPASSWORD='pscale_pw_S3cr3t-Only-Once'$/m);
+      expect(run.stdout).not.toContain("shown only this once");
+      expect(run.stderr).toContain("shown only this once");
+    });
+  });
+
+  it("exits 1 with the password on stdout when the answer cannot be formatted", async () => {
+    const role = roleFixture({ access_host_url: "" });
+    await withServer(json(200, role), async (server) => {
+      const run = await bin(["create", "app-db", "main", "--org", "acme", "--base-url", server.url]);
+      expect(run.code).toBe(1);
+      expect(JSON.parse(run.stdout).password).toBe(role.password);
+      expect(run.stderr).toMatch(/access_host_url/);
+    });
+  });
+
+  it("reads the reset-default confirmation from stdin, and a closed stdin is a no", async () => {
+    await withServer(json(200, roleFixture()), async (server) => {
+      const args = ["reset-default", "app-db", "main", "--org", "acme", "--base-url", server.url];
+      const [declined, closed, accepted] = await Promise.all([bin(args, "no\n"), bin(args), bin(args, "yes\n")]);
+      expect([declined.code, closed.code, accepted.code]).toEqual([1, 1, 0]);
+      expect(declined.stderr).toContain('Type "yes"');
+      expect(accepted.stdout).toContain("DATABASE_URL=");
+      expect(server.requests).toHaveLength(1);
+    });
+  });
+});

@@ -36,17 +36,25 @@ export function redactInspect<T extends object>(value: T): T {
   return value;
 }
 
-// C0 and C1 controls, DEL, line and paragraph separators and bidirectional overrides: anything that
-// can move a terminal's cursor, start an escape sequence, forge a log line or reorder what is shown.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/**
+ * Characters that can move a terminal's cursor, start an escape sequence, forge a log line or
+ * reorder what is read: C0 and C1 controls, DEL, line and paragraph separators, bidi marks and
+ * overrides. As a regular-expression class body, for the CLI's variants of `printable`.
+ */
+export const CONTROL_CHARACTERS =
+  "\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069";
+const EVERY_CONTROL = new RegExp(`[${CONTROL_CHARACTERS}]`, "g");
 
-/** Text from the server made safe to print or log: control characters become visible escapes. */
+// The short forms JSON uses, so that an escaped value reads as it would in JSON.
+const SHORT: Record<string, string> = { "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r" };
+
+/** A control character as a visible escape, in JSON's style (`\u001b`, `\n`). */
+export const escapeControl = (char: string): string =>
+  SHORT[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
+
+/** Text from the server made safe to print or log on one line: control characters become escapes. */
 export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (char) => {
-    const code = char.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
-  });
+  return text.replace(EVERY_CONTROL, escapeControl);
 }
 
 /** Masks every occurrence of the given secrets (an answer that echoes the token, for instance). */

@@ -553,6 +553,6 @@ describe("untrusted text", () => {
       expect(text).not.toMatch(CONTROL);
     }
     expect(error?.message.split("\n")).toHaveLength(1);
-    expect(error?.message).toContain("\\x1b[2J");
+    expect(error?.message).toContain("\\u001b[2J");
   });
 });

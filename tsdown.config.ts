@@ -10,6 +10,17 @@ export default defineConfig([
     clean: true,
   },
   {
+    // planetscale-roles/testing: its own build, so the main entry shares no chunk with the fake.
+    entry: { testing: "src/testing/index.ts" },
+    // listen() imports node:http when called; everywhere else the fake needs no node: module.
+    deps: { neverBundle: ["node:http"] },
+    format: ["esm", "cjs"],
+    dts: true,
+    platform: "neutral",
+    target: "node18",
+    clean: false,
+  },
+  {
     // The command is ESM only (top-level await) and never imported.
     entry: { bin: "src/bin.ts" },
     format: ["esm"],

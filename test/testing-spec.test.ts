@@ -14,7 +14,7 @@ import { ROOT } from "./support/run.ts";
 type Schema = Record<string, unknown>;
 interface SpecOperation {
   operationId: string;
-  responses: Record<string, { content?: { "application/json"?: { schema: Schema } } }>;
+  responses: Record<string, { content?: { "application/json"?: { schema: Schema; example?: unknown } } }>;
 }
 
 const spec = YAML.parse(readFileSync(path.join(ROOT, "openapi/planetscale.yaml"), "utf8")) as {
@@ -142,5 +142,20 @@ describe("the fake's answers match the spec", () => {
     ];
     expect(problemsWith(created)).toEqual([]);
     for (const answer of drifted) expect(problemsWith(answer)).not.toEqual([]);
+  });
+
+  it("as do the spec's own examples, which the Prism mock answers with", () => {
+    const examples: Answer[] = [...specOperations.values()].flatMap((op) =>
+      Object.entries(op.responses).flatMap(([status, response]) => {
+        const media = response.content?.["application/json"];
+        if (!media) return [];
+        const body = JSON.stringify(media.example);
+        return [
+          { operation: op.operationId as OperationId, status: Number(status), contentType: "application/json", body },
+        ];
+      }),
+    );
+    expect(examples).toHaveLength(8);
+    expect(examples.flatMap(problemsWith)).toEqual([]);
   });
 });

@@ -228,6 +228,17 @@ describe("credentials and input", () => {
     expect((await viaToken.createRole({ ...BRANCH, name: "y" })).actor.id).toBe("svc");
   });
 
+  it.each([
+    [{ serviceToken: "id:token" }, /serviceToken.id must be a string with no ':'/],
+    [{ serviceToken: { id: "a:b", token: "t" } }, /serviceToken.id must be a string with no ':'/],
+    [{ serviceToken: { id: "a", token: "" } }, /serviceToken.token must be a non-empty string/],
+    [{ accessToken: 42 }, /accessToken must be a non-empty string; got 42/],
+    [{ baseUrl: "api.planetscale.com" }, /baseUrl must be an absolute URL/],
+    [{ now: "2026-01-01" }, /now must be a function returning a Date/],
+  ])("refuses the option %j with a message naming it", (options, message) => {
+    expect(() => createFakePlanetScale(options as never)).toThrow(message);
+  });
+
   it("keeps every request without the credentials", async () => {
     const { fake, ps } = setup();
     await ps.createRole({ ...BRANCH, name: "ci", ttl: 60 });

@@ -1,6 +1,7 @@
 // Faults a test asks for with failNext: the next call of an operation answers an error status, a
 // 429 with Retry-After, waits first, or loses its connection after the server acted.
 import { type OperationId, operations } from "../generated/operations.ts";
+import { errorAnswer } from "./answers.ts";
 
 export type FakeFault =
   /** Answer this status with the API's `{ code, message }` body; the server does nothing. */
@@ -56,4 +57,15 @@ export function createFaultQueue() {
 export function connectionResetError(): TypeError {
   const cause = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET", errno: -104, syscall: "read" });
   return new TypeError("fetch failed", { cause });
+}
+
+/** The answer a status or rate-limit fault gives in place of the operation's; undefined for the others. */
+export function faultAnswer(fault: FakeFault, operation: OperationId): Response | undefined {
+  if ("status" in fault)
+    return errorAnswer(fault.status, fault.message ?? `${operation} failed (failNext)`, fault.code);
+  if ("retryAfter" in fault) {
+    const headers = { "retry-after": String(fault.retryAfter) };
+    return errorAnswer(429, "Rate limit exceeded (failNext)", "too_many_requests", headers);
+  }
+  return undefined;
 }

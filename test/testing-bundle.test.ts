@@ -18,6 +18,9 @@ async function bundleCreateRole(from: string) {
     stdin: { contents: `export { createRole } from ${JSON.stringify(from)};`, resolveDir: ROOT, loader: "js" },
     // A main entry built into a temporary folder finds openapi-fetch where the shipped one does.
     nodePaths: [path.join(ROOT, "node_modules")],
+    // Resolve the package's name as a user's bundler does (through "exports" to dist/), not
+    // through the repo's tsconfig paths, which point it at the sources for the type check.
+    tsconfigRaw: {},
     bundle: true,
     minify: true,
     format: "esm",

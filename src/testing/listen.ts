@@ -48,8 +48,12 @@ async function relay(serve: Serve, base: URL, req: IncomingMessage, res: ServerR
   }
 }
 
+// Built at run time so that no bundler sees it: a bundle for a worker or a browser must not try to
+// resolve node:http, and never reaches listen() there.
+const NODE_HTTP = ["node", "http"].join(":");
+
 export async function listenOnLoopback(serve: Serve, basePath: string): Promise<FakeServer> {
-  const { createServer } = await import("node:http");
+  const { createServer } = (await import(/* @vite-ignore */ NODE_HTTP)) as typeof import("node:http");
   let base = new URL("http://127.0.0.1");
   const server = createServer((req, res) => void relay(serve, base, req, res));
   await new Promise<void>((resolve, reject) => {

@@ -12,8 +12,6 @@ export default defineConfig([
   {
     // planetscale-roles/testing: its own build, so the main entry shares no chunk with the fake.
     entry: { testing: "src/testing/index.ts" },
-    // listen() imports node:http when called; everywhere else the fake needs no node: module.
-    deps: { neverBundle: ["node:http"] },
     format: ["esm", "cjs"],
     dts: true,
     platform: "neutral",

@@ -57,6 +57,15 @@ export default defineConfig([
     clean: true,
   },
   {
+    // planetscale-roles/testing: its own build, so the main entry shares no chunk with the fake.
+    entry: { testing: "src/testing/index.ts" },
+    format: ["esm", "cjs"],
+    dts: true,
+    platform: "neutral",
+    target: "node18",
+    clean: false,
+  },
+  {
     // The command is ESM only (top-level await) and never imported.
     entry: { bin: "src/cli/bin.ts" },
     format: ["esm"],

@@ -158,6 +158,10 @@ describe("the packed tarball", () => {
       "package/dist/index.d.cts",
       "package/dist/index.d.ts",
       "package/dist/index.js",
+      "package/dist/testing.cjs",
+      "package/dist/testing.d.cts",
+      "package/dist/testing.d.ts",
+      "package/dist/testing.js",
       "package/openapi/planetscale.yaml",
       "package/package.json",
     ]);

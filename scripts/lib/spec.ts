@@ -132,6 +132,16 @@ export async function keepRoles(doc: OpenApiDocument): Promise<OpenApiDocument> 
   return kept;
 }
 
+const OPERATION_TARGET = /^\$\.paths\['([^']+)'\]\.(get|put|post|delete|options|head|patch|trace)\b/;
+
+/** False when an overlay action aims at an operation the document does not hold at all. */
+function aimsAtPresentOperation(doc: OpenApiDocument, target = ""): boolean {
+  const [, path, method] = OPERATION_TARGET.exec(target) ?? [];
+  if (path === undefined || method === undefined) return true;
+  const item = doc.paths[path];
+  return isObject(item) && isObject(item[method]);
+}
+
 export async function applyOverlays(doc: OpenApiDocument, overlayDir: string): Promise<OpenApiDocument> {
   let names: string[];
   try {
@@ -144,7 +154,10 @@ export async function applyOverlays(doc: OpenApiDocument, overlayDir: string): P
     const overlaySet = YAML.parse(await readFile(path.join(overlayDir, name), "utf8"));
     const { data, resultData } = await openapiOverlay(current, { overlaySet });
     // An action that matches nothing means upstream moved what we patch: say so, do not guess.
-    const unused = (resultData as { unusedActions?: { target?: string }[] }).unusedActions ?? [];
+    // Unless the source holds no such operation at all (a docs page holds one): nothing to patch.
+    const unused = ((resultData as { unusedActions?: { target?: string }[] }).unusedActions ?? []).filter((action) =>
+      aimsAtPresentOperation(current, action.target),
+    );
     if (unused.length > 0) {
       const targets = unused.map((action) => action.target).join(", ");
       throw new SpecError(`overlay ${name} no longer applies (nothing matches ${targets})`);

@@ -317,6 +317,63 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "list",
+                     *       "current_page": 1,
+                     *       "per_page": 25,
+                     *       "next_page": null,
+                     *       "next_page_url": null,
+                     *       "prev_page": null,
+                     *       "prev_page_url": null,
+                     *       "total_count": 1,
+                     *       "total_pages": 1,
+                     *       "data": [
+                     *         {
+                     *           "id": "8pxfm3kzqv1t",
+                     *           "name": "ci-reader",
+                     *           "access_host_url": "aws-us-east-2.connect.psdb.cloud",
+                     *           "private_access_host_url": "aws-us-east-2-private.connect.psdb.cloud",
+                     *           "private_connection_service_name": "com.amazonaws.vpce.us-east-2.vpce-svc-0123456789abcdef0",
+                     *           "username": "ci_reader.8pxfm3kzqv1t",
+                     *           "base_username": "ci_reader",
+                     *           "password": "",
+                     *           "database_name": "postgres",
+                     *           "created_at": "2026-11-29T12:00:00.000Z",
+                     *           "updated_at": "2026-11-29T12:00:00.000Z",
+                     *           "deleted_at": null,
+                     *           "expires_at": "2026-11-29T13:00:00.000Z",
+                     *           "dropped_at": null,
+                     *           "disabled_at": null,
+                     *           "drop_failed": "",
+                     *           "ready": true,
+                     *           "expired": false,
+                     *           "default": false,
+                     *           "ttl": 3600,
+                     *           "inherited_roles": [
+                     *             "pg_read_all_data"
+                     *           ],
+                     *           "with_replication": false,
+                     *           "branch": {
+                     *             "id": "br_main01",
+                     *             "name": "main",
+                     *             "created_at": "2026-01-01T00:00:00.000Z",
+                     *             "updated_at": "2026-01-01T00:00:00.000Z",
+                     *             "deleted_at": null
+                     *           },
+                     *           "actor": {
+                     *             "id": "svc_token01",
+                     *             "display_name": "ci-service-token",
+                     *             "avatar_url": "https://app.planetscale.com/images/service-token.png"
+                     *           },
+                     *           "query_safety_settings": {
+                     *             "require_where_on_delete": "warn",
+                     *             "require_where_on_update": "warn"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /** @description The response type. Always "list" for paginated responses. */
                         type: string;
@@ -668,6 +725,48 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "q4w1zpx7k2m9",
+                     *       "name": "postgres",
+                     *       "access_host_url": "aws-us-east-2.connect.psdb.cloud",
+                     *       "private_access_host_url": "aws-us-east-2-private.connect.psdb.cloud",
+                     *       "private_connection_service_name": "com.amazonaws.vpce.us-east-2.vpce-svc-0123456789abcdef0",
+                     *       "username": "postgres.q4w1zpx7k2m9",
+                     *       "base_username": "postgres",
+                     *       "password": "",
+                     *       "database_name": "postgres",
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z",
+                     *       "deleted_at": null,
+                     *       "expires_at": null,
+                     *       "dropped_at": null,
+                     *       "disabled_at": null,
+                     *       "drop_failed": "",
+                     *       "ready": true,
+                     *       "expired": false,
+                     *       "default": true,
+                     *       "ttl": 0,
+                     *       "inherited_roles": [],
+                     *       "with_replication": false,
+                     *       "branch": {
+                     *         "id": "br_main01",
+                     *         "name": "main",
+                     *         "created_at": "2026-01-01T00:00:00.000Z",
+                     *         "updated_at": "2026-01-01T00:00:00.000Z",
+                     *         "deleted_at": null
+                     *       },
+                     *       "actor": {
+                     *         "id": "svc_token01",
+                     *         "display_name": "ci-service-token",
+                     *         "avatar_url": "https://app.planetscale.com/images/service-token.png"
+                     *       },
+                     *       "query_safety_settings": {
+                     *         "require_where_on_delete": "warn",
+                     *         "require_where_on_update": "warn"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @description The ID of the role */
                         id: string;
@@ -800,6 +899,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "username": "postgres.q4w1zpx7k2m9",
+                     *       "password": "pscale_pw_EXAMPLEonlyDEFAULTnotAREALpassword",
+                     *       "access_host_url": "aws-us-east-2.connect.psdb.cloud"
+                     *     }
+                     */
                     "application/json": {
                         /** @description The database user name */
                         username: string;
@@ -864,6 +970,50 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "8pxfm3kzqv1t",
+                     *       "name": "ci-reader",
+                     *       "access_host_url": "aws-us-east-2.connect.psdb.cloud",
+                     *       "private_access_host_url": "aws-us-east-2-private.connect.psdb.cloud",
+                     *       "private_connection_service_name": "com.amazonaws.vpce.us-east-2.vpce-svc-0123456789abcdef0",
+                     *       "username": "ci_reader.8pxfm3kzqv1t",
+                     *       "base_username": "ci_reader",
+                     *       "password": "",
+                     *       "database_name": "postgres",
+                     *       "created_at": "2026-11-29T12:00:00.000Z",
+                     *       "updated_at": "2026-11-29T12:00:00.000Z",
+                     *       "deleted_at": null,
+                     *       "expires_at": "2026-11-29T13:00:00.000Z",
+                     *       "dropped_at": null,
+                     *       "disabled_at": null,
+                     *       "drop_failed": "",
+                     *       "ready": true,
+                     *       "expired": false,
+                     *       "default": false,
+                     *       "ttl": 3600,
+                     *       "inherited_roles": [
+                     *         "pg_read_all_data"
+                     *       ],
+                     *       "with_replication": false,
+                     *       "branch": {
+                     *         "id": "br_main01",
+                     *         "name": "main",
+                     *         "created_at": "2026-01-01T00:00:00.000Z",
+                     *         "updated_at": "2026-01-01T00:00:00.000Z",
+                     *         "deleted_at": null
+                     *       },
+                     *       "actor": {
+                     *         "id": "svc_token01",
+                     *         "display_name": "ci-service-token",
+                     *         "avatar_url": "https://app.planetscale.com/images/service-token.png"
+                     *       },
+                     *       "query_safety_settings": {
+                     *         "require_where_on_delete": "warn",
+                     *         "require_where_on_update": "warn"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @description The ID of the role */
                         id: string;
@@ -1073,6 +1223,50 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "8pxfm3kzqv1t",
+                     *       "name": "ci-reader",
+                     *       "access_host_url": "aws-us-east-2.connect.psdb.cloud",
+                     *       "private_access_host_url": "aws-us-east-2-private.connect.psdb.cloud",
+                     *       "private_connection_service_name": "com.amazonaws.vpce.us-east-2.vpce-svc-0123456789abcdef0",
+                     *       "username": "ci_reader.8pxfm3kzqv1t",
+                     *       "base_username": "ci_reader",
+                     *       "password": "",
+                     *       "database_name": "postgres",
+                     *       "created_at": "2026-11-29T12:00:00.000Z",
+                     *       "updated_at": "2026-11-29T12:10:00.000Z",
+                     *       "deleted_at": null,
+                     *       "expires_at": "2026-11-29T13:00:00.000Z",
+                     *       "dropped_at": null,
+                     *       "disabled_at": null,
+                     *       "drop_failed": "",
+                     *       "ready": true,
+                     *       "expired": false,
+                     *       "default": false,
+                     *       "ttl": 3600,
+                     *       "inherited_roles": [
+                     *         "pg_read_all_data"
+                     *       ],
+                     *       "with_replication": false,
+                     *       "branch": {
+                     *         "id": "br_main01",
+                     *         "name": "main",
+                     *         "created_at": "2026-01-01T00:00:00.000Z",
+                     *         "updated_at": "2026-01-01T00:00:00.000Z",
+                     *         "deleted_at": null
+                     *       },
+                     *       "actor": {
+                     *         "id": "svc_token01",
+                     *         "display_name": "ci-service-token",
+                     *         "avatar_url": "https://app.planetscale.com/images/service-token.png"
+                     *       },
+                     *       "query_safety_settings": {
+                     *         "require_where_on_delete": "warn",
+                     *         "require_where_on_update": "warn"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @description The ID of the role */
                         id: string;
@@ -1269,6 +1463,50 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "8pxfm3kzqv1t",
+                     *       "name": "ci-reader",
+                     *       "access_host_url": "aws-us-east-2.connect.psdb.cloud",
+                     *       "private_access_host_url": "aws-us-east-2-private.connect.psdb.cloud",
+                     *       "private_connection_service_name": "com.amazonaws.vpce.us-east-2.vpce-svc-0123456789abcdef0",
+                     *       "username": "ci_reader.8pxfm3kzqv1t",
+                     *       "base_username": "ci_reader",
+                     *       "password": "",
+                     *       "database_name": "postgres",
+                     *       "created_at": "2026-11-29T12:00:00.000Z",
+                     *       "updated_at": "2026-11-29T12:30:00.000Z",
+                     *       "deleted_at": null,
+                     *       "expires_at": "2026-11-29T13:30:00.000Z",
+                     *       "dropped_at": null,
+                     *       "disabled_at": null,
+                     *       "drop_failed": "",
+                     *       "ready": true,
+                     *       "expired": false,
+                     *       "default": false,
+                     *       "ttl": 3600,
+                     *       "inherited_roles": [
+                     *         "pg_read_all_data"
+                     *       ],
+                     *       "with_replication": false,
+                     *       "branch": {
+                     *         "id": "br_main01",
+                     *         "name": "main",
+                     *         "created_at": "2026-01-01T00:00:00.000Z",
+                     *         "updated_at": "2026-01-01T00:00:00.000Z",
+                     *         "deleted_at": null
+                     *       },
+                     *       "actor": {
+                     *         "id": "svc_token01",
+                     *         "display_name": "ci-service-token",
+                     *         "avatar_url": "https://app.planetscale.com/images/service-token.png"
+                     *       },
+                     *       "query_safety_settings": {
+                     *         "require_where_on_delete": "warn",
+                     *         "require_where_on_update": "warn"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @description The ID of the role */
                         id: string;
@@ -1403,6 +1641,50 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "8pxfm3kzqv1t",
+                     *       "name": "ci-reader",
+                     *       "access_host_url": "aws-us-east-2.connect.psdb.cloud",
+                     *       "private_access_host_url": "aws-us-east-2-private.connect.psdb.cloud",
+                     *       "private_connection_service_name": "com.amazonaws.vpce.us-east-2.vpce-svc-0123456789abcdef0",
+                     *       "username": "ci_reader.8pxfm3kzqv1t",
+                     *       "base_username": "ci_reader",
+                     *       "password": "pscale_pw_EXAMPLEonlyRESETnotAREALpassword",
+                     *       "database_name": "postgres",
+                     *       "created_at": "2026-11-29T12:00:00.000Z",
+                     *       "updated_at": "2026-11-29T12:40:00.000Z",
+                     *       "deleted_at": null,
+                     *       "expires_at": "2026-11-29T13:00:00.000Z",
+                     *       "dropped_at": null,
+                     *       "disabled_at": null,
+                     *       "drop_failed": "",
+                     *       "ready": true,
+                     *       "expired": false,
+                     *       "default": false,
+                     *       "ttl": 3600,
+                     *       "inherited_roles": [
+                     *         "pg_read_all_data"
+                     *       ],
+                     *       "with_replication": false,
+                     *       "branch": {
+                     *         "id": "br_main01",
+                     *         "name": "main",
+                     *         "created_at": "2026-01-01T00:00:00.000Z",
+                     *         "updated_at": "2026-01-01T00:00:00.000Z",
+                     *         "deleted_at": null
+                     *       },
+                     *       "actor": {
+                     *         "id": "svc_token01",
+                     *         "display_name": "ci-service-token",
+                     *         "avatar_url": "https://app.planetscale.com/images/service-token.png"
+                     *       },
+                     *       "query_safety_settings": {
+                     *         "require_where_on_delete": "warn",
+                     *         "require_where_on_update": "warn"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @description The ID of the role */
                         id: string;

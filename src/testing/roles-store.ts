@@ -1,0 +1,155 @@
+// The fake's state: each branch's roles, with their last passwords, and its default role. Branches
+// spring into being when first named; a role's username is `<name>.<random>`, as PlanetScale's are.
+import type { operations } from "../generated/openapi.ts";
+import type { Role } from "../types.ts";
+import { randomId, randomPassword } from "./random.ts";
+
+/** Where a role lives. */
+export interface BranchScope {
+  organization: string;
+  database: string;
+  branch: string;
+}
+
+type JsonBody<Op> = Op extends { requestBody?: { content: { "application/json": infer Body } } } ? Body : never;
+export type CreateRoleBody = JsonBody<operations["create_role"]>;
+export type UpdateRoleBody = JsonBody<operations["update_role"]>;
+export type Actor = Role["actor"];
+
+interface Branch {
+  scope: BranchScope;
+  info: Role["branch"];
+  roles: Role[];
+  defaultRole?: Role;
+}
+
+// Made-up hosts in PlanetScale's style; connection strings built from them parse but lead nowhere.
+const HOSTS = {
+  access_host_url: "aws-us-east-2.pg.psdb.cloud",
+  private_access_host_url: "aws-us-east-2-private.pg.psdb.cloud",
+  private_connection_service_name: "com.amazonaws.vpce.us-east-2.vpce-svc-0fake0planetscale0",
+};
+
+export type RolesStore = ReturnType<typeof createRolesStore>;
+
+export function createRolesStore(now: () => Date) {
+  const branches = new Map<string, Branch>();
+  const stamp = () => now().toISOString();
+
+  function branchOf(scope: BranchScope): Branch {
+    const key = JSON.stringify([scope.organization, scope.database, scope.branch]);
+    let found = branches.get(key);
+    if (!found) {
+      const at = stamp();
+      const info = { id: randomId(), name: scope.branch, created_at: at, updated_at: at, deleted_at: null };
+      found = { scope: { ...scope }, info, roles: [] };
+      branches.set(key, found);
+    }
+    return found;
+  }
+
+  function expiry(ttl: number): string | null {
+    return ttl > 0 ? new Date(now().getTime() + ttl * 1000).toISOString() : null;
+  }
+
+  function newRole(scope: BranchScope, name: string, actor: Actor, body: CreateRoleBody): Role {
+    const at = stamp();
+    const ttl = body.ttl ?? 0;
+    return {
+      id: randomId(),
+      name,
+      ...HOSTS,
+      username: `${name}.${randomId()}`,
+      base_username: name,
+      password: randomPassword(),
+      database_name: "postgres",
+      created_at: at,
+      updated_at: at,
+      deleted_at: null,
+      expires_at: expiry(ttl),
+      dropped_at: null,
+      disabled_at: null,
+      drop_failed: "",
+      ready: true,
+      expired: false,
+      default: false,
+      ttl,
+      inherited_roles: body.inherited_roles ?? [],
+      with_replication: body.with_replication ?? false,
+      branch: { ...branchOf(scope).info },
+      actor: { ...actor },
+      query_safety_settings: {
+        require_where_on_delete: body.require_where_on_delete ?? "off",
+        require_where_on_update: body.require_where_on_update ?? "off",
+      },
+    };
+  }
+
+  /** A copy of the role as of now: `expired` follows the clock, and the state cannot be changed through it. */
+  function current(role: Role): Role {
+    const copy = structuredClone(role);
+    copy.expired = role.expires_at !== null && Date.parse(role.expires_at) <= now().getTime();
+    return copy;
+  }
+
+  function touch(role: Role): void {
+    role.updated_at = stamp();
+  }
+
+  return {
+    current,
+    create(scope: BranchScope, body: CreateRoleBody, actor: Actor): Role {
+      const role = newRole(scope, body.name ?? `role-${randomId(6)}`, actor, body);
+      branchOf(scope).roles.push(role);
+      return role;
+    },
+    /** The branch's roles in the order they were created; the default role is not among them. */
+    list(scope: BranchScope): Role[] {
+      return branchOf(scope).roles;
+    },
+    find(scope: BranchScope, id: string): Role | undefined {
+      return branchOf(scope).roles.find((role) => role.id === id);
+    },
+    remove(scope: BranchScope, role: Role): void {
+      const roles = branchOf(scope).roles;
+      roles.splice(roles.indexOf(role), 1);
+    },
+    rename(role: Role, name: string): void {
+      // The username keeps its random suffix and follows the name, so it stays `<name>.<random>`.
+      role.username = `${name}${role.username.slice(role.username.lastIndexOf("."))}`;
+      role.base_username = name;
+      role.name = name;
+      touch(role);
+    },
+    setQuerySafety(role: Role, body: UpdateRoleBody): void {
+      const settings = role.query_safety_settings;
+      settings.require_where_on_delete = body.require_where_on_delete ?? settings.require_where_on_delete;
+      settings.require_where_on_update = body.require_where_on_update ?? settings.require_where_on_update;
+      touch(role);
+    },
+    renew(role: Role): void {
+      role.expires_at = expiry(role.ttl);
+      touch(role);
+    },
+    resetPassword(role: Role): void {
+      role.password = randomPassword();
+      touch(role);
+    },
+    /** The branch's default `postgres` role, made the first time it is asked for. */
+    defaultRole(scope: BranchScope, actor: Actor): Role {
+      const branch = branchOf(scope);
+      branch.defaultRole ??= { ...newRole(scope, "postgres", actor, {}), default: true };
+      return branch.defaultRole;
+    },
+    /** Every role of every branch that matches `where`, as of now. */
+    all(where: Partial<BranchScope> = {}): Role[] {
+      const matches = (scope: BranchScope) =>
+        (Object.keys(where) as (keyof BranchScope)[]).every(
+          (key) => where[key] === undefined || where[key] === scope[key],
+        );
+      return [...branches.values()]
+        .filter((branch) => matches(branch.scope))
+        .flatMap((branch) => branch.roles.map(current));
+    },
+  };
+}

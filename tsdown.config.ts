@@ -53,7 +53,7 @@ export default defineConfig([
       options.plugins = [options.plugins, docCommentsOnOwnLines()];
     },
     platform: "neutral",
-    target: "node18",
+    target: "node20",
     clean: true,
   },
   {
@@ -61,8 +61,11 @@ export default defineConfig([
     entry: { testing: "src/testing/index.ts" },
     format: ["esm", "cjs"],
     dts: true,
+    inputOptions(options) {
+      options.plugins = [options.plugins, docCommentsOnOwnLines()];
+    },
     platform: "neutral",
-    target: "node18",
+    target: "node20",
     clean: false,
   },
   {
@@ -70,7 +73,7 @@ export default defineConfig([
     entry: { bin: "src/cli/bin.ts" },
     format: ["esm"],
     platform: "node",
-    target: "node18",
+    target: "node20",
     dts: false,
     clean: false,
   },

@@ -15,7 +15,17 @@ const ROLE = `${ROLES}/{id}`;
 // What a fresh clone holds that the loop reads or checks; node_modules is linked, not copied.
 // Each test runs npm, tsx and tsc several times over; a loaded 2-core machine needs room.
 const CHILD_PROCESSES = { timeout: 180_000 };
-const COPIED = ["src", "scripts", "openapi", "test", "bench", "package.json", "tsconfig.json", "vitest.config.ts"];
+const COPIED = [
+  "src",
+  "scripts",
+  "openapi",
+  "test",
+  "bench",
+  "package.json",
+  "tsconfig.json",
+  "tsdown.config.ts",
+  "vitest.config.ts",
+];
 
 let work: string;
 let repo: string;

@@ -75,7 +75,7 @@ describe("fake.listen()", () => {
     const { fake, server } = await listening();
     try {
       const run = await runTs(
-        "src/bin.ts",
+        "src/cli/bin.ts",
         ["create", "app-db", "main", "from-cli", "--org", "acme", "--base-url", server.url, "--format", "json"],
         {
           env: {

@@ -148,17 +148,18 @@ export function createFakePlanetScale(options: FakePlanetScaleOptions = {}): Fak
     const path = pathBelow(url, servedAt) ?? url.pathname;
     const body = parseBody(await request.text());
     const route = matchRoute(request.method, path);
+    const handle = route && handlers[route.operation];
     requests.push(received(request, url, path, body, route));
     const actor = accepted.get(request.headers.get("authorization") ?? "");
     if (!actor) return errorAnswer(401, "The credentials are not valid (the fake takes only fake.serviceToken)");
-    if (!route) return errorAnswer(404, `Not found: ${request.method} ${path}`);
+    if (!route || !handle) return errorAnswer(404, `Not found: ${request.method} ${path}`);
     const fault = faults.take(route.operation);
     const refused = fault && faultAnswer(fault, route.operation);
     if (refused) return refused;
     if (fault && "delayMs" in fault) await sleep(fault.delayMs, request.signal);
     const problem = invalidInput(route.operation, url.searchParams, body ?? {});
     const call = { params: route.params, query: url.searchParams, body: body ?? {}, url, actor, store };
-    const answer = problem ? errorAnswer(422, problem, "invalid_params") : handlers[route.operation](call);
+    const answer = problem ? errorAnswer(422, problem, "invalid_params") : handle(call);
     return fault && "connectionReset" in fault ? "connection-reset" : answer;
   };
 

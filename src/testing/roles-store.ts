@@ -74,7 +74,8 @@ export function createRolesStore(now: () => Date) {
       expired: false,
       default: false,
       ttl,
-      inherited_roles: body.inherited_roles ?? [],
+      // The API answers with the roles it accepted; the spec's response enum may lag the request's.
+      inherited_roles: (body.inherited_roles ?? []) as Role["inherited_roles"],
       with_replication: body.with_replication ?? false,
       branch: { ...branchOf(scope).info },
       actor: { ...actor },

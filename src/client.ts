@@ -8,7 +8,7 @@ import { ConcurrencyGate, createRateLimiter, type RateLimiter } from "./gate.ts"
 import type { paths } from "./generated/openapi.ts";
 import type { OperationId } from "./generated/operations.ts";
 import { debugLogger } from "./log.ts";
-import { type ClientContext, callOperation } from "./request.ts";
+import { type ClientContext, callWithResponse, responsePromise } from "./request.ts";
 import { defaultRetrySettings, type RetrySettings } from "./retry.ts";
 import {
   type CreateRoleOptions,
@@ -34,6 +34,8 @@ import type {
   RequestOptions,
   ResetDefaultRoleParams,
   ResetRoleParams,
+  ResponsePromise,
+  RetryEvent,
   Role,
   RolePage,
   UpdateRoleParams,
@@ -107,15 +109,19 @@ export interface ClientOptions {
    * processes, or `false` to turn it off (each call then waits out its own 429s).
    */
   rateLimiter?: RateLimiter | false;
+  /** Told before each wait for a retry, with the reason and the delay; a hook that throws changes nothing. */
+  onRetry?: (event: RetryEvent) => void;
   /** Where the defaults are read from. Default: process.env. */
   env?: Record<string, string | undefined>;
 }
 
 export interface PlanetScaleClient {
+  // Each method resolves to its result; `.withResponse()` on what it returns also gives the answer's
+  // status, headers and request id.
   /** Creates a role; the answer holds its password, the only time it can be read. */
-  createRole(params: CreateRoleParams, options?: CreateRoleOptions): Promise<Role>;
+  createRole(params: CreateRoleParams, options?: CreateRoleOptions): ResponsePromise<Role>;
   /** One page of roles, as the API returns it. */
-  listRoles(params: ListRolesParams, options?: RequestOptions): Promise<RolePage>;
+  listRoles(params: ListRolesParams, options?: RequestOptions): ResponsePromise<RolePage>;
   /** Every role, page after page (following next_page), as an async iterable. */
   listAllRoles(params: Omit<ListRolesParams, "page">, options?: RequestOptions): AsyncIterable<ListedRole>;
   /** Creates a role, hands it to `use`, and deletes it afterwards whether `use` succeeds or throws. */
@@ -124,14 +130,17 @@ export interface PlanetScaleClient {
     use: (role: Role) => Promise<T> | T,
     options?: RequestOptions,
   ): Promise<T>;
-  getRole(params: GetRoleParams, options?: RequestOptions): Promise<OperationResult<"get_role">>;
-  updateRole(params: UpdateRoleParams, options?: RequestOptions): Promise<OperationResult<"update_role">>;
-  deleteRole(params: DeleteRoleParams, options?: RequestOptions): Promise<void>;
-  renewRole(params: RenewRoleParams, options?: RequestOptions): Promise<OperationResult<"renew_role">>;
-  resetRole(params: ResetRoleParams, options?: RequestOptions): Promise<OperationResult<"reset_role">>;
-  reassignRoleObjects(params: ReassignRoleObjectsParams, options?: RequestOptions): Promise<void>;
-  getDefaultRole(params: GetDefaultRoleParams, options?: RequestOptions): Promise<OperationResult<"get_default_role">>;
-  resetDefaultRole(params: ResetDefaultRoleParams, options?: RequestOptions): Promise<DefaultRoleCredentials>;
+  getRole(params: GetRoleParams, options?: RequestOptions): ResponsePromise<OperationResult<"get_role">>;
+  updateRole(params: UpdateRoleParams, options?: RequestOptions): ResponsePromise<OperationResult<"update_role">>;
+  deleteRole(params: DeleteRoleParams, options?: RequestOptions): ResponsePromise<void>;
+  renewRole(params: RenewRoleParams, options?: RequestOptions): ResponsePromise<OperationResult<"renew_role">>;
+  resetRole(params: ResetRoleParams, options?: RequestOptions): ResponsePromise<OperationResult<"reset_role">>;
+  reassignRoleObjects(params: ReassignRoleObjectsParams, options?: RequestOptions): ResponsePromise<void>;
+  getDefaultRole(
+    params: GetDefaultRoleParams,
+    options?: RequestOptions,
+  ): ResponsePromise<OperationResult<"get_default_role">>;
+  resetDefaultRole(params: ResetDefaultRoleParams, options?: RequestOptions): ResponsePromise<DefaultRoleCredentials>;
   /** The typed openapi-fetch client, with the same credentials and transport rules, for anything else. */
   readonly raw: Client<paths>;
 }
@@ -170,6 +179,7 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     backoff = {},
     maxConcurrency = DEFAULT_MAX_CONCURRENCY,
     rateLimiter = createRateLimiter(),
+    onRetry,
   } = options;
   checkDuration("createClient", "timeoutMs", timeoutMs, 1);
   checkNumber("createClient", "maxRetries", maxRetries, { integer: true });
@@ -180,6 +190,9 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     checkNumber("createClient", "maxConcurrency", maxConcurrency, { integer: true, min: 1 });
   }
   checkRateLimiter(rateLimiter);
+  if (onRetry !== undefined && typeof onRetry !== "function") {
+    throw new InvalidRequestError("createClient: onRetry must be a function", { field: "onRetry" });
+  }
   if (typeof innerFetch !== "function") {
     throw new InvalidRequestError("createClient: fetch must be a function (no global fetch found)", { field: "fetch" });
   }
@@ -217,16 +230,17 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     log: logger,
     secrets: secretsOf(authorization),
     gate: { concurrency: new ConcurrencyGate(maxConcurrency), limiter: rateLimiter || undefined },
+    onRetry,
   };
   const call =
     <Id extends OperationId>(operation: Id) =>
     (params: OperationParams<Id>, requestOptions?: RequestOptions) =>
-      callOperation(ctx, operation, params, requestOptions);
+      responsePromise(callWithResponse(ctx, operation, params, requestOptions));
 
   // Methods only: the credentials live in the closure, so logging the client shows no secret.
   return redactInspect({
     createRole: (params: CreateRoleParams, requestOptions?: CreateRoleOptions) =>
-      createRoleWithRecovery(ctx, params, requestOptions),
+      responsePromise(createRoleWithRecovery(ctx, params, requestOptions)),
     listRoles: call("list_roles") as PlanetScaleClient["listRoles"],
     listAllRoles: (params: Omit<ListRolesParams, "page">, requestOptions?: RequestOptions) =>
       listAllRoles(ctx, params, requestOptions),
@@ -248,6 +262,6 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
 }
 
 /** createRole with a client built from the environment (PLANETSCALE_SERVICE_TOKEN_ID/…, PLANETSCALE_API_URL). */
-export function createRole(params: CreateRoleParams, options?: CreateRoleOptions): Promise<Role> {
+export function createRole(params: CreateRoleParams, options?: CreateRoleOptions): ResponsePromise<Role> {
   return createClient().createRole(params, options);
 }

@@ -11,6 +11,8 @@ export interface ErrorDetails {
   /** The API's own message, when the body carried one. */
   apiMessage?: string | undefined;
   requestId?: string | undefined;
+  /** The answer's headers, when there was an answer (rate-limit headers, for instance). */
+  headers?: Headers | undefined;
   /** True when the request may have taken effect although no usable answer came back. */
   outcomeUnknown?: boolean | undefined;
   cause?: unknown;
@@ -23,6 +25,8 @@ export class PlanetScaleError extends Error {
   readonly code: string | undefined;
   readonly apiMessage: string | undefined;
   readonly requestId: string | undefined;
+  /** The answer's headers, when there was an answer. */
+  readonly headers: Headers | undefined;
   /** The request may have taken effect on the server; see the message for how to check. */
   outcomeUnknown: boolean;
 
@@ -33,6 +37,7 @@ export class PlanetScaleError extends Error {
     this.code = details.code;
     this.apiMessage = details.apiMessage;
     this.requestId = details.requestId;
+    this.headers = details.headers;
     this.outcomeUnknown = details.outcomeUnknown ?? false;
   }
 }
@@ -195,6 +200,7 @@ export function errorFromResponse(
     code: api.code,
     apiMessage: api.message,
     requestId,
+    headers: response.headers,
   };
   const message = `${operation} failed: ${status}${api.code ? ` ${api.code}` : ""}: ${said}${requestId ? ` (request id ${requestId})` : ""}`;
   if (status === 401) return new AuthenticationError(message, details);

@@ -25,7 +25,14 @@ import {
 } from "./retry.ts";
 import { redactInspect } from "./secrets.ts";
 import { type Attempt, BodyTooLargeError, readBody, startAttempt } from "./transport.ts";
-import type { OperationResult, RequestLogEvent, RequestOptions } from "./types.ts";
+import type {
+  OperationResult,
+  RequestLogEvent,
+  RequestOptions,
+  ResponseInfo,
+  ResponsePromise,
+  RetryEvent,
+} from "./types.ts";
 import { checkRequestOptions, type SplitParams, splitParams } from "./validate.ts";
 
 export interface ClientContext {
@@ -39,6 +46,7 @@ export interface ClientContext {
   secrets: readonly string[];
   /** The client's one gate: concurrency cap and rate limiter, shared by all its calls. */
   gate: Gate | undefined;
+  onRetry: ((event: RetryEvent) => void) | undefined;
 }
 
 // openapi-fetch types each call by its literal path; here the path comes from the operation
@@ -79,7 +87,7 @@ function interpretSuccess(
   readError: unknown,
   requestId: string | undefined,
 ) {
-  const details = { operation, status: response.status, requestId, body: text };
+  const details = { operation, status: response.status, requestId, headers: response.headers, body: text };
   const keep = policy.returnsPassword
     ? " It took effect on the server; the raw answer is kept in error.body, which may hold the only copy of the password."
     : "";
@@ -110,9 +118,12 @@ async function attemptOnce(
   operation: OperationId,
   split: SplitParams,
   attemptNumber: number,
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-): Promise<unknown> {
+  {
+    timeoutMs,
+    signal,
+    headers,
+  }: { timeoutMs: number; signal: AbortSignal | undefined; headers: RequestOptions["headers"] },
+): Promise<ResponseInfo<unknown>> {
   const facts = operations[operation];
   const policy: OperationPolicy = operationPolicy[operation];
   const attempt = startAttempt(timeoutMs, signal);
@@ -136,7 +147,7 @@ async function attemptOnce(
     if (entering) await entering.catch((reason: unknown) => Promise.reject(attempt.classify(reason, operation, false)));
   }
   try {
-    return await exchange(ctx, operation, split, attempt, policy, log);
+    return await exchange(ctx, operation, split, attempt, policy, log, headers);
   } finally {
     ctx.gate?.concurrency.leave();
   }
@@ -150,7 +161,8 @@ async function exchange(
   attempt: Attempt,
   policy: OperationPolicy,
   log: (fields: Partial<RequestLogEvent>) => void,
-): Promise<unknown> {
+  headers: RequestOptions["headers"],
+): Promise<ResponseInfo<unknown>> {
   const facts = operations[operation];
   let result: Awaited<ReturnType<LooseRequest>>;
   try {
@@ -161,6 +173,7 @@ async function exchange(
       parseAs: "stream",
       signal: attempt.signal,
       fetch: attemptFetch(ctx, attempt),
+      headers,
     });
   } catch (error) {
     const failure = error instanceof PlanetScaleError ? error : attempt.classify(error, operation);
@@ -182,7 +195,7 @@ async function exchange(
       throw failure;
     }
     log(answered);
-    return interpretSuccess(operation, policy, response, text, error, requestId);
+    return { data: interpretSuccess(operation, policy, response, text, error, requestId), response, requestId };
   }
   // The error body was read within the deadline by attemptFetch; a deadline that cut it short
   // still leaves the status, which is what decides.
@@ -221,18 +234,16 @@ function explainUnknownOutcome(error: PlanetScaleError, policy: OperationPolicy,
   return error;
 }
 
-export async function callOperation<Id extends OperationId>(
+/** One operation, with the retry policy; resolves to its result and the answer it came in. */
+export async function callWithResponse<Id extends OperationId>(
   ctx: ClientContext,
   operation: Id,
   params: unknown,
   options?: RequestOptions,
-): Promise<OperationResult<Id>> {
+): Promise<ResponseInfo<OperationResult<Id>>> {
   const split = splitParams(operation, params);
-  const {
-    signal,
-    timeoutMs = ctx.timeoutMs,
-    maxRetries = ctx.retry.maxRetries,
-  } = checkRequestOptions(operation, options);
+  const checked = checkRequestOptions(operation, options);
+  const { signal, timeoutMs = ctx.timeoutMs, maxRetries = ctx.retry.maxRetries, headers } = checked;
   const policy: OperationPolicy = operationPolicy[operation];
   const settings: RetrySettings = maxRetries === ctx.retry.maxRetries ? ctx.retry : { ...ctx.retry, maxRetries };
   if (signal?.aborted) {
@@ -242,13 +253,16 @@ export async function callOperation<Id extends OperationId>(
   for (let attempt = 1; ; attempt++) {
     let failure: PlanetScaleError;
     try {
-      return (await attemptOnce(ctx, operation, split, attempt, timeoutMs, signal)) as OperationResult<Id>;
+      const answer = await attemptOnce(ctx, operation, split, attempt, { timeoutMs, signal, headers });
+      return answer as ResponseInfo<OperationResult<Id>>;
     } catch (error) {
       if (!(error instanceof PlanetScaleError)) throw error;
       failure = error;
     }
     if (failure instanceof NotFoundError && earlierOutcomeUnknown && policy.notFoundOnRepeatMeansDone) {
-      return undefined as OperationResult<Id>;
+      // The repeat's 404 is the answer that says it is done.
+      const response = new Response(null, { status: 404, headers: failure.headers });
+      return { data: undefined as OperationResult<Id>, response, requestId: failure.requestId };
     }
     earlierOutcomeUnknown ||= failure.outcomeUnknown;
     const limiter = ctx.gate?.limiter;
@@ -256,11 +270,15 @@ export async function callOperation<Id extends OperationId>(
       // The gate holds every call of the client, this one included, until the server's wait is over.
       const hold = failure.retryAfterMs ?? backoffMs(attempt, settings);
       limiter.limited(hold);
-      if (attempt <= settings.maxRetries && hold <= settings.maxRetryAfterMs) continue;
+      if (attempt <= settings.maxRetries && hold <= settings.maxRetryAfterMs) {
+        tellRetry(ctx, { operation, attempt, error: failure, delayMs: hold });
+        continue;
+      }
       throw failure;
     }
     const delay = retryDelay(failure, policy, attempt, settings);
     if (delay === undefined) throw explainUnknownOutcome(failure, policy, params as Record<string, unknown>);
+    tellRetry(ctx, { operation, attempt, error: failure, delayMs: delay });
     try {
       await sleep(delay, signal);
     } catch (reason) {
@@ -271,4 +289,34 @@ export async function callOperation<Id extends OperationId>(
       });
     }
   }
+}
+
+/** A hook that throws must not change the call's outcome. */
+function tellRetry(ctx: ClientContext, event: RetryEvent): void {
+  try {
+    ctx.onRetry?.(event);
+  } catch {}
+}
+
+export async function callOperation<Id extends OperationId>(
+  ctx: ClientContext,
+  operation: Id,
+  params: unknown,
+  options?: RequestOptions,
+): Promise<OperationResult<Id>> {
+  return (await callWithResponse(ctx, operation, params, options)).data;
+}
+
+/**
+ * The promise a Roles method returns: the result, with the answer behind `withResponse()`. The
+ * call starts at once; asking for the response does not send it again.
+ */
+export function responsePromise<T>(answer: Promise<ResponseInfo<T>>): ResponsePromise<T> {
+  const data = answer.then((info) => info.data) as ResponsePromise<T>;
+  data.withResponse = () => {
+    // The caller handles the failure through this promise; the data promise must not report it twice.
+    data.catch(() => {});
+    return answer;
+  };
+  return data;
 }

@@ -1,9 +1,9 @@
 // What the Roles resource needs beyond one request per call: every page of a list, a role that
 // deletes itself, and the opt-in recovery of a create whose outcome is unknown.
 import { AbortError, extendMessage, InvalidRequestError, PlanetScaleError, UnexpectedResponseError } from "./errors.ts";
-import { type ClientContext, callOperation } from "./request.ts";
+import { type ClientContext, callOperation, callWithResponse } from "./request.ts";
 import { redactInspect } from "./secrets.ts";
-import type { CreateRoleParams, ListRolesParams, RequestOptions, Role, RolePage } from "./types.ts";
+import type { CreateRoleParams, ListRolesParams, RequestOptions, ResponseInfo, Role, RolePage } from "./types.ts";
 import { checkRequestOptions } from "./validate.ts";
 
 export interface CreateRoleOptions extends RequestOptions {
@@ -109,7 +109,7 @@ export async function createRoleWithRecovery(
   ctx: ClientContext,
   params: CreateRoleParams,
   options?: CreateRoleOptions,
-): Promise<Role> {
+): Promise<ResponseInfo<Role>> {
   const { recoverAmbiguous, ...requestOptions } = checkRequestOptions("create_role", options) as CreateRoleOptions;
   if (recoverAmbiguous !== undefined && typeof recoverAmbiguous !== "boolean") {
     throw new InvalidRequestError("create_role: recoverAmbiguous must be true or false. Nothing was sent.", {
@@ -117,7 +117,7 @@ export async function createRoleWithRecovery(
       field: "recoverAmbiguous",
     });
   }
-  if (!recoverAmbiguous) return callOperation(ctx, "create_role", params, requestOptions);
+  if (!recoverAmbiguous) return callWithResponse(ctx, "create_role", params, requestOptions);
   if (typeof params?.name !== "string" || params.name.trim() === "") {
     throw new InvalidRequestError(
       "create_role: recoverAmbiguous needs a name, to find the role a lost answer created. Nothing was sent.",
@@ -126,7 +126,7 @@ export async function createRoleWithRecovery(
   }
   const first = { ...params, name: attemptName(params.name) };
   try {
-    return await callOperation(ctx, "create_role", first, requestOptions);
+    return await callWithResponse(ctx, "create_role", first, requestOptions);
   } catch (error) {
     // A 2xx whose body is unusable created a role nobody can use: as good as a lost answer.
     const unusable =
@@ -136,7 +136,7 @@ export async function createRoleWithRecovery(
     await removeAttemptRole(ctx, first, requestOptions, error);
   }
   // The first attempt left nothing behind: one more, under a name of its own, and its failure is final.
-  return callOperation(ctx, "create_role", { ...params, name: attemptName(params.name) }, requestOptions);
+  return callWithResponse(ctx, "create_role", { ...params, name: attemptName(params.name) }, requestOptions);
 }
 
 /** Deletes the role(s) carrying this attempt's name, if the lost create made one; touches nothing else. */

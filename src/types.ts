@@ -66,6 +66,37 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Overrides the client's maxRetries for this call. */
   maxRetries?: number;
+  /** Headers added to this call's requests (tracing, for instance); never `Authorization`. */
+  headers?: Record<string, string>;
+}
+
+/** What came back with a successful answer, for support (the request id) and rate-limit headers. */
+export interface ResponseInfo<T> {
+  /** What the method resolves to. */
+  data: T;
+  /** The HTTP answer: status, headers. Its body has been read already. */
+  response: Response;
+  /** From x-request-id (or request-id), when the server sent one. */
+  requestId: string | undefined;
+}
+
+/**
+ * What every Roles method returns: a Promise of its result, as always, with `withResponse()` for
+ * when the answer's status, headers or request id are wanted too (as openai-node's APIPromise).
+ */
+export interface ResponsePromise<T> extends Promise<T> {
+  withResponse(): Promise<ResponseInfo<T>>;
+}
+
+/** Told before each wait for a retry: why, and for how long. */
+export interface RetryEvent {
+  operation: string;
+  /** The attempt that failed (1 for the first). */
+  attempt: number;
+  /** What the failed attempt ended in; its name says which kind (RateLimitError, ServerError, …). */
+  error: Error;
+  /** How long the call waits before it is sent again, in ms. */
+  delayMs: number;
 }
 
 /** One line of the debug log: never a header, a token or a body. */

@@ -185,7 +185,31 @@ export function checkDuration(operation: string, field: string, value: unknown, 
   checkNumber(operation, field, value, { min, max: TIMER_LIMIT_MS });
 }
 
-const REQUEST_OPTION_KEYS = ["signal", "timeoutMs", "maxRetries"];
+const REQUEST_OPTION_KEYS = ["signal", "timeoutMs", "maxRetries", "headers"];
+// RFC 9110 token characters for a name; a value of visible characters, spaces and tabs only, so
+// that no header can smuggle in another.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+function checkHeaders(operation: string, headers: unknown): void {
+  if (headers === undefined) return;
+  if (!isPlainObject(headers)) fail(operation, "headers", "an object of header names and string values", headers);
+  for (const [name, value] of Object.entries(headers)) {
+    const field = `headers[${JSON.stringify(name)}]`;
+    if (!HEADER_NAME.test(name)) fail(operation, field, "named by a valid header name", name);
+    if (name.toLowerCase() === "authorization") {
+      fail(
+        operation,
+        field,
+        "left out: the credentials header comes from the client's serviceToken or accessToken",
+        "",
+      );
+    }
+    if (typeof value !== "string" || !HEADER_VALUE.test(value)) {
+      fail(operation, field, "a string without line breaks or control characters", value);
+    }
+  }
+}
 const CREATE_OPTION_KEYS = [...REQUEST_OPTION_KEYS, "recoverAmbiguous"];
 
 /** Checks a call's options before anything is sent; `undefined` stands for none. */
@@ -203,6 +227,7 @@ export function checkRequestOptions(operation: string, options: unknown): Reques
   const { signal } = options as RequestOptions;
   if (signal !== undefined && !(signal instanceof AbortSignal)) fail(operation, "signal", "an AbortSignal", signal);
   checkDuration(operation, "timeoutMs", options.timeoutMs, 1);
+  checkHeaders(operation, options.headers);
   checkNumber(operation, "maxRetries", options.maxRetries, { integer: true });
   return options as RequestOptions;
 }

@@ -69,7 +69,7 @@ describe("withResponse", () => {
 
   it("carries the answer's headers on an error too", async () => {
     server.next(json(403, { code: "forbidden", message: "no" }, { "x-ratelimit-remaining": "12" }));
-    const error = await ps.getRole(ROLE).catch((e: unknown) => e as { headers?: Headers });
+    const error = (await ps.getRole(ROLE).catch((e: unknown) => e)) as { headers?: Headers };
     expect(error.headers?.get("x-ratelimit-remaining")).toBe("12");
   });
 });

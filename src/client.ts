@@ -203,10 +203,9 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
   }
   assertSafeUrl(baseUrl);
   const authorization = authorizationHeader(options, env);
-  const fetch = guardedFetch(innerFetch);
   const raw = createFetchClient<paths>({
     baseUrl,
-    fetch,
+    fetch: guardedFetch(innerFetch),
     // A redirect is answered as an error: following it could hand the token to another host.
     redirect: "manual",
     headers: {
@@ -224,7 +223,9 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
   };
   const ctx: ClientContext = {
     raw,
-    fetch,
+    // The operations' URLs are safe by construction (a checked baseUrl, single-segment path
+    // parameters), so they skip the guard's URL parse; `raw` keeps it.
+    fetch: innerFetch,
     timeoutMs,
     retry,
     log: logger,

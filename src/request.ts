@@ -37,7 +37,7 @@ import { checkRequestOptions, type SplitParams, splitParams } from "./validate.t
 
 export interface ClientContext {
   raw: Client<paths>;
-  /** The caller's fetch behind the transport guard; each attempt calls it through its own wrapper. */
+  /** The caller's fetch; each attempt calls it through its own wrapper. */
   fetch: typeof fetch;
   timeoutMs: number;
   retry: RetrySettings;
@@ -79,6 +79,16 @@ function attemptFetch(ctx: ClientContext, attempt: Attempt): typeof fetch {
   };
 }
 
+function hasCredentials(record: Record<string, unknown>): boolean {
+  return (
+    typeof record.username === "string" &&
+    record.username !== "" &&
+    typeof record.password === "string" &&
+    record.password !== ""
+  );
+}
+
+/** A 2xx read to the end: its result, or an UnexpectedResponseError that keeps the raw body. */
 function interpretSuccess(
   operation: OperationId,
   policy: OperationPolicy,
@@ -87,30 +97,52 @@ function interpretSuccess(
   readError: unknown,
   requestId: string | undefined,
 ) {
-  const details = { operation, status: response.status, requestId, headers: response.headers, body: text };
+  let parsed: unknown;
+  if (readError === undefined) {
+    if (!operations[operation].jsonResponse) return undefined;
+    try {
+      parsed = JSON.parse(text);
+    } catch {}
+    const usable = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed);
+    if (usable && (!policy.returnsPassword || hasCredentials(parsed as Record<string, unknown>))) {
+      return redactInspect(parsed as object);
+    }
+  }
+  throw unusableAnswer(operation, policy, response, text, readError, parsed, requestId);
+}
+
+/** Says what was wrong with a 2xx; for an answer that carried a password, that error.body may hold it. */
+function unusableAnswer(
+  operation: OperationId,
+  policy: OperationPolicy,
+  response: Response,
+  text: string,
+  readError: unknown,
+  parsed: unknown,
+  requestId: string | undefined,
+): UnexpectedResponseError {
   const keep = policy.returnsPassword
     ? " It took effect on the server; the raw answer is kept in error.body, which may hold the only copy of the password."
     : "";
-  const unusable = (what: string, cause?: unknown) =>
-    new UnexpectedResponseError(`${operation} answered ${response.status} ${what}.${keep}`, { ...details, cause });
-  if (readError instanceof BodyTooLargeError) throw unusable(`with a body ${readError.message}`);
-  if (readError !== undefined) throw unusable(`but the answer broke off after ${text.length} characters`, readError);
-  if (!operations[operation].jsonResponse) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw unusable("with a body that is not JSON");
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw unusable("with JSON that is not an object");
-  }
-  if (policy.returnsPassword) {
+  let what: string;
+  if (readError instanceof BodyTooLargeError) what = `with a body ${readError.message}`;
+  else if (readError !== undefined) what = `but the answer broke off after ${text.length} characters`;
+  else if (parsed === undefined) what = "with a body that is not JSON";
+  else if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    what = "with JSON that is not an object";
+  else {
     const record = parsed as Record<string, unknown>;
     const missing = ["username", "password"].filter((key) => typeof record[key] !== "string" || record[key] === "");
-    if (missing.length > 0) throw unusable(`without ${missing.join(" and ")}`);
+    what = `without ${missing.join(" and ")}`;
   }
-  return redactInspect(parsed);
+  return new UnexpectedResponseError(`${operation} answered ${response.status} ${what}.${keep}`, {
+    operation,
+    status: response.status,
+    requestId,
+    headers: response.headers,
+    body: text,
+    cause: readError instanceof BodyTooLargeError ? undefined : readError,
+  });
 }
 
 async function attemptOnce(
@@ -127,7 +159,7 @@ async function attemptOnce(
   const facts = operations[operation];
   const policy: OperationPolicy = operationPolicy[operation];
   const attempt = startAttempt(timeoutMs, signal);
-  const started = performance.now();
+  const started = ctx.log ? performance.now() : 0;
   // A logger that throws must not change the call's outcome: its failure is dropped here.
   const log = (fields: Partial<RequestLogEvent>) => {
     if (!ctx.log) return;

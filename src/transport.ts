@@ -110,6 +110,23 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+// One promise per signal that settles when it aborts: a body read races it instead of adding a
+// listener of its own, so that any number of reads may share a signal.
+const abortedPromises = new WeakMap<AbortSignal, Promise<never>>();
+
+function whenAborted(signal: AbortSignal): Promise<never> {
+  let aborted = abortedPromises.get(signal);
+  if (!aborted) {
+    aborted = new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
+    aborted.catch(() => {});
+    abortedPromises.set(signal, aborted);
+  }
+  return aborted;
+}
+
 /**
  * Reads a body to the end, up to MAX_BODY_BYTES. When `signal` fires the stream is cancelled from
  * here: undici links our signal to the body only through a WeakRef to its Request, which a garbage
@@ -123,16 +140,12 @@ export async function readBody(
   if (!stream) return { text: "" };
   const reader = stream.getReader();
   const decoder = new TextDecoder();
+  const aborted = whenAborted(signal);
   let text = "";
   let bytes = 0;
-  const cancel = () => reader.cancel(signal.reason).catch(() => {});
-  signal.addEventListener("abort", cancel);
   try {
     for (;;) {
-      if (signal.aborted) throw signal.reason;
-      const { done, value } = await reader.read();
-      // A cancelled read ends as if the body were complete: the signal tells the two apart.
-      if (signal.aborted) throw signal.reason;
+      const { done, value } = await Promise.race([reader.read(), aborted]);
       if (done) return { text: text + decoder.decode() };
       bytes += value.byteLength;
       if (bytes > limit) {
@@ -143,10 +156,28 @@ export async function readBody(
       text += decoder.decode(value, { stream: true });
     }
   } catch (error) {
+    reader.cancel(error).catch(() => {});
     return { text: text + decoder.decode(), error };
-  } finally {
-    signal.removeEventListener("abort", cancel);
   }
+}
+
+// Deadlines are shared by the attempts that start within the same few milliseconds with the same
+// timeoutMs: making an AbortSignal costs more than the rest of our per-call work (Node makes every
+// signal transferable). A deadline may so fall up to DEADLINE_GRAIN_MS late, never early. The map
+// also holds each signal until it fires: its timer keeps only a weak reference to it.
+const DEADLINE_GRAIN_MS = 8;
+const deadlines = new Map<number, AbortSignal>();
+
+function deadlineSignal(timeoutMs: number): AbortSignal {
+  const now = Date.now();
+  const at = Math.ceil((now + timeoutMs) / DEADLINE_GRAIN_MS) * DEADLINE_GRAIN_MS;
+  let signal = deadlines.get(at);
+  if (!signal) {
+    signal = AbortSignal.timeout(at - now);
+    deadlines.set(at, signal);
+    signal.addEventListener("abort", () => deadlines.delete(at), { once: true });
+  }
+  return signal;
 }
 
 export interface Attempt {
@@ -161,11 +192,10 @@ export interface Attempt {
 
 /**
  * One attempt's signal: its own deadline, joined with the caller's signal. AbortSignal.any links
- * the two without a listener on the caller's signal, so any number of calls may share one. The
- * returned object holds the deadline signal: its timer keeps only a weak reference to it.
+ * the two without a listener on the caller's signal, so any number of calls may share one.
  */
 export function startAttempt(timeoutMs: number, callerSignal: AbortSignal | undefined): Attempt {
-  const deadline = AbortSignal.timeout(timeoutMs);
+  const deadline = deadlineSignal(timeoutMs);
   const signal = callerSignal ? AbortSignal.any([callerSignal, deadline]) : deadline;
   return {
     signal,

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { operations } from "../src/generated/operations.ts";
 import { createClient, INHERITED_ROLES, InvalidRequestError, type PlanetScaleClient } from "../src/index.ts";
+import { checkValue } from "../src/validate.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { json, startServer, type TestServer } from "./support/servers.ts";
 
@@ -107,5 +108,23 @@ describe("every operation checks its path parameters", () => {
     const call = ps[method] as (p: unknown) => Promise<unknown>;
     await expect(call(params)).rejects.toBeInstanceOf(InvalidRequestError);
     expect(server.requests.length).toBe(before);
+  });
+});
+
+describe("field schemas that composed specs produce", () => {
+  it("accepts anything for type any, only null for type null, and any member of a union", () => {
+    expect(() => checkValue("op", "f", { type: "any" }, { nested: [1] })).not.toThrow();
+    expect(() => checkValue("op", "f", { type: "null", nullable: true }, null)).not.toThrow();
+    expect(() => checkValue("op", "f", { type: "null", nullable: true }, 0)).toThrow(/f must be null; got 0/);
+    const union = { type: "union", anyOf: [{ type: "string" }, { type: "integer" }] };
+    expect(() => checkValue("op", "f", union, "x")).not.toThrow();
+    expect(() => checkValue("op", "f", union, 3)).not.toThrow();
+    expect(() => checkValue("op", "f", union, true)).toThrow(
+      expect.objectContaining({
+        name: "InvalidRequestError",
+        field: "f",
+        message: expect.stringMatching(/one of: string, integer/),
+      }),
+    );
   });
 });

@@ -164,10 +164,44 @@ function processEnv(): Record<string, string | undefined> {
   );
 }
 
-export function createClient(options: ClientOptions = {}): PlanetScaleClient {
-  if (typeof options !== "object" || options === null) {
-    throw new InvalidRequestError("createClient options must be an object", { field: "options" });
+// Every option ClientOptions declares: an unknown one is a typo, and refused.
+const CLIENT_OPTIONS = [
+  "serviceToken",
+  "accessToken",
+  "baseUrl",
+  "fetch",
+  "timeoutMs",
+  "maxRetries",
+  "userAgent",
+  "backoff",
+  "logger",
+  "maxConcurrency",
+  "rateLimiter",
+  "onRetry",
+  "env",
+] as const satisfies readonly (keyof ClientOptions)[];
+const BACKOFF_OPTIONS = ["baseMs", "maxMs", "maxRetryAfterMs"];
+
+function checkShape(options: ClientOptions): void {
+  const refuse = (field: string, allowed: string) => {
+    throw new InvalidRequestError(`createClient: ${field} must be ${allowed}`, { field });
+  };
+  if (typeof options !== "object" || options === null) refuse("options", "an object");
+  const unknown = Object.keys(options).find((key) => !(CLIENT_OPTIONS as readonly string[]).includes(key));
+  if (unknown !== undefined) refuse(`options.${unknown}`, `left out: the options are ${CLIENT_OPTIONS.join(", ")}`);
+  const { backoff, logger, env } = options;
+  if (backoff !== undefined) {
+    if (typeof backoff !== "object" || backoff === null)
+      refuse("backoff", `an object of ${BACKOFF_OPTIONS.join(", ")}`);
+    const extra = Object.keys(backoff).find((key) => !BACKOFF_OPTIONS.includes(key));
+    if (extra !== undefined) refuse(`backoff.${extra}`, `left out: backoff takes ${BACKOFF_OPTIONS.join(", ")}`);
   }
+  if (logger !== undefined && typeof logger !== "function") refuse("logger", "a function");
+  if (env !== undefined && (typeof env !== "object" || env === null)) refuse("env", "an object of variables");
+}
+
+export function createClient(options: ClientOptions = {}): PlanetScaleClient {
+  checkShape(options);
   const env = options.env ?? processEnv();
   const {
     baseUrl = env.PLANETSCALE_API_URL || DEFAULT_BASE_URL,
@@ -205,12 +239,14 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
   const authorization = authorizationHeader(options, env);
   const raw = createFetchClient<paths>({
     baseUrl,
-    fetch: guardedFetch(innerFetch),
+    fetch: guardedFetch(innerFetch, authorization),
     // A redirect is answered as an error: following it could hand the token to another host.
     redirect: "manual",
     headers: {
       Authorization: authorization,
       Accept: "application/json",
+      // A compressed answer that fails to decode is lost inside fetch, one-time password and all.
+      "Accept-Encoding": "identity",
       "User-Agent": userAgent ? `planetscale-roles/${VERSION} ${userAgent}` : `planetscale-roles/${VERSION}`,
     },
   });

@@ -25,10 +25,10 @@ export class PlanetScaleError extends Error {
   readonly code: string | undefined;
   readonly apiMessage: string | undefined;
   readonly requestId: string | undefined;
-  /** The answer's headers, when there was an answer. */
-  readonly headers: Headers | undefined;
   /** The request may have taken effect on the server; see the message for how to check. */
   outcomeUnknown: boolean;
+  // Behind a getter, as body is: a server may echo anything in a header, so inspect never shows them.
+  readonly #headers: Headers | undefined;
 
   constructor(message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -37,8 +37,25 @@ export class PlanetScaleError extends Error {
     this.code = details.code;
     this.apiMessage = details.apiMessage;
     this.requestId = details.requestId;
-    this.headers = details.headers;
+    this.#headers = details.headers;
     this.outcomeUnknown = details.outcomeUnknown ?? false;
+  }
+
+  /** The answer's headers, when there was an answer (rate-limit headers, for instance). */
+  get headers(): Headers | undefined {
+    return this.#headers;
+  }
+
+  /**
+   * Shown as Node shows an error, but never through getters (`util.inspect(error, { getters:
+   * true })` would call `body` and `headers`, which may hold a password or an echoed token).
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](
+    _depth: number,
+    options: object,
+    inspect: (value: unknown, options: object) => string,
+  ): string {
+    return inspect(this, { ...options, customInspect: false, getters: false });
   }
 }
 
@@ -152,10 +169,11 @@ function needsOf(operation: string | undefined) {
 
 const REQUEST_ID_HEADERS = ["x-request-id", "request-id", "x-planetscale-request-id"];
 
-export function requestIdOf(headers: Headers): string | undefined {
+/** The answer's request id: printable, and with any credential it echoes masked. */
+export function requestIdOf(headers: Headers, secrets: readonly string[]): string | undefined {
   for (const name of REQUEST_ID_HEADERS) {
     const value = headers.get(name);
-    if (value) return printable(value);
+    if (value) return printable(redactText(value, secrets));
   }
   return undefined;
 }
@@ -192,7 +210,7 @@ export function errorFromResponse(
 ): PlanetScaleError {
   const { status } = response;
   const api = apiErrorOf(text, extra.secrets ?? []);
-  const requestId = requestIdOf(response.headers);
+  const requestId = requestIdOf(response.headers, extra.secrets ?? []);
   const said = api.message ?? STATUS_TEXT[status] ?? (printable(response.statusText) || "no explanation was given");
   const details: ErrorDetails = {
     operation,

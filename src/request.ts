@@ -150,36 +150,61 @@ async function attemptOnce(
   operation: OperationId,
   split: SplitParams,
   attemptNumber: number,
-  {
-    timeoutMs,
-    signal,
-    headers,
-  }: { timeoutMs: number; signal: AbortSignal | undefined; headers: RequestOptions["headers"] },
+  call: {
+    timeoutMs: number;
+    signal: AbortSignal | undefined;
+    headers: RequestOptions["headers"];
+    settings: RetrySettings;
+  },
 ): Promise<ResponseInfo<unknown>> {
+  const { timeoutMs, signal } = call;
   const facts = operations[operation];
   const policy: OperationPolicy = operationPolicy[operation];
-  const attempt = startAttempt(timeoutMs, signal);
+  const attempt = startAttempt(timeoutMs, signal, ctx.secrets);
   const started = ctx.log ? performance.now() : 0;
-  // A logger that throws must not change the call's outcome: its failure is dropped here.
   const log = (fields: Partial<RequestLogEvent>) => {
     if (!ctx.log) return;
-    try {
-      ctx.log({
-        operation,
-        method: facts.method.toUpperCase(),
-        path: requestedPath(facts.path, split),
-        attempt: attemptNumber,
-        durationMs: Math.round(performance.now() - started),
-        ...fields,
-      });
-    } catch {}
+    quietly(ctx.log, {
+      operation,
+      method: facts.method.toUpperCase(),
+      path: requestedPath(facts.path, split),
+      attempt: attemptNumber,
+      durationMs: Math.round(performance.now() - started),
+      ...fields,
+    });
   };
-  if (ctx.gate) {
-    const entering = enterGate(ctx.gate, attempt.signal);
-    if (entering) await entering.catch((reason: unknown) => Promise.reject(attempt.classify(reason, operation, false)));
+  try {
+    if (ctx.gate) {
+      const entering = enterGate(ctx.gate, attempt.signal);
+      if (entering)
+        await entering.catch((reason: unknown) => Promise.reject(attempt.classify(reason, operation, false)));
+    }
+    return await passedGate(ctx, operation, split, attempt, policy, log, call, attemptNumber);
+  } finally {
+    attempt.done();
   }
+}
+
+/** The exchange, holding a place at the gate that it gives back at the end. */
+async function passedGate(
+  ctx: ClientContext,
+  operation: OperationId,
+  split: SplitParams,
+  attempt: Attempt,
+  policy: OperationPolicy,
+  log: (fields: Partial<RequestLogEvent>) => void,
+  { headers, settings }: { headers: RequestOptions["headers"]; settings: RetrySettings },
+  attemptNumber: number,
+): Promise<ResponseInfo<unknown>> {
   try {
     return await exchange(ctx, operation, split, attempt, policy, log, headers);
+  } catch (error) {
+    // The hold starts before this call gives up its place, so that no call waiting for the place
+    // slips through ahead of it.
+    if (error instanceof RateLimitError) {
+      ctx.gate?.limiter?.limited(error.retryAfterMs ?? backoffMs(attemptNumber, settings));
+    }
+    throw error;
   } finally {
     ctx.gate?.concurrency.leave();
   }
@@ -214,7 +239,7 @@ async function exchange(
   }
   const { response } = result;
   if (response.status !== 429) ctx.gate?.limiter?.accepted();
-  const requestId = requestIdOf(response.headers);
+  const requestId = requestIdOf(response.headers, ctx.secrets);
   // Only present keys reach the log event, so a missing id is absent rather than undefined.
   const answered = { status: response.status, ...(requestId ? { requestId } : {}) };
   if (response.ok) {
@@ -285,7 +310,7 @@ export async function callWithResponse<Id extends OperationId>(
   for (let attempt = 1; ; attempt++) {
     let failure: PlanetScaleError;
     try {
-      const answer = await attemptOnce(ctx, operation, split, attempt, { timeoutMs, signal, headers });
+      const answer = await attemptOnce(ctx, operation, split, attempt, { timeoutMs, signal, headers, settings });
       return answer as ResponseInfo<OperationResult<Id>>;
     } catch (error) {
       if (!(error instanceof PlanetScaleError)) throw error;
@@ -297,11 +322,9 @@ export async function callWithResponse<Id extends OperationId>(
       return { data: undefined as OperationResult<Id>, response, requestId: failure.requestId };
     }
     earlierOutcomeUnknown ||= failure.outcomeUnknown;
-    const limiter = ctx.gate?.limiter;
-    if (failure instanceof RateLimitError && limiter) {
-      // The gate holds every call of the client, this one included, until the server's wait is over.
+    if (failure instanceof RateLimitError && ctx.gate?.limiter) {
+      // The gate already holds every call of the client, this one included, for the server's wait.
       const hold = failure.retryAfterMs ?? backoffMs(attempt, settings);
-      limiter.limited(hold);
       if (attempt <= settings.maxRetries && hold <= settings.maxRetryAfterMs) {
         tellRetry(ctx, { operation, attempt, error: failure, delayMs: hold });
         continue;
@@ -323,11 +346,20 @@ export async function callWithResponse<Id extends OperationId>(
   }
 }
 
-/** A hook that throws must not change the call's outcome. */
-function tellRetry(ctx: ClientContext, event: RetryEvent): void {
+/**
+ * Calls a hook of the caller's (logger, onRetry). Whatever it does, throwing or returning a promise
+ * that rejects, must not change the call's outcome nor surface as an unhandled rejection.
+ */
+export function quietly<T>(hook: ((value: T) => unknown) | undefined, value: T): void {
+  if (!hook) return;
   try {
-    ctx.onRetry?.(event);
+    const returned = hook(value);
+    if (returned instanceof Promise) returned.catch(() => {});
   } catch {}
+}
+
+function tellRetry(ctx: ClientContext, event: RetryEvent): void {
+  quietly(ctx.onRetry, event);
 }
 
 export async function callOperation<Id extends OperationId>(

@@ -96,12 +96,14 @@ export function parseHttpDate(value: string, now: number): number | undefined {
   if (!date) return undefined;
   const year = date.year ? Number(date.year) : fullYear(Number(date.yy), now);
   const [day, hour, minute, second] = [date.day, date.hour, date.minute, date.second].map(Number) as number[];
-  const at = Date.UTC(year, MONTHS.indexOf(date.month as string), day, hour, minute, second);
+  // A leap second (:60, which the grammar allows) is read as the second after :59.
+  const leap = second === 60 ? 1 : 0;
+  const at = Date.UTC(year, MONTHS.indexOf(date.month as string), day, hour, minute, (second ?? 0) - leap);
   // Date.UTC rolls 31 Nov over to 1 Dec; reading the fields back catches it.
   const back = new Date(at);
   const exact =
-    back.getUTCDate() === day && back.getUTCHours() === hour && back.getUTCMinutes() === minute && (second ?? 60) < 60;
-  return exact ? at : undefined;
+    back.getUTCDate() === day && back.getUTCHours() === hour && back.getUTCMinutes() === minute && (second ?? 61) <= 60;
+  return exact ? at + leap * 1000 : undefined;
 }
 
 /**

@@ -2,7 +2,7 @@
 // deletes itself, and the opt-in recovery of a create whose outcome is unknown.
 import { AbortError, extendMessage, InvalidRequestError, PlanetScaleError, UnexpectedResponseError } from "./errors.ts";
 import { type ClientContext, callOperation, callWithResponse } from "./request.ts";
-import { redactInspect } from "./secrets.ts";
+import { printable, redactInspect } from "./secrets.ts";
 import type { CreateRoleParams, ListRolesParams, RequestOptions, ResponseInfo, Role, RolePage } from "./types.ts";
 import { checkRequestOptions } from "./validate.ts";
 
@@ -23,7 +23,9 @@ function describeRole(
   params: { organization: string; database: string; branch: string },
   role: { id: string; name?: string },
 ) {
-  return `role ${role.name ? `${role.name} ` : ""}(id ${role.id}) on ${params.organization}/${params.database}/${params.branch}`;
+  // The name and id come from the server: escaped before they reach a message.
+  const name = role.name ? `${printable(role.name)} ` : "";
+  return `role ${name}(id ${printable(role.id)}) on ${params.organization}/${params.database}/${params.branch}`;
 }
 
 export async function* listAllRoles(
@@ -82,8 +84,8 @@ export async function createTemporaryRole<T>(
       ? ` (after the callback failed: ${(failure.error as Error)?.message ?? String(failure.error)})`
       : "";
     throw new PlanetScaleError(
-      `${describeRole(params, role)} was left behind: deleting it failed: ${(deleteError as Error).message}${after}. ` +
-        `Delete it with deleteRole({ organization, database, branch, id: "${role.id}" }).`,
+      `${describeRole(params, role)} was left behind: deleting it failed: ${(deleteError as Error).message.replace(/\.$/, "")}${after}. ` +
+        `Delete it with deleteRole({ organization, database, branch, id: ${JSON.stringify(printable(role.id))} }).`,
       { operation: "delete_role", cause: deleteError },
     );
   }

@@ -2,6 +2,7 @@
 // what a failed fetch means, how a deadline and the caller's signal end an attempt, and how much of
 // an answer is read.
 import { AbortError, ConnectionError, InvalidRequestError, type PlanetScaleError, TimeoutError } from "./errors.ts";
+import { printable, redactText } from "./secrets.ts";
 
 // Plain http may carry a token only to this machine: names that cannot resolve elsewhere.
 // "x.localhost" is left out: it goes through DNS like any other name.
@@ -26,6 +27,10 @@ export function assertSafeUrl(url: string, field = "baseUrl"): URL {
       { field },
     );
   }
+  if (parsed.search !== "" || parsed.hash !== "") {
+    // Every path would be appended before them and then swallowed by the query or fragment.
+    throw new InvalidRequestError(`${field} must not have a query (?…) or a fragment (#…)`, { field });
+  }
   if (parsed.protocol === "https:") return parsed;
   if (parsed.protocol === "http:" && isLoopback(parsed.hostname)) return parsed;
   if (parsed.protocol === "http:") {
@@ -37,11 +42,21 @@ export function assertSafeUrl(url: string, field = "baseUrl"): URL {
   throw new InvalidRequestError(`${field} must use https (or http to loopback), got ${parsed.protocol}`, { field });
 }
 
-/** Wraps the caller's fetch so that even `client.raw` cannot send a token somewhere unsafe. */
-export function guardedFetch(inner: typeof fetch): typeof fetch {
+/**
+ * Wraps the caller's fetch so that even `client.raw` cannot send a token somewhere unsafe, nor
+ * send other credentials than the client's.
+ */
+export function guardedFetch(inner: typeof fetch, authorization: string): typeof fetch {
   return (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    assertSafeUrl(url, "request URL");
+    const request = input instanceof Request ? input : undefined;
+    assertSafeUrl(request ? request.url : String(input), "request URL");
+    const sent = new Headers(init?.headers ?? request?.headers).get("authorization");
+    if (sent !== authorization) {
+      throw new InvalidRequestError(
+        "request headers must not replace Authorization: the credentials come from the client's serviceToken or accessToken",
+        { field: "headers.Authorization" },
+      );
+    }
     return inner(input, init);
   };
 }
@@ -63,6 +78,9 @@ const NOT_SENT_CODES = new Set([
   "HOSTNAME_MISMATCH",
   "ConnectionRefused",
   "FailedToOpenSocket",
+  // undici refused the request as given (a header it will not send, say) before writing it.
+  "UND_ERR_NOT_SUPPORTED",
+  "UND_ERR_INVALID_ARG",
 ]);
 const NOT_SENT_CODE_PREFIXES = ["ERR_TLS_", "ERR_SSL_", "UNABLE_TO_", "CERT_"];
 // undici's own words for a fetch it refused to start (the fetch spec's blocked ports), a TLS session
@@ -85,16 +103,30 @@ function neverSent(error: unknown): { code: string | undefined; notSent: boolean
   return { code, notSent: false };
 }
 
-export function connectionError(error: unknown, operation: string): ConnectionError {
+/** The error as it may be shown: a fetch of the caller's may put anything in its messages. */
+function maskedCause(error: unknown, secrets: readonly string[]): unknown {
+  const texts: string[] = [];
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    texts.push(String((current as Error).message), String((current as Error).stack));
+    current = (current as { cause?: unknown }).cause;
+  }
+  if (!secrets.some((secret) => texts.some((text) => text.includes(secret)))) return error;
+  return new Error(redactText(String((error as Error)?.message), secrets));
+}
+
+export function connectionError(error: unknown, operation: string, secrets: readonly string[] = []): ConnectionError {
   const { code, notSent } = neverSent(error);
   const what = notSent ? "could not connect; nothing was sent" : "the connection failed after the request was sent";
   const detail = code ?? ((error as Error)?.cause as Error | undefined)?.message ?? (error as Error)?.message;
-  return new ConnectionError(`${operation}: ${what} (${detail ?? "unknown error"})`, {
-    operation,
-    requestSent: !notSent,
-    outcomeUnknown: !notSent,
-    cause: error,
-  });
+  return new ConnectionError(
+    `${operation}: ${what} (${printable(redactText(String(detail ?? "unknown error"), secrets))})`,
+    {
+      operation,
+      requestSent: !notSent,
+      outcomeUnknown: !notSent,
+      cause: maskedCause(error, secrets),
+    },
+  );
 }
 
 /** The longest wait a timer can hold: setTimeout fires at once for anything longer. */
@@ -163,21 +195,49 @@ export async function readBody(
 
 // Deadlines are shared by the attempts that start within the same few milliseconds with the same
 // timeoutMs: making an AbortSignal costs more than the rest of our per-call work (Node makes every
-// signal transferable). A deadline may so fall up to DEADLINE_GRAIN_MS late, never early. The map
-// also holds each signal until it fires: its timer keeps only a weak reference to it.
+// signal transferable). A deadline may so fall up to DEADLINE_GRAIN_MS late, never early. Each is
+// counted: when its last attempt ends its timer is cleared, so no timer outlives the calls, and
+// the map holds its signal until then (a signal's timer would keep only a weak reference to it).
 const DEADLINE_GRAIN_MS = 8;
-const deadlines = new Map<number, AbortSignal>();
 
-function deadlineSignal(timeoutMs: number): AbortSignal {
+interface Deadline {
+  readonly signal: AbortSignal;
+  readonly at: number;
+  readonly timer: ReturnType<typeof setTimeout>;
+  attempts: number;
+}
+
+const deadlines = new Map<number, Deadline>();
+
+function takeDeadline(timeoutMs: number): Deadline {
   const now = Date.now();
   const at = Math.ceil((now + timeoutMs) / DEADLINE_GRAIN_MS) * DEADLINE_GRAIN_MS;
-  let signal = deadlines.get(at);
-  if (!signal) {
-    signal = AbortSignal.timeout(at - now);
-    deadlines.set(at, signal);
-    signal.addEventListener("abort", () => deadlines.delete(at), { once: true });
+  let deadline = deadlines.get(at);
+  if (!deadline) {
+    const controller = new AbortController();
+    const fire = () => {
+      deadlines.delete(at);
+      controller.abort(new DOMException("The attempt's deadline passed", "TimeoutError"));
+    };
+    // Rounding up to the grain must not push a wait past what a timer can hold.
+    deadline = {
+      signal: controller.signal,
+      at,
+      timer: setTimeout(fire, Math.min(at - now, TIMER_LIMIT_MS)),
+      attempts: 0,
+    };
+    deadlines.set(at, deadline);
   }
-  return signal;
+  deadline.attempts++;
+  return deadline;
+}
+
+function releaseDeadline(deadline: Deadline): void {
+  deadline.attempts--;
+  if (deadline.attempts === 0 && deadlines.get(deadline.at) === deadline) {
+    clearTimeout(deadline.timer);
+    deadlines.delete(deadline.at);
+  }
 }
 
 export interface Attempt {
@@ -188,17 +248,25 @@ export interface Attempt {
    * `sent` is false for a call that was still waiting at the gate.
    */
   classify(error: unknown, operation: string, sent?: boolean): PlanetScaleError;
+  /** The attempt is over: its share of the deadline is given back. */
+  done(): void;
 }
 
 /**
  * One attempt's signal: its own deadline, joined with the caller's signal. AbortSignal.any links
  * the two without a listener on the caller's signal, so any number of calls may share one.
  */
-export function startAttempt(timeoutMs: number, callerSignal: AbortSignal | undefined): Attempt {
-  const deadline = deadlineSignal(timeoutMs);
+export function startAttempt(
+  timeoutMs: number,
+  callerSignal: AbortSignal | undefined,
+  secrets: readonly string[] = [],
+): Attempt {
+  const shared = takeDeadline(timeoutMs);
+  const deadline = shared.signal;
   const signal = callerSignal ? AbortSignal.any([callerSignal, deadline]) : deadline;
   return {
     signal,
+    done: () => releaseDeadline(shared),
     classify(error, operation, sent = true) {
       const waiting = sent ? "" : " while waiting at the rate-limit gate; nothing was sent";
       // Both may have fired by now: the one that fired first is the one the joined signal carries.
@@ -216,7 +284,7 @@ export function startAttempt(timeoutMs: number, callerSignal: AbortSignal | unde
           cause: callerSignal.reason,
         });
       }
-      return connectionError(error, operation);
+      return connectionError(error, operation, secrets);
     },
   };
 }

@@ -2,6 +2,7 @@
 // few rules the API enforces that the spec does not state. Nothing is sent until it passes.
 import { InvalidRequestError } from "./errors.ts";
 import { type OperationId, operations } from "./generated/operations.ts";
+import { printable } from "./secrets.ts";
 import { TIMER_LIMIT_MS } from "./transport.ts";
 import type { InheritedRole, RequestOptions } from "./types.ts";
 
@@ -63,7 +64,7 @@ const EXTRA_RULES: Record<string, (value: unknown) => string | undefined> = {
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === "string") return printable(JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value));
   if (typeof value === "number") return String(value);
   return typeof value;
 }
@@ -159,9 +160,12 @@ export function splitParams(operation: OperationId, params: unknown): SplitParam
         value,
       );
     }
+    // "default.json" too: a server that reads format suffixes (Rails does) routes it to "default".
     const siblings = SIBLING_SEGMENTS[`${operation} ${name}`];
-    if (siblings?.has(value)) {
-      fail(operation, name, `other than ${[...siblings].join(", ")} (those are other routes' paths)`, value);
+    const literal = value.split(".")[0] as string;
+    if (siblings?.has(literal)) {
+      const allowed = `other than ${[...siblings].join(", ")}, with or without a .suffix (those are other routes' paths)`;
+      fail(operation, name, allowed, value);
     }
     split.path[name] = value;
   }
@@ -206,11 +210,35 @@ export function checkDuration(operation: string, field: string, value: unknown, 
   checkNumber(operation, field, value, { min, max: TIMER_LIMIT_MS });
 }
 
+/** A real AbortSignal: `Object.create(AbortSignal.prototype)` passes instanceof but not its own getter. */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  if (!(value instanceof AbortSignal)) return false;
+  try {
+    return typeof value.aborted === "boolean";
+  } catch {
+    return false;
+  }
+}
+
 const REQUEST_OPTION_KEYS = ["signal", "timeoutMs", "maxRetries", "headers"];
 // RFC 9110 token characters for a name; a value of visible characters, spaces and tabs only, so
 // that no header can smuggle in another.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+// Headers fetch manages itself or refuses to send; asking for them would fail after the call began.
+const FORBIDDEN_HEADERS = new Set([
+  "connection",
+  "content-length",
+  "expect",
+  "host",
+  "keep-alive",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
 
 function checkHeaders(operation: string, headers: unknown): void {
   if (headers === undefined) return;
@@ -225,6 +253,9 @@ function checkHeaders(operation: string, headers: unknown): void {
         "left out: the credentials header comes from the client's serviceToken or accessToken",
         "",
       );
+    }
+    if (FORBIDDEN_HEADERS.has(name.toLowerCase())) {
+      fail(operation, field, "left out: fetch sets it itself or will not send it", name);
     }
     if (typeof value !== "string" || !HEADER_VALUE.test(value)) {
       fail(operation, field, "a string without line breaks or control characters", value);
@@ -246,7 +277,7 @@ export function checkRequestOptions(operation: string, options: unknown): Reques
     );
   }
   const { signal } = options as RequestOptions;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) fail(operation, "signal", "an AbortSignal", signal);
+  if (signal !== undefined && !isAbortSignal(signal)) fail(operation, "signal", "an AbortSignal", signal);
   checkDuration(operation, "timeoutMs", options.timeoutMs, 1);
   checkHeaders(operation, options.headers);
   checkNumber(operation, "maxRetries", options.maxRetries, { integer: true });

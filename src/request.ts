@@ -179,34 +179,20 @@ async function attemptOnce(
       if (entering)
         await entering.catch((reason: unknown) => Promise.reject(attempt.classify(reason, operation, false)));
     }
-    return await passedGate(ctx, operation, split, attempt, policy, log, call, attemptNumber);
+    try {
+      return await exchange(ctx, operation, split, attempt, policy, log, call.headers);
+    } catch (error) {
+      // The hold starts before this call gives up its place, so that no call waiting for the place
+      // slips through ahead of it.
+      if (error instanceof RateLimitError) {
+        ctx.gate?.limiter?.limited(error.retryAfterMs ?? backoffMs(attemptNumber, call.settings));
+      }
+      throw error;
+    } finally {
+      ctx.gate?.concurrency.leave();
+    }
   } finally {
     attempt.done();
-  }
-}
-
-/** The exchange, holding a place at the gate that it gives back at the end. */
-async function passedGate(
-  ctx: ClientContext,
-  operation: OperationId,
-  split: SplitParams,
-  attempt: Attempt,
-  policy: OperationPolicy,
-  log: (fields: Partial<RequestLogEvent>) => void,
-  { headers, settings }: { headers: RequestOptions["headers"]; settings: RetrySettings },
-  attemptNumber: number,
-): Promise<ResponseInfo<unknown>> {
-  try {
-    return await exchange(ctx, operation, split, attempt, policy, log, headers);
-  } catch (error) {
-    // The hold starts before this call gives up its place, so that no call waiting for the place
-    // slips through ahead of it.
-    if (error instanceof RateLimitError) {
-      ctx.gate?.limiter?.limited(error.retryAfterMs ?? backoffMs(attemptNumber, settings));
-    }
-    throw error;
-  } finally {
-    ctx.gate?.concurrency.leave();
   }
 }
 

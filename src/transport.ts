@@ -193,51 +193,51 @@ export async function readBody(
   }
 }
 
-// Deadlines are shared by the attempts that start within the same few milliseconds with the same
-// timeoutMs: making an AbortSignal costs more than the rest of our per-call work (Node makes every
-// signal transferable). A deadline may so fall up to DEADLINE_GRAIN_MS late, never early. Each is
-// counted: when its last attempt ends its timer is cleared, so no timer outlives the calls, and
-// the map holds its signal until then (a signal's timer would keep only a weak reference to it).
+// Deadlines are shared by the attempts that start within the same few milliseconds: making an
+// AbortSignal costs more than the rest of our per-call work (Node makes every signal transferable),
+// and calls made one after another mostly fall in the same window. A deadline may so fall up to
+// DEADLINE_GRAIN_MS late, never early. Its timer is unref'd, so it never keeps a process alive;
+// the map holds its signal (a timer would keep only a weak reference to it) until it fires or,
+// once no attempt uses it, until the next deadline is made.
 const DEADLINE_GRAIN_MS = 8;
 
 interface Deadline {
   readonly signal: AbortSignal;
-  readonly at: number;
   readonly timer: ReturnType<typeof setTimeout>;
   attempts: number;
 }
 
 const deadlines = new Map<number, Deadline>();
 
+function unref(timer: ReturnType<typeof setTimeout>): void {
+  if (typeof timer === "object" && typeof timer.unref === "function") timer.unref();
+  else (globalThis as { Deno?: { unrefTimer?(id: unknown): void } }).Deno?.unrefTimer?.(timer);
+}
+
 function takeDeadline(timeoutMs: number): Deadline {
   const now = Date.now();
   const at = Math.ceil((now + timeoutMs) / DEADLINE_GRAIN_MS) * DEADLINE_GRAIN_MS;
   let deadline = deadlines.get(at);
   if (!deadline) {
+    for (const [idleAt, idle] of deadlines) {
+      if (idle.attempts === 0) {
+        clearTimeout(idle.timer);
+        deadlines.delete(idleAt);
+      }
+    }
     const controller = new AbortController();
     const fire = () => {
       deadlines.delete(at);
       controller.abort(new DOMException("The attempt's deadline passed", "TimeoutError"));
     };
     // Rounding up to the grain must not push a wait past what a timer can hold.
-    deadline = {
-      signal: controller.signal,
-      at,
-      timer: setTimeout(fire, Math.min(at - now, TIMER_LIMIT_MS)),
-      attempts: 0,
-    };
+    const timer = setTimeout(fire, Math.min(at - now, TIMER_LIMIT_MS));
+    unref(timer);
+    deadline = { signal: controller.signal, timer, attempts: 0 };
     deadlines.set(at, deadline);
   }
   deadline.attempts++;
   return deadline;
-}
-
-function releaseDeadline(deadline: Deadline): void {
-  deadline.attempts--;
-  if (deadline.attempts === 0 && deadlines.get(deadline.at) === deadline) {
-    clearTimeout(deadline.timer);
-    deadlines.delete(deadline.at);
-  }
 }
 
 export interface Attempt {
@@ -266,7 +266,9 @@ export function startAttempt(
   const signal = callerSignal ? AbortSignal.any([callerSignal, deadline]) : deadline;
   return {
     signal,
-    done: () => releaseDeadline(shared),
+    done() {
+      shared.attempts--;
+    },
     classify(error, operation, sent = true) {
       const waiting = sent ? "" : " while waiting at the rate-limit gate; nothing was sent";
       // Both may have fired by now: the one that fired first is the one the joined signal carries.

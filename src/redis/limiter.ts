@@ -4,13 +4,11 @@
 import { Redis, type RedisOptions } from "ioredis";
 import { createRateLimiter, type RateLimiter } from "../gate.ts";
 import { sleep } from "../retry.ts";
-import { printable } from "../secrets.ts";
-import { SharedPace } from "./shared-pace.ts";
+import { RedisRoute } from "./route.ts";
+import { SharedPace, type Turn } from "./shared-pace.ts";
 
 export const DEFAULT_KEY = "planetscale-roles:rate-limit";
 export const DEFAULT_COMMAND_TIMEOUT_MS = 500;
-/** After a Redis command failed on a live connection (it timed out, say), the next try waits this long. */
-const RETRY_AFTER_FAILURE_MS = 1_000;
 
 export interface RedisRateLimiterOptions {
   /** The Redis every process of the fleet names: `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. */
@@ -59,14 +57,7 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pro
   });
 }
 
-/**
- * A RateLimiter whose hold and pace every process with the same Redis and key shares: a 429 seen by
- * any of them holds all of them until its Retry-After, then they go at the pace learned from what
- * the server accepted of all of them. Pass it as `createClient({ rateLimiter })`.
- */
-export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisRateLimiter {
-  checkOptions(options);
-  const { url, key = DEFAULT_KEY, commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS, onWarning = console.warn } = options;
+function connect(url: string, commandTimeoutMs: number): Redis {
   const settings: RedisOptions & { disconnectTimeout: number } = {
     commandTimeout: commandTimeoutMs,
     // Commands wait in ioredis's queue only while the first connection is made (bounded by the
@@ -79,41 +70,32 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   const client = new Redis(url, settings);
   // ioredis reports every failed reconnect here; the limiter tells its caller once, on first use.
   client.on("error", () => {});
+  return client;
+}
+
+/**
+ * A RateLimiter whose hold and pace every process with the same Redis and key shares: a 429 seen by
+ * any of them holds all of them until its Retry-After, then they go at the pace learned from what
+ * the server accepted of all of them. Pass it as `createClient({ rateLimiter })`.
+ */
+export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisRateLimiter {
+  checkOptions(options);
+  const { url, key = DEFAULT_KEY, commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS, onWarning = console.warn } = options;
+  const client = connect(url, commandTimeoutMs);
   const pace = new SharedPace(client, key);
   const local = createRateLimiter();
-  const where = `${new URL(url).hostname}:${new URL(url).port || 6379}`;
-  let failedAt: number | undefined;
-  let warned = false;
-  let closed = false;
-
-  // Redis is used until a command fails; after that, once ioredis has reconnected (it retries on its
-  // own, at most 2 s apart) and a second has passed since the failure.
-  const shared = () =>
-    !closed &&
-    (failedAt === undefined || (client.status === "ready" && Date.now() - failedAt >= RETRY_AFTER_FAILURE_MS));
-
-  const fallBack = (error: unknown) => {
-    failedAt = Date.now();
-    if (warned || closed) return;
-    warned = true;
-    const reason = printable(error instanceof Error ? error.message : String(error));
-    try {
-      onWarning(
-        `planetscale-roles/redis: Redis at ${where} did not answer (${reason}); this process paces its calls ` +
-          "alone until it answers again.",
-      );
-    } catch {}
-  };
+  const address = new URL(url);
+  const route = new RedisRoute(client, `${address.hostname}:${address.port || 6379}`, onWarning);
 
   async function sharedTurn(signal: AbortSignal | undefined): Promise<void> {
     let epochSeen: number | undefined;
     for (;;) {
-      let turn: Awaited<ReturnType<SharedPace["reserve"]>>;
+      let turn: Turn;
       try {
         turn = await untilAborted(pace.reserve(epochSeen), signal);
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
-        fallBack(error);
+        route.failed(error);
         return local.acquire(signal);
       }
       if (turn.waitMs <= 0) return;
@@ -124,19 +106,16 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   }
 
   return {
-    acquire: (signal) => (shared() ? sharedTurn(signal) : local.acquire(signal)),
+    acquire: (signal) => (route.shared ? sharedTurn(signal) : local.acquire(signal)),
     limited(retryAfterMs) {
       // The local limiter learns too, so that a fall-back starts from what this process saw.
       local.limited(retryAfterMs);
-      if (shared()) pace.limited(retryAfterMs).catch(fallBack);
+      if (route.shared) pace.limited(retryAfterMs).catch((error) => route.failed(error));
     },
     accepted() {
       local.accepted();
-      if (shared()) pace.accepted().catch(fallBack);
+      if (route.shared) pace.accepted().catch((error) => route.failed(error));
     },
-    close() {
-      closed = true;
-      client.disconnect();
-    },
+    close: () => route.close(),
   };
 }

@@ -227,6 +227,20 @@ describe("when Redis is not there", () => {
 });
 
 describe("createRedisRateLimiter options", () => {
+  it("keeps a call's outcome when the warning hook throws", async () => {
+    const port = await closedPort();
+    const limiter = sharedLimiter({
+      url: `redis://127.0.0.1:${port}`,
+      onWarning: () => {
+        throw new Error("the hook broke");
+      },
+    });
+    const server = await startServer(json(200, roleFixture()));
+    servers.push(server);
+    const role = await clientOf(limiter, server.url).createRole({ ...BRANCH, name: "hook-broke" });
+    expect(role.name).toBe(roleFixture().name);
+  });
+
   it.each([
     [{ url: "http://127.0.0.1:6379" }, "url must be a redis:// or rediss:// URL"],
     [{ url: "redis://127.0.0.1:6379", key: "" }, "key must be a non-empty string"],

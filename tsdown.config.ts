@@ -69,6 +69,21 @@ export default defineConfig([
     clean: false,
   },
   {
+    // planetscale-roles/redis: its own build, the only one that loads ioredis (an optional peer
+    // dependency, so it stays external); the main entry never references it.
+    entry: { redis: "src/redis/index.ts" },
+    format: ["esm", "cjs"],
+    dts: true,
+    inputOptions(options) {
+      options.plugins = [options.plugins, docCommentsOnOwnLines()];
+    },
+    platform: "node",
+    // .js and .cjs, as the other entries (platform "node" would name the ESM build .mjs).
+    fixedExtension: false,
+    target: "node20",
+    clean: false,
+  },
+  {
     // The command is ESM only (top-level await) and never imported.
     entry: { bin: "src/cli/bin.ts" },
     format: ["esm"],

@@ -20,6 +20,31 @@ export interface RateLimiter {
 }
 
 /**
+ * The pace a hold teaches, from what got through since the previous hold (`accepted` answers in
+ * `windowMs`, at least one) and the server's wait. Pure, so that a shared store learns the same way.
+ */
+export function paceAfterHold(
+  rate: number,
+  accepted: number,
+  windowMs: number,
+  retryAfterMs: number,
+): { rate: number; burst: number } {
+  // What got through since the last hold, over at least one hold's length: a server that let
+  // `accepted` through and then asked for `retryAfterMs` refills about that many in that time.
+  const seen = accepted / Math.max(windowMs, retryAfterMs);
+  const learned = rate === 0 ? seen : Math.min(rate * 0.9, Math.max(seen, rate * 0.5));
+  return { rate: learned, burst: Math.max(1, Math.min(accepted, Math.floor(retryAfterMs * learned))) };
+}
+
+/**
+ * Probe upwards: after each quiet stretch as long as a hold, ask for a quarter more. Returns the
+ * raised rate, or nothing while no raise is due (`lastRaiseAt` is when the last one was made).
+ */
+export function raisedRate(rate: number, now: number, pausedUntil: number, lastRaiseAt: number): number | undefined {
+  return rate > 0 && now - Math.max(pausedUntil, lastRaiseAt) > 1_000 ? rate * 1.25 : undefined;
+}
+
+/**
  * What the server was seen to accept, as a pace: how long to hold everything, how many requests
  * may go at once after a hold (the server's burst) and how many a millisecond after that. Pure
  * arithmetic over the times it is given, so a shared store can keep the same state.
@@ -52,9 +77,9 @@ export class Pace {
 
   accepted(now: number): void {
     this.#acceptedInWindow++;
-    // Probe upwards: after each quiet stretch as long as a hold, ask for a quarter more.
-    if (this.rate > 0 && now - Math.max(this.pausedUntil, this.#lastRaise) > 1_000) {
-      this.rate *= 1.25;
+    const raised = raisedRate(this.rate, now, this.pausedUntil, this.#lastRaise);
+    if (raised !== undefined) {
+      this.rate = raised;
       this.#lastRaise = now;
     }
   }
@@ -66,13 +91,14 @@ export class Pace {
       this.pausedUntil = Math.max(this.pausedUntil, until);
       return;
     }
-    const accepted = this.#acceptedInWindow;
-    if (accepted > 0) {
-      // What got through since the last hold, over at least one hold's length: a server that let
-      // `accepted` through and then asked for `retryAfterMs` refills about that many in that time.
-      const seen = accepted / Math.max(now - (this.#windowStart ?? now), retryAfterMs);
-      this.rate = this.rate === 0 ? seen : Math.min(this.rate * 0.9, Math.max(seen, this.rate * 0.5));
-      this.burst = Math.max(1, Math.min(accepted, Math.floor(retryAfterMs * this.rate)));
+    if (this.#acceptedInWindow > 0) {
+      const windowMs = now - (this.#windowStart ?? now);
+      ({ rate: this.rate, burst: this.burst } = paceAfterHold(
+        this.rate,
+        this.#acceptedInWindow,
+        windowMs,
+        retryAfterMs,
+      ));
     }
     this.pausedUntil = until;
     this.#nextSlot = until;

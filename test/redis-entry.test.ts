@@ -1,0 +1,76 @@
+// planetscale-roles/redis is the only entry that loads ioredis, an optional peer dependency: the main
+// entry names it nowhere and loads in a project that does not have it. `npm test` builds dist/ first.
+import { execFile } from "node:child_process";
+import { cp, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, tempDir } from "./support/run.ts";
+
+function node(args: string[], cwd: string) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, args, { cwd, timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let project: string;
+let cleanup: () => Promise<void>;
+beforeAll(async () => {
+  let dir: string;
+  ({ dir, cleanup } = await tempDir("psr-redis-entry-"));
+  // A project with the package and its one dependency installed, and no ioredis.
+  project = dir;
+  const installed = path.join(project, "node_modules/planetscale-roles");
+  await mkdir(installed, { recursive: true });
+  await cp(path.join(ROOT, "package.json"), path.join(installed, "package.json"));
+  await cp(path.join(ROOT, "dist"), path.join(installed, "dist"), { recursive: true });
+  await symlink(path.join(ROOT, "node_modules/openapi-fetch"), path.join(project, "node_modules/openapi-fetch"));
+  await writeFile(path.join(project, "package.json"), JSON.stringify({ name: "no-redis", private: true }));
+});
+afterAll(() => cleanup?.());
+
+describe("the main entry without ioredis", () => {
+  it.each(["dist/index.js", "dist/index.cjs"])("%s names ioredis nowhere, while the redis entry does", async (file) => {
+    const redisEntry = await readFile(path.join(ROOT, file.replace("index", "redis")), "utf8");
+    expect(redisEntry).toMatch(/from "ioredis"|require\("ioredis"\)/);
+    expect(await readFile(path.join(ROOT, file), "utf8")).not.toContain("ioredis");
+  });
+
+  it("imports from ESM and requires from CommonJS in a project that does not have ioredis", async () => {
+    const esm = await node(
+      ["--input-type=module", "-e", 'const m = await import("planetscale-roles"); console.log(typeof m.createClient)'],
+      project,
+    );
+    expect(esm.stderr).toBe("");
+    expect(esm.stdout.trim()).toBe("function");
+    const cjs = await node(["-e", 'console.log(typeof require("planetscale-roles").createClient)'], project);
+    expect(cjs.stderr).toBe("");
+    expect(cjs.stdout.trim()).toBe("function");
+  });
+
+  it("fails to load planetscale-roles/redis there, naming the missing ioredis", async () => {
+    const run = await node(["-e", 'require("planetscale-roles/redis")'], project);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("Cannot find module 'ioredis'");
+  });
+});
+
+describe("the redis entry with ioredis installed", () => {
+  it.each([
+    ["ESM", ["--input-type=module", "-e", 'const m = await import("planetscale-roles/redis"); REPORT']],
+    ["CommonJS", ["-e", 'const m = require("planetscale-roles/redis"); REPORT']],
+  ])("loads from %s and makes a limiter that paces locally when Redis is absent", async (_format, args) => {
+    // Port 1 on loopback has nothing listening: the limiter warns once and the turn is granted.
+    const report = `
+      const warnings = [];
+      const limiter = m.createRedisRateLimiter({ url: "redis://127.0.0.1:1", onWarning: (w) => warnings.push(w) });
+      await limiter.acquire();
+      limiter.close();
+      console.log(JSON.stringify(warnings.length));`;
+    const script = args.map((arg) => arg.replace("REPORT", `(async () => { ${report} })()`));
+    const run = await node(script, ROOT);
+    expect(run.stderr).toBe("");
+    expect(run.stdout.trim()).toBe("1");
+  });
+});

@@ -31,9 +31,11 @@ export function paceAfterHold(
 ): { rate: number; burst: number } {
   // What got through since the last hold, over at least one hold's length: a server that let
   // `accepted` through and then asked for `retryAfterMs` refills about that many in that time.
-  const seen = accepted / Math.max(windowMs, retryAfterMs);
+  // What got through also holds what the server refilled while it was let through, so both the
+  // rate and the burst are taken a little short of what was seen: overshooting costs a hold.
+  const seen = (0.95 * accepted) / Math.max(windowMs, retryAfterMs);
   const learned = rate === 0 ? seen : Math.min(rate * 0.9, Math.max(seen, rate * 0.5));
-  return { rate: learned, burst: Math.max(1, Math.min(accepted, Math.floor(retryAfterMs * learned))) };
+  return { rate: learned, burst: Math.max(1, Math.floor(0.9 * Math.min(accepted, retryAfterMs * learned))) };
 }
 
 /**

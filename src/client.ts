@@ -261,7 +261,8 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     raw,
     // The operations' URLs are safe by construction (a checked baseUrl, single-segment path
     // parameters), so they skip the guard's URL parse; `raw` keeps it.
-    fetch: innerFetch,
+    // Called through a function of its own: workerd's fetch refuses any `this` but the global one.
+    fetch: (input, init) => innerFetch(input, init),
     timeoutMs,
     retry,
     log: logger,

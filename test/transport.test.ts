@@ -61,3 +61,23 @@ describe("transport", () => {
     },
   );
 });
+
+describe("the caller's fetch", () => {
+  it("is called as a plain function, as workerd's fetch demands (no `this` but the global one)", async () => {
+    const calls: unknown[] = [];
+    // As workerd's fetch: any `this` other than the global scope is an "Illegal invocation".
+    const strictFetch = function (this: unknown, input: RequestInfo | URL, init?: RequestInit) {
+      if (this !== undefined && this !== globalThis) throw new TypeError("Illegal invocation");
+      calls.push(input);
+      return fetch(input, init);
+    } as typeof fetch;
+    const ps = createClient({ serviceToken: "id:secret", baseUrl: server.url, fetch: strictFetch, maxRetries: 0 });
+    await expect(ps.createRole({ ...BRANCH, name: "ci" })).resolves.toMatchObject({ name: "ci-reader" });
+    await expect(
+      ps.raw.GET("/organizations/{organization}/databases/{database}/branches/{branch}/roles/default", {
+        params: { path: BRANCH },
+      }),
+    ).resolves.toBeDefined();
+    expect(calls).toHaveLength(2);
+  });
+});

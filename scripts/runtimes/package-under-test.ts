@@ -27,14 +27,18 @@ async function npm(args: string[], cwd: string): Promise<string> {
   return stdout;
 }
 
-/** Sends the suite's `../../src/index.ts` to the installed package: left as an import, or bundled from it. */
+/**
+ * Sends the suite's `../../src/index.ts` and `../../src/testing/index.ts` to the installed package
+ * (`planetscale-roles`, `planetscale-roles/testing`): left as imports, or bundled from them.
+ */
 function usePackedPackage(consumer: string, bundlePackage: boolean): Plugin {
   return {
     name: "use-packed-package",
     setup(builder) {
-      builder.onResolve({ filter: /\/src\/index\.ts$/ }, async (args) => {
-        if (!bundlePackage) return { path: PACKAGE, external: true };
-        const resolved = await builder.resolve(PACKAGE, { kind: args.kind, resolveDir: consumer });
+      builder.onResolve({ filter: /\/src\/(testing\/)?index\.ts$/ }, async (args) => {
+        const entry = args.path.includes("/testing/") ? `${PACKAGE}/testing` : PACKAGE;
+        if (!bundlePackage) return { path: entry, external: true };
+        const resolved = await builder.resolve(entry, { kind: args.kind, resolveDir: consumer });
         return resolved.errors.length > 0 ? { errors: resolved.errors } : { path: resolved.path };
       });
     },

@@ -48,12 +48,21 @@ async function relay(serve: Serve, base: URL, req: IncomingMessage, res: ServerR
   }
 }
 
-// Built at run time so that no bundler sees it: a bundle for a worker or a browser must not try to
-// resolve node:http, and never reaches listen() there.
-const NODE_HTTP = ["node", "http"].join(":");
+// Taken from process.getBuiltinModule (Node 20.16+, Bun, Deno) rather than imported: a bundle for
+// a worker or a browser must not try to resolve node:http, and workerd refuses any import whose
+// specifier it cannot see. Such runtimes never reach listen().
+function nodeHttp(): typeof import("node:http") {
+  const builtin = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process?.getBuiltinModule;
+  const http = builtin?.("node:http") as typeof import("node:http") | undefined;
+  if (!http)
+    throw new Error(
+      "planetscale-roles/testing: fake.listen() needs Node's http module (Node 20.16 or later, Bun, Deno)",
+    );
+  return http;
+}
 
 export async function listenOnLoopback(serve: Serve, basePath: string): Promise<FakeServer> {
-  const { createServer } = (await import(/* @vite-ignore */ NODE_HTTP)) as typeof import("node:http");
+  const { createServer } = nodeHttp();
   let base = new URL("http://127.0.0.1");
   const server = createServer((req, res) => void relay(serve, base, req, res));
   await new Promise<void>((resolve, reject) => {

@@ -3,6 +3,7 @@
 // uses nothing but the package and web-standard globals, so the same code runs in Node, Bun, Deno
 // and workerd; each entry hands in what differs (where the servers are, the runtime's inspect).
 import { createClient, InvalidRequestError, type PlanetScaleClient, type Role, TimeoutError } from "../../src/index.ts";
+import { createFakePlanetScale } from "../../src/testing/index.ts";
 
 export type Inspect = (value: unknown, options?: { showHidden?: boolean; depth?: number }) => string;
 
@@ -132,6 +133,19 @@ export async function runSmoke(target: SmokeTarget): Promise<SmokeResult[]> {
     const error = await rejectionOf(stalled.listRoles({ ...BRANCH }));
     assert(error instanceof TimeoutError, `got ${String(error)}`);
     assert(Date.now() - started < 10_000, `took ${Date.now() - started} ms for a 250 ms deadline`);
+  });
+
+  await check("the in-memory fake (planetscale-roles/testing) creates, lists and refuses a stranger", async () => {
+    const fake = createFakePlanetScale();
+    const faked = createClient({ fetch: fake.fetch, baseUrl: fake.baseUrl, serviceToken: fake.serviceToken });
+    const made = await faked.createRole({ ...BRANCH, name: "faked" });
+    assert(made.username.startsWith("faked."), `username: ${made.username}`);
+    const page = await faked.listRoles({ ...BRANCH });
+    assert(page.data.length === 1 && page.next_page === null, `page: ${page.data.length}, next ${page.next_page}`);
+    assert(fake.roles()[0]?.password === made.password, "roles() does not hold the password");
+    const stranger = createClient({ fetch: fake.fetch, baseUrl: fake.baseUrl, serviceToken: "other:token" });
+    const error = await rejectionOf(stranger.listRoles({ ...BRANCH }));
+    assert((error as { status?: number }).status === 401, `got ${String(error)}`);
   });
 
   const inspectName = "inspect shows neither the password nor the token";

@@ -1,6 +1,17 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // Tests that import the package by name, as the README's example does, get the source: a fresh
+  // clone has no dist/ until the build.
+  resolve: {
+    alias: [
+      {
+        find: /^planetscale-roles\/testing$/,
+        replacement: new URL("./src/testing/index.ts", import.meta.url).pathname,
+      },
+      { find: /^planetscale-roles$/, replacement: new URL("./src/index.ts", import.meta.url).pathname },
+    ],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/support/global-setup.ts"],

@@ -18,6 +18,12 @@ export interface ErrorDetails {
   cause?: unknown;
 }
 
+// Kept beside the errors rather than on them: no inspect mode shows a WeakMap's entries, a server may
+// echo anything in a header, and an unusable answer may hold a password. (A #private field would do
+// as well, but puts `#private` in the shipped .d.ts, which a consumer targeting ES5 cannot read.)
+const hiddenHeaders = new WeakMap<Error, Headers>();
+const hiddenBodies = new WeakMap<Error, string>();
+
 export class PlanetScaleError extends Error {
   override name = "PlanetScaleError";
   readonly operation: string | undefined;
@@ -27,8 +33,6 @@ export class PlanetScaleError extends Error {
   readonly requestId: string | undefined;
   /** The request may have taken effect on the server; see the message for how to check. */
   outcomeUnknown: boolean;
-  // Behind a getter, as body is: a server may echo anything in a header, so inspect never shows them.
-  readonly #headers: Headers | undefined;
 
   constructor(message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -37,13 +41,13 @@ export class PlanetScaleError extends Error {
     this.code = details.code;
     this.apiMessage = details.apiMessage;
     this.requestId = details.requestId;
-    this.#headers = details.headers;
+    if (details.headers) hiddenHeaders.set(this, details.headers);
     this.outcomeUnknown = details.outcomeUnknown ?? false;
   }
 
   /** The answer's headers, when there was an answer (rate-limit headers, for instance). */
   get headers(): Headers | undefined {
-    return this.#headers;
+    return hiddenHeaders.get(this);
   }
 
   /**
@@ -142,15 +146,13 @@ export class AbortError extends PlanetScaleError {
  */
 export class UnexpectedResponseError extends PlanetScaleError {
   override name = "UnexpectedResponseError";
-  // A private field behind a getter: no inspect mode (showHidden, %o) lists it, JSON skips it.
-  readonly #body: string;
   constructor(message: string, details: ErrorDetails & { body: string }) {
     super(message, details);
-    this.#body = details.body;
+    hiddenBodies.set(this, details.body);
   }
   /** The raw answer, as far as it was read; it may hold the only copy of a password. */
   get body(): string {
-    return this.#body;
+    return hiddenBodies.get(this) ?? "";
   }
 }
 

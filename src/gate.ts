@@ -20,15 +20,29 @@ export interface RateLimiter {
 }
 
 /**
+ * Fewer answers than this between two holds teach nothing: a 429 met by a client that was barely
+ * sending came from others spending the same token, and says nothing of the pace the server takes.
+ */
+export const LEARNING_SAMPLE = 10;
+
+/**
+ * A minute after the last hold ended the API's per-minute budget has renewed whole: the pace is
+ * forgotten, and calls go as fast as they are made until the next 429.
+ */
+export const FORGET_PACE_MS = 60_000;
+
+/**
  * The pace a hold teaches, from what got through since the previous hold (`accepted` answers in
- * `windowMs`, at least one) and the server's wait. Pure, so that a shared store learns the same way.
+ * `windowMs`) and the server's wait; nothing when too few got through to tell. Pure, so that a
+ * shared store learns the same way.
  */
 export function paceAfterHold(
   rate: number,
   accepted: number,
   windowMs: number,
   retryAfterMs: number,
-): { rate: number; burst: number } {
+): { rate: number; burst: number } | undefined {
+  if (accepted < LEARNING_SAMPLE) return undefined;
   // What got through since the last hold, over at least one hold's length: a server that let
   // `accepted` through and then asked for `retryAfterMs` refills about that many in that time.
   // What got through also holds what the server refilled while it was let through, so both the
@@ -69,6 +83,7 @@ export class Pace {
   /** Reserves the next slot; returns how long to wait for it (0: go now). */
   reserve(now: number): number {
     this.#windowStart ??= now;
+    if (this.rate > 0 && now - this.pausedUntil > FORGET_PACE_MS) this.rate = 0;
     const start = Math.max(now, this.pausedUntil);
     if (this.rate === 0) return start - now;
     const interval = 1 / this.rate;
@@ -93,15 +108,8 @@ export class Pace {
       this.pausedUntil = Math.max(this.pausedUntil, until);
       return;
     }
-    if (this.#acceptedInWindow > 0) {
-      const windowMs = now - (this.#windowStart ?? now);
-      ({ rate: this.rate, burst: this.burst } = paceAfterHold(
-        this.rate,
-        this.#acceptedInWindow,
-        windowMs,
-        retryAfterMs,
-      ));
-    }
+    const learned = paceAfterHold(this.rate, this.#acceptedInWindow, now - (this.#windowStart ?? now), retryAfterMs);
+    if (learned) ({ rate: this.rate, burst: this.burst } = learned);
     this.pausedUntil = until;
     this.#nextSlot = until;
     this.#windowStart = now;

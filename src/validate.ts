@@ -226,8 +226,11 @@ const REQUEST_OPTION_KEYS = ["signal", "timeoutMs", "maxRetries", "headers"];
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-// Headers fetch manages itself or refuses to send; asking for them would fail after the call began.
+// Headers fetch manages itself or refuses to send (asking for them would fail after the call began),
+// and the two the client depends on: JSON bodies, and answers never compressed (see client.ts).
 const FORBIDDEN_HEADERS = new Set([
+  "accept-encoding",
+  "content-type",
   "connection",
   "content-length",
   "expect",
@@ -255,7 +258,7 @@ function checkHeaders(operation: string, headers: unknown): void {
       );
     }
     if (FORBIDDEN_HEADERS.has(name.toLowerCase())) {
-      fail(operation, field, "left out: fetch sets it itself or will not send it", name);
+      fail(operation, field, "left out: fetch or the client sets it itself", name);
     }
     if (typeof value !== "string" || !HEADER_VALUE.test(value)) {
       fail(operation, field, "a string without line breaks or control characters", value);

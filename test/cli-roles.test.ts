@@ -62,11 +62,14 @@ describe.concurrent("subcommands against Prism", () => {
     expect(run.stdout).toMatch(/^export PGPASSWORD='.*'$/m);
   });
 
-  it("get --format env prints nothing and says why", async () => {
-    const run = await cli(["get", "app-db", "main", "role-1", "--format", "env", ...at]);
-    expect(run.code).toBe(0);
+  it.each([
+    ["get", "env"],
+    ["delete", "docker-env"],
+  ])("%s --format %s is a usage error before anything is sent", async (command, format) => {
+    const run = await cli([command, "app-db", "main", "role-1", "--format", format, ...at]);
+    expect(run.code).toBe(2);
     expect(run.stdout).toBe("");
-    expect(run.stderr).toContain("get returns no credentials");
+    expect(run.stderr).toContain(`--format ${format} is for commands that return credentials`);
   });
 
   it.each([["list"], ["get"], ["update"], ["renew"], ["reset"], ["reset-default"], ["delete"], ["reassign"]])(

@@ -202,14 +202,22 @@ describe("ps.raw", () => {
 });
 
 describe("request headers fetch will not send", () => {
-  it.each(["expect", "transfer-encoding", "upgrade", "keep-alive", "connection", "host", "content-length"])(
-    "%s is refused before sending",
-    async (name) => {
-      const error = await failure(ps.createRole({ ...BRANCH, name: "ci" }, { headers: { [name]: "x" } }));
-      expect(error).toBeInstanceOf(InvalidRequestError);
-      expect(server.requests).toHaveLength(0);
-    },
-  );
+  it.each([
+    "expect",
+    "transfer-encoding",
+    "upgrade",
+    "keep-alive",
+    "connection",
+    "host",
+    "content-length",
+    // The two the client depends on: answers never compressed, JSON bodies.
+    "accept-encoding",
+    "content-type",
+  ])("%s is refused before sending", async (name) => {
+    const error = await failure(ps.createRole({ ...BRANCH, name: "ci" }, { headers: { [name]: "x" } }));
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(server.requests).toHaveLength(0);
+  });
 
   it("an argument fetch refuses is a failure that sent nothing", async () => {
     const refusing: typeof fetch = async () => {
@@ -293,5 +301,26 @@ describe("compressed answers", () => {
     const role = await ps.createRole({ ...BRANCH, name: "ci" });
     expect(role.password).toBe(roleFixture().password);
     expect(server.requests[0]?.headers["accept-encoding"]).toBe("identity");
+  });
+});
+
+describe("the shipped declarations", () => {
+  it("carry no #private, which a consumer compiling for ES5 cannot read", async () => {
+    const { readFile } = await import("node:fs/promises");
+    for (const file of ["dist/index.d.ts", "dist/index.d.cts", "dist/testing.d.ts", "dist/redis.d.ts"]) {
+      expect(await readFile(new URL(`../${file}`, import.meta.url), "utf8"), file).not.toContain("#private");
+    }
+  });
+});
+
+describe("the fake, asked for an expiry no date can hold", () => {
+  it("answers 422 naming ttl, as it does other bad input, rather than throwing", async () => {
+    const { createFakePlanetScale } = await import("../src/testing/index.ts");
+    const fake = createFakePlanetScale();
+    const faked = createClient({ fetch: fake.fetch, baseUrl: fake.baseUrl, serviceToken: fake.serviceToken });
+    const error = await failure(faked.createRole({ ...BRANCH, name: "forever", ttl: 8_640_000_000_000 }));
+    expect(error).toMatchObject({ status: 422 });
+    expect(error?.message).toContain("ttl");
+    expect(fake.roles()).toEqual([]);
   });
 });

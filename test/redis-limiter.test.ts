@@ -210,6 +210,22 @@ describe("when Redis is not there", () => {
     }
   });
 
+  it("does not fail a call with a short deadline because Redis hangs", async () => {
+    const own = await startRedisServer();
+    try {
+      const server = await startServer(json(200, roleFixture()));
+      servers.push(server);
+      const ps = clientOf(sharedLimiter({ url: own.url, onWarning: () => {} }), server.url);
+      await ps.createRole({ ...BRANCH, name: "before" });
+      own.freeze();
+      await expect(ps.createRole({ ...BRANCH, name: "hurried" }, { timeoutMs: 300 })).resolves.toMatchObject({
+        id: "role-1",
+      });
+    } finally {
+      await own.stop();
+    }
+  });
+
   it("paces locally from the start when Redis cannot be reached, warning once without the URL's password", async () => {
     const port = await closedPort();
     const warnings: string[] = [];

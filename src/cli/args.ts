@@ -91,6 +91,12 @@ export function invocationOf(line: CommandLine, env: Record<string, string | und
       `--format must be ${OUTPUT_FORMATS.slice(0, -1).join(", ")} or ${OUTPUT_FORMATS.at(-1)}, not ${JSON.stringify(format)}`,
     );
   }
+  // Refused before anything is sent: the command would run, and then have nothing to print.
+  if ((format === "env" || format === "docker-env") && command.credentials !== true) {
+    throw new UsageError(
+      `--format ${format} is for commands that return credentials (create, reset, reset-default), not ${name}`,
+    );
+  }
   const args: Args = { organization };
   command.positionals.forEach((positional, index) => {
     args[positional] = positionals[index];

@@ -14,10 +14,17 @@ local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
 `;
 
-/** ARGV: epoch seen by a call that waited ('' for a new call), idle ms. Returns { wait ms, epoch }. */
+/**
+ * ARGV: epoch seen by a call that waited ('' for a new call), idle ms, ms after a hold's end when the
+ * pace is forgotten. Returns { wait ms, epoch }.
+ */
 export const RESERVE = `${NOW}
 local s = redis.call('HMGET', KEYS[1], 'pausedUntil', 'rate', 'burst', 'nextSlot', 'epoch', 'windowStart')
 local pausedUntil, rate = tonumber(s[1]) or 0, tonumber(s[2]) or 0
+if rate > 0 and now - pausedUntil > tonumber(ARGV[3]) then
+  rate = 0
+  redis.call('HSET', KEYS[1], 'rate', '0')
+end
 local burst, nextSlot, epoch = tonumber(s[3]) or 1, tonumber(s[4]) or 0, tonumber(s[5]) or 0
 if not s[6] then redis.call('HSET', KEYS[1], 'windowStart', tostring(now)) end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])

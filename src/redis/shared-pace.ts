@@ -1,7 +1,7 @@
 // The Pace of gate.ts kept in Redis: the scripts keep the books atomically, and what a hold or a
 // quiet stretch teaches is decided here by the same functions the in-memory limiter uses.
 import type { Redis } from "ioredis";
-import { paceAfterHold, raisedRate } from "../gate.ts";
+import { FORGET_PACE_MS, paceAfterHold, raisedRate } from "../gate.ts";
 import { ACCEPT, HOLD, LEARN, RAISE, RESERVE } from "./scripts.ts";
 
 /** A budget nobody has used for this long is forgotten (its key expires). */
@@ -41,10 +41,13 @@ export class SharedPace {
 
   /** Reserves the next slot; a call that waited passes the epoch it saw, and goes at once if nothing moved. */
   async reserve(epochSeen?: number): Promise<Turn> {
-    const [waitMs, epoch] = (await this.#commands.planetscaleRolesReserve(this.key, epochSeen ?? "", IDLE_MS)) as [
-      number,
-      number,
-    ];
+    const commands = this.#commands;
+    const [waitMs, epoch] = (await commands.planetscaleRolesReserve(
+      this.key,
+      epochSeen ?? "",
+      IDLE_MS,
+      FORGET_PACE_MS,
+    )) as [number, number];
     return { waitMs, epoch };
   }
 
@@ -54,8 +57,8 @@ export class SharedPace {
       | [number, string, string, string];
     if (reply[0] === 0) return;
     const [epoch, accepted, windowMs, rate] = reply;
-    if (Number(accepted) === 0) return;
     const learned = paceAfterHold(Number(rate), Number(accepted), Number(windowMs), retryAfterMs);
+    if (!learned) return;
     await this.#commands.planetscaleRolesLearn(this.key, epoch, String(learned.rate), String(learned.burst));
   }
 

@@ -10,8 +10,15 @@ interface FieldFacts {
 }
 
 // Limits the API applies beyond the spec's types, and how a message words them.
+/** A hundred years: any longer expiry is a mistake, and far past it a date cannot hold it. */
+const MAX_TTL_SECONDS = 100 * 365 * 24 * 3600;
+
 const LIMITS: Record<string, { holds: (value: never) => boolean; says: string }> = {
-  ttl: { holds: (value: number) => value >= 0, says: "an integer of 0 or more" },
+  // An expiry past what a date can hold (about 275,000 years) would make the fake throw, not answer.
+  ttl: {
+    holds: (value: number) => value >= 0 && value <= MAX_TTL_SECONDS,
+    says: `an integer from 0 to ${MAX_TTL_SECONDS}`,
+  },
   name: { holds: (value: string) => value.trim() !== "", says: "a non-empty string" },
   successor: { holds: (value: string) => value.trim() !== "", says: "a non-empty string" },
   page: { holds: (value: number) => value >= 1, says: "an integer of 1 or more" },

@@ -69,9 +69,12 @@ export class PlanetScaleError extends Error {
  * textual replace would repeat it.
  */
 export function extendMessage(error: Error, more: string): void {
-  const frames = error.stack?.indexOf("\n    at ") ?? -1;
+  const stack = error.stack ?? "";
+  const at = stack.indexOf("\n    at ");
+  // No frames (Error.stackTraceLimit = 0): the stack is the header alone.
+  const frames = at >= 0 ? stack.slice(at) : "";
   error.message = `${error.message}${more}`;
-  if (frames >= 0) error.stack = `${error.name}: ${error.message}${error.stack?.slice(frames)}`;
+  error.stack = `${error.name}: ${error.message}${frames}`;
 }
 
 /** Rejected before anything was sent: the request could never have succeeded as given. */

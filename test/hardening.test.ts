@@ -182,6 +182,21 @@ describe("an extended message", () => {
   });
 });
 
+describe("an extended message with no stack frames", () => {
+  it("still reaches the stack (Error.stackTraceLimit = 0, as some services set)", async () => {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      server.next(json(502, { code: "bad_gateway", message: "upstream failed" }));
+      const error = await failure(ps.createRole({ ...BRANCH, name: "ci-reader" }));
+      expect(error?.stack).toBe(`ServerError: ${error?.message}`);
+      expect(error?.stack).toContain("The outcome is unknown");
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  });
+});
+
 describe("connection failures that sent nothing", () => {
   let tlsServer: ReturnType<typeof createHttpsServer>;
   let resetServer: NetServer;

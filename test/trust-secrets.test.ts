@@ -74,10 +74,10 @@ describe("credentials that an error answer echoes", () => {
 });
 
 describe("server text with control characters", () => {
-  it("escapes C0 controls as \\xNN and line separators and bidi overrides as \\uNNNN", async () => {
+  it("escapes line breaks as JSON does (\\n) and other controls, separators and bidi overrides as \\uNNNN", async () => {
     server.next(json(409, { code: "conflict", message: "taken\nforged line\u2028next\u202eevil" }));
     const ps = createClient({ serviceToken: "id:secret", baseUrl: server.url });
     const error = await failure(ps.createRole({ ...BRANCH, name: "x" }));
-    expect(error.apiMessage).toBe("taken\\x0aforged line\\u2028next\\u202eevil");
+    expect(error.apiMessage).toBe("taken\\nforged line\\u2028next\\u202eevil");
   });
 });

@@ -79,7 +79,7 @@ describe("fields", () => {
   it("names the sibling routes an id must not be", async () => {
     const error = await refused(() => ps.getRole({ ...ROLE, id: "default" }));
     expect(error.message).toBe(
-      `get_role: id must be other than default, reset-default (those are other routes' paths); got "default". Nothing was sent.`,
+      `get_role: id must be other than default, reset-default, with or without a .suffix (those are other routes' paths); got "default". Nothing was sent.`,
     );
   });
 
@@ -119,7 +119,7 @@ describe("request options", () => {
     const typo = await refused(() => ps.getRole(ROLE, { retries: 3 } as never));
     expect(typo.field).toBe("options.retries");
     expect(typo.message).toBe(
-      'get_role: unknown option "retries"; allowed: signal, timeoutMs, maxRetries. Nothing was sent.',
+      'get_role: unknown option "retries"; allowed: signal, timeoutMs, maxRetries, headers. Nothing was sent.',
     );
     const elsewhere = await refused(() => ps.getRole(ROLE, { recoverAmbiguous: true } as never));
     expect(elsewhere.field).toBe("options.recoverAmbiguous");

@@ -43,46 +43,34 @@ function expandOneLineDocComments(code: string): string {
   return expanded + code.slice(copied);
 }
 
-export default defineConfig([
-  {
-    entry: { index: "src/index.ts" },
-    format: ["esm", "cjs"],
+/**
+ * A library entry: ESM and CJS with types whose doc comments survive. Each entry is its own build,
+ * so that no entry shares a chunk with another (the main one never carries the fake or ioredis).
+ */
+function libraryEntry(name: string, source: string, platform: "neutral" | "node", clean = false) {
+  return {
+    entry: { [name]: source },
+    format: ["esm", "cjs"] as ("esm" | "cjs")[],
     dts: true,
     // Added here rather than in `plugins`, which tsdown leaves out of the .d.cts build.
-    inputOptions(options) {
+    inputOptions(options: Rolldown.InputOptions) {
       options.plugins = [options.plugins, docCommentsOnOwnLines()];
     },
-    platform: "neutral",
-    target: "node20",
-    clean: true,
-  },
-  {
-    // planetscale-roles/testing: its own build, so the main entry shares no chunk with the fake.
-    entry: { testing: "src/testing/index.ts" },
-    format: ["esm", "cjs"],
-    dts: true,
-    inputOptions(options) {
-      options.plugins = [options.plugins, docCommentsOnOwnLines()];
-    },
-    platform: "neutral",
-    target: "node20",
-    clean: false,
-  },
-  {
-    // planetscale-roles/redis: its own build, the only one that loads ioredis (an optional peer
-    // dependency, so it stays external); the main entry never references it.
-    entry: { redis: "src/redis/index.ts" },
-    format: ["esm", "cjs"],
-    dts: true,
-    inputOptions(options) {
-      options.plugins = [options.plugins, docCommentsOnOwnLines()];
-    },
-    platform: "node",
-    // .js and .cjs, as the other entries (platform "node" would name the ESM build .mjs).
+    platform,
+    // .js and .cjs for every entry (platform "node" would name the ESM build .mjs).
     fixedExtension: false,
     target: "node20",
-    clean: false,
-  },
+    clean,
+  };
+}
+
+export default defineConfig([
+  libraryEntry("index", "src/index.ts", "neutral", true),
+  // planetscale-roles/testing: the in-memory fake, web APIs only.
+  libraryEntry("testing", "src/testing/index.ts", "neutral"),
+  // planetscale-roles/redis: the only entry that loads ioredis (an optional peer dependency, so it
+  // stays external).
+  libraryEntry("redis", "src/redis/index.ts", "node"),
   {
     // The command is ESM only (top-level await) and never imported.
     entry: { bin: "src/cli/bin.ts" },

@@ -14,15 +14,26 @@ export default mergeConfig(
       // switched through a global at run time, so no module needs a fresh load.
       isolate: false,
       exclude: [
-        // The CLI runs as a child process (runTs): src/cli.ts is not mutated, and the library code
-        // it calls is the original there.
-        "test/cli.test.ts",
-        "test/cli-roles.test.ts",
+        // The CLI's suites: src/cli/ is not mutated, and where it runs as a child process the
+        // library code it calls is the original there.
+        "test/cli*.test.ts",
+        // The built dist/, the packed tarball, bundles, the workflows and the licence, not src/.
+        "test/declarations.test.ts",
+        "test/testing-bundle.test.ts",
+        "test/redis-entry.test.ts",
+        "test/prism-recipe.test.ts",
+        "test/workflow-lint.test.ts",
+        "test/spec-update-pr.test.ts",
+        "test/license.test.ts",
+        "test/readme-example.test.ts",
+        "test/testing-readme.test.ts",
+        "test/testing-listen.test.ts",
+        // A real redis-server for src/redis/, which is not mutated.
+        "test/redis-*.test.ts",
         // npm pack + installs of the built dist/, not src/.
         "test/package.test.ts",
         // scripts/ (pull-spec, generate), not src/.
-        "test/spec-changes.test.ts",
-        "test/spec-pipeline.test.ts",
+        "test/spec-*.test.ts",
         // connection-string.ts and cli-output.ts, through bash and dotenv; none of the mutated files.
         "test/connection-string.test.ts",
         // 500 concurrent creates against a token bucket: a throughput check, 4 s a run, that vitest would

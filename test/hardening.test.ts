@@ -18,12 +18,12 @@ import {
   InvalidRequestError,
   NotFoundError,
   type PlanetScaleClient,
-  type PlanetScaleError,
   type RequestLogEvent,
   ServerError,
   UnexpectedResponseError,
 } from "../src/index.ts";
 import { parseRetryAfter, sleep } from "../src/retry.ts";
+import { failure } from "./support/failure.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { ROOT } from "./support/run.ts";
 import { type Handler, json, startServer, type TestServer } from "./support/servers.ts";
@@ -41,12 +41,6 @@ beforeEach(() => {
   server.reset();
   ps = createClient({ serviceToken: "id:secret", baseUrl: server.url, backoff: FAST, maxRetries: 2 });
 });
-
-const failure = (promise: Promise<unknown>) =>
-  promise.then(
-    () => undefined,
-    (error: unknown) => error as PlanetScaleError,
-  );
 
 /** A fetch that answers every call at once, without a network: for counting what the client does per call. */
 function answeringFetch(status = 200, body: unknown = roleFixture()): typeof fetch {

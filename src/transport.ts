@@ -240,6 +240,15 @@ function takeDeadline(timeoutMs: number): Deadline {
   return deadline;
 }
 
+/** The shared deadlines open now, and how many of their timers would keep the process alive (tests). */
+export function openDeadlines(): { open: number; holdingTheProcess: number } {
+  let holding = 0;
+  for (const { timer } of deadlines.values()) {
+    if (typeof timer === "object" && timer.hasRef?.() !== false) holding++;
+  }
+  return { open: deadlines.size, holdingTheProcess: holding };
+}
+
 export interface Attempt {
   /** Fires at the attempt's deadline or when the caller aborts. */
   signal: AbortSignal;

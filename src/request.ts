@@ -79,13 +79,9 @@ function attemptFetch(ctx: ClientContext, attempt: Attempt): typeof fetch {
   };
 }
 
-function hasCredentials(record: Record<string, unknown>): boolean {
-  return (
-    typeof record.username === "string" &&
-    record.username !== "" &&
-    typeof record.password === "string" &&
-    record.password !== ""
-  );
+/** Which of the credentials an answer that should carry them lacks (absent, not a string, or empty). */
+function missingCredentials(record: Record<string, unknown>): string[] {
+  return ["username", "password"].filter((key) => typeof record[key] !== "string" || record[key] === "");
 }
 
 /** A 2xx read to the end: its result, or an UnexpectedResponseError that keeps the raw body. */
@@ -104,7 +100,7 @@ function interpretSuccess(
       parsed = JSON.parse(text);
     } catch {}
     const usable = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed);
-    if (usable && (!policy.returnsPassword || hasCredentials(parsed as Record<string, unknown>))) {
+    if (usable && (!policy.returnsPassword || missingCredentials(parsed as Record<string, unknown>).length === 0)) {
       return redactInspect(parsed as object);
     }
   }
@@ -131,9 +127,7 @@ function unusableAnswer(
   else if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
     what = "with JSON that is not an object";
   else {
-    const record = parsed as Record<string, unknown>;
-    const missing = ["username", "password"].filter((key) => typeof record[key] !== "string" || record[key] === "");
-    what = `without ${missing.join(" and ")}`;
+    what = `without ${missingCredentials(parsed as Record<string, unknown>).join(" and ")}`;
   }
   return new UnexpectedResponseError(`${operation} answered ${response.status} ${what}.${keep}`, {
     operation,
@@ -312,14 +306,14 @@ export async function callWithResponse<Id extends OperationId>(
       // The gate already holds every call of the client, this one included, for the server's wait.
       const hold = failure.retryAfterMs ?? backoffMs(attempt, settings);
       if (attempt <= settings.maxRetries && hold <= settings.maxRetryAfterMs) {
-        tellRetry(ctx, { operation, attempt, error: failure, delayMs: hold });
+        quietly(ctx.onRetry, { operation, attempt, error: failure, delayMs: hold });
         continue;
       }
       throw failure;
     }
     const delay = retryDelay(failure, policy, attempt, settings);
     if (delay === undefined) throw explainUnknownOutcome(failure, policy, params as Record<string, unknown>);
-    tellRetry(ctx, { operation, attempt, error: failure, delayMs: delay });
+    quietly(ctx.onRetry, { operation, attempt, error: failure, delayMs: delay });
     try {
       await sleep(delay, signal);
     } catch (reason) {
@@ -342,10 +336,6 @@ export function quietly<T>(hook: ((value: T) => unknown) | undefined, value: T):
     const returned = hook(value);
     if (returned instanceof Promise) returned.catch(() => {});
   } catch {}
-}
-
-function tellRetry(ctx: ClientContext, event: RetryEvent): void {
-  quietly(ctx.onRetry, event);
 }
 
 export async function callOperation<Id extends OperationId>(

@@ -1,7 +1,7 @@
 // At the rate limit, a client acts as one. Every attempt of a client passes one gate: at most
 // maxConcurrency in flight, and a rate limiter that a 429 closes for every call until Retry-After
 // has passed, then opens at the pace the server was seen to accept. Waiting here spends no retry.
-import { sleep } from "./retry.ts";
+import { sleep } from "./clock.ts";
 
 /**
  * A request budget. The default is one per client, in memory; pass one limiter to several clients

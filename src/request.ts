@@ -1,6 +1,7 @@
 // The path every operation takes: check the input, send through openapi-fetch, read the answer
 // without losing a byte of it (nor reading without end), and apply the retry policy.
 import type { Client } from "openapi-fetch";
+import { sleep } from "./clock.ts";
 import {
   AbortError,
   errorFromResponse,
@@ -21,7 +22,6 @@ import {
   parseRetryAfter,
   type RetrySettings,
   retryDelay,
-  sleep,
 } from "./retry.ts";
 import { redactInspect } from "./secrets.ts";
 import { type Attempt, BodyTooLargeError, readBody, startAttempt } from "./transport.ts";

@@ -2,7 +2,6 @@
 // the small decision that reads it. The loop that acts on it lives in request.ts.
 import { ConnectionError, type PlanetScaleError, RateLimitError, ServerError, TimeoutError } from "./errors.ts";
 import type { OperationId } from "./generated/operations.ts";
-import { TIMER_LIMIT_MS } from "./transport.ts";
 
 export interface OperationPolicy {
   /** May the request be sent again after it may have reached the server (5xx, reset, timeout)? */
@@ -140,28 +139,4 @@ export function retryDelay(
     error instanceof ServerError || error instanceof ConnectionError || error instanceof TimeoutError;
   if (mayHaveReachedServer && policy.repeatable) return backoffMs(retry, settings);
   return undefined;
-}
-
-/**
- * Resolves after `ms` (at most the timer limit: a longer wait is never cut to nothing), or rejects
- * with the signal's reason as soon as it aborts; leaves no timer behind. The listener goes on a
- * signal of its own that follows the caller's, so that calls sharing one signal add nothing to it.
- */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const follower = signal ? AbortSignal.any([signal]) : undefined;
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(
-      () => {
-        follower?.removeEventListener("abort", onAbort);
-        resolve();
-      },
-      Math.min(ms, TIMER_LIMIT_MS),
-    );
-    follower?.addEventListener("abort", onAbort, { once: true });
-  });
 }

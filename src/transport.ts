@@ -1,6 +1,8 @@
 // Security decisions made once, where every request passes: which addresses may receive a token,
 // what a failed fetch means, how a deadline and the caller's signal end an attempt, and how much of
 // an answer is read.
+
+import { TIMER_LIMIT_MS } from "./clock.ts";
 import { AbortError, ConnectionError, InvalidRequestError, type PlanetScaleError, TimeoutError } from "./errors.ts";
 import { printable, redactText } from "./secrets.ts";
 
@@ -128,9 +130,6 @@ export function connectionError(error: unknown, operation: string, secrets: read
     },
   );
 }
-
-/** The longest wait a timer can hold: setTimeout fires at once for anything longer. */
-export const TIMER_LIMIT_MS = 2 ** 31 - 1;
 
 /** Answers are a few kB (a page of 100 roles ~150 kB); reading stops here, whatever the server sends. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;

@@ -1,9 +1,10 @@
 // Checks every call's input against what the spec says about the operation (generated), plus the
 // few rules the API enforces that the spec does not state. Nothing is sent until it passes.
+
+import { TIMER_LIMIT_MS } from "./clock.ts";
 import { InvalidRequestError } from "./errors.ts";
 import { type OperationId, operations } from "./generated/operations.ts";
 import { printable } from "./secrets.ts";
-import { TIMER_LIMIT_MS } from "./transport.ts";
 import type { InheritedRole, RequestOptions } from "./types.ts";
 
 /** The roles a new role may inherit, as the spec lists them (generated). */

@@ -10,6 +10,7 @@ import { type AddressInfo, createServer as createNetServer, type Server as NetSe
 import path from "node:path";
 import { format, inspect } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { sleep } from "../src/clock.ts";
 import {
   AuthenticationError,
   ConnectionError,
@@ -22,7 +23,7 @@ import {
   ServerError,
   UnexpectedResponseError,
 } from "../src/index.ts";
-import { parseRetryAfter, sleep } from "../src/retry.ts";
+import { parseRetryAfter } from "../src/retry.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { ROOT } from "./support/run.ts";

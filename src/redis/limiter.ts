@@ -2,8 +2,8 @@
 // cannot be reached, each process paces its own calls with the in-memory limiter, says so once, and
 // returns to the shared budget when Redis answers again. The limiter never fails a call.
 import { Redis, type RedisOptions } from "ioredis";
+import { sleep } from "../clock.ts";
 import { createRateLimiter, type RateLimiter } from "../gate.ts";
-import { sleep } from "../retry.ts";
 import { RedisRoute } from "./route.ts";
 import { SharedPace, type Turn } from "./shared-pace.ts";
 

@@ -1,9 +1,10 @@
 // createFakePlanetScale: the Roles API in memory, behind a fetch function (and, in Node, an HTTP
 // server). It checks credentials, records what it received, applies queued faults, refuses input
 // the API refuses, and hands the call to the operation's handler.
+
+import { sleep } from "../clock.ts";
 import type { ServiceToken } from "../credentials.ts";
 import type { OperationId } from "../generated/operations.ts";
-import { sleep } from "../retry.ts";
 import type { Role } from "../types.ts";
 import { errorAnswer } from "./answers.ts";
 import { invalidInput } from "./checks.ts";

@@ -1,0 +1,54 @@
+// Time as an input. Everything in the package that waits or reads the time takes it from a Clock,
+// so that tests steer time and assert exact waits instead of bounding wall time.
+
+/** The longest wait a timer can hold: setTimeout fires at once for anything longer. */
+export const TIMER_LIMIT_MS = 2 ** 31 - 1;
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /**
+   * Resolves after `ms` (at most the timer limit), or rejects with the signal's reason as soon as
+   * it aborts. `unref`: the wait does not keep the process alive (a lease's renewal timer).
+   */
+  sleep(ms: number, signal?: AbortSignal, options?: { unref?: boolean }): Promise<void>;
+  /** A signal that aborts with a "TimeoutError" DOMException after `ms`, keeping no process alive. */
+  timeout(ms: number): AbortSignal;
+}
+
+function unref(timer: ReturnType<typeof setTimeout>): void {
+  if (typeof timer === "object" && typeof timer.unref === "function") timer.unref();
+  else (globalThis as { Deno?: { unrefTimer?(id: unknown): void } }).Deno?.unrefTimer?.(timer);
+}
+
+/**
+ * Resolves after `ms` (at most the timer limit: a longer wait is never cut to nothing), or rejects
+ * with the signal's reason as soon as it aborts; leaves no timer behind. The listener goes on a
+ * signal of its own that follows the caller's, so that calls sharing one signal add nothing to it.
+ */
+export function sleep(ms: number, signal?: AbortSignal, options?: { unref?: boolean }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const follower = signal ? AbortSignal.any([signal]) : undefined;
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(
+      () => {
+        follower?.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      Math.min(ms, TIMER_LIMIT_MS),
+    );
+    if (options?.unref) unref(timer);
+    follower?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** The real clock. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep,
+  timeout: (ms) => AbortSignal.timeout(Math.min(ms, TIMER_LIMIT_MS)),
+};

@@ -2,6 +2,7 @@
 
 import type { Client } from "openapi-fetch";
 import * as openapiFetch from "openapi-fetch";
+import { type Clock, systemClock } from "./clock.ts";
 import { authorizationHeader, type ServiceToken } from "./credentials.ts";
 import { InvalidRequestError } from "./errors.ts";
 import { ConcurrencyGate, createRateLimiter, type RateLimiter } from "./gate.ts";
@@ -111,6 +112,11 @@ export interface ClientOptions {
   rateLimiter?: RateLimiter | false;
   /** Told before each wait for a retry, with the reason and the delay; a hook that throws changes nothing. */
   onRetry?: (event: RetryEvent) => void;
+  /**
+   * Where every wait and every reading of the time comes from. Default: the real clock. Tests pass
+   * one they steer, so that retries, holds, deadlines and lease renewals happen when they say.
+   */
+  clock?: Clock;
   /** Where the defaults are read from. Default: process.env. */
   env?: Record<string, string | undefined>;
 }
@@ -178,6 +184,7 @@ const CLIENT_OPTIONS = [
   "maxConcurrency",
   "rateLimiter",
   "onRetry",
+  "clock",
   "env",
 ] as const satisfies readonly (keyof ClientOptions)[];
 const BACKOFF_OPTIONS = ["baseMs", "maxMs", "maxRetryAfterMs"];
@@ -214,6 +221,7 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     maxConcurrency = DEFAULT_MAX_CONCURRENCY,
     rateLimiter = createRateLimiter(),
     onRetry,
+    clock = systemClock,
   } = options;
   checkDuration("createClient", "timeoutMs", timeoutMs, 1);
   checkNumber("createClient", "maxRetries", maxRetries, { integer: true });
@@ -269,6 +277,7 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     secrets: secretsOf(authorization),
     gate: { concurrency: new ConcurrencyGate(maxConcurrency), limiter: rateLimiter || undefined },
     onRetry,
+    clock,
   };
   const call =
     <Id extends OperationId>(operation: Id) =>

@@ -1,7 +1,7 @@
 // The path every operation takes: check the input, send through openapi-fetch, read the answer
 // without losing a byte of it (nor reading without end), and apply the retry policy.
 import type { Client } from "openapi-fetch";
-import { sleep } from "./clock.ts";
+import type { Clock } from "./clock.ts";
 import {
   AbortError,
   errorFromResponse,
@@ -47,6 +47,7 @@ export interface ClientContext {
   /** The client's one gate: concurrency cap and rate limiter, shared by all its calls. */
   gate: Gate | undefined;
   onRetry: ((event: RetryEvent) => void) | undefined;
+  clock: Clock;
 }
 
 // openapi-fetch types each call by its literal path; here the path comes from the operation
@@ -315,7 +316,7 @@ export async function callWithResponse<Id extends OperationId>(
     if (delay === undefined) throw explainUnknownOutcome(failure, policy, params as Record<string, unknown>);
     quietly(ctx.onRetry, { operation, attempt, error: failure, delayMs: delay });
     try {
-      await sleep(delay, signal);
+      await ctx.clock.sleep(delay, signal);
     } catch (reason) {
       throw new AbortError(`${operation} was aborted while waiting to retry after: ${failure.message}`, {
         operation,

@@ -1,0 +1,96 @@
+// A clock the test steers: time moves only when the test says, and every wait is exact.
+import type { Clock } from "../../src/clock.ts";
+
+interface Sleeper {
+  at: number;
+  resolve: () => void;
+  order: number;
+}
+
+export interface ManualClock extends Clock {
+  /** Moves time forward by `ms`, waking each sleeper due on the way in order, and letting it run. */
+  advance(ms: number): Promise<void>;
+  /** Runs time forward until nothing sleeps any more (or `limitMs` has passed). */
+  runAll(limitMs?: number): Promise<void>;
+  /** The waits asked for so far, in ms, in the order asked. */
+  readonly waits: number[];
+  /** How many sleepers are waiting now. */
+  pending(): number;
+}
+
+/** Lets every promise callback queued so far (and those they queue) run. */
+export async function settle(rounds = 20): Promise<void> {
+  for (let round = 0; round < rounds; round++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+export function manualClock(start = Date.UTC(2026, 11, 1, 12, 0, 0)): ManualClock {
+  let now = start;
+  let order = 0;
+  const sleepers: Sleeper[] = [];
+  const waits: number[] = [];
+  const deadlines: { at: number; controller: AbortController }[] = [];
+  const due = () => {
+    sleepers.sort((a, b) => a.at - b.at || a.order - b.order);
+    return sleepers[0];
+  };
+  const clock: ManualClock = {
+    waits,
+    now: () => now,
+    pending: () => sleepers.length,
+    sleep(ms, signal) {
+      waits.push(ms);
+      return new Promise<void>((resolve, reject) => {
+        if (signal?.aborted) return reject(signal.reason);
+        const sleeper: Sleeper = { at: now + ms, order: order++, resolve: () => resolve() };
+        sleepers.push(sleeper);
+        signal?.addEventListener(
+          "abort",
+          () => {
+            const index = sleepers.indexOf(sleeper);
+            if (index >= 0) sleepers.splice(index, 1);
+            reject(signal.reason);
+          },
+          { once: true },
+        );
+      });
+    },
+    timeout(ms) {
+      const controller = new AbortController();
+      deadlines.push({ at: now + ms, controller });
+      return controller.signal;
+    },
+    async advance(ms) {
+      const end = now + ms;
+      await settle();
+      for (;;) {
+        const next = due();
+        const deadline = deadlines.filter((d) => d.at <= end).sort((a, b) => a.at - b.at)[0];
+        const nextAt = Math.min(
+          next && next.at <= end ? next.at : Number.POSITIVE_INFINITY,
+          deadline?.at ?? Number.POSITIVE_INFINITY,
+        );
+        if (nextAt === Number.POSITIVE_INFINITY) break;
+        now = Math.max(now, nextAt);
+        if (deadline && deadline.at === nextAt) {
+          deadlines.splice(deadlines.indexOf(deadline), 1);
+          deadline.controller.abort(new DOMException("The operation timed out.", "TimeoutError"));
+        } else if (next) {
+          sleepers.splice(sleepers.indexOf(next), 1);
+          next.resolve();
+        }
+        await settle();
+      }
+      now = end;
+      await settle();
+    },
+    async runAll(limitMs = 24 * 3_600_000) {
+      const end = now + limitMs;
+      while (sleepers.length > 0 && now < end) {
+        const next = due();
+        if (!next) break;
+        await clock.advance(Math.max(0, Math.min(next.at, end) - now));
+      }
+    },
+  };
+  return clock;
+}

@@ -245,9 +245,10 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
   }
   assertSafeUrl(baseUrl);
   const authorization = authorizationHeader(options, env);
+  const guarded = guardedFetch(innerFetch, authorization);
   const raw = createFetchClient<paths>({
     baseUrl,
-    fetch: guardedFetch(innerFetch, authorization),
+    fetch: (input) => guarded(input),
     // A redirect is answered as an error: following it could hand the token to another host.
     redirect: "manual",
     headers: {
@@ -267,10 +268,8 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
   };
   const ctx: ClientContext = {
     raw,
-    // The operations' URLs are safe by construction (a checked baseUrl, single-segment path
-    // parameters), so they skip the guard's URL parse; `raw` keeps it.
-    // Called through a function of its own: workerd's fetch refuses any `this` but the global one.
-    fetch: (input, init) => innerFetch(input, init),
+    fetch: guarded,
+    baseUrl: baseUrl.replace(/\/+$/, ""),
     timeoutMs,
     retry,
     log: logger,

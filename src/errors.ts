@@ -1,5 +1,9 @@
-// The whole error hierarchy, and the one function that maps an HTTP answer to its class.
-import { operations } from "./generated/operations.ts";
+// The whole error hierarchy, and every error the package throws after its input was accepted: an
+// answer mapped to its class, a failed fetch, a fired deadline or abort, an unusable 2xx, and the
+// words that say what an unknown outcome means and how to check. Input refusals are made in
+// validate.ts (InvalidRequestError), where the rules are.
+import { type OperationId, operations } from "./generated/operations.ts";
+import type { OperationPolicy } from "./retry.ts";
 import { printable, redactText } from "./secrets.ts";
 
 export interface ErrorDetails {
@@ -242,4 +246,249 @@ export function errorFromResponse(
   // 400, 409, 422…: the API refused the request as sent. InvalidRequestError is kept for what the
   // client refused before sending, so these stay the base class, with their status and code.
   return new PlanetScaleError(message, details);
+}
+
+// Failures before the request could be written: no connection, or no TLS session to write it on.
+// Codes from Node (undici, OpenSSL) and Bun; Deno reports a connect failure only in its message.
+const NOT_SENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "EPROTO",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "HOSTNAME_MISMATCH",
+  "ConnectionRefused",
+  "FailedToOpenSocket",
+  // undici refused the request as given (a header it will not send, say) before writing it.
+  "UND_ERR_NOT_SUPPORTED",
+  "UND_ERR_INVALID_ARG",
+]);
+const NOT_SENT_CODE_PREFIXES = ["ERR_TLS_", "ERR_SSL_", "UNABLE_TO_", "CERT_"];
+// undici's own words for a fetch it refused to start (the fetch spec's blocked ports), a TLS session
+// that never came up, and Deno's connect failures.
+const NOT_SENT_MESSAGES = /^bad port$|before secure TLS connection was established|client error \(Connect\)/;
+
+function neverSent(error: unknown): { code: string | undefined; notSent: boolean } {
+  let code: string | undefined;
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    const { code: own, message } = current as { code?: unknown; message?: unknown };
+    if (typeof own === "string") {
+      code ??= own;
+      if (NOT_SENT_CODES.has(own) || NOT_SENT_CODE_PREFIXES.some((prefix) => own.startsWith(prefix))) {
+        return { code: own, notSent: true };
+      }
+    }
+    if (typeof message === "string" && NOT_SENT_MESSAGES.test(message)) return { code, notSent: true };
+    current = (current as { cause?: unknown }).cause;
+  }
+  return { code, notSent: false };
+}
+
+/** The error as it may be shown: a fetch of the caller's may put anything in its messages. */
+function maskedCause(error: unknown, secrets: readonly string[]): unknown {
+  const texts: string[] = [];
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    texts.push(String((current as Error).message), String((current as Error).stack));
+    current = (current as { cause?: unknown }).cause;
+  }
+  if (!secrets.some((secret) => texts.some((text) => text.includes(secret)))) return error;
+  return new Error(redactText(String((error as Error)?.message), secrets));
+}
+
+export function connectionError(error: unknown, operation: string, secrets: readonly string[] = []): ConnectionError {
+  const { code, notSent } = neverSent(error);
+  const what = notSent ? "could not connect; nothing was sent" : "the connection failed after the request was sent";
+  const detail = code ?? ((error as Error)?.cause as Error | undefined)?.message ?? (error as Error)?.message;
+  return new ConnectionError(
+    `${operation}: ${what} (${printable(redactText(String(detail ?? "unknown error"), secrets))})`,
+    { operation, requestSent: !notSent, outcomeUnknown: !notSent, cause: maskedCause(error, secrets) },
+  );
+}
+
+/** What an attempt was when it failed without an answer: its deadline, the caller's signal, and whether it left the gate. */
+export interface AttemptState {
+  operation: string;
+  timeoutMs: number;
+  deadline: AbortSignal;
+  callerSignal: AbortSignal | undefined;
+  /** The joined signal the request was sent with. */
+  signal: AbortSignal;
+  /** False while the call was still waiting at the rate-limit gate. */
+  sent: boolean;
+  secrets: readonly string[];
+}
+
+/** Whatever the fetch, the gate or the body read threw, as the error that says what happened. */
+export function attemptFailure(error: unknown, state: AttemptState): PlanetScaleError {
+  const { operation, sent, callerSignal, deadline } = state;
+  if (error instanceof PlanetScaleError) return error;
+  const waiting = sent ? "" : " while waiting at the rate-limit gate; nothing was sent";
+  // Both may have fired by now: the one that fired first is the one the joined signal carries.
+  const timedOut = deadline.aborted && (!callerSignal?.aborted || state.signal.reason === deadline.reason);
+  if (timedOut) {
+    return new TimeoutError(`${operation} timed out after ${state.timeoutMs} ms (timeoutMs)${waiting}`, {
+      operation,
+      outcomeUnknown: sent,
+    });
+  }
+  if (callerSignal?.aborted) {
+    return new AbortError(`${operation} was aborted by the caller's signal${waiting}`, {
+      operation,
+      outcomeUnknown: sent,
+      cause: callerSignal.reason,
+    });
+  }
+  return connectionError(error, operation, state.secrets);
+}
+
+export function abortedBeforeSending(operation: string, signal: AbortSignal): AbortError {
+  return new AbortError(`${operation} was aborted before it was sent`, { operation, cause: signal.reason });
+}
+
+export function abortedWhileWaiting(operation: string, failure: PlanetScaleError, reason: unknown): AbortError {
+  return new AbortError(`${operation} was aborted while waiting to retry after: ${failure.message}`, {
+    operation,
+    outcomeUnknown: failure.outcomeUnknown,
+    cause: reason,
+  });
+}
+
+/** Why a 2xx could not be used, for its message. */
+export type Unusable =
+  | { kind: "too large"; limit: number }
+  | { kind: "broken off"; read: number; cause: unknown }
+  | { kind: "not json" }
+  | { kind: "wrong shape"; problem: string };
+
+function unusableWords(why: Unusable): string {
+  if (why.kind === "too large") return `with a body larger than ${why.limit} bytes, so reading stopped there`;
+  if (why.kind === "broken off") return `but the answer broke off after ${why.read} characters`;
+  if (why.kind === "not json") return "with a body that is not JSON";
+  return why.problem;
+}
+
+/**
+ * A 2xx the client cannot use. For an answer that took effect and carried a password, the message
+ * says so, and that error.body may hold the only copy of it.
+ */
+export function unusableAnswer(
+  operation: OperationId,
+  policy: OperationPolicy,
+  response: Response,
+  text: string,
+  why: Unusable,
+  requestId: string | undefined,
+): UnexpectedResponseError {
+  const keep = policy.returnsPassword
+    ? " It took effect on the server; the raw answer is kept in error.body, which may hold the only copy of the password."
+    : "";
+  return new UnexpectedResponseError(`${operation} answered ${response.status} ${unusableWords(why)}.${keep}`, {
+    operation,
+    status: response.status,
+    requestId,
+    headers: response.headers,
+    body: text,
+    cause: why.kind === "broken off" ? why.cause : undefined,
+  });
+}
+
+/** `reset_default_role` → `resetDefaultRole`: the client method a message can tell the caller to use. */
+function methodOf(operation: string): string {
+  return operation.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+/** Adds to an error that left the outcome open what it means for this operation and how to check. */
+export function explainUnknownOutcome(
+  error: PlanetScaleError,
+  policy: OperationPolicy,
+  params: Record<string, unknown>,
+): PlanetScaleError {
+  if (!error.outcomeUnknown) return error;
+  const where = `${String(params.organization)}/${String(params.database)}/${String(params.branch)}`;
+  if (policy.returnsPassword && policy.repeatable) {
+    const args =
+      typeof params.id === "string" ? "{ organization, database, branch, id }" : "{ organization, database, branch }";
+    extendMessage(
+      error,
+      `. The outcome is unknown: the password on ${where} may have been reset although no usable answer came back, ` +
+        `so the old password may already be invalid. Call ${methodOf(String(error.operation))}(${args}) again to get a working one.`,
+    );
+  } else if (!policy.repeatable) {
+    const byName = typeof params.name === "string" ? `, q: ${JSON.stringify(params.name)}` : "";
+    extendMessage(
+      error,
+      `. The outcome is unknown: the role may have been created on ${where} although no usable answer came back, ` +
+        `so it was not sent again. Check with listRoles({ organization, database, branch${byName} }) and delete any role you cannot use.`,
+    );
+  }
+  return error;
+}
+
+/** Where a role lives and who it is, for messages about roles left behind. */
+export function describeRole(
+  where: { organization: string; database: string; branch: string },
+  role: { id?: unknown; name?: unknown },
+): string {
+  // The name and id come from the server: escaped before they reach a message.
+  const name = typeof role.name === "string" && role.name ? `${printable(role.name)} ` : "";
+  const id = typeof role.id === "string" ? `(id ${printable(role.id)}) ` : "";
+  return `role ${name}${id}on ${where.organization}/${where.database}/${where.branch}`;
+}
+
+/** A role made for the caller that could not be deleted: which one, and how to delete it. */
+export function leftBehind(
+  where: { organization: string; database: string; branch: string },
+  role: { id: string; name?: string },
+  deleteError: unknown,
+  why = "",
+): PlanetScaleError {
+  const reason = ((deleteError as Error)?.message ?? String(deleteError)).replace(/\.$/, "");
+  return new PlanetScaleError(
+    `${describeRole(where, role)} was left behind: deleting it failed: ${reason}${why}. ` +
+      `Delete it with deleteRole({ organization, database, branch, id: ${JSON.stringify(printable(role.id))} }).`,
+    { operation: "delete_role", cause: deleteError },
+  );
+}
+
+/** Recovery could not tell whether the lost create made its role: nothing was deleted nor made again. */
+export function recoveryUnchecked(
+  original: PlanetScaleError,
+  attemptName: string,
+  listError: unknown,
+): PlanetScaleError {
+  extendMessage(
+    original,
+    `. Recovery could not check whether role ${attemptName} was created (${(listError as Error).message}), so it ` +
+      `deleted nothing and did not create again. Look for it with listRoles({ organization, database, branch, ` +
+      `q: ${JSON.stringify(attemptName)} }) and delete it if it is there: its password was never seen`,
+  );
+  return original;
+}
+
+/** Recovery found the lost create's role and could not delete it. */
+export function recoveryLeftBehind(
+  original: PlanetScaleError,
+  where: { organization: string; database: string; branch: string },
+  role: { id: string; name?: string },
+  deleteError: unknown,
+): PlanetScaleError {
+  return new PlanetScaleError(
+    `create_role's answer was lost (${original.message}); recovery found ${describeRole(where, role)} ` +
+      `but could not delete it, so it is left behind with a password nobody has: ${(deleteError as Error).message}`,
+    { operation: "create_role", outcomeUnknown: false, cause: deleteError },
+  );
+}
+
+/** A list whose pages do not add up (a next_page that goes back, ids seen before, no end in sight). */
+export function badPaging(page: number, what: string, body: unknown): UnexpectedResponseError {
+  return new UnexpectedResponseError(`list_roles answered page ${page} ${what}`, {
+    operation: "list_roles",
+    body: JSON.stringify(body),
+  });
 }

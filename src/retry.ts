@@ -1,6 +1,16 @@
 // The retry policy, as data a reviewer can check against what repeating each operation does, and
-// the small decision that reads it. The loop that acts on it lives in request.ts.
-import { ConnectionError, type PlanetScaleError, RateLimitError, ServerError, TimeoutError } from "./errors.ts";
+// the one function that reads it: whether and when a call is sent again. The loop that acts on the
+// decision is in request.ts; it decides nothing itself.
+import {
+  AbortError,
+  ConnectionError,
+  NotFoundError,
+  type PlanetScaleError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+  UnexpectedResponseError,
+} from "./errors.ts";
 import type { OperationId } from "./generated/operations.ts";
 
 export interface OperationPolicy {
@@ -117,26 +127,69 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return date === undefined ? undefined : Math.max(0, date - now);
 }
 
+/** How long a 429 holds the client's gate: the server's Retry-After, else the backoff. */
+export function holdAfter(error: RateLimitError, attempt: number, settings: RetrySettings): number {
+  return error.retryAfterMs ?? backoffMs(attempt, settings);
+}
+
+/** What the call has been through, for the decision after its latest attempt. */
+export interface CallHistory {
+  /** The attempt that just failed (1 for the first). */
+  attempt: number;
+  /** An earlier attempt ended with the outcome unknown (it may have taken effect). */
+  earlierOutcomeUnknown: boolean;
+  /** The client has a rate limiter, which holds every call for a 429's wait. */
+  gated: boolean;
+  /** The caller opted in to recovering an ambiguous create, and it has not been used yet. */
+  mayRecover: boolean;
+}
+
+export type Decision =
+  /** Send again after `delayMs`; `atGate`: the gate already holds the call that long. */
+  | { kind: "retry"; delayMs: number; atGate?: true }
+  /** Delete what the lost create made, if it made anything, then create again under a new name. */
+  | { kind: "recover" }
+  /** The repeat's 404 is the answer that says the earlier attempt did it. */
+  | { kind: "done" }
+  | { kind: "fail" };
+
+/** A create that may have made a role nobody can use: no answer, or a 2xx that could not be read. */
+function ambiguousCreate(error: PlanetScaleError): boolean {
+  const unusable = error instanceof UnexpectedResponseError && (error.status ?? 0) >= 200 && (error.status ?? 0) < 300;
+  return unusable || (error.outcomeUnknown && !(error instanceof AbortError));
+}
+
 /**
- * How long to wait before sending again, or undefined to give up now. `retry` counts the
- * retries made so far plus this one (1 for the first retry).
+ * The whole decision whether and when to send a call again, after any failed attempt. Every
+ * operation sends again when nothing reached the server and after a 429 (the server refused it
+ * unseen); beyond that only where the policy says a repeat is harmless, or where the caller opted in
+ * to recovering an ambiguous create. `maxRetries` bounds every kind of repeat but the one recovery.
  */
-export function retryDelay(
+export function decide(
   error: PlanetScaleError,
   policy: OperationPolicy,
-  retry: number,
+  history: CallHistory,
   settings: RetrySettings,
-): number | undefined {
-  if (retry > settings.maxRetries) return undefined;
-  if (error instanceof RateLimitError) {
-    if (error.retryAfterMs === undefined) return backoffMs(retry, settings);
-    if (error.retryAfterMs > settings.maxRetryAfterMs) return undefined;
-    // Waiting a little past Retry-After keeps callers told the same second from arriving together.
-    return error.retryAfterMs + Math.round(settings.random() * Math.min(error.retryAfterMs / 4, 1_000));
+): Decision {
+  const { attempt } = history;
+  if (error instanceof NotFoundError && history.earlierOutcomeUnknown && policy.notFoundOnRepeatMeansDone) {
+    return { kind: "done" };
   }
-  if (error instanceof ConnectionError && !error.requestSent) return backoffMs(retry, settings);
+  if (history.mayRecover && !policy.repeatable && ambiguousCreate(error)) return { kind: "recover" };
+  if (attempt > settings.maxRetries) return { kind: "fail" };
+  if (error instanceof RateLimitError) {
+    if ((error.retryAfterMs ?? 0) > settings.maxRetryAfterMs) return { kind: "fail" };
+    if (history.gated) return { kind: "retry", delayMs: holdAfter(error, attempt, settings), atGate: true };
+    if (error.retryAfterMs === undefined) return { kind: "retry", delayMs: backoffMs(attempt, settings) };
+    // Waiting a little past Retry-After keeps callers told the same second from arriving together.
+    const jitter = Math.round(settings.random() * Math.min(error.retryAfterMs / 4, 1_000));
+    return { kind: "retry", delayMs: error.retryAfterMs + jitter };
+  }
+  if (error instanceof ConnectionError && !error.requestSent) {
+    return { kind: "retry", delayMs: backoffMs(attempt, settings) };
+  }
   const mayHaveReachedServer =
     error instanceof ServerError || error instanceof ConnectionError || error instanceof TimeoutError;
-  if (mayHaveReachedServer && policy.repeatable) return backoffMs(retry, settings);
-  return undefined;
+  if (mayHaveReachedServer && policy.repeatable) return { kind: "retry", delayMs: backoffMs(attempt, settings) };
+  return { kind: "fail" };
 }

@@ -1,10 +1,19 @@
 // What the Roles resource needs beyond one request per call: every page of a list, a role that
-// deletes itself, and the opt-in recovery of a create whose outcome is unknown.
-import { AbortError, extendMessage, InvalidRequestError, PlanetScaleError, UnexpectedResponseError } from "./errors.ts";
+// deletes itself, and the opt-in recovery of a create whose outcome is unknown. Each goes through
+// the pipeline (request.ts); none has a loop of retries of its own.
+import {
+  AbortError,
+  badPaging,
+  InvalidRequestError,
+  leftBehind,
+  type PlanetScaleError,
+  recoveryLeftBehind,
+  recoveryUnchecked,
+} from "./errors.ts";
 import { type ClientContext, callOperation, callWithResponse } from "./request.ts";
-import { printable, redactInspect } from "./secrets.ts";
+import { redactInspect } from "./secrets.ts";
 import type { CreateRoleParams, ListRolesParams, RequestOptions, ResponseInfo, Role, RolePage } from "./types.ts";
-import { checkRequestOptions } from "./validate.ts";
+import { checkCreateOptions, checkTemporaryRole } from "./validate.ts";
 
 export interface CreateRoleOptions extends RequestOptions {
   /**
@@ -18,14 +27,49 @@ export interface CreateRoleOptions extends RequestOptions {
 
 export type ListedRole = RolePage["data"][number];
 
-/** Where a role lives and who it is, for messages about roles left behind. */
-function describeRole(
-  params: { organization: string; database: string; branch: string },
-  role: { id: string; name?: string },
-) {
-  // The name and id come from the server: escaped before they reach a message.
-  const name = role.name ? `${printable(role.name)} ` : "";
-  return `role ${name}(id ${printable(role.id)}) on ${params.organization}/${params.database}/${params.branch}`;
+/** A list that reaches this many pages is refused: no branch has that many roles, a broken server may. */
+export const MAX_LIST_PAGES = 1_000;
+
+/** The ttl, in seconds, of a temporary role when the caller gives none: it outlives no process by long. */
+export const TEMPORARY_ROLE_TTL = 3_600;
+
+type Where = { organization: string; database: string; branch: string };
+
+function pick(params: Where): Where {
+  return { organization: params.organization, database: params.database, branch: params.branch };
+}
+
+/**
+ * Every page, read before the first role is handed out: the caller may then delete or create roles
+ * while iterating without shifting the pages under the loop, so no role that existed when it began
+ * is skipped or repeated. A role another client adds meanwhile may shift one onto the next page:
+ * ids already seen are not repeated, and a page with nothing new ends the list as broken.
+ */
+async function readAllPages(ctx: ClientContext, params: Omit<ListRolesParams, "page">, options?: RequestOptions) {
+  const seen = new Map<string, ListedRole>();
+  for (let page = 1; ; ) {
+    const result = await callOperation(ctx, "list_roles", { ...params, page }, options);
+    const fresh = result.data.filter((role) => !seen.has(role.id));
+    if (result.data.length > 0 && fresh.length === 0) {
+      throw badPaging(page, "with only roles it had listed before", {
+        current_page: page,
+        ids: result.data.map((role) => role.id),
+      });
+    }
+    for (const role of fresh) seen.set(role.id, role);
+    const next = result.next_page;
+    if (next === null || next === undefined) return [...seen.values()];
+    // A next_page that does not move forward would loop for ever.
+    if (!Number.isSafeInteger(next) || next <= page) {
+      throw badPaging(page, `with next_page ${String(next)}`, { current_page: result.current_page, next_page: next });
+    }
+    if (next > MAX_LIST_PAGES) {
+      throw badPaging(page, `with a next_page past ${MAX_LIST_PAGES} pages, where listAllRoles stops`, {
+        next_page: next,
+      });
+    }
+    page = next;
+  }
 }
 
 export async function* listAllRoles(
@@ -33,27 +77,33 @@ export async function* listAllRoles(
   params: Omit<ListRolesParams, "page">,
   options?: RequestOptions,
 ): AsyncGenerator<ListedRole, void, undefined> {
-  if ((params as { page?: unknown }).page !== undefined) {
+  if ((params as { page?: unknown } | undefined)?.page !== undefined) {
     throw new InvalidRequestError("list_roles: listAllRoles starts at page 1 and follows next_page; do not pass page", {
       operation: "list_roles",
       field: "page",
     });
   }
-  let page = 1;
-  for (;;) {
-    const result = await callOperation(ctx, "list_roles", { ...params, page }, options);
-    for (const role of result.data ?? []) yield redactInspect(role);
-    const next = result.next_page;
-    if (next === null || next === undefined) return;
-    // A next_page that does not move forward would loop for ever.
-    if (!Number.isSafeInteger(next) || next <= page) {
-      throw new UnexpectedResponseError(`list_roles answered page ${page} with next_page ${String(next)}`, {
-        operation: "list_roles",
-        body: JSON.stringify({ current_page: result.current_page, next_page: next }),
-      });
-    }
-    page = next;
-  }
+  for (const role of await readAllPages(ctx, params, options)) yield redactInspect(role);
+}
+
+/**
+ * Runs the callback; resolves to what it gives, or rejects with an AbortError once the caller's
+ * signal fires while it is still running. A callback that has already returned wins, even if it
+ * fired the signal itself on the way.
+ */
+function untilAborted<T>(use: () => T | Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  const work = (async () => use())();
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () =>
+      reject(
+        new AbortError("create_role: createTemporaryRole was aborted while its callback ran", { cause: signal.reason }),
+      );
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    // Settled callbacks are told first: `work.then` above was queued before this.
+    if (signal.aborted) Promise.resolve().then(onAbort);
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 export async function createTemporaryRole<T>(
@@ -62,39 +112,28 @@ export async function createTemporaryRole<T>(
   use: (role: Role) => Promise<T> | T,
   options?: RequestOptions,
 ): Promise<T> {
-  if (typeof use !== "function") {
-    throw new InvalidRequestError("create_role: createTemporaryRole needs a function to hand the role to", {
-      operation: "create_role",
-      field: "fn",
-    });
-  }
-  const role = await callOperation(ctx, "create_role", params, options);
-  let result: T | undefined;
-  let failure: { error: unknown } | undefined;
+  checkTemporaryRole(params, use);
+  const role = await callOperation(ctx, "create_role", { ttl: TEMPORARY_ROLE_TTL, ...params }, options);
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown };
   try {
-    result = await use(role);
+    outcome = {
+      ok: true,
+      value: await untilAborted(() => use(role), options?.signal),
+    };
   } catch (error) {
-    failure = { error };
+    outcome = { ok: false, error };
   }
   try {
     // Cleanup runs even when the caller's signal fired: that is what makes the role temporary.
     await callOperation(ctx, "delete_role", { ...pick(params), id: role.id }, { ...options, signal: undefined });
   } catch (deleteError) {
-    const after = failure
-      ? ` (after the callback failed: ${(failure.error as Error)?.message ?? String(failure.error)})`
-      : "";
-    throw new PlanetScaleError(
-      `${describeRole(params, role)} was left behind: deleting it failed: ${(deleteError as Error).message.replace(/\.$/, "")}${after}. ` +
-        `Delete it with deleteRole({ organization, database, branch, id: ${JSON.stringify(printable(role.id))} }).`,
-      { operation: "delete_role", cause: deleteError },
-    );
+    const after = outcome.ok
+      ? ""
+      : ` (after the callback failed: ${(outcome.error as Error)?.message ?? String(outcome.error)})`;
+    throw leftBehind(params, role, deleteError, after);
   }
-  if (failure) throw failure.error;
-  return result as T;
-}
-
-function pick(params: { organization: string; database: string; branch: string }) {
-  return { organization: params.organization, database: params.database, branch: params.branch };
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
 }
 
 /**
@@ -112,33 +151,17 @@ export async function createRoleWithRecovery(
   params: CreateRoleParams,
   options?: CreateRoleOptions,
 ): Promise<ResponseInfo<Role>> {
-  const { recoverAmbiguous, ...requestOptions } = checkRequestOptions("create_role", options) as CreateRoleOptions;
-  if (recoverAmbiguous !== undefined && typeof recoverAmbiguous !== "boolean") {
-    throw new InvalidRequestError("create_role: recoverAmbiguous must be true or false. Nothing was sent.", {
-      operation: "create_role",
-      field: "recoverAmbiguous",
-    });
-  }
+  const { recoverAmbiguous, ...requestOptions } = checkCreateOptions(params, options);
   if (!recoverAmbiguous) return callWithResponse(ctx, "create_role", params, requestOptions);
-  if (typeof params?.name !== "string" || params.name.trim() === "") {
-    throw new InvalidRequestError(
-      "create_role: recoverAmbiguous needs a name, to find the role a lost answer created. Nothing was sent.",
-      { operation: "create_role", field: "name" },
-    );
-  }
-  const first = { ...params, name: attemptName(params.name) };
-  try {
-    return await callWithResponse(ctx, "create_role", first, requestOptions);
-  } catch (error) {
-    // A 2xx whose body is unusable created a role nobody can use: as good as a lost answer.
-    const unusable =
-      error instanceof UnexpectedResponseError && (error.status ?? 0) >= 200 && (error.status ?? 0) < 300;
-    const ambiguous = error instanceof PlanetScaleError && error.outcomeUnknown && !(error instanceof AbortError);
-    if (!unusable && !ambiguous) throw error;
-    await removeAttemptRole(ctx, first, requestOptions, error);
-  }
-  // The first attempt left nothing behind: one more, under a name of its own, and its failure is final.
-  return callWithResponse(ctx, "create_role", { ...params, name: attemptName(params.name) }, requestOptions);
+  let sent: CreateRoleParams & { name: string } = { ...params, name: attemptName(params.name as string) };
+  // The pipeline asks for this once, when an attempt's outcome is unknown; the next attempt it
+  // makes is a new create under a name of its own.
+  const recover = async (failure: PlanetScaleError) => {
+    await removeAttemptRole(ctx, sent, requestOptions, failure);
+    sent = { ...params, name: attemptName(params.name as string) };
+    return sent;
+  };
+  return callWithResponse(ctx, "create_role", sent, requestOptions, recover);
 }
 
 /** Deletes the role(s) carrying this attempt's name, if the lost create made one; touches nothing else. */
@@ -149,29 +172,19 @@ async function removeAttemptRole(
   original: PlanetScaleError,
 ): Promise<void> {
   const where = pick(attempt);
-  const own: ListedRole[] = [];
+  let own: ListedRole[];
   try {
-    for await (const role of listAllRoles(ctx, { ...where, q: attempt.name }, options)) {
-      if (role.name === attempt.name) own.push(role);
-    }
-  } catch (listError) {
-    extendMessage(
-      original,
-      `. Recovery could not check whether role ${attempt.name} was created (${(listError as Error).message}), so it ` +
-        `deleted nothing and did not create again. Look for it with listRoles({ organization, database, branch, ` +
-        `q: ${JSON.stringify(attempt.name)} }) and delete it if it is there: its password was never seen`,
+    own = (await readAllPages(ctx, { ...where, q: attempt.name }, options)).filter(
+      (role) => role.name === attempt.name,
     );
-    throw original;
+  } catch (listError) {
+    throw recoveryUnchecked(original, attempt.name, listError);
   }
   for (const role of own) {
     try {
       await callOperation(ctx, "delete_role", { ...where, id: role.id }, options);
     } catch (deleteError) {
-      throw new PlanetScaleError(
-        `create_role's answer was lost (${original.message}); recovery found ${describeRole(attempt, role)} ` +
-          `but could not delete it, so it is left behind with a password nobody has: ${(deleteError as Error).message}`,
-        { operation: "create_role", outcomeUnknown: false, cause: deleteError },
-      );
+      throw recoveryLeftBehind(original, where, role, deleteError);
     }
   }
 }

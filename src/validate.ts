@@ -15,6 +15,8 @@ export interface FieldSchema {
   readonly type: string;
   readonly enum?: readonly string[];
   readonly items?: FieldSchema;
+  readonly fields?: Readonly<Record<string, FieldSchema>>;
+  readonly required?: readonly string[];
   readonly nullable?: boolean;
   readonly anyOf?: readonly FieldSchema[];
 }
@@ -286,4 +288,38 @@ export function checkRequestOptions(operation: string, options: unknown): Reques
   checkHeaders(operation, options.headers);
   checkNumber(operation, "maxRetries", options.maxRetries, { integer: true });
   return options as RequestOptions;
+}
+
+/** createRole's options: the request options and recoverAmbiguous, which needs a name to recover by. */
+export function checkCreateOptions(params: unknown, options: unknown): RequestOptions & { recoverAmbiguous?: boolean } {
+  const checked = checkRequestOptions("create_role", options) as RequestOptions & { recoverAmbiguous?: unknown };
+  const { recoverAmbiguous } = checked;
+  if (recoverAmbiguous !== undefined && typeof recoverAmbiguous !== "boolean") {
+    throw new InvalidRequestError("create_role: recoverAmbiguous must be true or false. Nothing was sent.", {
+      operation: "create_role",
+      field: "recoverAmbiguous",
+    });
+  }
+  const name = (params as { name?: unknown } | undefined)?.name;
+  if (recoverAmbiguous && (typeof name !== "string" || name.trim() === "")) {
+    throw new InvalidRequestError(
+      "create_role: recoverAmbiguous needs a name, to find the role a lost answer created. Nothing was sent.",
+      { operation: "create_role", field: "name" },
+    );
+  }
+  return checked as RequestOptions & { recoverAmbiguous?: boolean };
+}
+
+/** createTemporaryRole's own rules: a callback to hand the role to, and a role that expires. */
+export function checkTemporaryRole(params: unknown, use: unknown): void {
+  if (typeof use !== "function") {
+    throw new InvalidRequestError("create_role: createTemporaryRole needs a function to hand the role to", {
+      operation: "create_role",
+      field: "fn",
+    });
+  }
+  if ((params as { ttl?: unknown } | undefined)?.ttl === 0) {
+    // ttl 0 is a role that never expires: a process killed during the callback would leave it for good.
+    fail("create_role", "ttl", "a positive number of seconds for a temporary role (0 never expires)", 0);
+  }
 }

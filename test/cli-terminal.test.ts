@@ -3,7 +3,7 @@
 import type { ServerResponse } from "node:http";
 import { describe, expect, it } from "vitest";
 import { runCli, withServer } from "./support/cli.ts";
-import { roleFixture } from "./support/fixtures.ts";
+import { pageFixture, roleFixture } from "./support/fixtures.ts";
 import { json, type RecordedRequest } from "./support/servers.ts";
 
 // C0 (ESC, CR, BEL), DEL, C1 (NEL, CSI) and a bidi override: each can move the cursor, forge a
@@ -20,7 +20,7 @@ function rawControls(text: string): string[] {
 }
 
 function page(roles: unknown[]) {
-  return { type: "list", current_page: 1, next_page: null, prev_page: null, data: roles };
+  return pageFixture({ data: roles });
 }
 
 describe.concurrent("human output escapes control characters visibly", () => {

@@ -12,7 +12,6 @@ import {
   type RequestLogEvent,
 } from "../src/index.ts";
 import { parseRetryAfter } from "../src/retry.ts";
-import { openDeadlines } from "../src/transport.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { json, startServer, type TestServer } from "./support/servers.ts";
@@ -144,22 +143,6 @@ describe("deadlines", () => {
     } finally {
       await hanging.close();
     }
-  });
-
-  it("do not pile up: the deadlines of finished calls are dropped", async () => {
-    const seen: AbortSignal[] = [];
-    const recording: typeof fetch = async (input) => {
-      seen.push((input as Request).signal);
-      return new Response(JSON.stringify(roleFixture()), { headers: { "content-type": "application/json" } });
-    };
-    const client = createClient({ serviceToken: `svc:${TOKEN}`, baseUrl: server.url, fetch: recording });
-    await Promise.all(Array.from({ length: 50 }, () => client.getRole(ROLE, { timeoutMs: 60_000 })));
-    // Deadlines no call uses are dropped when the next one is made: only that one is left, and no
-    // timer of theirs keeps the process alive.
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    await client.getRole(ROLE, { timeoutMs: 60_000 });
-    expect(openDeadlines()).toEqual({ open: 1, holdingTheProcess: 0 });
-    expect(seen).toHaveLength(51);
   });
 });
 

@@ -1,8 +1,8 @@
-// Shared deadlines and the gate's own failures: what is left open after calls, what keeps a process
+// Deadlines and the gate's own failures: what is left open after calls, what keeps a process
 // alive, and what a call that never left the gate says; and 429s with the gate turned off.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AbortError, createClient, RateLimitError, TimeoutError } from "../src/index.ts";
-import { openDeadlines } from "../src/transport.ts";
+import { manualClock, waitFor } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { hang, json, startServer, type TestServer } from "./support/servers.ts";
@@ -22,34 +22,41 @@ beforeEach(() => server.reset());
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe("shared deadlines", () => {
-  it("leave at most the last idle one open, and none keeps the process alive", async () => {
-    const ps = createClient({ serviceToken: "id:secret", baseUrl: server.url });
-    await Promise.all(Array.from({ length: 30 }, () => ps.getRole(ROLE, { timeoutMs: 60_000 })));
-    await pause(20);
-    await ps.getRole(ROLE, { timeoutMs: 60_000 });
-    expect(openDeadlines()).toEqual({ open: 1, holdingTheProcess: 0 });
-  });
-
-  it("are never dropped while a call still runs under one", async () => {
-    const ps = createClient({ serviceToken: "id:secret", baseUrl: hanging.url, maxRetries: 0 });
-    const answering = createClient({ serviceToken: "id:secret", baseUrl: server.url });
-    const started = Date.now();
-    const stuck = failure(ps.getRole(ROLE, { timeoutMs: 300 }));
-    await pause(20);
-    // A new deadline is made here; the stuck call's, still in use, must stay and fire.
-    await answering.getRole(ROLE, { timeoutMs: 5_000 });
+describe("deadlines on the client's clock", () => {
+  it("fire when the clock reaches timeoutMs, not before", async () => {
+    const clock = manualClock();
+    const ps = createClient({ serviceToken: "id:secret", baseUrl: hanging.url, maxRetries: 0, clock });
+    let settled = false;
+    const stuck = failure(ps.getRole(ROLE, { timeoutMs: 300 })).finally(() => {
+      settled = true;
+    });
+    await waitFor(() => hanging.requests.length === 1);
+    await clock.advance(299);
+    expect(settled).toBe(false);
+    await clock.advance(1);
     const error = await stuck;
     expect(error).toBeInstanceOf(TimeoutError);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(error?.message).toBe("get_role timed out after 300 ms (timeoutMs)");
   });
 
-  it("are gone once they fire", async () => {
-    const ps = createClient({ serviceToken: "id:secret", baseUrl: hanging.url, maxRetries: 0 });
-    await pause(20);
-    // Making this call's deadline drops every idle one; when it fires, it goes too.
-    await failure(ps.getRole(ROLE, { timeoutMs: 50 }));
-    expect(openDeadlines().open).toBe(0);
+  it("are each call's own: a later call's deadline neither ends nor extends an earlier one", async () => {
+    const clock = manualClock();
+    const ps = createClient({ serviceToken: "id:secret", baseUrl: hanging.url, maxRetries: 0, clock });
+    const first = failure(ps.getRole(ROLE, { timeoutMs: 300 }));
+    await waitFor(() => hanging.requests.length === 1);
+    await clock.advance(200);
+    const second = failure(ps.getRole(ROLE, { timeoutMs: 300 }));
+    await waitFor(() => hanging.requests.length === 2);
+    await clock.advance(100);
+    expect(await first).toBeInstanceOf(TimeoutError);
+    let secondSettled = false;
+    void second.finally(() => {
+      secondSettled = true;
+    });
+    await clock.advance(199);
+    expect(secondSettled).toBe(false);
+    await clock.advance(1);
+    expect(await second).toBeInstanceOf(TimeoutError);
   });
 });
 

@@ -10,7 +10,7 @@ import {
   UnexpectedResponseError,
 } from "../src/index.ts";
 import { failure } from "./support/failure.ts";
-import { BRANCH, roleFixture } from "./support/fixtures.ts";
+import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
 import { json, startServer, type TestServer, truncated } from "./support/servers.ts";
 
 const ROLE = { ...BRANCH, id: "role-1" };
@@ -26,7 +26,7 @@ const client = (options: Parameters<typeof createClient>[0] = {}) =>
   createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 0, ...options });
 describe("the log", () => {
   it("gives the path with its query, and a duration no longer than the call took", async () => {
-    server.next(json(200, { data: [], current_page: 2, next_page: null }));
+    server.next(json(200, pageFixture({ current_page: 2 })));
     const events: RequestLogEvent[] = [];
     const started = performance.now();
     await client({ logger: (event) => events.push(event) }).listRoles({ ...BRANCH, page: 2, per_page: 5, q: "ci" });
@@ -61,9 +61,9 @@ describe("a 2xx the client cannot use", () => {
     server.next(json(200, "null"), json(200, "42"));
     const nullAnswer = await failure(client().getRole(ROLE));
     expect(nullAnswer).toBeInstanceOf(UnexpectedResponseError);
-    expect(nullAnswer.message).toBe("get_role answered 200 with JSON that is not an object.");
+    expect(nullAnswer.message).toBe("get_role answered 200 with JSON that is null, not an object.");
     const numberAnswer = await failure(client().getRole(ROLE));
-    expect(numberAnswer.message).toBe("get_role answered 200 with JSON that is not an object.");
+    expect(numberAnswer.message).toBe("get_role answered 200 with JSON that is an integer, not an object.");
   });
 
   it("refuses a create answer with an empty password, and names both fields when both are missing", async () => {

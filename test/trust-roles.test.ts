@@ -11,7 +11,7 @@ import {
   UnexpectedResponseError,
 } from "../src/index.ts";
 import { failure } from "./support/failure.ts";
-import { BRANCH, roleFixture } from "./support/fixtures.ts";
+import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
 import { type RolesServer, startRolesServer } from "./support/roles-server.ts";
 import { closedPort, json, startServer, type TestServer } from "./support/servers.ts";
 
@@ -34,7 +34,7 @@ const everything = async (roles: AsyncIterable<unknown>) => {
   for await (const role of roles) seen.push(role);
   return seen;
 };
-const page = (body: Record<string, unknown>) => json(200, { type: "list", current_page: 1, ...body });
+const page = (body: Record<string, unknown>) => json(200, pageFixture(body));
 
 describe("listAllRoles", () => {
   it("refuses a page, since it starts at 1 itself, before sending", async () => {
@@ -46,10 +46,12 @@ describe("listAllRoles", () => {
     expect(rolesServer.requests).toHaveLength(0);
   });
 
-  it("ends on a page that has neither data nor next_page", async () => {
-    server.next(page({}));
+  it("refuses a page without data as an answer of the wrong shape, naming the field", async () => {
+    server.next(page({ data: undefined }));
     const client = createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 0 });
-    await expect(everything(client.listAllRoles(BRANCH))).resolves.toEqual([]);
+    const error = await failure(everything(client.listAllRoles(BRANCH)));
+    expect(error).toBeInstanceOf(UnexpectedResponseError);
+    expect(error.message).toBe("list_roles answered 200 without data.");
     expect(server.requests).toHaveLength(1);
   });
 
@@ -165,7 +167,7 @@ describe("recoverAmbiguous", () => {
       (request, res, socket) => {
         const lost = created[0] as Role;
         const data = [lost, roleFixture({ id: "longer", name: `${lost.name}-2` }), roleFixture({ id: "theirs" })];
-        json(200, { type: "list", current_page: 1, next_page: null, data })(request, res, socket);
+        json(200, pageFixture({ data }))(request, res, socket);
       },
       (request, res) => {
         deleted.push(request.url.split("?")[0]?.split("/").pop() ?? "");

@@ -4,7 +4,7 @@ import { inspect } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AuthenticationError, createClient } from "../src/index.ts";
 import { failure } from "./support/failure.ts";
-import { BRANCH, roleFixture } from "./support/fixtures.ts";
+import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
 import { json, startServer, type TestServer } from "./support/servers.ts";
 
 let server: TestServer;
@@ -36,7 +36,7 @@ describe("a printed role", () => {
 
   it("shows a listed role's blank password as blank: there is nothing to hide", async () => {
     const listed = { ...roleFixture(), password: "" };
-    server.next(json(200, { data: [listed], current_page: 1, next_page: null }));
+    server.next(json(200, pageFixture({ data: [listed] })));
     const ps = createClient({ serviceToken: "id:secret", baseUrl: server.url });
     const page = await ps.listRoles(BRANCH);
     const shown = inspect(page, { depth: 4 });

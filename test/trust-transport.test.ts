@@ -10,7 +10,7 @@ import {
   UnexpectedResponseError,
 } from "../src/index.ts";
 import { failure } from "./support/failure.ts";
-import { BRANCH, roleFixture } from "./support/fixtures.ts";
+import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
 import { type Handler, hang, json, resetAfterBody, startServer, type TestServer } from "./support/servers.ts";
 
 const ROLE = { ...BRANCH, id: "role-1" };
@@ -191,7 +191,7 @@ describe("reading a body", () => {
   });
 
   it("reads an answer of exactly the cap in full", async () => {
-    const opening = '{"type":"list","current_page":1,"next_page":null,"data":[]';
+    const opening = JSON.stringify(pageFixture()).slice(0, -1);
     const body = `${opening}${" ".repeat(CAP - opening.length - 1)}}`;
     server.next(json(200, body));
     const page = await client().listRoles(BRANCH);

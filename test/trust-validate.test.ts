@@ -2,7 +2,7 @@
 // shows what it got; input it accepts reaches the server.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createClient, InvalidRequestError, type PlanetScaleClient, type PlanetScaleError } from "../src/index.ts";
-import { BRANCH, roleFixture } from "./support/fixtures.ts";
+import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
 import { json, startServer, type TestServer } from "./support/servers.ts";
 
 const ROLE = { ...BRANCH, id: "role-1" };
@@ -42,7 +42,7 @@ describe("fields", () => {
   it("refuses per_page 0 and sends per_page 1", async () => {
     const error = await refused(() => ps.listRoles({ ...BRANCH, per_page: 0 }));
     expect(error.message).toBe("list_roles: per_page must be an integer of 1 or more; got 0. Nothing was sent.");
-    server.next(json(200, { data: [], current_page: 1, next_page: null }));
+    server.next(json(200, pageFixture()));
     await ps.listRoles({ ...BRANCH, per_page: 1 });
     expect(server.requests[0]?.url).toMatch(/\?per_page=1$/);
   });

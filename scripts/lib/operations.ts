@@ -7,12 +7,15 @@ const METHODS = ["get", "put", "post", "delete", "patch"] as const;
 
 /**
  * What the runtime checks a field against. `type` is a JSON type, or "any" (the spec allows any
- * value) or "union" (oneOf/anyOf members of different types, listed in `anyOf`).
+ * value) or "union" (oneOf/anyOf members of different types, listed in `anyOf`). An object lists
+ * its fields and the ones it requires, so that answers can be checked as deep as the spec says.
  */
 interface FieldSchema {
   type: string;
   enum?: string[];
   items?: FieldSchema;
+  fields?: Record<string, FieldSchema>;
+  required?: string[];
   anyOf?: FieldSchema[];
   nullable?: true;
 }
@@ -23,8 +26,8 @@ interface OperationFacts {
   pathParams: string[];
   query: Record<string, FieldSchema>;
   body: { fields: Record<string, FieldSchema>; required: string[] } | null;
-  /** The success answer has a JSON body (create, get…), as opposed to a bare 204 (delete…). */
-  jsonResponse: boolean;
+  /** The schema of the success answer's JSON body (create, get…); null for a bare 204 (delete…). */
+  response: FieldSchema | null;
   serviceTokenAccesses: string[];
   oauthScopes: Record<string, string[]>;
 }
@@ -46,6 +49,12 @@ function fieldOf(doc: OpenApiDocument, view: SchemaView, where: string): FieldSc
   const field: FieldSchema = { type: types[0] as string };
   if (view.enum) field.enum = view.enum;
   if (field.type === "array" && view.items) field.items = fieldSchema(doc, view.items, `${where}[]`);
+  if (field.type === "object" && view.properties.size > 0) {
+    field.fields = Object.fromEntries(
+      [...view.properties].map(([name, property]) => [name, fieldSchema(doc, property, `${where}.${name}`)]),
+    );
+    if (view.required.length > 0) field.required = view.required;
+  }
   return { ...field, ...nullable };
 }
 
@@ -80,17 +89,16 @@ function bodyFacts(doc: OpenApiDocument, op: Record<string, unknown>, id: string
   return { fields, required: view.required };
 }
 
-function answersJson(doc: OpenApiDocument, op: Record<string, unknown>): boolean {
+/** The first 2xx answer's JSON body schema, or null when success has no JSON body. */
+function successSchema(doc: OpenApiDocument, op: Record<string, unknown>, id: string): FieldSchema | null {
   const responses = isObject(op.responses) ? op.responses : {};
-  return Object.entries(responses).some(([status, answer]) => {
+  for (const [status, answer] of Object.entries(responses)) {
     const response = deref(doc, answer);
-    return (
-      status.startsWith("2") &&
-      isObject(response) &&
-      isObject(response.content) &&
-      "application/json" in response.content
-    );
-  });
+    if (!status.startsWith("2") || !isObject(response) || !isObject(response.content)) continue;
+    const media = response.content["application/json"];
+    if (isObject(media)) return fieldSchema(doc, schemaAt(media.schema), `${id} answer`);
+  }
+  return null;
 }
 
 export function operationFacts(doc: OpenApiDocument): Record<string, OperationFacts> {
@@ -111,7 +119,7 @@ export function operationFacts(doc: OpenApiDocument): Record<string, OperationFa
         pathParams: parameters.filter((p) => p.in === "path").map((p) => String(p.name)),
         query,
         body: bodyFacts(doc, op, id),
-        jsonResponse: answersJson(doc, op),
+        response: successSchema(doc, op, id),
         ...parseAuthorization(typeof op.description === "string" ? op.description : ""),
       };
     }
@@ -119,18 +127,40 @@ export function operationFacts(doc: OpenApiDocument): Record<string, OperationFa
   return facts;
 }
 
+/**
+ * Answers that several operations share (the role, for six of them) are written once, as a
+ * constant the table refers to: the table ships in every bundle, so it is kept small.
+ */
+function sharedAnswers(facts: Record<string, OperationFacts>): { consts: string[]; table: string } {
+  const names = new Map<string, string>();
+  const withRefs = Object.fromEntries(
+    Object.entries(facts).map(([id, fact]) => {
+      if (fact.response === null) return [id, fact];
+      const text = JSON.stringify(fact.response, null, 2);
+      if (!names.has(text)) names.set(text, `answer${names.size}`);
+      return [id, { ...fact, response: `@@${names.get(text)}@@` }];
+    }),
+  );
+  const consts = [...names].map(([text, name]) => `const ${name} = ${text} as const;\n`);
+  const table = JSON.stringify(withRefs, null, 2).replace(/"@@(answer\d+)@@"/g, "$1");
+  return { consts, table };
+}
+
 export function describeOperations(doc: OpenApiDocument): string {
   const facts = operationFacts(doc);
   const ids = Object.keys(facts).sort();
-  const sorted = Object.fromEntries(ids.map((id) => [id, facts[id]]));
+  const sorted = Object.fromEntries(ids.map((id) => [id, facts[id] as OperationFacts]));
+  const { consts, table } = sharedAnswers(sorted);
   return [
     'import type { operations as Operations } from "./openapi.ts";',
     "",
     '/** The spec\'s operation ids, e.g. "create_role". */',
     "export type OperationId = keyof Operations;",
     "",
+    "// The success answers' schemas, each written once.",
+    ...consts,
     "/** What the spec says about each operation, for the checks and messages at run time. */",
-    `export const operations = ${JSON.stringify(sorted, null, 2)} as const satisfies Record<OperationId, unknown>;`,
+    `export const operations = ${table} as const satisfies Record<OperationId, unknown>;`,
     "",
   ].join("\n");
 }

@@ -6,6 +6,462 @@ import type { operations as Operations } from "./openapi.ts";
 /** The spec's operation ids, e.g. "create_role". */
 export type OperationId = keyof Operations;
 
+// The success answers' schemas, each written once.
+const answer0 = {
+  "type": "object",
+  "fields": {
+    "id": {
+      "type": "string"
+    },
+    "name": {
+      "type": "string"
+    },
+    "access_host_url": {
+      "type": "string"
+    },
+    "private_access_host_url": {
+      "type": "string"
+    },
+    "private_connection_service_name": {
+      "type": "string"
+    },
+    "username": {
+      "type": "string"
+    },
+    "base_username": {
+      "type": "string"
+    },
+    "password": {
+      "type": "string"
+    },
+    "database_name": {
+      "type": "string"
+    },
+    "created_at": {
+      "type": "string"
+    },
+    "updated_at": {
+      "type": "string"
+    },
+    "deleted_at": {
+      "type": "string",
+      "nullable": true
+    },
+    "expires_at": {
+      "type": "string",
+      "nullable": true
+    },
+    "dropped_at": {
+      "type": "string",
+      "nullable": true
+    },
+    "disabled_at": {
+      "type": "string",
+      "nullable": true
+    },
+    "drop_failed": {
+      "type": "string"
+    },
+    "ready": {
+      "type": "boolean"
+    },
+    "expired": {
+      "type": "boolean"
+    },
+    "default": {
+      "type": "boolean"
+    },
+    "ttl": {
+      "type": "integer"
+    },
+    "inherited_roles": {
+      "type": "array",
+      "items": {
+        "type": "string",
+        "enum": [
+          "pg_checkpoint",
+          "pg_create_subscription",
+          "pg_maintain",
+          "pg_monitor",
+          "pg_read_all_data",
+          "pg_read_all_settings",
+          "pg_read_all_stats",
+          "pg_signal_backend",
+          "pg_stat_scan_tables",
+          "pg_use_reserved_connections",
+          "pg_write_all_data",
+          "postgres"
+        ]
+      }
+    },
+    "with_replication": {
+      "type": "boolean"
+    },
+    "branch": {
+      "type": "object",
+      "fields": {
+        "id": {
+          "type": "string"
+        },
+        "name": {
+          "type": "string"
+        },
+        "created_at": {
+          "type": "string"
+        },
+        "updated_at": {
+          "type": "string"
+        },
+        "deleted_at": {
+          "type": "string",
+          "nullable": true
+        }
+      },
+      "required": [
+        "id",
+        "name",
+        "created_at",
+        "updated_at",
+        "deleted_at"
+      ]
+    },
+    "actor": {
+      "type": "object",
+      "fields": {
+        "id": {
+          "type": "string"
+        },
+        "display_name": {
+          "type": "string"
+        },
+        "avatar_url": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "id",
+        "display_name",
+        "avatar_url"
+      ]
+    },
+    "query_safety_settings": {
+      "type": "object",
+      "fields": {
+        "require_where_on_delete": {
+          "type": "string",
+          "enum": [
+            "off",
+            "warn",
+            "on"
+          ]
+        },
+        "require_where_on_update": {
+          "type": "string",
+          "enum": [
+            "off",
+            "warn",
+            "on"
+          ]
+        }
+      },
+      "required": [
+        "require_where_on_delete",
+        "require_where_on_update"
+      ]
+    }
+  },
+  "required": [
+    "id",
+    "name",
+    "access_host_url",
+    "private_access_host_url",
+    "private_connection_service_name",
+    "username",
+    "base_username",
+    "password",
+    "database_name",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "expires_at",
+    "dropped_at",
+    "disabled_at",
+    "drop_failed",
+    "ready",
+    "expired",
+    "default",
+    "ttl",
+    "inherited_roles",
+    "with_replication",
+    "branch",
+    "actor",
+    "query_safety_settings"
+  ]
+} as const;
+
+const answer1 = {
+  "type": "object",
+  "fields": {
+    "type": {
+      "type": "string"
+    },
+    "current_page": {
+      "type": "integer"
+    },
+    "per_page": {
+      "type": "integer"
+    },
+    "next_page": {
+      "type": "integer",
+      "nullable": true
+    },
+    "next_page_url": {
+      "type": "string",
+      "nullable": true
+    },
+    "prev_page": {
+      "type": "integer",
+      "nullable": true
+    },
+    "prev_page_url": {
+      "type": "string",
+      "nullable": true
+    },
+    "total_count": {
+      "type": "integer"
+    },
+    "total_pages": {
+      "type": "integer"
+    },
+    "data": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "fields": {
+          "id": {
+            "type": "string"
+          },
+          "name": {
+            "type": "string"
+          },
+          "access_host_url": {
+            "type": "string"
+          },
+          "private_access_host_url": {
+            "type": "string"
+          },
+          "private_connection_service_name": {
+            "type": "string"
+          },
+          "username": {
+            "type": "string"
+          },
+          "base_username": {
+            "type": "string"
+          },
+          "password": {
+            "type": "string"
+          },
+          "database_name": {
+            "type": "string"
+          },
+          "created_at": {
+            "type": "string"
+          },
+          "updated_at": {
+            "type": "string"
+          },
+          "deleted_at": {
+            "type": "string",
+            "nullable": true
+          },
+          "expires_at": {
+            "type": "string",
+            "nullable": true
+          },
+          "dropped_at": {
+            "type": "string",
+            "nullable": true
+          },
+          "disabled_at": {
+            "type": "string",
+            "nullable": true
+          },
+          "drop_failed": {
+            "type": "string"
+          },
+          "ready": {
+            "type": "boolean"
+          },
+          "expired": {
+            "type": "boolean"
+          },
+          "default": {
+            "type": "boolean"
+          },
+          "ttl": {
+            "type": "integer"
+          },
+          "inherited_roles": {
+            "type": "array",
+            "items": {
+              "type": "string",
+              "enum": [
+                "pg_checkpoint",
+                "pg_create_subscription",
+                "pg_maintain",
+                "pg_monitor",
+                "pg_read_all_data",
+                "pg_read_all_settings",
+                "pg_read_all_stats",
+                "pg_signal_backend",
+                "pg_stat_scan_tables",
+                "pg_use_reserved_connections",
+                "pg_write_all_data",
+                "postgres"
+              ]
+            }
+          },
+          "with_replication": {
+            "type": "boolean"
+          },
+          "branch": {
+            "type": "object",
+            "fields": {
+              "id": {
+                "type": "string"
+              },
+              "name": {
+                "type": "string"
+              },
+              "created_at": {
+                "type": "string"
+              },
+              "updated_at": {
+                "type": "string"
+              },
+              "deleted_at": {
+                "type": "string",
+                "nullable": true
+              }
+            },
+            "required": [
+              "id",
+              "name",
+              "created_at",
+              "updated_at",
+              "deleted_at"
+            ]
+          },
+          "actor": {
+            "type": "object",
+            "fields": {
+              "id": {
+                "type": "string"
+              },
+              "display_name": {
+                "type": "string"
+              },
+              "avatar_url": {
+                "type": "string"
+              }
+            },
+            "required": [
+              "id",
+              "display_name",
+              "avatar_url"
+            ]
+          },
+          "query_safety_settings": {
+            "type": "object",
+            "fields": {
+              "require_where_on_delete": {
+                "type": "string",
+                "enum": [
+                  "off",
+                  "warn",
+                  "on"
+                ]
+              },
+              "require_where_on_update": {
+                "type": "string",
+                "enum": [
+                  "off",
+                  "warn",
+                  "on"
+                ]
+              }
+            },
+            "required": [
+              "require_where_on_delete",
+              "require_where_on_update"
+            ]
+          }
+        },
+        "required": [
+          "id",
+          "name",
+          "access_host_url",
+          "private_access_host_url",
+          "private_connection_service_name",
+          "username",
+          "base_username",
+          "password",
+          "database_name",
+          "created_at",
+          "updated_at",
+          "deleted_at",
+          "expires_at",
+          "dropped_at",
+          "disabled_at",
+          "drop_failed",
+          "ready",
+          "expired",
+          "default",
+          "ttl",
+          "inherited_roles",
+          "with_replication",
+          "branch",
+          "actor",
+          "query_safety_settings"
+        ]
+      }
+    }
+  },
+  "required": [
+    "type",
+    "current_page",
+    "per_page",
+    "next_page",
+    "next_page_url",
+    "prev_page",
+    "prev_page_url",
+    "total_count",
+    "total_pages",
+    "data"
+  ]
+} as const;
+
+const answer2 = {
+  "type": "object",
+  "fields": {
+    "username": {
+      "type": "string"
+    },
+    "password": {
+      "type": "string"
+    },
+    "access_host_url": {
+      "type": "string"
+    }
+  },
+  "required": [
+    "username",
+    "password",
+    "access_host_url"
+  ]
+} as const;
+
 /** What the spec says about each operation, for the checks and messages at run time. */
 export const operations = {
   "create_role": {
@@ -67,7 +523,7 @@ export const operations = {
       },
       "required": []
     },
-    "jsonResponse": true,
+    "response": answer0,
     "serviceTokenAccesses": [
       "create_production_branch_password",
       "create_production_read_only_branch_password",
@@ -107,7 +563,7 @@ export const operations = {
       }
     },
     "body": null,
-    "jsonResponse": false,
+    "response": null,
     "serviceTokenAccesses": [
       "delete_production_branch_password",
       "delete_production_read_only_branch_password",
@@ -142,7 +598,7 @@ export const operations = {
     ],
     "query": {},
     "body": null,
-    "jsonResponse": true,
+    "response": answer0,
     "serviceTokenAccesses": [
       "read_branch",
       "delete_branch",
@@ -181,7 +637,7 @@ export const operations = {
     ],
     "query": {},
     "body": null,
-    "jsonResponse": true,
+    "response": answer0,
     "serviceTokenAccesses": [
       "read_branch",
       "delete_branch",
@@ -232,7 +688,7 @@ export const operations = {
       }
     },
     "body": null,
-    "jsonResponse": true,
+    "response": answer1,
     "serviceTokenAccesses": [
       "read_branch",
       "delete_branch",
@@ -280,7 +736,7 @@ export const operations = {
         "successor"
       ]
     },
-    "jsonResponse": false,
+    "response": null,
     "serviceTokenAccesses": [
       "delete_production_branch_password",
       "delete_production_read_only_branch_password",
@@ -316,7 +772,7 @@ export const operations = {
     ],
     "query": {},
     "body": null,
-    "jsonResponse": true,
+    "response": answer0,
     "serviceTokenAccesses": [
       "create_production_branch_password",
       "create_production_read_only_branch_password",
@@ -351,7 +807,7 @@ export const operations = {
     ],
     "query": {},
     "body": null,
-    "jsonResponse": true,
+    "response": answer2,
     "serviceTokenAccesses": [
       "delete_production_branch_password",
       "delete_production_read_only_branch_password",
@@ -387,7 +843,7 @@ export const operations = {
     ],
     "query": {},
     "body": null,
-    "jsonResponse": true,
+    "response": answer0,
     "serviceTokenAccesses": [
       "delete_production_branch_password",
       "delete_production_read_only_branch_password",
@@ -446,7 +902,7 @@ export const operations = {
       },
       "required": []
     },
-    "jsonResponse": true,
+    "response": answer0,
     "serviceTokenAccesses": [
       "create_production_branch_password",
       "create_production_read_only_branch_password",

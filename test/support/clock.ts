@@ -94,3 +94,12 @@ export function manualClock(start = Date.UTC(2026, 11, 1, 12, 0, 0)): ManualCloc
   };
   return clock;
 }
+
+/** Waits (in real time, polling) until `condition` holds: for what another process or socket does. */
+export async function waitFor(condition: () => boolean, what = "the condition"): Promise<void> {
+  for (let poll = 0; poll < 6_000; poll++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`waited 60 s for ${what}`);
+}

@@ -39,3 +39,20 @@ export function roleFixture(overrides: Partial<Role> = {}): Role {
     ...overrides,
   };
 }
+
+/** A list_roles page with every field the spec requires; `overrides` replace any of them. */
+export function pageFixture(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: "list",
+    current_page: 1,
+    per_page: 25,
+    next_page: null,
+    next_page_url: null,
+    prev_page: null,
+    prev_page_url: null,
+    total_count: 0,
+    total_pages: 1,
+    data: [],
+    ...overrides,
+  };
+}

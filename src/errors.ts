@@ -403,14 +403,25 @@ function methodOf(operation: string): string {
   return operation.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
-/** Adds to an error that left the outcome open what it means for this operation and how to check. */
+/**
+ * Adds to a failure what it means on the server and how to check: for an outcome left open, and for
+ * a create whose 2xx could not be used (the role exists; its password may be in error.body).
+ */
 export function explainUnknownOutcome(
   error: PlanetScaleError,
   policy: OperationPolicy,
   params: Record<string, unknown>,
 ): PlanetScaleError {
-  if (!error.outcomeUnknown) return error;
   const where = `${String(params.organization)}/${String(params.database)}/${String(params.branch)}`;
+  const status = error.status ?? 0;
+  if (error instanceof UnexpectedResponseError && status >= 200 && status < 300 && !policy.repeatable) {
+    const name = typeof params.name === "string" ? printable(params.name) : undefined;
+    const which = name ? `A role named ${JSON.stringify(name)}` : "A role";
+    const find = name ? `listRoles({ organization, database, branch, q: ${JSON.stringify(name)} })` : "listRoles";
+    extendMessage(error, ` ${which} now exists on ${where}; if you cannot use it, find it with ${find} and delete it.`);
+    return error;
+  }
+  if (!error.outcomeUnknown) return error;
   if (policy.returnsPassword && policy.repeatable) {
     const args =
       typeof params.id === "string" ? "{ organization, database, branch, id }" : "{ organization, database, branch }";

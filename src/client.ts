@@ -211,6 +211,7 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
   checkShape(options);
   const env = options.env ?? processEnv();
   const {
+    clock = systemClock,
     baseUrl = env.PLANETSCALE_API_URL || DEFAULT_BASE_URL,
     fetch: innerFetch = globalThis.fetch,
     timeoutMs = DEFAULT_TIMEOUT_MS,
@@ -219,9 +220,8 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     logger = debugLogger(env),
     backoff = {},
     maxConcurrency = DEFAULT_MAX_CONCURRENCY,
-    rateLimiter = createRateLimiter(),
+    rateLimiter = createRateLimiter({ clock }),
     onRetry,
-    clock = systemClock,
   } = options;
   checkDuration("createClient", "timeoutMs", timeoutMs, 1);
   checkNumber("createClient", "maxRetries", maxRetries, { integer: true });

@@ -1,7 +1,7 @@
 // At the rate limit, a client acts as one. Every attempt of a client passes one gate: at most
 // maxConcurrency in flight, and a rate limiter that a 429 closes for every call until Retry-After
 // has passed, then opens at the pace the server was seen to accept. Waiting here spends no retry.
-import { sleep } from "./clock.ts";
+import { type Clock, systemClock } from "./clock.ts";
 
 /**
  * A request budget. The default is one per client, in memory; pass one limiter to several clients
@@ -119,24 +119,27 @@ export class Pace {
   }
 }
 
-/** The in-memory limiter: one per client unless you pass one to several clients. */
-export function createRateLimiter(): RateLimiter {
+/**
+ * The in-memory limiter: one per client unless you pass one to several clients. `clock`: where its
+ * waits and readings of the time come from (default the real one; tests pass one they steer).
+ */
+export function createRateLimiter({ clock = systemClock }: { clock?: Clock } = {}): RateLimiter {
   const pace = new Pace();
   const wait = async (delay: number, holds: number, signal: AbortSignal | undefined): Promise<void> => {
-    await sleep(delay, signal);
+    await clock.sleep(delay, signal);
     // A hold that began while this call waited moves it behind the hold.
     if (pace.holds !== holds) {
-      const again = pace.reserve(Date.now());
+      const again = pace.reserve(clock.now());
       if (again > 0) return wait(again, pace.holds, signal);
     }
   };
   return {
     acquire(signal) {
-      const delay = pace.reserve(Date.now());
+      const delay = pace.reserve(clock.now());
       return delay > 0 ? wait(delay, pace.holds, signal) : undefined;
     },
-    limited: (retryAfterMs) => pace.limited(Date.now(), retryAfterMs),
-    accepted: () => pace.accepted(Date.now()),
+    limited: (retryAfterMs) => pace.limited(clock.now(), retryAfterMs),
+    accepted: () => pace.accepted(clock.now()),
   };
 }
 

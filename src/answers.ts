@@ -5,9 +5,9 @@
 import { errorFromResponse, type PlanetScaleError, requestIdOf, type Unusable, unusableAnswer } from "./errors.ts";
 import { type OperationId, operations } from "./generated/operations.ts";
 import { type OperationPolicy, operationPolicy, parseRetryAfter } from "./retry.ts";
+import { type FieldSchema, schemaProblem } from "./schema.ts";
 import { redactInspect } from "./secrets.ts";
 import { BodyTooLargeError, type Exchange } from "./transport.ts";
-import type { FieldSchema } from "./validate.ts";
 
 function typeName(value: unknown): string {
   if (value === null) return "null";
@@ -16,51 +16,14 @@ function typeName(value: unknown): string {
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
-const article = (type: string) => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
-
-const FITS: Record<string, (value: unknown) => boolean> = {
-  string: (value) => typeof value === "string",
-  integer: (value) => Number.isSafeInteger(value),
-  number: (value) => typeof value === "number" && Number.isFinite(value),
-  boolean: (value) => typeof value === "boolean",
-  array: Array.isArray,
-  object: (value) => typeof value === "object" && value !== null && !Array.isArray(value),
-};
-
-/** The first place where `value` breaks `schema`, in words ("id that is an integer, not a string"); undefined when it fits. */
-export function answerProblem(schema: FieldSchema, value: unknown, at = "the answer"): string | undefined {
-  if (value === null && schema.nullable) return undefined;
-  if (schema.type === "union") {
-    const members = schema.anyOf ?? [];
-    return members.some((member) => answerProblem(member, value, at) === undefined)
-      ? undefined
-      : `with ${at} that is ${typeName(value)}, not one of ${members.map((member) => member.type).join(", ")}`;
-  }
-  const fits = FITS[schema.type];
-  // "any", and types this package does not know yet: nothing to check.
-  if (!fits) return undefined;
-  if (!fits(value))
-    return `with ${at === "the answer" ? "JSON" : at} that is ${typeName(value)}, not ${article(schema.type)}`;
-  if (Array.isArray(value) && schema.items) {
-    for (const [index, item] of value.entries()) {
-      const problem = answerProblem(schema.items, item, `${at === "the answer" ? "" : at}[${index}]`);
-      if (problem) return problem;
-    }
-  }
-  if (schema.fields) return objectProblem(schema, value as Record<string, unknown>, at);
-  return undefined;
-}
-
-function objectProblem(schema: FieldSchema, value: Record<string, unknown>, at: string): string | undefined {
-  const prefix = at === "the answer" ? "" : `${at}.`;
-  const missing = (schema.required ?? []).filter((name) => value[name] === undefined);
-  if (missing.length > 0) return `without ${missing.map((name) => prefix + name).join(" and ")}`;
-  for (const [name, field] of Object.entries(schema.fields ?? {})) {
-    if (value[name] === undefined) continue;
-    const problem = answerProblem(field, value[name], prefix + name);
-    if (problem) return problem;
-  }
-  return undefined;
+/** What is wrong with an answer, in words ("with id that is an integer, not a string"); undefined when it fits. */
+export function answerProblem(schema: FieldSchema, value: unknown): string | undefined {
+  const problem = schemaProblem(schema, value, "", false);
+  if (!problem) return undefined;
+  if (problem.kind === "missing") return `without ${problem.names.join(" and ")}`;
+  // Enum values are not enforced in answers, so what is left is a value of the wrong type.
+  const expected = problem.kind === "type" ? problem.expected : "a listed value";
+  return `with ${problem.at || "JSON"} that is ${typeName(problem.value)}, not ${expected}`;
 }
 
 /** A 2xx read to its end: the result, checked against its schema, or why it cannot be used. */
@@ -86,7 +49,7 @@ function successOf(operation: OperationId, exchange: Exchange): { data: unknown 
  */
 function credentialsProblem(operation: OperationId, parsed: unknown): string | undefined {
   const policy: OperationPolicy = operationPolicy[operation];
-  if (!policy.returnsPassword || !FITS.object?.(parsed)) return undefined;
+  if (!policy.returnsPassword || typeof parsed !== "object" || parsed === null) return undefined;
   const record = parsed as Record<string, unknown>;
   const missing = ["username", "password"].filter((key) => typeof record[key] !== "string" || record[key] === "");
   return missing.length > 0 ? `without ${missing.join(" and ")}` : undefined;

@@ -4,7 +4,6 @@ import type { Client } from "openapi-fetch";
 import * as openapiFetch from "openapi-fetch";
 import { type Clock, systemClock } from "./clock.ts";
 import { authorizationHeader, type ServiceToken } from "./credentials.ts";
-import { InvalidRequestError } from "./errors.ts";
 import { ConcurrencyGate, createRateLimiter, type RateLimiter } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import type { OperationId } from "./generated/operations.ts";
@@ -19,7 +18,7 @@ import {
   listAllRoles,
 } from "./roles.ts";
 import { redactInspect, secretsOf } from "./secrets.ts";
-import { assertSafeUrl, guardedFetch } from "./transport.ts";
+import { guardedFetch } from "./transport.ts";
 import type {
   CreateRoleParams,
   DefaultRoleCredentials,
@@ -41,7 +40,7 @@ import type {
   RolePage,
   UpdateRoleParams,
 } from "./types.ts";
-import { checkDuration, checkNumber } from "./validate.ts";
+import { checkClientSettings, checkClientShape } from "./validate.ts";
 import { VERSION } from "./version.ts";
 
 // openapi-fetch has only a default export. Its CommonJS build sets `exports.default` with
@@ -56,21 +55,6 @@ const createFetchClient =
 export const DEFAULT_BASE_URL = "https://api.planetscale.com/v1";
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_CONCURRENCY = 10;
-
-function checkRateLimiter(limiter: unknown): void {
-  if (limiter === false) return;
-  const methods = ["acquire", "limited", "accepted"] as const;
-  const shaped =
-    typeof limiter === "object" &&
-    limiter !== null &&
-    methods.every((name) => typeof (limiter as Record<string, unknown>)[name] === "function");
-  if (!shaped) {
-    throw new InvalidRequestError(
-      "createClient: rateLimiter must be false or an object with acquire, limited and accepted methods (see RateLimiter)",
-      { field: "rateLimiter" },
-    );
-  }
-}
 
 export interface ClientOptions {
   /** `{ id, token }` or `"id:token"`; sent as `Authorization: <id>:<token>`. */
@@ -170,84 +154,35 @@ function processEnv(): Record<string, string | undefined> {
   );
 }
 
-// Every option ClientOptions declares: an unknown one is a typo, and refused.
-const CLIENT_OPTIONS = [
-  "serviceToken",
-  "accessToken",
-  "baseUrl",
-  "fetch",
-  "timeoutMs",
-  "maxRetries",
-  "userAgent",
-  "backoff",
-  "logger",
-  "maxConcurrency",
-  "rateLimiter",
-  "onRetry",
-  "clock",
-  "env",
-] as const satisfies readonly (keyof ClientOptions)[];
-const BACKOFF_OPTIONS = ["baseMs", "maxMs", "maxRetryAfterMs"];
-
-function checkShape(options: ClientOptions): void {
-  const refuse = (field: string, allowed: string) => {
-    throw new InvalidRequestError(`createClient: ${field} must be ${allowed}`, { field });
+/** The options with their defaults filled in, each checked. */
+function settle(options: ClientOptions) {
+  checkClientShape(options);
+  const env = options.env ?? processEnv();
+  const clock = options.clock ?? systemClock;
+  const settings = {
+    env,
+    clock,
+    baseUrl: options.baseUrl ?? (env.PLANETSCALE_API_URL || DEFAULT_BASE_URL),
+    fetch: options.fetch ?? globalThis.fetch,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxRetries: options.maxRetries ?? defaultRetrySettings.maxRetries,
+    userAgent: options.userAgent,
+    logger: options.logger ?? debugLogger(env),
+    backoff: options.backoff ?? {},
+    maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+    rateLimiter: options.rateLimiter ?? createRateLimiter({ clock }),
+    onRetry: options.onRetry,
   };
-  if (typeof options !== "object" || options === null) refuse("options", "an object");
-  const unknown = Object.keys(options).find((key) => !(CLIENT_OPTIONS as readonly string[]).includes(key));
-  if (unknown !== undefined) refuse(`options.${unknown}`, `left out: the options are ${CLIENT_OPTIONS.join(", ")}`);
-  const { backoff, logger, env } = options;
-  if (backoff !== undefined) {
-    if (typeof backoff !== "object" || backoff === null)
-      refuse("backoff", `an object of ${BACKOFF_OPTIONS.join(", ")}`);
-    const extra = Object.keys(backoff).find((key) => !BACKOFF_OPTIONS.includes(key));
-    if (extra !== undefined) refuse(`backoff.${extra}`, `left out: backoff takes ${BACKOFF_OPTIONS.join(", ")}`);
-  }
-  if (logger !== undefined && typeof logger !== "function") refuse("logger", "a function");
-  if (env !== undefined && (typeof env !== "object" || env === null)) refuse("env", "an object of variables");
+  checkClientSettings(settings);
+  return { ...settings, authorization: authorizationHeader(options, env) };
 }
 
-export function createClient(options: ClientOptions = {}): PlanetScaleClient {
-  checkShape(options);
-  const env = options.env ?? processEnv();
-  const {
-    clock = systemClock,
-    baseUrl = env.PLANETSCALE_API_URL || DEFAULT_BASE_URL,
-    fetch: innerFetch = globalThis.fetch,
-    timeoutMs = DEFAULT_TIMEOUT_MS,
-    maxRetries = defaultRetrySettings.maxRetries,
-    userAgent,
-    logger = debugLogger(env),
-    backoff = {},
-    maxConcurrency = DEFAULT_MAX_CONCURRENCY,
-    rateLimiter = createRateLimiter({ clock }),
-    onRetry,
-  } = options;
-  checkDuration("createClient", "timeoutMs", timeoutMs, 1);
-  checkNumber("createClient", "maxRetries", maxRetries, { integer: true });
-  checkDuration("createClient", "backoff.baseMs", backoff.baseMs, 0);
-  checkDuration("createClient", "backoff.maxMs", backoff.maxMs, 0);
-  checkDuration("createClient", "backoff.maxRetryAfterMs", backoff.maxRetryAfterMs, 0);
-  if (maxConcurrency !== Number.POSITIVE_INFINITY) {
-    checkNumber("createClient", "maxConcurrency", maxConcurrency, { integer: true, min: 1 });
-  }
-  checkRateLimiter(rateLimiter);
-  if (onRetry !== undefined && typeof onRetry !== "function") {
-    throw new InvalidRequestError("createClient: onRetry must be a function", { field: "onRetry" });
-  }
-  if (typeof innerFetch !== "function") {
-    throw new InvalidRequestError("createClient: fetch must be a function (no global fetch found)", { field: "fetch" });
-  }
-  if (userAgent !== undefined && (typeof userAgent !== "string" || !/^[\x20-\x7e]*$/.test(userAgent))) {
-    throw new InvalidRequestError("createClient: userAgent must be a string of printable ASCII", {
-      field: "userAgent",
-    });
-  }
-  assertSafeUrl(baseUrl);
-  const authorization = authorizationHeader(options, env);
-  const guarded = guardedFetch(innerFetch, authorization);
+/** The context every call of the client shares: transport, openapi-fetch client, gate, clock. */
+function contextOf(settings: ReturnType<typeof settle>): ClientContext {
+  const { authorization, userAgent, backoff, clock } = settings;
+  const guarded = guardedFetch(settings.fetch, authorization);
   const raw = createFetchClient<paths>({
-    baseUrl,
+    baseUrl: settings.baseUrl,
     fetch: (input) => guarded(input),
     // A redirect is answered as an error: following it could hand the token to another host.
     redirect: "manual",
@@ -261,23 +196,28 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
   });
   const retry: RetrySettings = {
     ...defaultRetrySettings,
-    maxRetries,
+    maxRetries: settings.maxRetries,
     baseDelayMs: backoff.baseMs ?? defaultRetrySettings.baseDelayMs,
     maxDelayMs: backoff.maxMs ?? defaultRetrySettings.maxDelayMs,
     maxRetryAfterMs: backoff.maxRetryAfterMs ?? defaultRetrySettings.maxRetryAfterMs,
   };
-  const ctx: ClientContext = {
+  const limiter = settings.rateLimiter || undefined;
+  return {
     raw,
     fetch: guarded,
-    baseUrl: baseUrl.replace(/\/+$/, ""),
-    timeoutMs,
+    baseUrl: settings.baseUrl.replace(/\/+$/, ""),
+    timeoutMs: settings.timeoutMs,
     retry,
-    log: logger,
+    log: settings.logger,
     secrets: secretsOf(authorization),
-    gate: { concurrency: new ConcurrencyGate(maxConcurrency), limiter: rateLimiter || undefined },
-    onRetry,
+    gate: { concurrency: new ConcurrencyGate(settings.maxConcurrency), limiter },
+    onRetry: settings.onRetry,
     clock,
   };
+}
+
+export function createClient(options: ClientOptions = {}): PlanetScaleClient {
+  const ctx = contextOf(settle(options));
   const call =
     <Id extends OperationId>(operation: Id) =>
     (params: OperationParams<Id>, requestOptions?: RequestOptions) =>
@@ -303,7 +243,7 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     reassignRoleObjects: call("reassign_role_objects") as PlanetScaleClient["reassignRoleObjects"],
     getDefaultRole: call("get_default_role"),
     resetDefaultRole: call("reset_default_role") as PlanetScaleClient["resetDefaultRole"],
-    raw,
+    raw: ctx.raw,
   });
 }
 

@@ -80,7 +80,7 @@ function prepare(ctx: ClientContext, operation: OperationId, params: unknown, op
   return { operation, policy, params: params as Record<string, unknown>, split, signal, timeoutMs, headers, settings };
 }
 
-/** Stages 2 to 4: through the gate, one request, its answer read and checked. */
+/** Stage 2: through the gate, then one exchange. */
 async function attemptOnce(ctx: ClientContext, call: Call, attempt: number): Promise<ResponseInfo<unknown>> {
   const deadline = ctx.clock.timeout(call.timeoutMs);
   const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
@@ -92,9 +92,16 @@ async function attemptOnce(ctx: ClientContext, call: Call, attempt: number): Pro
     sent: false,
     secrets: ctx.secrets,
   };
+  // A call that met its deadline or abort at the gate was never sent, and says so.
   const entering = enterGate(ctx.gate, signal);
   if (entering) await entering.catch((reason: unknown) => Promise.reject(attemptFailure(reason, state)));
   state.sent = true;
+  return exchangeOnce(ctx, call, attempt, state);
+}
+
+/** Stages 3 and 4: one request, its answer read and checked; then the gate's place is given back. */
+async function exchangeOnce(ctx: ClientContext, call: Call, attempt: number, state: AttemptState) {
+  const { signal } = state;
   const exchange: Exchange = { url: "", text: "" };
   const started = ctx.log ? ctx.clock.now() : 0;
   const log = (fields: Partial<RequestLogEvent>) => logAttempt(ctx, call, exchange, attempt, started, fields);

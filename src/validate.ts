@@ -1,25 +1,17 @@
 // Checks every call's input against what the spec says about the operation (generated), plus the
 // few rules the API enforces that the spec does not state. Nothing is sent until it passes.
 
+import type { ClientOptions } from "./client.ts";
 import { TIMER_LIMIT_MS } from "./clock.ts";
 import { InvalidRequestError } from "./errors.ts";
 import { type OperationId, operations } from "./generated/operations.ts";
+import { type FieldSchema, schemaProblem } from "./schema.ts";
 import { printable } from "./secrets.ts";
+import { assertSafeUrl } from "./transport.ts";
 import type { InheritedRole, RequestOptions } from "./types.ts";
 
 /** The roles a new role may inherit, as the spec lists them (generated). */
 export const INHERITED_ROLES: readonly InheritedRole[] = operations.create_role.body.fields.inherited_roles.items.enum;
-
-/** A field as the generator writes it; "any", "union" (with anyOf) and "null" come from composed schemas. */
-export interface FieldSchema {
-  readonly type: string;
-  readonly enum?: readonly string[];
-  readonly items?: FieldSchema;
-  readonly fields?: Readonly<Record<string, FieldSchema>>;
-  readonly required?: readonly string[];
-  readonly nullable?: boolean;
-  readonly anyOf?: readonly FieldSchema[];
-}
 
 export interface SplitParams {
   path: Record<string, string>;
@@ -82,54 +74,13 @@ function fail(operation: string, field: string, allowed: string, value: unknown)
   );
 }
 
-/** Checks one value against its generated schema; exported for the schemas today's spec does not use. */
+/** Checks one value the caller gives against its generated schema, and the API's unwritten rules. */
 export function checkValue(operation: string, field: string, schema: FieldSchema, value: unknown): void {
-  if (value === null && schema.nullable) return;
-  switch (schema.type) {
-    case "any":
-      return;
-    case "null":
-      if (value !== null) fail(operation, field, "null", value);
-      return;
-    case "union": {
-      const members = schema.anyOf ?? [];
-      const fits = (member: FieldSchema) => {
-        try {
-          checkValue(operation, field, member, value);
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      if (!members.some(fits)) fail(operation, field, `one of: ${members.map((m) => m.type).join(", ")}`, value);
-      break;
-    }
-    case "string":
-      if (typeof value !== "string") fail(operation, field, "a string", value);
-      break;
-    case "integer":
-      if (!Number.isSafeInteger(value)) fail(operation, field, "an integer", value);
-      break;
-    case "number":
-      if (typeof value !== "number" || !Number.isFinite(value)) fail(operation, field, "a number", value);
-      break;
-    case "boolean":
-      if (typeof value !== "boolean") fail(operation, field, "true or false", value);
-      break;
-    case "array": {
-      if (!Array.isArray(value)) fail(operation, field, "an array", value);
-      const items = schema.items;
-      if (items) {
-        for (const [index, item] of value.entries()) checkValue(operation, `${field}[${index}]`, items, item);
-      }
-      break;
-    }
-  }
-  if (schema.enum && !schema.enum.includes(value as string)) {
-    fail(operation, field, `one of ${schema.enum.join(", ")}`, value);
-  }
-  const leaf = field.replace(/\[\d+\]$/, "");
-  const broken = EXTRA_RULES[leaf]?.(value);
+  const problem = schemaProblem(schema, value, field, true);
+  if (problem?.kind === "enum") fail(operation, problem.at, `one of ${problem.allowed.join(", ")}`, problem.value);
+  if (problem?.kind === "type") fail(operation, problem.at, problem.expected, problem.value);
+  if (problem?.kind === "missing") fail(operation, problem.names[0] as string, "given", undefined);
+  const broken = EXTRA_RULES[field]?.(value);
   if (broken) fail(operation, field, broken, value);
 }
 
@@ -139,45 +90,43 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** A path parameter: one URL segment that cannot reach another route, however it is encoded. */
+function checkPathParam(operation: OperationId, name: string, value: unknown): string {
+  if (value === undefined || value === "") fail(operation, name, "given (a non-empty string)", value);
+  if (typeof value !== "string") fail(operation, name, "a string", value);
+  if (!PATH_SEGMENT.test(value)) {
+    fail(
+      operation,
+      name,
+      "a single path segment of letters, digits, '-', '_', '.', '~' (not starting with '.')",
+      value,
+    );
+  }
+  // "default.json" too: a server that reads format suffixes (Rails does) routes it to "default".
+  const siblings = SIBLING_SEGMENTS[`${operation} ${name}`];
+  if (siblings?.has(value.split(".")[0] as string)) {
+    const allowed = `other than ${[...siblings].join(", ")}, with or without a .suffix (those are other routes' paths)`;
+    fail(operation, name, allowed, value);
+  }
+  return value;
+}
+
 /** Validates `params` for `operation` and sorts them into path, query and body. */
 export function splitParams(operation: OperationId, params: unknown): SplitParams {
   const facts = operations[operation];
-  if (!isPlainObject(params)) {
-    fail(operation, "params", "a plain object of path parameters and fields", params);
-  }
+  if (!isPlainObject(params)) fail(operation, "params", "a plain object of path parameters and fields", params);
   const split: SplitParams = { path: {}, query: {}, body: facts.body ? {} : undefined };
   const pathParams: readonly string[] = facts.pathParams;
   const query: Record<string, FieldSchema> = facts.query;
   const fields: Record<string, FieldSchema> = facts.body?.fields ?? {};
-  const required: readonly string[] = facts.body?.required ?? [];
-
-  for (const name of pathParams) {
-    const value = params[name];
-    if (value === undefined || value === "") fail(operation, name, "given (a non-empty string)", value);
-    if (typeof value !== "string") fail(operation, name, "a string", value);
-    if (!PATH_SEGMENT.test(value)) {
-      fail(
-        operation,
-        name,
-        "a single path segment of letters, digits, '-', '_', '.', '~' (not starting with '.')",
-        value,
-      );
-    }
-    // "default.json" too: a server that reads format suffixes (Rails does) routes it to "default".
-    const siblings = SIBLING_SEGMENTS[`${operation} ${name}`];
-    const literal = value.split(".")[0] as string;
-    if (siblings?.has(literal)) {
-      const allowed = `other than ${[...siblings].join(", ")}, with or without a .suffix (those are other routes' paths)`;
-      fail(operation, name, allowed, value);
-    }
-    split.path[name] = value;
-  }
-  for (const name of required) {
+  for (const name of pathParams) split.path[name] = checkPathParam(operation, name, params[name]);
+  for (const name of facts.body?.required ?? []) {
     if (params[name] === undefined) fail(operation, name, "given", undefined);
   }
   for (const [name, value] of Object.entries(params)) {
     if (pathParams.includes(name) || value === undefined) continue;
-    const schema = Object.hasOwn(query, name) ? query[name] : Object.hasOwn(fields, name) ? fields[name] : undefined;
+    const inQuery = Object.hasOwn(query, name);
+    const schema = inQuery ? query[name] : Object.hasOwn(fields, name) ? fields[name] : undefined;
     if (!schema) {
       const known = [...pathParams, ...Object.keys(query), ...Object.keys(fields)];
       throw new InvalidRequestError(
@@ -186,7 +135,7 @@ export function splitParams(operation: OperationId, params: unknown): SplitParam
       );
     }
     checkValue(operation, name, schema, value);
-    if (Object.hasOwn(query, name)) split.query[name] = value;
+    if (inQuery) split.query[name] = value;
     else if (split.body) split.body[name] = value;
   }
   return split;
@@ -322,4 +271,111 @@ export function checkTemporaryRole(params: unknown, use: unknown): void {
     // ttl 0 is a role that never expires: a process killed during the callback would leave it for good.
     fail("create_role", "ttl", "a positive number of seconds for a temporary role (0 never expires)", 0);
   }
+}
+
+// Every option ClientOptions declares: an unknown one is a typo, and refused.
+const CLIENT_OPTIONS = [
+  "serviceToken",
+  "accessToken",
+  "baseUrl",
+  "fetch",
+  "timeoutMs",
+  "maxRetries",
+  "userAgent",
+  "backoff",
+  "logger",
+  "maxConcurrency",
+  "rateLimiter",
+  "onRetry",
+  "clock",
+  "env",
+] as const satisfies readonly (keyof ClientOptions)[];
+const BACKOFF_OPTIONS = ["baseMs", "maxMs", "maxRetryAfterMs"];
+
+/** createClient's options as given: an object of known options, of the right kinds where a default would hide a mistake. */
+export function checkClientShape(options: ClientOptions): void {
+  const refuse = (field: string, allowed: string) => {
+    throw new InvalidRequestError(`createClient: ${field} must be ${allowed}`, { field });
+  };
+  if (typeof options !== "object" || options === null) refuse("options", "an object");
+  const unknown = Object.keys(options).find((key) => !(CLIENT_OPTIONS as readonly string[]).includes(key));
+  if (unknown !== undefined) refuse(`options.${unknown}`, `left out: the options are ${CLIENT_OPTIONS.join(", ")}`);
+  const { backoff, logger, env } = options;
+  if (backoff !== undefined) {
+    if (typeof backoff !== "object" || backoff === null)
+      refuse("backoff", `an object of ${BACKOFF_OPTIONS.join(", ")}`);
+    const extra = Object.keys(backoff).find((key) => !BACKOFF_OPTIONS.includes(key));
+    if (extra !== undefined) refuse(`backoff.${extra}`, `left out: backoff takes ${BACKOFF_OPTIONS.join(", ")}`);
+  }
+  if (logger !== undefined && typeof logger !== "function") refuse("logger", "a function");
+  if (env !== undefined && (typeof env !== "object" || env === null)) refuse("env", "an object of variables");
+}
+
+function checkRateLimiter(limiter: unknown): void {
+  if (limiter === false) return;
+  const methods = ["acquire", "limited", "accepted"] as const;
+  const shaped =
+    typeof limiter === "object" &&
+    limiter !== null &&
+    methods.every((name) => typeof (limiter as Record<string, unknown>)[name] === "function");
+  if (!shaped) {
+    throw new InvalidRequestError(
+      "createClient: rateLimiter must be false or an object with acquire, limited and accepted methods (see RateLimiter)",
+      { field: "rateLimiter" },
+    );
+  }
+}
+
+function checkClock(clock: unknown): void {
+  const methods = ["now", "sleep", "timeout"];
+  const shaped =
+    typeof clock === "object" &&
+    clock !== null &&
+    methods.every((name) => typeof (clock as Record<string, unknown>)[name] === "function");
+  if (!shaped) {
+    throw new InvalidRequestError(
+      "createClient: clock must be an object with now, sleep and timeout methods (see Clock)",
+      {
+        field: "clock",
+      },
+    );
+  }
+}
+
+/** createClient's settings once the defaults are in: each in its range, before any request. */
+export function checkClientSettings(settings: {
+  baseUrl: string;
+  fetch: unknown;
+  timeoutMs: unknown;
+  maxRetries: unknown;
+  userAgent: unknown;
+  backoff: { baseMs?: unknown; maxMs?: unknown; maxRetryAfterMs?: unknown };
+  maxConcurrency: unknown;
+  rateLimiter: unknown;
+  onRetry: unknown;
+  clock: unknown;
+}): void {
+  const { backoff, maxConcurrency, userAgent } = settings;
+  checkDuration("createClient", "timeoutMs", settings.timeoutMs, 1);
+  checkNumber("createClient", "maxRetries", settings.maxRetries, { integer: true });
+  checkDuration("createClient", "backoff.baseMs", backoff.baseMs, 0);
+  checkDuration("createClient", "backoff.maxMs", backoff.maxMs, 0);
+  checkDuration("createClient", "backoff.maxRetryAfterMs", backoff.maxRetryAfterMs, 0);
+  if (maxConcurrency !== Number.POSITIVE_INFINITY) {
+    checkNumber("createClient", "maxConcurrency", maxConcurrency, { integer: true, min: 1 });
+  }
+  checkRateLimiter(settings.rateLimiter);
+  checkClock(settings.clock);
+  if (settings.onRetry !== undefined && typeof settings.onRetry !== "function") {
+    throw new InvalidRequestError("createClient: onRetry must be a function", { field: "onRetry" });
+  }
+  if (typeof settings.fetch !== "function") {
+    throw new InvalidRequestError("createClient: fetch must be a function (no global fetch found)", { field: "fetch" });
+  }
+  if (userAgent !== undefined && (typeof userAgent !== "string" || !/^[\x20-\x7e]*$/.test(userAgent))) {
+    throw new InvalidRequestError("createClient: userAgent must be a string of printable ASCII", {
+      field: "userAgent",
+    });
+  }
+  assertSafeUrl(settings.baseUrl);
 }

@@ -10,6 +10,7 @@ import {
   TimeoutError,
 } from "../src/index.ts";
 import { backoffMs, defaultRetrySettings, operationPolicy, parseRetryAfter } from "../src/retry.ts";
+import { manualClock, waitFor } from "./support/clock.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import {
   closedPort,
@@ -94,7 +95,12 @@ describe("create_role is never repeated once it may have reached the server", ()
 
   it("does not repeat create_role after a timeout", async () => {
     server.next(hang);
-    const error = await ps.createRole(BRANCH, { timeoutMs: 100 }).catch((e: unknown) => e);
+    const clock = manualClock();
+    const timed = createClient({ serviceToken: "id:secret", baseUrl: server.url, clock });
+    const call = timed.createRole(BRANCH, { timeoutMs: 100 }).catch((e: unknown) => e);
+    await waitFor(() => server.requests.length === 1, "the create to arrive");
+    await clock.advance(100);
+    const error = await call;
     expect(error).toBeInstanceOf(TimeoutError);
     expect((error as TimeoutError).outcomeUnknown).toBe(true);
     expect(server.requests).toHaveLength(1);

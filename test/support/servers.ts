@@ -81,6 +81,9 @@ export async function startServer(fallback: Handler = json(200, {}), port = 0): 
       (queue.shift() ?? fallback)(recorded, res, req.socket);
     });
   });
+  // Node's 5 s default races a busy client reusing an idle socket (ECONNRESET on the next request):
+  // tests on a loaded machine keep sockets well past their longest pause.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   const address = server.address() as AddressInfo;
   return {

@@ -1,7 +1,7 @@
 // The real executable as a child process, for what only a process shows: exit codes, which
 // stream each line goes to, and the prompt on a terminal's stdin. Everything else runs in-process.
 import { describe, expect, it } from "vitest";
-import { TOKEN_ENV, withServer } from "./support/cli.ts";
+import { spawnCli, TOKEN_ENV, withServer } from "./support/cli.ts";
 import { roleFixture } from "./support/fixtures.ts";
 import { runTs } from "./support/run.ts";
 import { json } from "./support/servers.ts";
@@ -48,6 +48,45 @@ describe.concurrent("planetscale-roles as a process", () => {
       expect(declined.stderr).toContain('Type "yes"');
       expect(accepted.stdout).toContain("DATABASE_URL=");
       expect(server.requests).toHaveLength(1);
+    });
+  });
+});
+
+// Issue 17, item 11: `planetscale-roles list … | head -1`. The reader of stdout is gone before the
+// command writes: the write fails with EPIPE.
+describe.concurrent("a stdout closed by its reader", () => {
+  const where = (server: { url: string }) => ["app-db", "main", "--org", "acme", "--base-url", server.url];
+
+  async function withClosedStdout(args: string[]): Promise<{ code: number; stderr: string }> {
+    const run = spawnCli(args);
+    try {
+      run.child.stdout?.destroy();
+      return { code: await run.exited, stderr: run.stderr() };
+    } finally {
+      run.stop();
+    }
+  }
+
+  it("ends list quietly with exit 0", async () => {
+    const page = { type: "list", current_page: 1, next_page: null, prev_page: null, data: [roleFixture()] };
+    await withServer(json(200, page), async (server) => {
+      const run = await withClosedStdout(["list", ...where(server)]);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+    });
+  });
+
+  it("ends create with exit 1, saying the role exists and its password could not be written", async () => {
+    await withServer(json(200, roleFixture()), async (server) => {
+      const run = await withClosedStdout(["create", ...where(server), "ci-reader"]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(
+        "planetscale-roles: the password could not be written: stdout was closed. The role ci-reader (id role-1) exists on acme/app-db/main",
+      );
+      expect(run.stderr).toContain(`planetscale-roles reset app-db main role-1 --org acme --base-url ${server.url}`);
+      expect(run.stderr).toContain(`planetscale-roles delete app-db main role-1 --org acme --base-url ${server.url}`);
+      expect(run.stderr).not.toContain(roleFixture().password);
+      expect(run.stderr).not.toMatch(/\n\s+at |EPIPE/);
     });
   });
 });

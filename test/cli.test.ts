@@ -139,3 +139,45 @@ describe.concurrent("a one-time password is never lost after the API answered", 
     });
   });
 });
+
+// Issue 17, item 11: stdout's reader went away (`| head -1`) before the one-time password reached
+// it. The process-level test (EPIPE on a real pipe) is in cli-process.test.ts; here, the words.
+describe.concurrent("a password printed to a closed stdout", () => {
+  const at = (server: { url: string }) => ["--org", "acme", "--base-url", server.url];
+
+  it("after reset, says the password was reset and to run reset again", async () => {
+    await withServer(json(200, roleFixture()), async (server) => {
+      const run = await runCli(["reset", "app-db", "main", "role-1", ...at(server)], { stdoutClosed: true });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(
+        `The password of role ci-reader (id role-1) on acme/app-db/main was reset, and nobody has the new one: run \`planetscale-roles reset app-db main role-1 --org acme --base-url ${server.url}\` again.`,
+      );
+      expect(run.stderr).not.toContain(roleFixture().password);
+    });
+  });
+
+  it("after reset-default, says to run reset-default --force again", async () => {
+    await withServer(json(200, roleFixture()), async (server) => {
+      const run = await runCli(["reset-default", "app-db", "main", "--force", ...at(server)], { stdoutClosed: true });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain("The default credentials of acme/app-db/main were reset");
+      expect(run.stderr).toContain(`reset-default app-db main --org acme --base-url ${server.url} --force\` again`);
+    });
+  });
+
+  it("after an unreadable create answer, says the raw answer did not arrive either", async () => {
+    await withServer(json(200, "<html>proxy error</html>"), async (server) => {
+      const run = await runCli(["create", "app-db", "main", "ci", ...at(server)], { stdoutClosed: true });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/stdout was closed: the raw answer, which may hold the only copy of the password/);
+    });
+  });
+
+  it("changes nothing for a command whose output holds no password", async () => {
+    await withServer(json(200, roleFixture()), async (server) => {
+      const run = await runCli(["get", "app-db", "main", "role-1", ...at(server)], { stdoutClosed: true });
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe("");
+    });
+  });
+});

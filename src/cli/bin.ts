@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 import { createInterface } from "node:readline/promises";
 import { main } from "./main.ts";
+import { lineWriter } from "./streams.ts";
+
+const stdout = lineWriter(process.stdout);
+const stderr = lineWriter(process.stderr);
 
 process.exitCode = await main(process.argv.slice(2), {
-  stdout: (text) => process.stdout.write(`${text}\n`),
-  stderr: (text) => process.stderr.write(`${text}\n`),
+  stdout: stdout.write,
+  stderr: stderr.write,
+  stdoutWritten: stdout.written,
   prompt: async (question) => {
     const lines = createInterface({ input: process.stdin, output: process.stderr });
     try {

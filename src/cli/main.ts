@@ -6,8 +6,9 @@ import { InvalidRequestError, PlanetScaleError } from "../errors.ts";
 import { debugLogger, formatLogEvent } from "../log.ts";
 import { type Invocation, invocationOf, namedCommand, parseCommandLine } from "./args.ts";
 import type { CommandIo, Values } from "./commands.ts";
+import type { Credentials } from "./env-file.ts";
 import { Cancelled, UsageError } from "./failures.ts";
-import { clientErrorText, failureText, isUnusableAnswer } from "./messages.ts";
+import { clientErrorText, failureText, isUnusableAnswer, unwrittenPasswordText } from "./messages.ts";
 import { formatResult, hasCredentials, jsonText, rawText } from "./output.ts";
 import { visible, visibleLines } from "./terminal.ts";
 import { usage } from "./usage.ts";
@@ -16,6 +17,8 @@ export interface CliIo extends CommandIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: Record<string, string | undefined>;
+  /** Resolves once everything given to stdout was handled: false if its reader closed it first. */
+  stdoutWritten?: () => Promise<boolean>;
 }
 
 const WARNING = "WARNING: the password is shown only this once. PlanetScale cannot show it again: store it now.";
@@ -28,6 +31,10 @@ interface RunState {
   /** The command argv names: its usage is the one to show. */
   named: ReturnType<typeof namedCommand>;
   invocation?: Invocation;
+  /** The answer whose one-time password went to stdout. */
+  printedPassword?: Credentials;
+  /** An unreadable answer of a command that returns credentials went to stdout. */
+  printedRawAnswer?: boolean;
 }
 
 function say(io: CliIo, line: string): void {
@@ -78,9 +85,10 @@ function clientFor(values: Values, io: CliIo, state: RunState) {
 }
 
 /** Prints the result; if it cannot be written in the chosen format, the API's answer as JSON, and exit 1. */
-function deliver(result: unknown, invocation: Invocation, io: CliIo): number {
+function deliver(result: unknown, invocation: Invocation, io: CliIo, state: RunState): number {
   const { name, command, args, format } = invocation;
   const credentials = command.credentials === true && hasCredentials(result);
+  if (credentials) state.printedPassword = result;
   let code = 0;
   try {
     const output = formatResult(name, result, format, args, command.credentials === true);
@@ -108,7 +116,7 @@ async function run(argv: string[], io: CliIo, state: RunState): Promise<number> 
   state.invocation = invocation;
   const ps = clientFor(line.values, io, state);
   const result = await invocation.command.run(ps, invocation.args, line.values, io);
-  return deliver(result, invocation, io);
+  return deliver(result, invocation, io, state);
 }
 
 function reportUsageError(error: UsageError | InvalidRequestError, io: CliIo, state: RunState): number {
@@ -130,7 +138,10 @@ function report(error: unknown, io: CliIo, state: RunState): number {
     return 1;
   }
   const unusable = isUnusableAnswer(error);
-  if (unusable) io.stdout(rawText(error.body));
+  if (unusable) {
+    io.stdout(rawText(error.body));
+    state.printedRawAnswer = invocation?.command.credentials === true;
+  }
   if (error instanceof PlanetScaleError && invocation) say(io, failureText(error, invocation));
   else if (error instanceof UsageError) say(io, error.message);
   else say(io, `unexpected failure: ${(error as Error)?.message ?? String(error)}`);
@@ -141,12 +152,31 @@ function report(error: unknown, io: CliIo, state: RunState): number {
   return 1;
 }
 
+/**
+ * A reader that closed stdout early wanted no more: the command ends as it would have. Unless the
+ * one copy of a password was in what did not arrive: then the role exists and nobody has it.
+ */
+async function checkWritten(code: number, io: CliIo, state: RunState): Promise<number> {
+  const { printedPassword, printedRawAnswer, invocation } = state;
+  if (!(printedPassword || printedRawAnswer) || !invocation || !io.stdoutWritten) return code;
+  if (await io.stdoutWritten()) return code;
+  say(
+    io,
+    printedPassword
+      ? unwrittenPasswordText(invocation, printedPassword)
+      : "stdout was closed: the raw answer, which may hold the only copy of the password, could not be written.",
+  );
+  return 1;
+}
+
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const state: RunState = { debug: argv.includes("--debug"), sent: false, named: namedCommand(argv) };
+  let code: number;
   try {
-    return await run(argv, io, state);
+    code = await run(argv, io, state);
   } catch (error) {
-    return report(error, io, state);
+    code = report(error, io, state);
   }
+  return checkWritten(code, io, state);
 }

@@ -3,7 +3,7 @@
 import { InvalidRequestError, type PlanetScaleError, UnexpectedResponseError } from "../errors.ts";
 import type { Invocation } from "./args.ts";
 import { argumentLabel } from "./commands.ts";
-import { quoteEnvValue } from "./env-file.ts";
+import { type Credentials, quoteEnvValue } from "./env-file.ts";
 
 // Where the library starts its own advice (in library calls) about an unknown outcome.
 const OUTCOME_MARKER = ". The outcome is unknown:";
@@ -116,4 +116,23 @@ export function failureText(error: PlanetScaleError, invocation: Invocation): st
   const outcome = error.outcomeUnknown ? outcomeAdvice(invocation) : undefined;
   if (outcome) advice.push(outcome);
   return advice.length === 0 ? text : `${text.replace(/\.$/, "")}. ${advice.join(" ")}`;
+}
+
+/** The one-time password was printed to a stdout whose reader had gone: what exists, and how to get a password for it. */
+export function unwrittenPasswordText(invocation: Invocation, role: Credentials): string {
+  const { name, args } = invocation;
+  const branch = [args.database, args.branch];
+  const where = `${args.organization}/${args.database}/${args.branch}`;
+  const lost = "the password could not be written: stdout was closed.";
+  if (name === "reset-default") {
+    return `${lost} The default credentials of ${where} were reset, and nobody has the new password: run ${commandLine(invocation, ["reset-default", ...branch], ["--force"])} again.`;
+  }
+  const id = typeof role.id === "string" ? role.id : role.username;
+  const label = `${typeof role.name === "string" ? role.name : role.username} (id ${id})`;
+  const reset = commandLine(invocation, ["reset", ...branch, id]);
+  if (name === "reset") {
+    return `${lost} The password of role ${label} on ${where} was reset, and nobody has the new one: run ${reset} again.`;
+  }
+  const remove = commandLine(invocation, ["delete", ...branch, id]);
+  return `${lost} The role ${label} exists on ${where}, and nobody has its password: get a new one with ${reset}, or delete the role with ${remove}.`;
 }

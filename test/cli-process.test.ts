@@ -90,3 +90,56 @@ describe.concurrent("a stdout closed by its reader", () => {
     });
   });
 });
+
+// Issue 17, item 12: Ctrl-C (or a SIGTERM from a supervisor) while create waits for its answer.
+describe.concurrent("an interrupt", () => {
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)("%s after create was sent says the role may exist and how to find it; exit %i", async (signal, code) => {
+    let received: () => void = () => {};
+    const arrived = new Promise<void>((resolve) => {
+      received = resolve;
+    });
+    // Accepts the create and never answers.
+    await withServer(
+      () => received(),
+      async (server) => {
+        const run = spawnCli(["create", "app-db", "main", "ci-reader", "--org", "acme", "--base-url", server.url]);
+        try {
+          await arrived;
+          run.child.kill(signal);
+          expect(await run.exited).toBe(code);
+          expect(run.stderr()).toBe(
+            `planetscale-roles: create was interrupted (${signal}) after the request was sent. The outcome is unknown: ` +
+              `the role may have been created. Check with \`planetscale-roles list app-db main --org acme --base-url ${server.url} --q ci-reader\` ` +
+              `and delete any role you cannot use with \`planetscale-roles delete app-db main <id> --org acme --base-url ${server.url}\`.\n`,
+          );
+        } finally {
+          run.stop();
+        }
+      },
+    );
+  });
+
+  it("during the reset-default question says nothing was sent; exit 130", async () => {
+    await withServer(json(200, roleFixture()), async (server) => {
+      const run = spawnCli(["reset-default", "app-db", "main", "--org", "acme", "--base-url", server.url]);
+      try {
+        await new Promise<void>((resolve) => {
+          run.child.stderr?.on("data", () => {
+            if (run.stderr().includes('Type "yes"')) resolve();
+          });
+        });
+        run.child.kill("SIGINT");
+        expect(await run.exited).toBe(130);
+        expect(run.stderr()).toContain(
+          "planetscale-roles: reset-default was interrupted (SIGINT) before anything was sent.\n",
+        );
+        expect(server.requests).toEqual([]);
+      } finally {
+        run.stop();
+      }
+    });
+  });
+});

@@ -1,6 +1,7 @@
 // `planetscale-roles create` run in this process (main(argv, io)) against Prism and against a
 // server of each test's own; test/cli-process.test.ts runs the real executable.
 import { describe, expect, inject, it } from "vitest";
+import { Interrupted } from "../src/cli/failures.ts";
 import { runCli, withServer } from "./support/cli.ts";
 import { roleFixture } from "./support/fixtures.ts";
 import { json } from "./support/servers.ts";
@@ -179,5 +180,51 @@ describe.concurrent("a password printed to a closed stdout", () => {
       expect(run.code).toBe(0);
       expect(run.stderr).toBe("");
     });
+  });
+});
+
+// Issue 17, item 12, in this process: the interrupt is a signal main() is given (bin.ts aborts it
+// on SIGINT and SIGTERM; cli-process.test.ts sends the real signals).
+describe.concurrent("an interrupt", () => {
+  it("before create is sent says that nothing was sent; exit 130", async () => {
+    await withServer(json(200, roleFixture()), async (server) => {
+      const signal = AbortSignal.abort(new Interrupted("SIGINT"));
+      const run = await runCli(["create", "app-db", "main", "ci", "--org", "acme", "--base-url", server.url], {
+        signal,
+      });
+      expect(run.code).toBe(130);
+      expect(run.stderr).toBe("planetscale-roles: create was interrupted (SIGINT) before anything was sent.\n");
+      expect(server.requests).toEqual([]);
+    });
+  });
+
+  it("after delete was sent says the role may be gone and how to check", async () => {
+    const interrupt = new AbortController();
+    await withServer(
+      () => interrupt.abort(new Interrupted("SIGTERM")),
+      async (server) => {
+        const at = ["--org", "acme", "--base-url", server.url];
+        const run = await runCli(["delete", "app-db", "main", "role-1", ...at], { signal: interrupt.signal });
+        expect(run.code).toBe(143);
+        expect(run.stderr).toBe(
+          "planetscale-roles: delete was interrupted (SIGTERM) after the request was sent. The outcome is unknown: " +
+            `the role may have been deleted. Check with \`planetscale-roles get app-db main role-1 ${at.join(" ")}\` (not found means it is gone).\n`,
+        );
+      },
+    );
+  });
+
+  it("after list was sent says only that it was interrupted", async () => {
+    const interrupt = new AbortController();
+    await withServer(
+      () => interrupt.abort(new Interrupted("SIGINT")),
+      async (server) => {
+        const run = await runCli(["list", "app-db", "main", "--org", "acme", "--base-url", server.url], {
+          signal: interrupt.signal,
+        });
+        expect(run.code).toBe(130);
+        expect(run.stderr).toBe("planetscale-roles: list was interrupted (SIGINT) while waiting for the answer.\n");
+      },
+    );
   });
 });

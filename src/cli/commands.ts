@@ -17,6 +17,8 @@ export interface OptionSpec {
 export interface CommandIo {
   /** Asks on stderr and resolves to the line typed (empty when input ends). */
   prompt: (question: string) => Promise<string>;
+  /** Aborts, with an Interrupted reason, when the process is told to stop: every call takes it. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface Command {
@@ -99,14 +101,17 @@ export const COMMANDS: Record<string, Command> = {
       },
       "with-replication": { type: "boolean", help: "give the role the REPLICATION attribute" },
     },
-    run: (ps, args, values) =>
-      ps.createRole({
-        ...branchOf(args),
-        name: args.name,
-        ttl: ttlOf(values),
-        inherited_roles: listOf(values["inherited-roles"]) as never,
-        with_replication: values["with-replication"] === true ? true : undefined,
-      }),
+    run: (ps, args, values, { signal }) =>
+      ps.createRole(
+        {
+          ...branchOf(args),
+          name: args.name,
+          ttl: ttlOf(values),
+          inherited_roles: listOf(values["inherited-roles"]) as never,
+          with_replication: values["with-replication"] === true ? true : undefined,
+        },
+        { signal },
+      ),
   },
   list: {
     summary: "List roles (one page, or every page with --all)",
@@ -118,17 +123,17 @@ export const COMMANDS: Record<string, Command> = {
       q: { type: "string", help: "search by name or username" },
       status: { type: "string", help: "filter by status" },
     },
-    run: async (ps, args, values) => {
+    run: async (ps, args, values, { signal }) => {
       const filters = {
         ...branchOf(args),
         q: stringOf(values.q),
         status: stringOf(values.status),
         per_page: wholeNumberOf(values, "per-page"),
       };
-      if (!values.all) return ps.listRoles({ ...filters, page: wholeNumberOf(values, "page") });
+      if (!values.all) return ps.listRoles({ ...filters, page: wholeNumberOf(values, "page") }, { signal });
       if (values.page !== undefined) throw new UsageError("--all and --page do not go together");
       const roles = [];
-      for await (const role of ps.listAllRoles(filters)) roles.push(role);
+      for await (const role of ps.listAllRoles(filters, { signal })) roles.push(role);
       return roles;
     },
   },
@@ -136,32 +141,35 @@ export const COMMANDS: Record<string, Command> = {
     summary: "Show a role (never its password)",
     positionals: ["database", "branch", "id"],
     options: {},
-    run: (ps, args) => ps.getRole(roleOf(args)),
+    run: (ps, args, _values, { signal }) => ps.getRole(roleOf(args), { signal }),
   },
   update: {
     summary: "Rename a role or change its query-safety settings",
     positionals: ["database", "branch", "id"],
     options: { name: { type: "string", help: "new name" }, ...WHERE_OPTIONS },
-    run: (ps, args, values) =>
-      ps.updateRole({
-        ...roleOf(args),
-        name: stringOf(values.name),
-        require_where_on_delete: stringOf(values["require-where-on-delete"]) as never,
-        require_where_on_update: stringOf(values["require-where-on-update"]) as never,
-      }),
+    run: (ps, args, values, { signal }) =>
+      ps.updateRole(
+        {
+          ...roleOf(args),
+          name: stringOf(values.name),
+          require_where_on_delete: stringOf(values["require-where-on-delete"]) as never,
+          require_where_on_update: stringOf(values["require-where-on-update"]) as never,
+        },
+        { signal },
+      ),
   },
   renew: {
     summary: "Renew a role's expiration",
     positionals: ["database", "branch", "id"],
     options: {},
-    run: (ps, args) => ps.renewRole(roleOf(args)),
+    run: (ps, args, _values, { signal }) => ps.renewRole(roleOf(args), { signal }),
   },
   reset: {
     summary: "Reset a role's password (the new one is shown once)",
     credentials: true,
     positionals: ["database", "branch", "id"],
     options: {},
-    run: (ps, args) => ps.resetRole(roleOf(args)),
+    run: (ps, args, _values, { signal }) => ps.resetRole(roleOf(args), { signal }),
   },
   "reset-default": {
     summary: "Reset the branch's default credentials (asks first unless --force)",
@@ -176,22 +184,23 @@ export const COMMANDS: Record<string, Command> = {
         );
         if (answer.trim().toLowerCase() !== "yes") throw new Cancelled(`reset-default cancelled; nothing was sent`);
       }
-      return ps.resetDefaultRole(branchOf(args));
+      return ps.resetDefaultRole(branchOf(args), { signal: io.signal });
     },
   },
   delete: {
     summary: "Delete a role",
     positionals: ["database", "branch", "id"],
     options: { successor: { type: "string", help: "role (id or username) to hand the role's objects to first" } },
-    run: (ps, args, values) => ps.deleteRole({ ...roleOf(args), successor: stringOf(values.successor) }),
+    run: (ps, args, values, { signal }) =>
+      ps.deleteRole({ ...roleOf(args), successor: stringOf(values.successor) }, { signal }),
   },
   reassign: {
     summary: "Hand the objects a role owns to another role",
     positionals: ["database", "branch", "id"],
     options: { successor: { type: "string", help: "role (id or username) that takes the objects (required)" } },
-    run: (ps, args, values) => {
+    run: (ps, args, values, { signal }) => {
       if (typeof values.successor !== "string") throw new UsageError("reassign needs --successor");
-      return ps.reassignRoleObjects({ ...roleOf(args), successor: values.successor });
+      return ps.reassignRoleObjects({ ...roleOf(args), successor: values.successor }, { signal });
     },
   },
 };

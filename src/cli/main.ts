@@ -2,13 +2,13 @@
 // subcommands in commands.ts, formats in output.ts, messages in messages.ts; everything that
 // talks to the API is the library's.
 import { type ClientOptions, createClient } from "../client.ts";
-import { InvalidRequestError, PlanetScaleError } from "../errors.ts";
+import { AbortError, InvalidRequestError, PlanetScaleError } from "../errors.ts";
 import { debugLogger, formatLogEvent } from "../log.ts";
 import { type Invocation, invocationOf, namedCommand, parseCommandLine } from "./args.ts";
 import type { CommandIo, Values } from "./commands.ts";
 import type { Credentials } from "./env-file.ts";
-import { Cancelled, UsageError } from "./failures.ts";
-import { clientErrorText, failureText, isUnusableAnswer, unwrittenPasswordText } from "./messages.ts";
+import { Cancelled, Interrupted, UsageError } from "./failures.ts";
+import { clientErrorText, failureText, interruptedText, isUnusableAnswer, unwrittenPasswordText } from "./messages.ts";
 import { formatResult, hasCredentials, jsonText, rawText } from "./output.ts";
 import { visible, visibleLines } from "./terminal.ts";
 import { usage } from "./usage.ts";
@@ -128,8 +128,19 @@ function reportUsageError(error: UsageError | InvalidRequestError, io: CliIo, st
   return 2;
 }
 
+/** The interrupt that ended the command, when it was one (the library's AbortError carries it as cause). */
+function interruptOf(error: unknown): Interrupted | undefined {
+  if (error instanceof Interrupted) return error;
+  return error instanceof AbortError && error.cause instanceof Interrupted ? error.cause : undefined;
+}
+
 function report(error: unknown, io: CliIo, state: RunState): number {
   const { invocation } = state;
+  const interrupt = interruptOf(error);
+  if (interrupt) {
+    say(io, interruptedText(error, invocation, interrupt));
+    return interrupt.exitCode;
+  }
   if ((error instanceof UsageError || error instanceof InvalidRequestError) && !state.sent) {
     return reportUsageError(error, io, state);
   }

@@ -1,9 +1,10 @@
 // The library's errors told in the command's words: flags, arguments and commands instead of
 // option names and library calls, and which command to run when an outcome is unknown.
-import { InvalidRequestError, type PlanetScaleError, UnexpectedResponseError } from "../errors.ts";
+import { AbortError, InvalidRequestError, type PlanetScaleError, UnexpectedResponseError } from "../errors.ts";
 import type { Invocation } from "./args.ts";
 import { argumentLabel } from "./commands.ts";
 import { type Credentials, quoteEnvValue } from "./env-file.ts";
+import type { Interrupted } from "./failures.ts";
 
 // Where the library starts its own advice (in library calls) about an unknown outcome.
 const OUTCOME_MARKER = ". The outcome is unknown:";
@@ -57,8 +58,11 @@ function commandLine(invocation: Invocation, words: (string | undefined)[], extr
   return `\`planetscale-roles ${all.map((word) => shellWord(word as string)).join(" ")}\``;
 }
 
-/** What an unknown outcome means for this command, and what to run to find out or to recover. */
-function outcomeAdvice(invocation: Invocation): string | undefined {
+/**
+ * What an unknown outcome means for this command, and what to run to find out or to recover.
+ * `why`: what follows "the role may have been created", when the reason needs saying.
+ */
+function outcomeAdvice(invocation: Invocation, why = ""): string | undefined {
   const { name, args } = invocation;
   const branch = [args.database, args.branch];
   const get = commandLine(invocation, ["get", ...branch, args.id]);
@@ -67,7 +71,7 @@ function outcomeAdvice(invocation: Invocation): string | undefined {
     case "create": {
       const byName = args.name === undefined ? [] : ["--q", args.name];
       return (
-        `${unknown} the role may have been created although no usable answer came back, so it was not sent again. ` +
+        `${unknown} the role may have been created${why}. ` +
         `Check with ${commandLine(invocation, ["list", ...branch], byName)} and delete any role you cannot use ` +
         `with ${commandLine(invocation, ["delete", ...branch, "<id>"])}.`
       );
@@ -113,7 +117,8 @@ export function failureText(error: PlanetScaleError, invocation: Invocation): st
   }
   if (error.operation) text = text.replace(new RegExp(`\\b${error.operation}\\b`, "g"), invocation.name);
   text = text.replace(" (timeoutMs)", "");
-  const outcome = error.outcomeUnknown ? outcomeAdvice(invocation) : undefined;
+  const why = " although no usable answer came back, so it was not sent again";
+  const outcome = error.outcomeUnknown ? outcomeAdvice(invocation, why) : undefined;
   if (outcome) advice.push(outcome);
   return advice.length === 0 ? text : `${text.replace(/\.$/, "")}. ${advice.join(" ")}`;
 }
@@ -135,4 +140,16 @@ export function unwrittenPasswordText(invocation: Invocation, role: Credentials)
   }
   const remove = commandLine(invocation, ["delete", ...branch, id]);
   return `${lost} The role ${label} exists on ${where}, and nobody has its password: get a new one with ${reset}, or delete the role with ${remove}.`;
+}
+
+/**
+ * The command was interrupted. The library's AbortError says whether the request may have reached
+ * the server; anything else the interrupt ended (a question, say) happened before sending.
+ */
+export function interruptedText(error: unknown, invocation: Invocation | undefined, interrupt: Interrupted): string {
+  const head = `${invocation?.name ?? "planetscale-roles"} was interrupted (${interrupt.signal})`;
+  const sent = error instanceof AbortError && error.outcomeUnknown;
+  if (!sent || !invocation) return `${head} before anything was sent.`;
+  const outcome = outcomeAdvice(invocation);
+  return outcome ? `${head} after the request was sent. ${outcome}` : `${head} while waiting for the answer.`;
 }

@@ -28,7 +28,7 @@ export function usage(name?: string, command?: Command): string {
     `Formats: human (for a terminal), json (the API's answer), env (export lines for \`source\` and dotenv),`,
     "docker-env (KEY=value lines for `docker run --env-file`). The warning about a one-time password goes to stderr.",
     "Exit codes: 0 success; 1 API or network error, or a failure after a request may have been sent;",
-    "2 usage error, nothing was sent.",
+    "2 usage error, nothing was sent; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).",
   );
   return lines.join("\n");
 }

@@ -19,11 +19,17 @@ export const TOKEN_ENV = { PLANETSCALE_SERVICE_TOKEN_ID: "cli-id", PLANETSCALE_S
 
 /**
  * Runs the command with exactly `env` as its environment; `input` answers a prompt ("" = input
- * ended); `stdoutClosed`: stdout's reader went away, so nothing printed there arrived.
+ * ended); `stdoutClosed`: stdout's reader went away, so nothing printed there arrived;
+ * `signal`: stands for the process's interrupt (SIGINT, SIGTERM), aborted with an Interrupted.
  */
 export async function runCli(
   args: string[],
-  options: { env?: Record<string, string | undefined>; input?: string; stdoutClosed?: boolean } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    input?: string;
+    stdoutClosed?: boolean;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<CliRun> {
   const stdout: string[] = [];
   const stderr: string[] = [];
@@ -36,6 +42,7 @@ export async function runCli(
     },
     env: { ...TOKEN_ENV, ...options.env },
     stdoutWritten: async () => !options.stdoutClosed,
+    signal: options.signal,
   };
   const code = await main(args, io);
   return { code, stdout: stdout.join(""), stderr: stderr.join("") };
@@ -66,7 +73,8 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
   const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli/bin.ts"), ...args], {
     cwd: ROOT,
     env: { ...process.env, PLANETSCALE_DEBUG: undefined, PLANETSCALE_ORG: undefined, ...TOKEN_ENV, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    // stdin stays open and empty: a prompt waits, as it does on a terminal.
+    stdio: ["pipe", "pipe", "pipe"],
   });
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {

@@ -3,7 +3,7 @@ import type { PlanetScaleClient } from "../client.ts";
 import { INHERITED_ROLES } from "../validate.ts";
 import { parseDuration } from "./duration.ts";
 import { Cancelled, UsageError } from "./failures.ts";
-import { OUTPUT_FORMATS } from "./output.ts";
+import { OUTPUT_FORMATS, type OutputFormat } from "./output.ts";
 import { visible } from "./terminal.ts";
 
 export type Values = Record<string, string | boolean | undefined>;
@@ -12,6 +12,10 @@ export type Args = Record<string, string | undefined>;
 export interface OptionSpec {
   type: "string" | "boolean";
   help: string;
+  /** A one-letter form: -h for --help. */
+  short?: string;
+  /** Other long names for the option, as pscale spells them: --api-url for --base-url. */
+  aliases?: string[];
 }
 
 export interface CommandIo {
@@ -29,13 +33,26 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** The answer carries a one-time password: shown once, with the warning, and available as env lines. */
   credentials?: true;
+  /** What the human format says when the API answered with no body: the role acted on. */
+  done?: (args: Args, values: Values, where: string) => string;
   run(ps: PlanetScaleClient, args: Args, values: Values, io: CommandIo): Promise<unknown>;
 }
 
+/** The formats a command can print: env lines only where the answer carries credentials. */
+export function formatsOf(command: Command | undefined): readonly OutputFormat[] {
+  return !command || command.credentials ? OUTPUT_FORMATS : ["human", "json"];
+}
+
+export const formatHelp = (formats: readonly string[]) => `${formats.join(" | ")} (default human)`;
+
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   org: { type: "string", help: "organization (default: PLANETSCALE_ORG)" },
-  format: { type: "string", help: `${OUTPUT_FORMATS.join(" | ")} (default human)` },
-  "base-url": { type: "string", help: "API base URL (default: PLANETSCALE_API_URL or https://api.planetscale.com/v1)" },
+  format: { type: "string", short: "f", help: formatHelp(OUTPUT_FORMATS) },
+  "base-url": {
+    type: "string",
+    aliases: ["api-url"],
+    help: "API base URL (default: PLANETSCALE_API_URL or https://api.planetscale.com/v1)",
+  },
   "service-token-id": { type: "string", help: "service token id (prefer PLANETSCALE_SERVICE_TOKEN_ID)" },
   "service-token": {
     type: "string",
@@ -43,7 +60,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   },
   "access-token": { type: "string", help: "OAuth access token (prefer PLANETSCALE_ACCESS_TOKEN)" },
   debug: { type: "boolean", help: "log each request on stderr and print stack traces" },
-  help: { type: "boolean", help: "show help" },
+  help: { type: "boolean", short: "h", help: "show help" },
 };
 
 function ttlOf(values: Values): number | undefined {
@@ -191,6 +208,10 @@ export const COMMANDS: Record<string, Command> = {
     summary: "Delete a role",
     positionals: ["database", "branch", "id"],
     options: { successor: { type: "string", help: "role (id or username) to hand the role's objects to first" } },
+    done: (args, values, where) => {
+      const successor = typeof values.successor === "string" ? `; its objects now belong to ${values.successor}` : "";
+      return visible(`Deleted role ${args.id} on `) + where + visible(`${successor}.`);
+    },
     run: (ps, args, values, { signal }) =>
       ps.deleteRole({ ...roleOf(args), successor: stringOf(values.successor) }, { signal }),
   },
@@ -198,6 +219,8 @@ export const COMMANDS: Record<string, Command> = {
     summary: "Hand the objects a role owns to another role",
     positionals: ["database", "branch", "id"],
     options: { successor: { type: "string", help: "role (id or username) that takes the objects (required)" } },
+    done: (args, values, where) =>
+      visible(`The objects of role ${args.id} on `) + where + visible(` now belong to ${values.successor}.`),
     run: (ps, args, values, { signal }) => {
       if (typeof values.successor !== "string") throw new UsageError("reassign needs --successor");
       return ps.reassignRoleObjects({ ...roleOf(args), successor: values.successor }, { signal });

@@ -4,11 +4,18 @@
 import { type ClientOptions, createClient } from "../client.ts";
 import { AbortError, InvalidRequestError, PlanetScaleError } from "../errors.ts";
 import { debugLogger, formatLogEvent } from "../log.ts";
-import { type Invocation, invocationOf, namedCommand, parseCommandLine } from "./args.ts";
+import { type CommandLine, type Invocation, invocationOf, namedCommand, parseCommandLine } from "./args.ts";
 import type { CommandIo, Values } from "./commands.ts";
 import type { Credentials } from "./env-file.ts";
 import { Cancelled, Interrupted, UsageError } from "./failures.ts";
-import { clientErrorText, failureText, interruptedText, isUnusableAnswer, unwrittenPasswordText } from "./messages.ts";
+import {
+  clientErrorText,
+  failureText,
+  interruptedText,
+  isUnusableAnswer,
+  neverExpiresText,
+  unwrittenPasswordText,
+} from "./messages.ts";
 import { formatResult, hasCredentials, jsonText, rawText } from "./output.ts";
 import { visible, visibleLines } from "./terminal.ts";
 import { usage } from "./usage.ts";
@@ -60,7 +67,8 @@ function requireCredentials(values: Values, env: Record<string, string | undefin
   );
 }
 
-function clientFor(values: Values, io: CliIo, state: RunState) {
+function clientFor(line: CommandLine, io: CliIo, state: RunState) {
+  const { values } = line;
   requireCredentials(values, io.env);
   const options: ClientOptions = {
     // The library's PLANETSCALE_DEBUG logger writes with console.error; this one goes through io, escaped.
@@ -80,7 +88,8 @@ function clientFor(values: Values, io: CliIo, state: RunState) {
     return createClient(options);
   } catch (error) {
     if (!(error instanceof InvalidRequestError)) throw error;
-    throw new UsageError(clientErrorText(error, options.baseUrl !== undefined), { usage: false });
+    const baseUrlFlag = options.baseUrl === undefined ? undefined : (line.spelled["base-url"] ?? "--base-url");
+    throw new UsageError(clientErrorText(error, baseUrlFlag), { usage: false });
   }
 }
 
@@ -91,9 +100,18 @@ function deliver(result: unknown, invocation: Invocation, io: CliIo, state: RunS
   if (credentials) state.printedPassword = result;
   let code = 0;
   try {
-    const output = formatResult(name, result, format, args, command.credentials === true);
+    const done = command.done && ((where: string) => command.done?.(args, invocation.values, where) ?? "");
+    const output = formatResult(result, format, {
+      command: name,
+      args,
+      credentials: command.credentials === true,
+      done,
+    });
     if (output.text !== undefined) io.stdout(output.text);
     for (const note of output.notes) say(io, note);
+    if (name === "create" && (result as { expires_at?: unknown } | undefined)?.expires_at === null) {
+      say(io, neverExpiresText(invocation, result as Credentials));
+    }
   } catch (error) {
     // Whatever failed, the answer (and the one-time password in it) is not lost.
     io.stdout(jsonText(result));
@@ -114,7 +132,7 @@ async function run(argv: string[], io: CliIo, state: RunState): Promise<number> 
   }
   const invocation = invocationOf(line, io.env);
   state.invocation = invocation;
-  const ps = clientFor(line.values, io, state);
+  const ps = clientFor(line, io, state);
   const result = await invocation.command.run(ps, invocation.args, line.values, io);
   return deliver(result, invocation, io, state);
 }

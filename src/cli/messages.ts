@@ -39,10 +39,13 @@ function renamedField(error: InvalidRequestError, name: string | undefined): str
   return name && field && text.startsWith(field) ? name + text.slice(field.length) : text;
 }
 
-/** createClient refused the credentials or the address: say which flag or variable to fix. */
-export function clientErrorText(error: InvalidRequestError, baseUrlFromFlag: boolean): string {
+/**
+ * createClient refused the credentials or the address: say which flag or variable to fix.
+ * `baseUrlFlag`: how the address's flag was spelled, when it came from one.
+ */
+export function clientErrorText(error: InvalidRequestError, baseUrlFlag: string | undefined): string {
   const field = error.field ?? "";
-  const name = field === "baseUrl" ? (baseUrlFromFlag ? "--base-url" : "PLANETSCALE_API_URL") : CLIENT_FIELDS[field];
+  const name = field === "baseUrl" ? (baseUrlFlag ?? "PLANETSCALE_API_URL") : CLIENT_FIELDS[field];
   return renamedField(error, name);
 }
 
@@ -152,4 +155,13 @@ export function interruptedText(error: unknown, invocation: Invocation | undefin
   if (!sent || !invocation) return `${head} before anything was sent.`;
   const outcome = outcomeAdvice(invocation);
   return outcome ? `${head} after the request was sent. ${outcome}` : `${head} while waiting for the answer.`;
+}
+
+/** A role made without an expiry stays until someone deletes it: say so, with the command that does. */
+export function neverExpiresText(invocation: Invocation, role: Credentials): string {
+  const { args } = invocation;
+  const id = typeof role.id === "string" ? role.id : "<id>";
+  const remove = commandLine(invocation, ["delete", args.database, args.branch, id]);
+  const name = typeof role.name === "string" ? role.name : role.username;
+  return `role ${name} never expires: delete it when it is no longer needed (${remove}), or give --ttl (1h, 7d) next time.`;
 }

@@ -1,14 +1,14 @@
 // The real executable as a child process, for what only a process shows: exit codes, which
 // stream each line goes to, and the prompt on a terminal's stdin. Everything else runs in-process.
 import { describe, expect, it } from "vitest";
-import { spawnCli, TOKEN_ENV, withServer } from "./support/cli.ts";
+import { PROXY_UNSET, spawnCli, TOKEN_ENV, withServer } from "./support/cli.ts";
 import { roleFixture } from "./support/fixtures.ts";
 import { runTs } from "./support/run.ts";
 import { json } from "./support/servers.ts";
 
 const bin = (args: string[], input?: string) =>
   runTs("src/cli/bin.ts", args, {
-    env: { PLANETSCALE_DEBUG: undefined, PLANETSCALE_ORG: undefined, ...TOKEN_ENV },
+    env: { ...PROXY_UNSET, PLANETSCALE_DEBUG: undefined, PLANETSCALE_ORG: undefined, ...TOKEN_ENV },
     ...(input === undefined ? {} : { input }),
   });
 

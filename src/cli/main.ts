@@ -1,7 +1,8 @@
 // The planetscale-roles command: from argv to an exit code. Parsing is in args.ts, the
 // subcommands in commands.ts, formats in output.ts, messages in messages.ts; everything that
 // talks to the API is the library's.
-import { type ClientOptions, createClient } from "../client.ts";
+import type { Dispatcher } from "undici";
+import { type ClientOptions, createClient, DEFAULT_BASE_URL } from "../client.ts";
 import { AbortError, InvalidRequestError, PlanetScaleError } from "../errors.ts";
 import { debugLogger, formatLogEvent } from "../log.ts";
 import { type CommandLine, type Invocation, invocationOf, namedCommand, parseCommandLine } from "./args.ts";
@@ -17,6 +18,7 @@ import {
   unwrittenPasswordText,
 } from "./messages.ts";
 import { formatResult, hasCredentials, jsonText, rawText } from "./output.ts";
+import { type ProxySettings, proxyDispatcher, proxyLine, proxySettings } from "./proxy.ts";
 import { visible, visibleLines } from "./terminal.ts";
 import { usage } from "./usage.ts";
 
@@ -67,19 +69,48 @@ function requireCredentials(values: Values, env: Record<string, string | undefin
   );
 }
 
-function clientFor(line: CommandLine, io: CliIo, state: RunState) {
+/**
+ * Loads what sends through the proxy. Its idle connections do not hold the process (undici unrefs
+ * them), so the run need not close it.
+ */
+async function loadProxy(settings: ProxySettings, io: CliIo, state: RunState): Promise<Dispatcher> {
+  let dispatcher: Dispatcher;
+  try {
+    dispatcher = await proxyDispatcher(settings);
+  } catch (error) {
+    const reason = (error as Error)?.message ?? String(error);
+    throw new UsageError(
+      `${settings.variable} is set, but undici, which sends through a proxy, did not load: ${reason}`,
+      {
+        usage: false,
+      },
+    );
+  }
+  if (state.debug) say(io, proxyLine(settings));
+  return dispatcher;
+}
+
+/** Node's fetch, through the environment's proxy when one applies to the API's address. */
+async function sendingFetch(apiUrl: string, io: CliIo, state: RunState): Promise<typeof fetch> {
+  const settings = proxySettings(io.env, apiUrl);
+  const dispatcher = settings && (await loadProxy(settings, io, state));
+  return (input, init) => {
+    state.sent = true;
+    // Node's fetch takes undici's dispatcher; its RequestInit type does not name it.
+    return fetch(input, dispatcher ? ({ ...init, dispatcher } as RequestInit) : init);
+  };
+}
+
+async function clientFor(line: CommandLine, io: CliIo, state: RunState) {
   const { values } = line;
   requireCredentials(values, io.env);
   const options: ClientOptions = {
     // The library's PLANETSCALE_DEBUG logger writes with console.error; this one goes through io, escaped.
     env: { ...io.env, PLANETSCALE_DEBUG: undefined },
-    fetch: (input, init) => {
-      state.sent = true;
-      return fetch(input, init);
-    },
   };
   if (state.debug || debugLogger(io.env)) options.logger = (event) => io.stderr(visible(formatLogEvent(event)));
   if (typeof values["base-url"] === "string") options.baseUrl = values["base-url"];
+  options.fetch = await sendingFetch(options.baseUrl ?? (io.env.PLANETSCALE_API_URL || DEFAULT_BASE_URL), io, state);
   if (typeof values["service-token-id"] === "string" && typeof values["service-token"] === "string") {
     options.serviceToken = { id: values["service-token-id"], token: values["service-token"] };
   }
@@ -132,7 +163,7 @@ async function run(argv: string[], io: CliIo, state: RunState): Promise<number> 
   }
   const invocation = invocationOf(line, io.env);
   state.invocation = invocation;
-  const ps = clientFor(line, io, state);
+  const ps = await clientFor(line, io, state);
   const result = await invocation.command.run(ps, invocation.args, line.values, io);
   return deliver(result, invocation, io, state);
 }

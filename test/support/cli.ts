@@ -2,7 +2,7 @@
 // stdout and stderr, and its exit code. Each test that needs an API starts its own server.
 // spawnCli runs the real executable instead, for what only a process has: a stdout whose reader
 // went away, and signals.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { constants as osConstants } from "node:os";
 import path from "node:path";
 import { type CliIo, main } from "../../src/cli/main.ts";
@@ -16,6 +16,16 @@ export interface CliRun {
 }
 
 export const TOKEN_ENV = { PLANETSCALE_SERVICE_TOKEN_ID: "cli-id", PLANETSCALE_SERVICE_TOKEN: "cli-secret-token" };
+
+/** A child inherits the machine's environment: a proxy set there would carry the tests' loopback requests. */
+export const PROXY_UNSET = {
+  HTTPS_PROXY: undefined,
+  https_proxy: undefined,
+  HTTP_PROXY: undefined,
+  http_proxy: undefined,
+  NO_PROXY: undefined,
+  no_proxy: undefined,
+};
 
 /**
  * Runs the command with exactly `env` as its environment; `input` answers a prompt ("" = input
@@ -72,7 +82,14 @@ export interface CliChild {
 export function spawnCli(args: string[], env: Record<string, string | undefined> = {}): CliChild {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli/bin.ts"), ...args], {
     cwd: ROOT,
-    env: { ...process.env, PLANETSCALE_DEBUG: undefined, PLANETSCALE_ORG: undefined, ...TOKEN_ENV, ...env },
+    env: {
+      ...process.env,
+      ...PROXY_UNSET,
+      PLANETSCALE_DEBUG: undefined,
+      PLANETSCALE_ORG: undefined,
+      ...TOKEN_ENV,
+      ...env,
+    },
     // stdin stays open and empty: a prompt waits, as it does on a terminal.
     stdio: ["pipe", "pipe", "pipe"],
   });
@@ -91,4 +108,17 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     },
   };
+}
+
+/** A built command (dist/bin.mjs, wherever it was installed) run by node, with exactly `env`. */
+export function runBuiltCli(
+  bin: string,
+  args: string[],
+  options: { env: Record<string, string | undefined>; cwd: string },
+): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { ...options, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
 }

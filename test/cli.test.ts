@@ -214,6 +214,28 @@ describe.concurrent("an interrupt", () => {
     );
   });
 
+  it("while waiting to retry after a 429 says the create took no effect", async () => {
+    const interrupt = new AbortController();
+    await withServer(
+      json(429, { code: "rate_limited", message: "slow down" }, { "retry-after": "30" }),
+      async (server) => {
+        const run = await runCli(
+          ["create", "app-db", "main", "ci", "--org", "acme", "--base-url", server.url, "--debug"],
+          // --debug logs the 429 once it is read; the client then waits 30 s to send again.
+          {
+            signal: interrupt.signal,
+            onStderr: (line) => / 429 /.test(line) && interrupt.abort(new Interrupted("SIGINT")),
+          },
+        );
+        expect(run.code).toBe(130);
+        expect(run.stderr).toContain(
+          "planetscale-roles: create was interrupted (SIGINT) before it took effect: no role was created.\n",
+        );
+        expect(server.requests).toHaveLength(1);
+      },
+    );
+  });
+
   it("after list was sent says only that it was interrupted", async () => {
     const interrupt = new AbortController();
     await withServer(

@@ -187,7 +187,7 @@ function report(error: unknown, io: CliIo, state: RunState): number {
   const { invocation } = state;
   const interrupt = interruptOf(error);
   if (interrupt) {
-    say(io, interruptedText(error, invocation, interrupt));
+    say(io, interruptedText(error, invocation, interrupt, state.sent));
     return interrupt.exitCode;
   }
   if ((error instanceof UsageError || error instanceof InvalidRequestError) && !state.sent) {

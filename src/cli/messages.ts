@@ -146,13 +146,22 @@ export function unwrittenPasswordText(invocation: Invocation, role: Credentials)
 }
 
 /**
- * The command was interrupted. The library's AbortError says whether the request may have reached
- * the server; anything else the interrupt ended (a question, say) happened before sending.
+ * The command was interrupted. The library's AbortError says whether the request may have taken
+ * effect; anything else the interrupt ended (a question, say) happened before sending. `sent`: a
+ * request went out (and was refused, or never connected: a wait to retry was cut short).
  */
-export function interruptedText(error: unknown, invocation: Invocation | undefined, interrupt: Interrupted): string {
+export function interruptedText(
+  error: unknown,
+  invocation: Invocation | undefined,
+  interrupt: Interrupted,
+  sent: boolean,
+): string {
   const head = `${invocation?.name ?? "planetscale-roles"} was interrupted (${interrupt.signal})`;
-  const sent = error instanceof AbortError && error.outcomeUnknown;
-  if (!sent || !invocation) return `${head} before anything was sent.`;
+  const mayHaveActed = error instanceof AbortError && error.outcomeUnknown;
+  if (!mayHaveActed || !invocation) {
+    if (!sent) return `${head} before anything was sent.`;
+    return `${head} before it took effect${invocation?.name === "create" ? ": no role was created" : ""}.`;
+  }
   const outcome = outcomeAdvice(invocation);
   return outcome ? `${head} after the request was sent. ${outcome}` : `${head} while waiting for the answer.`;
 }

@@ -39,13 +39,18 @@ export async function runCli(
     input?: string;
     stdoutClosed?: boolean;
     signal?: AbortSignal;
+    /** Told each line as it is written to stderr. */
+    onStderr?: (text: string) => void;
   } = {},
 ): Promise<CliRun> {
   const stdout: string[] = [];
   const stderr: string[] = [];
   const io: CliIo = {
     stdout: (text) => stdout.push(`${text}\n`),
-    stderr: (text) => stderr.push(`${text}\n`),
+    stderr: (text) => {
+      stderr.push(`${text}\n`);
+      options.onStderr?.(text);
+    },
     prompt: async (question) => {
       stderr.push(question);
       return options.input ?? "";

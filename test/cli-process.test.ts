@@ -68,7 +68,10 @@ describe.concurrent("a stdout closed by its reader", () => {
   }
 
   it("ends list quietly with exit 0", async () => {
-    const page = { type: "list", current_page: 1, next_page: null, prev_page: null, data: [roleFixture()] };
+    const page = {
+      ...{ type: "list", current_page: 1, per_page: 25, total_count: 1, total_pages: 1 },
+      ...{ next_page: null, next_page_url: null, prev_page: null, prev_page_url: null, data: [roleFixture()] },
+    };
     await withServer(json(200, page), async (server) => {
       const run = await withClosedStdout(["list", ...where(server)]);
       expect(run.stderr).toBe("");

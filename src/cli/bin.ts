@@ -18,16 +18,18 @@ async function prompt(question: string): Promise<string> {
   const { signal } = interrupt;
   // On a terminal, readline takes Ctrl-C itself: it becomes the same interrupt.
   lines.once("SIGINT", () => stop("SIGINT"));
+  let interrupted = () => {};
   try {
     // Input that ends before a line is typed answers "" (no).
     return await new Promise<string>((resolve, reject) => {
-      const interrupted = () => reject(signal.reason);
+      interrupted = () => reject(signal.reason);
       if (signal.aborted) return interrupted();
       signal.addEventListener("abort", interrupted, { once: true });
       lines.once("close", () => resolve(""));
       lines.question(question).then(resolve, () => resolve(""));
     });
   } finally {
+    signal.removeEventListener("abort", interrupted);
     lines.close();
   }
 }

@@ -2,6 +2,7 @@
 // (issue 12, "The CLI speaks CLI"), with exit 2 only when nothing was sent.
 import { describe, expect, it } from "vitest";
 import { runCli, withServer } from "./support/cli.ts";
+import { roleFixture } from "./support/fixtures.ts";
 import { closedPort, json } from "./support/servers.ts";
 
 const NO_TOKENS = { PLANETSCALE_SERVICE_TOKEN_ID: undefined, PLANETSCALE_SERVICE_TOKEN: undefined };
@@ -196,5 +197,122 @@ describe.concurrent("API failures exit 1 with one line in the command's words", 
     ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("create: could not connect; nothing was sent");
+  });
+});
+
+// Issue 17, item 13: what a user of PlanetScale's own CLI (pscale) reaches for.
+describe.concurrent("habits of the pscale CLI", () => {
+  it("-h prints the help, for the command list and for a command", async () => {
+    const top = await runCli(["-h"]);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain("Usage: planetscale-roles <command>");
+    const create = await runCli(["create", "-h"]);
+    expect(create.code).toBe(0);
+    expect(create.stdout).toContain("Usage: planetscale-roles create <database> <branch> [name]");
+    expect(create.stdout).toMatch(/^ {2}-h, --help +show help$/m);
+  });
+
+  it("-f is --format, and --api-url is --base-url", async () => {
+    await withServer(json(200, roleFixture()), async (server) => {
+      const get = ["get", "app-db", "main", "role-1", "--org", "acme"];
+      const run = await runCli([...get, "--api-url", server.url, "-f", "json"]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout).id).toBe("role-1");
+      expect(server.requests).toHaveLength(1);
+    });
+    const help = await runCli(["get", "--help"]);
+    expect(help.stdout).toMatch(/^ {2}-f, --format <value> +human \| json \(default human\)$/m);
+    expect(help.stdout).toMatch(/^ {2}--base-url, --api-url <value> +API base URL/m);
+  });
+
+  it("names the --api-url the user typed when its address is refused", async () => {
+    const run = await runCli(["get", "db", "main", "r1", "--org", "acme", "--api-url", "http://api.example.com"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^planetscale-roles: --api-url uses plain http/);
+  });
+
+  it.each([
+    [["create", "db", "main", "--org", "acme", "--tll", "1h"], "create has no option --tll; did you mean --ttl?"],
+    [
+      ["list", "db", "main", "--org", "acme", "--per-pgae", "5"],
+      "list has no option --per-pgae; did you mean --per-page?",
+    ],
+    [
+      ["get", "db", "main", "r1", "--org", "acme", "--fromat", "json"],
+      "get has no option --fromat; did you mean --format?",
+    ],
+    [
+      ["get", "db", "main", "r1", "--org", "acme", "--api-ulr", "x"],
+      "get has no option --api-ulr; did you mean --api-url?",
+    ],
+    [["craete", "db", "main"], 'unknown command "craete"; did you mean create?'],
+    [["create", "db", "main", "--org", "acme", "--inherited-role", "x"], "did you mean --inherited-roles?"],
+    [["create", "db", "main", "--org", "acme", "--debugg"], "did you mean --debug?"],
+  ])("%j suggests the nearest name", async (args, message) => {
+    const run = await runCli(args as string[]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`${message}\n`);
+  });
+
+  it.each([
+    [["create", "db", "main", "--org", "acme", "--zzz"], "create has no option --zzz\n"],
+    [["get", "db", "main", "r1", "--org", "acme", "--ttl", "1h"], "get has no option --ttl\n"],
+    [["frobnicate"], 'unknown command "frobnicate"\n'],
+    // Two edits would make it --all, but that is most of what was typed: another word, not a slip.
+    [["list", "db", "main", "--org", "acme", "--ab"], "list has no option --ab\n"],
+  ])("%j suggests nothing when nothing is near", async (args, message) => {
+    const run = await runCli(args as string[]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`planetscale-roles: ${message}`);
+  });
+
+  it("offers list only the formats it has, in its help and in the error", async () => {
+    const help = await runCli(["list", "--help"]);
+    expect(help.stdout).toMatch(/--format <value> +human \| json \(default human\)$/m);
+    expect(help.stdout).not.toMatch(/\benv\b|docker-env/);
+    const create = await runCli(["create", "--help"]);
+    expect(create.stdout).toMatch(/--format <value> +human \| json \| env \| docker-env \(default human\)$/m);
+    const run = await runCli(["list", "db", "main", "--org", "acme", "--format", "env"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      "planetscale-roles: list takes --format human or json; env is for the commands that return credentials (create, reset, reset-default)\n" +
+        "Run `planetscale-roles list --help` for the arguments and options.\n",
+    );
+    const unknown = await runCli(["list", "db", "main", "--org", "acme", "--format", "yaml"]);
+    expect(unknown.stderr).toMatch(/^planetscale-roles: --format must be human or json, not "yaml"\n/);
+  });
+});
+
+describe.concurrent("what a command acted on", () => {
+  it("delete names the role it deleted, and the successor that took its objects", async () => {
+    await withServer(json(204, ""), async (server) => {
+      const at = ["--org", "acme", "--base-url", server.url];
+      const plain = await runCli(["delete", "app-db", "main", "role-1", ...at]);
+      expect(plain.stdout).toBe("Deleted role role-1 on acme/app-db/main.\n");
+      const handed = await runCli(["delete", "app-db", "main", "role-1", "--successor", "role-2", ...at]);
+      expect(handed.stdout).toBe("Deleted role role-1 on acme/app-db/main; its objects now belong to role-2.\n");
+      const reassigned = await runCli(["reassign", "app-db", "main", "role-1", "--successor", "role-2", ...at]);
+      expect(reassigned.stdout).toBe("The objects of role role-1 on acme/app-db/main now belong to role-2.\n");
+    });
+  });
+
+  it("create says on stderr when the role will never expire, leaving stdout to the result", async () => {
+    await withServer(json(200, roleFixture({ expires_at: null, ttl: 0 })), async (server) => {
+      const at = ["--org", "acme", "--base-url", server.url];
+      const run = await runCli(["create", "app-db", "main", "ci-reader", ...at, "--format", "json"]);
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout).name).toBe("ci-reader");
+      expect(run.stderr).toContain(
+        `planetscale-roles: role ci-reader never expires: delete it when it is no longer needed (\`planetscale-roles delete app-db main role-1 ${at.join(" ")}\`), or give --ttl (1h, 7d) next time.\n`,
+      );
+    });
+  });
+
+  it("create says nothing of expiry when the role expires", async () => {
+    await withServer(json(200, roleFixture()), async (server) => {
+      const run = await runCli(["create", "app-db", "main", "ci", "--org", "acme", "--base-url", server.url]);
+      expect(run.code).toBe(0);
+      expect(run.stderr).not.toMatch(/expire/);
+    });
   });
 });

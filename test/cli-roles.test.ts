@@ -30,8 +30,14 @@ describe.concurrent("subcommands against Prism", () => {
     [["renew", "app-db", "main", "role-1"], /^ {2}expires_at +\d{4}-\d\d-\d\dT/m],
     [["reset", "app-db", "main", "role-1"], /^ {2}password +\S+$/m],
     [["reset-default", "app-db", "main", "--force"], /^DATABASE_URL=postgresql:/m],
-    [["delete", "app-db", "main", "role-1", "--successor", "role-2"], /delete: done on acme\/app-db\/main/],
-    [["reassign", "app-db", "main", "role-1", "--successor", "role-2"], /reassign: done on acme\/app-db\/main/],
+    [
+      ["delete", "app-db", "main", "role-1", "--successor", "role-2"],
+      /^Deleted role role-1 on acme\/app-db\/main; its objects now belong to role-2\.$/m,
+    ],
+    [
+      ["reassign", "app-db", "main", "role-1", "--successor", "role-2"],
+      /^The objects of role role-1 on acme\/app-db\/main now belong to role-2\.$/m,
+    ],
   ])("%j succeeds", async (args, output) => {
     const run = await cli([...args, ...at]);
     expect(run.code, run.stderr).toBe(0);
@@ -69,7 +75,9 @@ describe.concurrent("subcommands against Prism", () => {
     const run = await cli([command, "app-db", "main", "role-1", "--format", format, ...at]);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe("");
-    expect(run.stderr).toContain(`--format ${format} is for commands that return credentials`);
+    expect(run.stderr).toContain(
+      `${command} takes --format human or json; ${format} is for the commands that return credentials (create, reset, reset-default)`,
+    );
   });
 
   it.each([["list"], ["get"], ["update"], ["renew"], ["reset"], ["reset-default"], ["delete"], ["reassign"]])(

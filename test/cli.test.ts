@@ -1,6 +1,7 @@
 // `planetscale-roles create` run in this process (main(argv, io)) against Prism and against a
 // server of each test's own; test/cli-process.test.ts runs the real executable.
 import { describe, expect, inject, it } from "vitest";
+import { Interrupted } from "../src/cli/failures.ts";
 import { runCli, withServer } from "./support/cli.ts";
 import { roleFixture } from "./support/fixtures.ts";
 import { json } from "./support/servers.ts";
@@ -137,5 +138,115 @@ describe.concurrent("a one-time password is never lost after the API answered", 
       expect(run.stderr).toMatch(/raw answer is on stdout/);
       expect(run.stderr).not.toMatch(/error\.body/);
     });
+  });
+});
+
+// Issue 17, item 11: stdout's reader went away (`| head -1`) before the one-time password reached
+// it. The process-level test (EPIPE on a real pipe) is in cli-process.test.ts; here, the words.
+describe.concurrent("a password printed to a closed stdout", () => {
+  const at = (server: { url: string }) => ["--org", "acme", "--base-url", server.url];
+
+  it("after reset, says the password was reset and to run reset again", async () => {
+    await withServer(json(200, roleFixture()), async (server) => {
+      const run = await runCli(["reset", "app-db", "main", "role-1", ...at(server)], { stdoutClosed: true });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(
+        `The password of role ci-reader (id role-1) on acme/app-db/main was reset, and nobody has the new one: run \`planetscale-roles reset app-db main role-1 --org acme --base-url ${server.url}\` again.`,
+      );
+      expect(run.stderr).not.toContain(roleFixture().password);
+    });
+  });
+
+  it("after reset-default, says to run reset-default --force again", async () => {
+    await withServer(json(200, roleFixture()), async (server) => {
+      const run = await runCli(["reset-default", "app-db", "main", "--force", ...at(server)], { stdoutClosed: true });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain("The default credentials of acme/app-db/main were reset");
+      expect(run.stderr).toContain(`reset-default app-db main --org acme --base-url ${server.url} --force\` again`);
+    });
+  });
+
+  it("after an unreadable create answer, says the raw answer did not arrive either", async () => {
+    await withServer(json(200, "<html>proxy error</html>"), async (server) => {
+      const run = await runCli(["create", "app-db", "main", "ci", ...at(server)], { stdoutClosed: true });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/stdout was closed: the raw answer, which may hold the only copy of the password/);
+    });
+  });
+
+  it("changes nothing for a command whose output holds no password", async () => {
+    await withServer(json(200, roleFixture()), async (server) => {
+      const run = await runCli(["get", "app-db", "main", "role-1", ...at(server)], { stdoutClosed: true });
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe("");
+    });
+  });
+});
+
+// Issue 17, item 12, in this process: the interrupt is a signal main() is given (bin.ts aborts it
+// on SIGINT and SIGTERM; cli-process.test.ts sends the real signals).
+describe.concurrent("an interrupt", () => {
+  it("before create is sent says that nothing was sent; exit 130", async () => {
+    await withServer(json(200, roleFixture()), async (server) => {
+      const signal = AbortSignal.abort(new Interrupted("SIGINT"));
+      const run = await runCli(["create", "app-db", "main", "ci", "--org", "acme", "--base-url", server.url], {
+        signal,
+      });
+      expect(run.code).toBe(130);
+      expect(run.stderr).toBe("planetscale-roles: create was interrupted (SIGINT) before anything was sent.\n");
+      expect(server.requests).toEqual([]);
+    });
+  });
+
+  it("after delete was sent says the role may be gone and how to check", async () => {
+    const interrupt = new AbortController();
+    await withServer(
+      () => interrupt.abort(new Interrupted("SIGTERM")),
+      async (server) => {
+        const at = ["--org", "acme", "--base-url", server.url];
+        const run = await runCli(["delete", "app-db", "main", "role-1", ...at], { signal: interrupt.signal });
+        expect(run.code).toBe(143);
+        expect(run.stderr).toBe(
+          "planetscale-roles: delete was interrupted (SIGTERM) after the request was sent. The outcome is unknown: " +
+            `the role may have been deleted. Check with \`planetscale-roles get app-db main role-1 ${at.join(" ")}\` (not found means it is gone).\n`,
+        );
+      },
+    );
+  });
+
+  it("while waiting to retry after a 429 says the create took no effect", async () => {
+    const interrupt = new AbortController();
+    await withServer(
+      json(429, { code: "rate_limited", message: "slow down" }, { "retry-after": "30" }),
+      async (server) => {
+        const run = await runCli(
+          ["create", "app-db", "main", "ci", "--org", "acme", "--base-url", server.url, "--debug"],
+          // --debug logs the 429 once it is read; the client then waits 30 s to send again.
+          {
+            signal: interrupt.signal,
+            onStderr: (line) => / 429 /.test(line) && interrupt.abort(new Interrupted("SIGINT")),
+          },
+        );
+        expect(run.code).toBe(130);
+        expect(run.stderr).toContain(
+          "planetscale-roles: create was interrupted (SIGINT) before it took effect: no role was created.\n",
+        );
+        expect(server.requests).toHaveLength(1);
+      },
+    );
+  });
+
+  it("after list was sent says only that it was interrupted", async () => {
+    const interrupt = new AbortController();
+    await withServer(
+      () => interrupt.abort(new Interrupted("SIGINT")),
+      async (server) => {
+        const run = await runCli(["list", "app-db", "main", "--org", "acme", "--base-url", server.url], {
+          signal: interrupt.signal,
+        });
+        expect(run.code).toBe(130);
+        expect(run.stderr).toBe("planetscale-roles: list was interrupted (SIGINT) while waiting for the answer.\n");
+      },
+    );
   });
 });

@@ -4,8 +4,10 @@
 import { parseArgs } from "node:util";
 import {
   type Args,
+  COMMANDS,
   type Command,
   commandNamed,
+  formatsOf,
   GLOBAL_OPTIONS,
   type OptionSpec,
   signature,
@@ -13,19 +15,26 @@ import {
 } from "./commands.ts";
 import { UsageError } from "./failures.ts";
 import { OUTPUT_FORMATS, type OutputFormat } from "./output.ts";
+import { nearestName } from "./suggest.ts";
 
 export interface CommandLine {
   name: string | undefined;
   command: Command | undefined;
+  /** By each option's own name: --api-url's value is under "base-url". */
   values: Values;
   positionals: string[];
+  /** How each option given was spelled (`--api-url`, `-f`), for messages about it. */
+  spelled: Record<string, string>;
 }
 
 type OptionToken = { name: string; rawName: string; value?: string | undefined; inlineValue?: boolean | undefined };
 
-function optionValue(token: OptionToken, options: Record<string, OptionSpec>, where: string): string | boolean {
-  const spec = Object.hasOwn(options, token.name) ? options[token.name] : undefined;
-  if (!spec) throw new UsageError(`${where} has no option ${token.rawName}`);
+function unknownOption(token: OptionToken, names: Map<string, string>, where: string): UsageError {
+  const near = token.rawName.startsWith("--") ? nearestName(token.name, names.keys()) : undefined;
+  return new UsageError(`${where} has no option ${token.rawName}${near ? `; did you mean --${near}?` : ""}`);
+}
+
+function optionValue(token: OptionToken, spec: OptionSpec): string | boolean {
   if (spec.type === "boolean") {
     if (token.value !== undefined) throw new UsageError(`${token.rawName} takes no value`);
     return true;
@@ -38,31 +47,59 @@ function optionValue(token: OptionToken, options: Record<string, OptionSpec>, wh
   return token.value;
 }
 
+// Non-strict: each token is checked above, in the command's words.
+const LENIENT = { strict: false, allowPositionals: true, tokens: true } as const;
+
 /** The command argv names, before anything else is checked: its usage is the one to show on an error. */
 export function namedCommand(argv: string[]): { name: string | undefined; command: Command | undefined } {
   const name = argv[0] && !argv[0].startsWith("-") ? argv[0] : undefined;
   return { name, command: name === undefined ? undefined : commandNamed(name) };
 }
 
+/** Every long name an option answers to, mapped to its own name. */
+function optionNames(options: Record<string, OptionSpec>): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const [option, spec] of Object.entries(options)) {
+    for (const name of [option, ...(spec.aliases ?? [])]) names.set(name, option);
+  }
+  return names;
+}
+
 export function parseCommandLine(argv: string[]): CommandLine {
   const { name, command } = namedCommand(argv);
-  if (name !== undefined && !command) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
-  const options = { ...GLOBAL_OPTIONS, ...command?.options };
-  const types = Object.fromEntries(Object.entries(options).map(([option, spec]) => [option, { type: spec.type }]));
-  const { tokens } = parseArgs({
-    args: command ? argv.slice(1) : argv,
-    options: types,
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  });
-  const values: Values = {};
-  const positionals: string[] = [];
-  for (const token of tokens) {
-    if (token.kind === "positional") positionals.push(token.value);
-    else if (token.kind === "option") values[token.name] = optionValue(token, options, name ?? "planetscale-roles");
+  if (name !== undefined && !command) {
+    const near = nearestName(name, Object.keys(COMMANDS));
+    throw new UsageError(`unknown command ${JSON.stringify(name)}${near ? `; did you mean ${near}?` : ""}`);
   }
-  return { name, command, values, positionals };
+  const options = { ...GLOBAL_OPTIONS, ...command?.options };
+  const names = optionNames(options);
+  const config = Object.fromEntries(
+    [...names].map(([spelling, option]) => {
+      const { type, short } = options[option] as OptionSpec;
+      return [spelling, spelling === option && short ? { type, short } : { type }];
+    }),
+  );
+  const { tokens } = parseArgs({ args: command ? argv.slice(1) : argv, options: config, ...LENIENT });
+  const line: CommandLine = { name, command, values: {}, positionals: [], spelled: {} };
+  for (const token of tokens) {
+    if (token.kind === "positional") line.positionals.push(token.value);
+    if (token.kind !== "option") continue;
+    const option = names.get(token.name);
+    if (option === undefined) throw unknownOption(token, names, name ?? "planetscale-roles");
+    line.values[option] = optionValue(token, options[option] as OptionSpec);
+    line.spelled[option] = token.rawName;
+  }
+  return line;
+}
+
+const orList = (words: readonly string[]) => `${words.slice(0, -1).join(", ")} or ${words.at(-1)}`;
+
+function formatRefusal(name: string, format: string, formats: readonly string[]): string {
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
+    return `--format must be ${orList(formats)}, not ${JSON.stringify(format)}`;
+  }
+  const withCredentials = Object.keys(COMMANDS).filter((command) => COMMANDS[command]?.credentials);
+  return `${name} takes --format ${orList(formats)}; ${format} is for the commands that return credentials (${withCredentials.join(", ")})`;
 }
 
 export interface Invocation {
@@ -86,17 +123,9 @@ export function invocationOf(line: CommandLine, env: Record<string, string | und
   const organization = typeof values.org === "string" ? values.org : env.PLANETSCALE_ORG;
   if (!organization) throw new UsageError("--org is required (or set PLANETSCALE_ORG)");
   const format = typeof values.format === "string" ? values.format : "human";
-  if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(
-      `--format must be ${OUTPUT_FORMATS.slice(0, -1).join(", ")} or ${OUTPUT_FORMATS.at(-1)}, not ${JSON.stringify(format)}`,
-    );
-  }
   // Refused before anything is sent: the command would run, and then have nothing to print.
-  if ((format === "env" || format === "docker-env") && command.credentials !== true) {
-    throw new UsageError(
-      `--format ${format} is for commands that return credentials (create, reset, reset-default), not ${name}`,
-    );
-  }
+  const formats = formatsOf(command) as readonly string[];
+  if (!formats.includes(format)) throw new UsageError(formatRefusal(name, format, formats), { usage: false });
   const args: Args = { organization };
   command.positionals.forEach((positional, index) => {
     args[positional] = positionals[index];

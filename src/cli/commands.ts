@@ -3,7 +3,7 @@ import type { PlanetScaleClient } from "../client.ts";
 import { INHERITED_ROLES } from "../validate.ts";
 import { parseDuration } from "./duration.ts";
 import { Cancelled, UsageError } from "./failures.ts";
-import { OUTPUT_FORMATS } from "./output.ts";
+import { OUTPUT_FORMATS, type OutputFormat } from "./output.ts";
 import { visible } from "./terminal.ts";
 
 export type Values = Record<string, string | boolean | undefined>;
@@ -12,11 +12,17 @@ export type Args = Record<string, string | undefined>;
 export interface OptionSpec {
   type: "string" | "boolean";
   help: string;
+  /** A one-letter form: -h for --help. */
+  short?: string;
+  /** Other long names for the option, as pscale spells them: --api-url for --base-url. */
+  aliases?: string[];
 }
 
 export interface CommandIo {
   /** Asks on stderr and resolves to the line typed (empty when input ends). */
   prompt: (question: string) => Promise<string>;
+  /** Aborts, with an Interrupted reason, when the process is told to stop: every call takes it. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface Command {
@@ -27,13 +33,26 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** The answer carries a one-time password: shown once, with the warning, and available as env lines. */
   credentials?: true;
+  /** What the human format says when the API answered with no body: the role acted on. */
+  done?: (args: Args, values: Values, where: string) => string;
   run(ps: PlanetScaleClient, args: Args, values: Values, io: CommandIo): Promise<unknown>;
 }
 
+/** The formats a command can print: env lines only where the answer carries credentials. */
+export function formatsOf(command: Command | undefined): readonly OutputFormat[] {
+  return !command || command.credentials ? OUTPUT_FORMATS : ["human", "json"];
+}
+
+export const formatHelp = (formats: readonly string[]) => `${formats.join(" | ")} (default human)`;
+
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   org: { type: "string", help: "organization (default: PLANETSCALE_ORG)" },
-  format: { type: "string", help: `${OUTPUT_FORMATS.join(" | ")} (default human)` },
-  "base-url": { type: "string", help: "API base URL (default: PLANETSCALE_API_URL or https://api.planetscale.com/v1)" },
+  format: { type: "string", short: "f", help: formatHelp(OUTPUT_FORMATS) },
+  "base-url": {
+    type: "string",
+    aliases: ["api-url"],
+    help: "API base URL (default: PLANETSCALE_API_URL or https://api.planetscale.com/v1)",
+  },
   "service-token-id": { type: "string", help: "service token id (prefer PLANETSCALE_SERVICE_TOKEN_ID)" },
   "service-token": {
     type: "string",
@@ -41,7 +60,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   },
   "access-token": { type: "string", help: "OAuth access token (prefer PLANETSCALE_ACCESS_TOKEN)" },
   debug: { type: "boolean", help: "log each request on stderr and print stack traces" },
-  help: { type: "boolean", help: "show help" },
+  help: { type: "boolean", short: "h", help: "show help" },
 };
 
 function ttlOf(values: Values): number | undefined {
@@ -99,14 +118,17 @@ export const COMMANDS: Record<string, Command> = {
       },
       "with-replication": { type: "boolean", help: "give the role the REPLICATION attribute" },
     },
-    run: (ps, args, values) =>
-      ps.createRole({
-        ...branchOf(args),
-        name: args.name,
-        ttl: ttlOf(values),
-        inherited_roles: listOf(values["inherited-roles"]) as never,
-        with_replication: values["with-replication"] === true ? true : undefined,
-      }),
+    run: (ps, args, values, { signal }) =>
+      ps.createRole(
+        {
+          ...branchOf(args),
+          name: args.name,
+          ttl: ttlOf(values),
+          inherited_roles: listOf(values["inherited-roles"]) as never,
+          with_replication: values["with-replication"] === true ? true : undefined,
+        },
+        { signal },
+      ),
   },
   list: {
     summary: "List roles (one page, or every page with --all)",
@@ -118,17 +140,17 @@ export const COMMANDS: Record<string, Command> = {
       q: { type: "string", help: "search by name or username" },
       status: { type: "string", help: "filter by status" },
     },
-    run: async (ps, args, values) => {
+    run: async (ps, args, values, { signal }) => {
       const filters = {
         ...branchOf(args),
         q: stringOf(values.q),
         status: stringOf(values.status),
         per_page: wholeNumberOf(values, "per-page"),
       };
-      if (!values.all) return ps.listRoles({ ...filters, page: wholeNumberOf(values, "page") });
+      if (!values.all) return ps.listRoles({ ...filters, page: wholeNumberOf(values, "page") }, { signal });
       if (values.page !== undefined) throw new UsageError("--all and --page do not go together");
       const roles = [];
-      for await (const role of ps.listAllRoles(filters)) roles.push(role);
+      for await (const role of ps.listAllRoles(filters, { signal })) roles.push(role);
       return roles;
     },
   },
@@ -136,32 +158,35 @@ export const COMMANDS: Record<string, Command> = {
     summary: "Show a role (never its password)",
     positionals: ["database", "branch", "id"],
     options: {},
-    run: (ps, args) => ps.getRole(roleOf(args)),
+    run: (ps, args, _values, { signal }) => ps.getRole(roleOf(args), { signal }),
   },
   update: {
     summary: "Rename a role or change its query-safety settings",
     positionals: ["database", "branch", "id"],
     options: { name: { type: "string", help: "new name" }, ...WHERE_OPTIONS },
-    run: (ps, args, values) =>
-      ps.updateRole({
-        ...roleOf(args),
-        name: stringOf(values.name),
-        require_where_on_delete: stringOf(values["require-where-on-delete"]) as never,
-        require_where_on_update: stringOf(values["require-where-on-update"]) as never,
-      }),
+    run: (ps, args, values, { signal }) =>
+      ps.updateRole(
+        {
+          ...roleOf(args),
+          name: stringOf(values.name),
+          require_where_on_delete: stringOf(values["require-where-on-delete"]) as never,
+          require_where_on_update: stringOf(values["require-where-on-update"]) as never,
+        },
+        { signal },
+      ),
   },
   renew: {
     summary: "Renew a role's expiration",
     positionals: ["database", "branch", "id"],
     options: {},
-    run: (ps, args) => ps.renewRole(roleOf(args)),
+    run: (ps, args, _values, { signal }) => ps.renewRole(roleOf(args), { signal }),
   },
   reset: {
     summary: "Reset a role's password (the new one is shown once)",
     credentials: true,
     positionals: ["database", "branch", "id"],
     options: {},
-    run: (ps, args) => ps.resetRole(roleOf(args)),
+    run: (ps, args, _values, { signal }) => ps.resetRole(roleOf(args), { signal }),
   },
   "reset-default": {
     summary: "Reset the branch's default credentials (asks first unless --force)",
@@ -176,22 +201,29 @@ export const COMMANDS: Record<string, Command> = {
         );
         if (answer.trim().toLowerCase() !== "yes") throw new Cancelled(`reset-default cancelled; nothing was sent`);
       }
-      return ps.resetDefaultRole(branchOf(args));
+      return ps.resetDefaultRole(branchOf(args), { signal: io.signal });
     },
   },
   delete: {
     summary: "Delete a role",
     positionals: ["database", "branch", "id"],
     options: { successor: { type: "string", help: "role (id or username) to hand the role's objects to first" } },
-    run: (ps, args, values) => ps.deleteRole({ ...roleOf(args), successor: stringOf(values.successor) }),
+    done: (args, values, where) => {
+      const successor = typeof values.successor === "string" ? `; its objects now belong to ${values.successor}` : "";
+      return visible(`Deleted role ${args.id} on `) + where + visible(`${successor}.`);
+    },
+    run: (ps, args, values, { signal }) =>
+      ps.deleteRole({ ...roleOf(args), successor: stringOf(values.successor) }, { signal }),
   },
   reassign: {
     summary: "Hand the objects a role owns to another role",
     positionals: ["database", "branch", "id"],
     options: { successor: { type: "string", help: "role (id or username) that takes the objects (required)" } },
-    run: (ps, args, values) => {
+    done: (args, values, where) =>
+      visible(`The objects of role ${args.id} on `) + where + visible(` now belong to ${values.successor}.`),
+    run: (ps, args, values, { signal }) => {
       if (typeof values.successor !== "string") throw new UsageError("reassign needs --successor");
-      return ps.reassignRoleObjects({ ...roleOf(args), successor: values.successor });
+      return ps.reassignRoleObjects({ ...roleOf(args), successor: values.successor }, { signal });
     },
   },
 };

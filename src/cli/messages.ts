@@ -1,9 +1,10 @@
 // The library's errors told in the command's words: flags, arguments and commands instead of
 // option names and library calls, and which command to run when an outcome is unknown.
-import { InvalidRequestError, type PlanetScaleError, UnexpectedResponseError } from "../errors.ts";
+import { AbortError, InvalidRequestError, type PlanetScaleError, UnexpectedResponseError } from "../errors.ts";
 import type { Invocation } from "./args.ts";
 import { argumentLabel } from "./commands.ts";
-import { quoteEnvValue } from "./env-file.ts";
+import { type Credentials, quoteEnvValue } from "./env-file.ts";
+import type { Interrupted } from "./failures.ts";
 
 // Where the library starts its own advice (in library calls) about an unknown outcome.
 const OUTCOME_MARKER = ". The outcome is unknown:";
@@ -38,10 +39,13 @@ function renamedField(error: InvalidRequestError, name: string | undefined): str
   return name && field && text.startsWith(field) ? name + text.slice(field.length) : text;
 }
 
-/** createClient refused the credentials or the address: say which flag or variable to fix. */
-export function clientErrorText(error: InvalidRequestError, baseUrlFromFlag: boolean): string {
+/**
+ * createClient refused the credentials or the address: say which flag or variable to fix.
+ * `baseUrlFlag`: how the address's flag was spelled, when it came from one.
+ */
+export function clientErrorText(error: InvalidRequestError, baseUrlFlag: string | undefined): string {
   const field = error.field ?? "";
-  const name = field === "baseUrl" ? (baseUrlFromFlag ? "--base-url" : "PLANETSCALE_API_URL") : CLIENT_FIELDS[field];
+  const name = field === "baseUrl" ? (baseUrlFlag ?? "PLANETSCALE_API_URL") : CLIENT_FIELDS[field];
   return renamedField(error, name);
 }
 
@@ -57,8 +61,11 @@ function commandLine(invocation: Invocation, words: (string | undefined)[], extr
   return `\`planetscale-roles ${all.map((word) => shellWord(word as string)).join(" ")}\``;
 }
 
-/** What an unknown outcome means for this command, and what to run to find out or to recover. */
-function outcomeAdvice(invocation: Invocation): string | undefined {
+/**
+ * What an unknown outcome means for this command, and what to run to find out or to recover.
+ * `why`: what follows "the role may have been created", when the reason needs saying.
+ */
+function outcomeAdvice(invocation: Invocation, why = ""): string | undefined {
   const { name, args } = invocation;
   const branch = [args.database, args.branch];
   const get = commandLine(invocation, ["get", ...branch, args.id]);
@@ -67,7 +74,7 @@ function outcomeAdvice(invocation: Invocation): string | undefined {
     case "create": {
       const byName = args.name === undefined ? [] : ["--q", args.name];
       return (
-        `${unknown} the role may have been created although no usable answer came back, so it was not sent again. ` +
+        `${unknown} the role may have been created${why}. ` +
         `Check with ${commandLine(invocation, ["list", ...branch], byName)} and delete any role you cannot use ` +
         `with ${commandLine(invocation, ["delete", ...branch, "<id>"])}.`
       );
@@ -113,7 +120,57 @@ export function failureText(error: PlanetScaleError, invocation: Invocation): st
   }
   if (error.operation) text = text.replace(new RegExp(`\\b${error.operation}\\b`, "g"), invocation.name);
   text = text.replace(" (timeoutMs)", "");
-  const outcome = error.outcomeUnknown ? outcomeAdvice(invocation) : undefined;
+  const why = " although no usable answer came back, so it was not sent again";
+  const outcome = error.outcomeUnknown ? outcomeAdvice(invocation, why) : undefined;
   if (outcome) advice.push(outcome);
   return advice.length === 0 ? text : `${text.replace(/\.$/, "")}. ${advice.join(" ")}`;
+}
+
+/** The one-time password was printed to a stdout whose reader had gone: what exists, and how to get a password for it. */
+export function unwrittenPasswordText(invocation: Invocation, role: Credentials): string {
+  const { name, args } = invocation;
+  const branch = [args.database, args.branch];
+  const where = `${args.organization}/${args.database}/${args.branch}`;
+  const lost = "the password could not be written: stdout was closed.";
+  if (name === "reset-default") {
+    return `${lost} The default credentials of ${where} were reset, and nobody has the new password: run ${commandLine(invocation, ["reset-default", ...branch], ["--force"])} again.`;
+  }
+  const id = typeof role.id === "string" ? role.id : role.username;
+  const label = `${typeof role.name === "string" ? role.name : role.username} (id ${id})`;
+  const reset = commandLine(invocation, ["reset", ...branch, id]);
+  if (name === "reset") {
+    return `${lost} The password of role ${label} on ${where} was reset, and nobody has the new one: run ${reset} again.`;
+  }
+  const remove = commandLine(invocation, ["delete", ...branch, id]);
+  return `${lost} The role ${label} exists on ${where}, and nobody has its password: get a new one with ${reset}, or delete the role with ${remove}.`;
+}
+
+/**
+ * The command was interrupted. The library's AbortError says whether the request may have taken
+ * effect; anything else the interrupt ended (a question, say) happened before sending. `sent`: a
+ * request went out (and was refused, or never connected: a wait to retry was cut short).
+ */
+export function interruptedText(
+  error: unknown,
+  invocation: Invocation | undefined,
+  interrupt: Interrupted,
+  sent: boolean,
+): string {
+  const head = `${invocation?.name ?? "planetscale-roles"} was interrupted (${interrupt.signal})`;
+  const mayHaveActed = error instanceof AbortError && error.outcomeUnknown;
+  if (!mayHaveActed || !invocation) {
+    if (!sent) return `${head} before anything was sent.`;
+    return `${head} before it took effect${invocation?.name === "create" ? ": no role was created" : ""}.`;
+  }
+  const outcome = outcomeAdvice(invocation);
+  return outcome ? `${head} after the request was sent. ${outcome}` : `${head} while waiting for the answer.`;
+}
+
+/** A role made without an expiry stays until someone deletes it: say so, with the command that does. */
+export function neverExpiresText(invocation: Invocation, role: Credentials): string {
+  const { args } = invocation;
+  const id = typeof role.id === "string" ? role.id : "<id>";
+  const remove = commandLine(invocation, ["delete", args.database, args.branch, id]);
+  const name = typeof role.name === "string" ? role.name : role.username;
+  return `role ${name} never expires: delete it when it is no longer needed (${remove}), or give --ttl (1h, 7d) next time.`;
 }

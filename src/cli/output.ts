@@ -92,8 +92,19 @@ function credentialsText(role: Credentials, where: string): Output {
   return { text, notes };
 }
 
-function human(command: string, result: unknown, where: string, credentials: boolean): Output {
-  if (result === undefined) return { text: `${command}: done on ${where}.`, notes: [] };
+/** What the command was asked to print, beside the API's answer. */
+export interface ResultContext {
+  command: string;
+  args: Record<string, string | undefined>;
+  /** The command returns credentials (a one-time password). */
+  credentials: boolean;
+  /** The line for an answer with no body, naming what was acted on. */
+  done?: ((where: string) => string) | undefined;
+}
+
+function human(result: unknown, where: string, context: ResultContext): Output {
+  const { command, credentials, done } = context;
+  if (result === undefined) return { text: done ? done(where) : `${command}: done on ${where}.`, notes: [] };
   const row = (Array.isArray(result) ? { data: result } : result) as Row;
   if (Array.isArray(row.data)) return { text: table(row, where), notes: [] };
   if (credentials && hasCredentials(result)) return credentialsText(result, where);
@@ -107,16 +118,11 @@ function human(command: string, result: unknown, where: string, credentials: boo
 }
 
 /** The result in the chosen format; throws when it cannot be written so (the caller falls back to JSON). */
-export function formatResult(
-  command: string,
-  result: unknown,
-  format: OutputFormat,
-  args: Record<string, string | undefined>,
-  credentials: boolean,
-): Output {
+export function formatResult(result: unknown, format: OutputFormat, context: ResultContext): Output {
+  const { command, args, credentials } = context;
   if (format === "json") return { text: jsonText(result), notes: [] };
   const where = visible([args.organization, args.database, args.branch].join("/"));
-  if (format === "human") return human(command, result, where, credentials);
+  if (format === "human") return human(result, where, context);
   if (!credentials || !hasCredentials(result)) {
     // The command ran; there is just nothing to write as env lines.
     return { notes: [`${command} returns no credentials; --format ${format} printed nothing.`] };

@@ -271,8 +271,9 @@ const NOT_SENT_CODES = new Set([
 ]);
 const NOT_SENT_CODE_PREFIXES = ["ERR_TLS_", "ERR_SSL_", "UNABLE_TO_", "CERT_"];
 // undici's own words for a fetch it refused to start (the fetch spec's blocked ports), a TLS session
-// that never came up, and Deno's connect failures.
-const NOT_SENT_MESSAGES = /^bad port$|before secure TLS connection was established|client error \(Connect\)/;
+// that never came up, a proxy that refused the tunnel (407, 403…), and Deno's connect failures.
+const NOT_SENT_MESSAGES =
+  /^bad port$|before secure TLS connection was established|^Proxy response \(\d+\) !== 200 when HTTP Tunneling$|client error \(Connect\)/;
 
 function neverSent(error: unknown): { code: string | undefined; notSent: boolean } {
   let code: string | undefined;

@@ -204,6 +204,20 @@ describe("request headers fetch will not send", () => {
     expect(error).toBeInstanceOf(ConnectionError);
     expect(error).toMatchObject({ requestSent: false, outcomeUnknown: false });
   });
+
+  it("a proxy that refuses the tunnel (407) is a failure that sent nothing", async () => {
+    const refusing: typeof fetch = async () => {
+      throw Object.assign(new TypeError("fetch failed"), {
+        cause: Object.assign(new Error("Proxy response (407) !== 200 when HTTP Tunneling"), {
+          code: "UND_ERR_ABORTED",
+        }),
+      });
+    };
+    const client = createClient({ serviceToken: `svc:${TOKEN}`, baseUrl: server.url, fetch: refusing, maxRetries: 0 });
+    const error = await failure(client.createRole({ ...BRANCH, name: "ci" }));
+    expect(error).toMatchObject({ requestSent: false, outcomeUnknown: false });
+    expect(error.message).toBe("create_role: could not connect; nothing was sent (UND_ERR_ABORTED)");
+  });
 });
 
 describe("a transport error that carries the token", () => {

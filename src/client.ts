@@ -27,7 +27,6 @@ import type {
   GetRoleParams,
   ListRolesParams,
   OperationParams,
-  OperationResult,
   ReassignRoleObjectsParams,
   RenewRoleParams,
   RequestLogEvent,
@@ -105,31 +104,58 @@ export interface ClientOptions {
   env?: Record<string, string | undefined>;
 }
 
+// Every method checks its input before sending (InvalidRequestError, naming the field), resolves to
+// its result, and rejects with a PlanetScaleError subclass: AuthenticationError (401),
+// PermissionDeniedError (403, with the accesses the operation needs), NotFoundError (404),
+// RateLimitError (429 past the retries), ServerError (5xx), ConnectionError, TimeoutError, AbortError,
+// or UnexpectedResponseError (a 2xx of the wrong shape, its body kept). `.withResponse()` on what a
+// method returns also gives the answer's status, headers and request id.
 export interface PlanetScaleClient {
-  // Each method resolves to its result; `.withResponse()` on what it returns also gives the answer's
-  // status, headers and request id.
-  /** Creates a role; the answer holds its password, the only time it can be read. */
+  /**
+   * Creates a role; the answer holds its password, the only time it can be read. Never sent again once
+   * it may have reached the server: an error with `outcomeUnknown` says how to look for the role, and
+   * `recoverAmbiguous` deletes what a lost attempt made and creates once more.
+   */
   createRole(params: CreateRoleParams, options?: CreateRoleOptions): ResponsePromise<Role>;
-  /** One page of roles, as the API returns it. */
+  /** One page of roles, as the API returns it (no passwords). Filter with `q` and `status`. */
   listRoles(params: ListRolesParams, options?: RequestOptions): ResponsePromise<RolePage>;
-  /** Every role, page after page (following next_page), as an async iterable. */
+  /**
+   * Every role, page after page: all pages are read before the first role is handed out, so the loop
+   * may delete or create roles without skipping or repeating one. Rejects with
+   * UnexpectedResponseError on pages that do not add up, or past 1000 pages.
+   */
   listAllRoles(params: Omit<ListRolesParams, "page">, options?: RequestOptions): AsyncIterable<ListedRole>;
-  /** Creates a role, hands it to `use`, and deletes it afterwards whether `use` succeeds or throws. */
+  /**
+   * Creates a role (ttl 3600 s unless given; 0 is refused), hands it to `use`, and deletes it
+   * afterwards whether `use` succeeds, throws, or the caller's signal ends the wait. A delete that
+   * fails is a PlanetScaleError naming the role left behind and how to delete it.
+   */
   createTemporaryRole<T>(
     params: CreateRoleParams,
     use: (role: Role) => Promise<T> | T,
     options?: RequestOptions,
   ): Promise<T>;
-  getRole(params: GetRoleParams, options?: RequestOptions): ResponsePromise<OperationResult<"get_role">>;
-  updateRole(params: UpdateRoleParams, options?: RequestOptions): ResponsePromise<OperationResult<"update_role">>;
+  /** One role by id, without its password (the API never shows it again). NotFoundError if there is none. */
+  getRole(params: GetRoleParams, options?: RequestOptions): ResponsePromise<Role>;
+  /** Renames a role or changes its settings; resolves to the role as it now is. Safe to retry. */
+  updateRole(params: UpdateRoleParams, options?: RequestOptions): ResponsePromise<Role>;
+  /**
+   * Deletes a role; `successor` takes over the objects it owns. Retried where the outcome is unknown:
+   * a repeat's 404 counts as done.
+   */
   deleteRole(params: DeleteRoleParams, options?: RequestOptions): ResponsePromise<void>;
-  renewRole(params: RenewRoleParams, options?: RequestOptions): ResponsePromise<OperationResult<"renew_role">>;
-  resetRole(params: ResetRoleParams, options?: RequestOptions): ResponsePromise<OperationResult<"reset_role">>;
+  /** Moves the role's `expires_at` a ttl forward from now; resolves to the renewed role. Safe to retry. */
+  renewRole(params: RenewRoleParams, options?: RequestOptions): ResponsePromise<Role>;
+  /**
+   * Gives the role a new password and resolves to the role with it; the old one stops working at once.
+   * An error with `outcomeUnknown` means the old password may already be invalid: call it again.
+   */
+  resetRole(params: ResetRoleParams, options?: RequestOptions): ResponsePromise<Role>;
+  /** Hands the objects a role owns to `successor`, so that it can be dropped. */
   reassignRoleObjects(params: ReassignRoleObjectsParams, options?: RequestOptions): ResponsePromise<void>;
-  getDefaultRole(
-    params: GetDefaultRoleParams,
-    options?: RequestOptions,
-  ): ResponsePromise<OperationResult<"get_default_role">>;
+  /** The branch's default `postgres` role, without its password. */
+  getDefaultRole(params: GetDefaultRoleParams, options?: RequestOptions): ResponsePromise<Role>;
+  /** A new password for the default role; the old one stops working at once. */
   resetDefaultRole(params: ResetDefaultRoleParams, options?: RequestOptions): ResponsePromise<DefaultRoleCredentials>;
   /** The typed openapi-fetch client, with the same credentials and transport rules, for anything else. */
   readonly raw: Client<paths>;

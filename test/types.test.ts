@@ -1,6 +1,6 @@
 // Type-level guarantees: these lines are checked by `tsc` (npm run typecheck) as well as run.
 import { describe, expectTypeOf, it } from "vitest";
-import type { CreateRoleParams, InheritedRole, PlanetScaleClient, Role } from "../src/index.ts";
+import type { CreateRoleParams, InheritedRole, OperationResult, PlanetScaleClient, Role } from "../src/index.ts";
 
 declare const ps: PlanetScaleClient;
 const branch = { organization: "acme", database: "app-db", branch: "main" };
@@ -30,5 +30,14 @@ describe("types generated from the spec", () => {
     expectTypeOf<Role["password"]>().toEqualTypeOf<string>();
     expectTypeOf<Awaited<ReturnType<PlanetScaleClient["createRole"]>>>().toEqualTypeOf<Role>();
     expectTypeOf<Awaited<ReturnType<PlanetScaleClient["deleteRole"]>>>().toEqualTypeOf<void>();
+  });
+
+  it("names Role only where the spec's answer has exactly its shape", () => {
+    // The methods say `Role` so that hovers do; this fails to compile the day an answer differs.
+    expectTypeOf<OperationResult<"get_role">>().toEqualTypeOf<Role>();
+    expectTypeOf<OperationResult<"update_role">>().toEqualTypeOf<Role>();
+    expectTypeOf<OperationResult<"renew_role">>().toEqualTypeOf<Role>();
+    expectTypeOf<OperationResult<"reset_role">>().toEqualTypeOf<Role>();
+    expectTypeOf<OperationResult<"get_default_role">>().toEqualTypeOf<Role>();
   });
 });

@@ -127,23 +127,35 @@ export function operationFacts(doc: OpenApiDocument): Record<string, OperationFa
   return facts;
 }
 
+/** `node` with every subtree equal to a named schema replaced by that name's marker. */
+function withMarkers(node: unknown, named: Map<string, string>): unknown {
+  if (typeof node !== "object" || node === null) return node;
+  const name = named.get(JSON.stringify(node));
+  if (name) return `@@${name}@@`;
+  if (Array.isArray(node)) return node.map((item) => withMarkers(item, named));
+  return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, withMarkers(value, named)]));
+}
+
 /**
- * Answers that several operations share (the role, for six of them) are written once, as a
- * constant the table refers to: the table ships in every bundle, so it is kept small.
+ * Answers that several operations share (the role, for six of them and inside list_roles' page) are
+ * written once, as a constant the table refers to: the table ships in every bundle, so it is kept small.
  */
 function sharedAnswers(facts: Record<string, OperationFacts>): { consts: string[]; table: string } {
-  const names = new Map<string, string>();
-  const withRefs = Object.fromEntries(
-    Object.entries(facts).map(([id, fact]) => {
-      if (fact.response === null) return [id, fact];
-      const text = JSON.stringify(fact.response, null, 2);
-      if (!names.has(text)) names.set(text, `answer${names.size}`);
-      return [id, { ...fact, response: `@@${names.get(text)}@@` }];
-    }),
-  );
-  const consts = [...names].map(([text, name]) => `const ${name} = ${text} as const;\n`);
-  const table = JSON.stringify(withRefs, null, 2).replace(/"@@(answer\d+)@@"/g, "$1");
-  return { consts, table };
+  // Smallest first, so that a larger answer refers to the smaller ones it contains.
+  const answers = [
+    ...new Set(Object.values(facts).flatMap((fact) => (fact.response ? [JSON.stringify(fact.response)] : []))),
+  ];
+  answers.sort((a, b) => a.length - b.length);
+  const named = new Map<string, string>();
+  const consts: string[] = [];
+  for (const text of answers) {
+    const name = `answer${named.size}`;
+    consts.push(`const ${name} = ${JSON.stringify(withMarkers(JSON.parse(text), named), null, 2)} as const;\n`);
+    named.set(text, name);
+  }
+  const table = JSON.stringify(withMarkers(facts, named), null, 2);
+  const refer = (text: string) => text.replace(/"@@(answer\d+)@@"/g, "$1");
+  return { consts: consts.map(refer), table: refer(table) };
 }
 
 export function describeOperations(doc: OpenApiDocument): string {

@@ -10,6 +10,26 @@ export type OperationId = keyof Operations;
 const answer0 = {
   "type": "object",
   "fields": {
+    "username": {
+      "type": "string"
+    },
+    "password": {
+      "type": "string"
+    },
+    "access_host_url": {
+      "type": "string"
+    }
+  },
+  "required": [
+    "username",
+    "password",
+    "access_host_url"
+  ]
+} as const;
+
+const answer1 = {
+  "type": "object",
+  "fields": {
     "id": {
       "type": "string"
     },
@@ -199,7 +219,7 @@ const answer0 = {
   ]
 } as const;
 
-const answer1 = {
+const answer2 = {
   "type": "object",
   "fields": {
     "type": {
@@ -235,197 +255,7 @@ const answer1 = {
     },
     "data": {
       "type": "array",
-      "items": {
-        "type": "object",
-        "fields": {
-          "id": {
-            "type": "string"
-          },
-          "name": {
-            "type": "string"
-          },
-          "access_host_url": {
-            "type": "string"
-          },
-          "private_access_host_url": {
-            "type": "string"
-          },
-          "private_connection_service_name": {
-            "type": "string"
-          },
-          "username": {
-            "type": "string"
-          },
-          "base_username": {
-            "type": "string"
-          },
-          "password": {
-            "type": "string"
-          },
-          "database_name": {
-            "type": "string"
-          },
-          "created_at": {
-            "type": "string"
-          },
-          "updated_at": {
-            "type": "string"
-          },
-          "deleted_at": {
-            "type": "string",
-            "nullable": true
-          },
-          "expires_at": {
-            "type": "string",
-            "nullable": true
-          },
-          "dropped_at": {
-            "type": "string",
-            "nullable": true
-          },
-          "disabled_at": {
-            "type": "string",
-            "nullable": true
-          },
-          "drop_failed": {
-            "type": "string"
-          },
-          "ready": {
-            "type": "boolean"
-          },
-          "expired": {
-            "type": "boolean"
-          },
-          "default": {
-            "type": "boolean"
-          },
-          "ttl": {
-            "type": "integer"
-          },
-          "inherited_roles": {
-            "type": "array",
-            "items": {
-              "type": "string",
-              "enum": [
-                "pg_checkpoint",
-                "pg_create_subscription",
-                "pg_maintain",
-                "pg_monitor",
-                "pg_read_all_data",
-                "pg_read_all_settings",
-                "pg_read_all_stats",
-                "pg_signal_backend",
-                "pg_stat_scan_tables",
-                "pg_use_reserved_connections",
-                "pg_write_all_data",
-                "postgres"
-              ]
-            }
-          },
-          "with_replication": {
-            "type": "boolean"
-          },
-          "branch": {
-            "type": "object",
-            "fields": {
-              "id": {
-                "type": "string"
-              },
-              "name": {
-                "type": "string"
-              },
-              "created_at": {
-                "type": "string"
-              },
-              "updated_at": {
-                "type": "string"
-              },
-              "deleted_at": {
-                "type": "string",
-                "nullable": true
-              }
-            },
-            "required": [
-              "id",
-              "name",
-              "created_at",
-              "updated_at",
-              "deleted_at"
-            ]
-          },
-          "actor": {
-            "type": "object",
-            "fields": {
-              "id": {
-                "type": "string"
-              },
-              "display_name": {
-                "type": "string"
-              },
-              "avatar_url": {
-                "type": "string"
-              }
-            },
-            "required": [
-              "id",
-              "display_name",
-              "avatar_url"
-            ]
-          },
-          "query_safety_settings": {
-            "type": "object",
-            "fields": {
-              "require_where_on_delete": {
-                "type": "string",
-                "enum": [
-                  "off",
-                  "warn",
-                  "on"
-                ]
-              },
-              "require_where_on_update": {
-                "type": "string",
-                "enum": [
-                  "off",
-                  "warn",
-                  "on"
-                ]
-              }
-            },
-            "required": [
-              "require_where_on_delete",
-              "require_where_on_update"
-            ]
-          }
-        },
-        "required": [
-          "id",
-          "name",
-          "access_host_url",
-          "private_access_host_url",
-          "private_connection_service_name",
-          "username",
-          "base_username",
-          "password",
-          "database_name",
-          "created_at",
-          "updated_at",
-          "deleted_at",
-          "expires_at",
-          "dropped_at",
-          "disabled_at",
-          "drop_failed",
-          "ready",
-          "expired",
-          "default",
-          "ttl",
-          "inherited_roles",
-          "with_replication",
-          "branch",
-          "actor",
-          "query_safety_settings"
-        ]
-      }
+      "items": answer1
     }
   },
   "required": [
@@ -439,26 +269,6 @@ const answer1 = {
     "total_count",
     "total_pages",
     "data"
-  ]
-} as const;
-
-const answer2 = {
-  "type": "object",
-  "fields": {
-    "username": {
-      "type": "string"
-    },
-    "password": {
-      "type": "string"
-    },
-    "access_host_url": {
-      "type": "string"
-    }
-  },
-  "required": [
-    "username",
-    "password",
-    "access_host_url"
   ]
 } as const;
 
@@ -523,7 +333,7 @@ export const operations = {
       },
       "required": []
     },
-    "response": answer0,
+    "response": answer1,
     "serviceTokenAccesses": [
       "create_production_branch_password",
       "create_production_read_only_branch_password",
@@ -598,7 +408,7 @@ export const operations = {
     ],
     "query": {},
     "body": null,
-    "response": answer0,
+    "response": answer1,
     "serviceTokenAccesses": [
       "read_branch",
       "delete_branch",
@@ -637,7 +447,7 @@ export const operations = {
     ],
     "query": {},
     "body": null,
-    "response": answer0,
+    "response": answer1,
     "serviceTokenAccesses": [
       "read_branch",
       "delete_branch",
@@ -688,7 +498,7 @@ export const operations = {
       }
     },
     "body": null,
-    "response": answer1,
+    "response": answer2,
     "serviceTokenAccesses": [
       "read_branch",
       "delete_branch",
@@ -772,7 +582,7 @@ export const operations = {
     ],
     "query": {},
     "body": null,
-    "response": answer0,
+    "response": answer1,
     "serviceTokenAccesses": [
       "create_production_branch_password",
       "create_production_read_only_branch_password",
@@ -807,7 +617,7 @@ export const operations = {
     ],
     "query": {},
     "body": null,
-    "response": answer2,
+    "response": answer0,
     "serviceTokenAccesses": [
       "delete_production_branch_password",
       "delete_production_read_only_branch_password",
@@ -843,7 +653,7 @@ export const operations = {
     ],
     "query": {},
     "body": null,
-    "response": answer0,
+    "response": answer1,
     "serviceTokenAccesses": [
       "delete_production_branch_password",
       "delete_production_read_only_branch_password",
@@ -902,7 +712,7 @@ export const operations = {
       },
       "required": []
     },
-    "response": answer0,
+    "response": answer1,
     "serviceTokenAccesses": [
       "create_production_branch_password",
       "create_production_read_only_branch_password",

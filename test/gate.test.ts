@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { FORGET_PACE_MS, Pace } from "../src/gate.ts";
 import { createClient, type RateLimiter } from "../src/index.ts";
 import { createFakePlanetScale } from "../src/testing/index.ts";
+import { asleep, expectSentAgainAt, manualClock } from "./support/clock.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { serverForTests } from "./support/per-test.ts";
 import { json, startServer } from "./support/servers.ts";
@@ -51,14 +52,21 @@ describe("the pace", () => {
 describe("a client whose token another job spends", () => {
   it("is not slowed for long by a 429 it met while barely sending", async () => {
     const fake = createFakePlanetScale();
-    const ps = createClient({ fetch: fake.fetch, baseUrl: fake.baseUrl, serviceToken: fake.serviceToken });
+    const clock = manualClock();
+    const ps = createClient({ fetch: fake.fetch, baseUrl: fake.baseUrl, serviceToken: fake.serviceToken, clock });
     await ps.createRole({ ...BRANCH, name: "a" });
     fake.failNext("get_default_role", { retryAfter: 1 });
-    await ps.getDefaultRole(BRANCH);
-    const started = Date.now();
+    const held = ps.getDefaultRole(BRANCH);
+    await asleep(clock);
+    await clock.runAll();
+    await held;
+    const started = clock.now();
+    const waitsBefore = clock.waits.length;
+    // The hold is over by the time the 60 start; they go as fast as the fake answers: the clock
+    // never moves, so any wait would leave them hanging.
     await Promise.all(Array.from({ length: 60 }, (_, i) => ps.createRole({ ...BRANCH, name: `after-${i}` })));
-    // The hold is over by the time the 60 start; they go as fast as the fake answers.
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(clock.now()).toBe(started);
+    expect(clock.waits.slice(waitsBefore)).toEqual([]);
   });
 });
 
@@ -93,36 +101,45 @@ describe("the rate limiter", () => {
 
 describe("holds", () => {
   const TOKEN = "pscale_tkn_Outsider-Secret-7";
-  const _server = serverForTests({ reset: true });
 
   describe("the gate after a 429", () => {
     it("lets no call waiting for a place through before the Retry-After has passed", async () => {
-      // The tenth request is refused at once with Retry-After 1; the first nine answer after 300 ms.
+      // The tenth request is refused at once with Retry-After 1; the first nine answer once it has been.
+      const clock = manualClock();
       const arrivals: number[] = [];
       let limitedAt = 0;
-      const started = Date.now();
+      const heldAnswers: (() => void)[] = [];
       const gated = await startServer((request, res) => {
-        arrivals.push(Date.now() - started);
+        arrivals.push(clock.now());
         if (arrivals.length === 10) {
-          limitedAt = Date.now() - started;
+          limitedAt = clock.now();
           res.writeHead(429, { "content-type": "application/json", "retry-after": "1" });
           res.end(JSON.stringify({ code: "too_many_requests", message: "slow down" }));
           return;
         }
         const { name } = JSON.parse(request.body) as { name: string };
-        setTimeout(() => {
+        const answer = () => {
           res.writeHead(200, { "content-type": "application/json" });
           res.end(JSON.stringify(roleFixture({ name })));
-        }, 300);
+        };
+        if (arrivals.length < 10) heldAnswers.push(answer);
+        else answer();
       });
       try {
-        const client = createClient({ serviceToken: `svc:${TOKEN}`, baseUrl: gated.url });
-        const results = await Promise.all(
+        const client = createClient({ serviceToken: `svc:${TOKEN}`, baseUrl: gated.url, clock });
+        const calls = Promise.all(
           Array.from({ length: 12 }, (_, i) => client.createRole({ ...BRANCH, name: `c${i}` })),
         );
+        await asleep(clock);
+        for (const answer of heldAnswers) answer();
+        // The 429's retry and the two calls that waited for a place all wait for the hold.
+        await asleep(clock, 3);
+        await expectSentAgainAt(clock, 1_000, () => arrivals.length);
+        await clock.runAll();
+        const results = await calls;
         expect(results).toHaveLength(12);
         const afterLimit = arrivals.slice(10);
-        expect(afterLimit.every((at) => at >= limitedAt + 950)).toBe(true);
+        expect(afterLimit.every((at) => at >= limitedAt + 1_000)).toBe(true);
       } finally {
         await gated.close();
       }

@@ -13,7 +13,7 @@ import {
   TimeoutError,
 } from "../src/index.ts";
 import { backoffMs, defaultRetrySettings, operationPolicy, parseRetryAfter } from "../src/retry.ts";
-import { manualClock, waitFor } from "./support/clock.ts";
+import { asleep, expectSentAgainAt, type ManualClock, manualClock, waitFor } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { clientForTests, serverForTests } from "./support/per-test.ts";
@@ -34,6 +34,9 @@ const server = serverForTests({ reset: true });
 const ps = clientForTests(() =>
   createClient({ serviceToken: "id:secret", baseUrl: server.url, backoff: FAST, maxRetries: 3 }),
 );
+/** The file's client, on a clock the test steers. */
+const onClock = (clock: ManualClock) =>
+  createClient({ serviceToken: "id:secret", baseUrl: server.url, backoff: FAST, maxRetries: 3, clock });
 
 describe("the retry table", () => {
   // Written out by hand from what repeating each operation does on PlanetScale's side, so that a
@@ -132,20 +135,25 @@ describe("operations whose repetition is harmless", () => {
 describe("429", () => {
   it("waits Retry-After seconds, then sends create_role again", async () => {
     server.next(json(429, { code: "too_many_requests", message: "slow down" }, { "retry-after": "1" }));
-    const started = Date.now();
-    const created = await ps.createRole(BRANCH);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
-    expect(created.password).toBe(roleFixture().password);
+    const clock = manualClock();
+    const created = onClock(clock).createRole(BRANCH);
+    await asleep(clock);
+    await expectSentAgainAt(clock, 1_000, () => server.requests.length);
+    expect((await created).password).toBe(roleFixture().password);
+    expect(clock.waits).toEqual([1_000]);
     expect(server.requests).toHaveLength(2);
   });
 
   it("honours Retry-After given as an HTTP date", async () => {
-    const when = new Date(Date.now() + 2_000).toUTCString();
+    const clock = manualClock();
+    // The clock starts on a whole second, so the date names a moment exactly 2 s ahead.
+    const when = new Date(clock.now() + 2_000).toUTCString();
     server.next(json(429, "", { "retry-after": when }));
-    const started = Date.now();
-    await ps.createRole(BRANCH);
-    // HTTP dates have whole seconds, so the wait is between 1 and 2 s.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    const created = onClock(clock).createRole(BRANCH);
+    await asleep(clock);
+    await expectSentAgainAt(clock, 2_000, () => server.requests.length);
+    await created;
+    expect(clock.waits).toEqual([2_000]);
     expect(server.requests).toHaveLength(2);
   });
 
@@ -171,12 +179,19 @@ describe("429", () => {
 
   it("stops waiting when the caller aborts", async () => {
     server.next(json(429, "", { "retry-after": "30" }));
+    const clock = manualClock();
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
-    const started = Date.now();
-    const error = await ps.createRole(BRANCH, { signal: controller.signal }).catch((e: unknown) => e);
+    const call = onClock(clock)
+      .createRole(BRANCH, { signal: controller.signal })
+      .catch((e: unknown) => e);
+    await asleep(clock);
+    const waitStarted = clock.now();
+    controller.abort();
+    const error = await call;
     expect(error).toBeInstanceOf(AbortError);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // The 30 s wait was asked for and ended by the abort: no time passed.
+    expect(clock.waits).toEqual([30_000]);
+    expect(clock.now()).toBe(waitStarted);
     expect(server.requests).toHaveLength(1);
   });
 });
@@ -243,7 +258,7 @@ describe("backoff and Retry-After parsing", () => {
 describe("measured where the requests arrive", () => {
   const ROLE = { ...BRANCH, id: "role-1" };
 
-  /** When each request arrived, in performance.now() ms. */
+  /** The requests that arrived, in order: the index of each. */
   let arrivals: number[];
   const server = serverForTests();
 
@@ -256,7 +271,7 @@ describe("measured where the requests arrive", () => {
   const timed =
     (handler: Handler): Handler =>
     (request, res, socket) => {
-      arrivals.push(performance.now());
+      arrivals.push(arrivals.length);
       handler(request, res, socket);
     };
 
@@ -282,15 +297,20 @@ describe("measured where the requests arrive", () => {
 
     it("waits a Retry-After equal to maxRetryAfterMs, then sends again", async () => {
       server.next(limited("1"), timed(json(200, roleFixture())));
+      const clock = manualClock();
       const ps = createClient({
         serviceToken: "id:secret",
         baseUrl: server.url,
         maxRetries: 1,
         backoff: { maxRetryAfterMs: 1_000 },
+        clock,
       });
-      await expect(ps.getRole(ROLE)).resolves.toMatchObject({ id: "role-1" });
+      const call = ps.getRole(ROLE);
+      await asleep(clock);
+      await expectSentAgainAt(clock, 1_000, () => arrivals.length);
+      await expect(call).resolves.toMatchObject({ id: "role-1" });
       expect(arrivals).toHaveLength(2);
-      expect((arrivals[1] as number) - (arrivals[0] as number)).toBeGreaterThanOrEqual(950);
+      expect(clock.waits).toEqual([1_000]);
     });
 
     it("sends again at once after Retry-After: 0, with no jitter added", async () => {
@@ -302,57 +322,63 @@ describe("measured where the requests arrive", () => {
         limited("0"),
         timed(json(200, roleFixture())),
       );
-      const ps = createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 5 });
-      const started = performance.now();
+      const clock = manualClock();
+      const ps = createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 5, clock });
+      // The clock never moves: a wait of any length, jitter included, would leave the call hanging.
       await expect(ps.getRole(ROLE)).resolves.toMatchObject({ id: "role-1" });
       expect(arrivals).toHaveLength(6);
-      // Five waits with a jitter of up to 1 s each would add about 2.5 s.
-      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(clock.waits).toEqual([]);
     });
 
     it("backs off after a 429 that gives no Retry-After, rather than sending again at once", async () => {
       server.next(limited(), timed(json(200, roleFixture())));
+      const clock = manualClock();
       const ps = createClient({
         serviceToken: "id:secret",
         baseUrl: server.url,
         maxRetries: 1,
         backoff: { baseMs: 400, maxMs: 400 },
+        clock,
       });
-      await expect(ps.getRole(ROLE)).resolves.toMatchObject({ id: "role-1" });
+      const call = ps.getRole(ROLE);
+      await asleep(clock);
       // Full jitter on the upper half: the first backoff is 200–400 ms.
-      expect((arrivals[1] as number) - (arrivals[0] as number)).toBeGreaterThanOrEqual(190);
+      const [backoff = 0] = clock.waits;
+      expect(backoff).toBeGreaterThanOrEqual(200);
+      expect(backoff).toBeLessThanOrEqual(400);
+      await expectSentAgainAt(clock, backoff, () => arrivals.length);
+      await expect(call).resolves.toMatchObject({ id: "role-1" });
     });
   });
 
   describe("an abort while waiting to send again", () => {
     it("ends the call at once, says what it was waiting after, and leaves no timer behind", async () => {
       server.next(json(503, { code: "unavailable", message: "try later" }));
+      const clock = manualClock();
       const ps = createClient({
         serviceToken: "id:secret",
         baseUrl: server.url,
         maxRetries: 1,
         backoff: { baseMs: 4_000, maxMs: 4_000 },
+        clock,
       });
-      const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
       const controller = new AbortController();
       const reason = new Error("shutting down");
       const call = failure(ps.getRole(ROLE, { signal: controller.signal }));
-      while (server.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-      // The 503 has been answered by now: the client is waiting its 2–4 s backoff.
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const timersWhileWaiting = timers();
-      const aborted = performance.now();
+      // The 503 has been answered: the client is waiting its 2–4 s backoff.
+      await asleep(clock);
+      const aborted = clock.now();
       controller.abort(reason);
       const error = await call;
-      expect(performance.now() - aborted).toBeLessThan(1_000);
+      expect(clock.now()).toBe(aborted);
       expect(error).toBeInstanceOf(AbortError);
       expect(error.message).toMatch(
         /^get_role was aborted while waiting to retry after: get_role failed: 503 unavailable/,
       );
       expect(error).toMatchObject({ operation: "get_role", outcomeUnknown: true, cause: reason });
       expect(server.requests).toHaveLength(1);
-      // The backoff's timer was pending while waiting; the abort cleared it.
-      expect(timers()).toBe(timersWhileWaiting - 1);
+      // The backoff's wait was pending; the abort ended it rather than leaving it to run out.
+      expect(clock.pending()).toBe(0);
     });
 
     it("ends the call at once when the signal fires as the failed answer arrives", async () => {
@@ -364,16 +390,20 @@ describe("measured where the requests arrive", () => {
         controller.abort(new Error("gave up"));
         return response;
       };
+      const clock = manualClock();
       const ps = createClient({
         serviceToken: "id:secret",
         baseUrl: server.url,
         fetch: abortOnAnswer,
         maxRetries: 1,
         backoff: { baseMs: 4_000, maxMs: 4_000 },
+        clock,
       });
-      const started = performance.now();
+      const started = clock.now();
+      // The clock never moves: a backoff begun despite the fired signal would leave the call hanging.
       const error = await failure(ps.getRole(ROLE, { signal: controller.signal }));
-      expect(performance.now() - started).toBeLessThan(1_500);
+      expect(clock.now()).toBe(started);
+      expect(clock.pending()).toBe(0);
       expect(error).toBeInstanceOf(AbortError);
       expect(error.message).toContain("was aborted while waiting to retry after");
       expect(server.requests).toHaveLength(1);
@@ -393,23 +423,27 @@ describe("on the client's clock", () => {
   afterAll(() => hanging.close());
 
   describe("429s with the gate turned off", () => {
-    const ungated = (maxRetryAfterMs?: number) =>
+    const ungated = (maxRetryAfterMs?: number, clock?: ManualClock) =>
       createClient({
         serviceToken: "id:secret",
         baseUrl: server.url,
         rateLimiter: false,
         backoff: { baseMs: 5, maxMs: 5, ...(maxRetryAfterMs === undefined ? {} : { maxRetryAfterMs }) },
+        ...(clock ? { clock } : {}),
       });
     const limited = (retryAfter?: string) =>
       json(429, { code: "too_many_requests", message: "slow down" }, retryAfter ? { "retry-after": retryAfter } : {});
 
     it("wait the Retry-After (plus at most a quarter of it) before the call is sent again", async () => {
       server.next(limited("1"));
-      const started = Date.now();
-      await ungated().getRole(ROLE);
-      const waited = Date.now() - started;
-      expect(waited).toBeGreaterThanOrEqual(990);
-      expect(waited).toBeLessThan(1_400);
+      const clock = manualClock();
+      const call = ungated(undefined, clock).getRole(ROLE);
+      await asleep(clock);
+      const [waited = 0] = clock.waits;
+      expect(waited).toBeGreaterThanOrEqual(1_000);
+      expect(waited).toBeLessThanOrEqual(1_250);
+      await expectSentAgainAt(clock, waited, () => server.requests.length);
+      await call;
       expect(server.requests).toHaveLength(2);
     });
 
@@ -423,15 +457,27 @@ describe("on the client's clock", () => {
 
     it("wait exactly a Retry-After equal to maxRetryAfterMs", async () => {
       server.next(limited("1"));
-      await ungated(1_000).getRole(ROLE);
+      const clock = manualClock();
+      const call = ungated(1_000, clock).getRole(ROLE);
+      await asleep(clock);
+      await clock.runAll();
+      await call;
       expect(server.requests).toHaveLength(2);
     });
 
     it("back off without a Retry-After", async () => {
       server.next(limited(), limited());
-      const started = Date.now();
-      await ungated().getRole(ROLE);
-      expect(Date.now() - started).toBeLessThan(500);
+      const clock = manualClock();
+      const call = ungated(undefined, clock).getRole(ROLE);
+      for (const retry of [1, 2]) {
+        await asleep(clock);
+        // The 5 ms backoff (jitter on its upper half), not a Retry-After's seconds.
+        const wait = clock.waits[retry - 1] ?? 0;
+        expect(wait).toBeGreaterThanOrEqual(3);
+        expect(wait).toBeLessThanOrEqual(5);
+        await expectSentAgainAt(clock, wait, () => server.requests.length);
+      }
+      await call;
       expect(server.requests).toHaveLength(3);
     });
   });

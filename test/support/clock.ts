@@ -103,3 +103,20 @@ export async function waitFor(condition: () => boolean, what = "the condition"):
   }
   throw new Error(`waited 60 s for ${what}`);
 }
+
+/** Waits (in real time) until `sleepers` wait on `clock`: what a client does once a real socket has answered. */
+export function asleep(clock: ManualClock, sleepers = 1): Promise<void> {
+  return waitFor(() => clock.pending() >= sleepers, `${sleepers} sleeper(s) on the clock`);
+}
+
+/**
+ * Proves that the wait now asleep on `clock` is exactly `ms`: at `ms - 1` nothing more has been
+ * sent, and at `ms` the next request arrives.
+ */
+export async function expectSentAgainAt(clock: ManualClock, ms: number, requests: () => number): Promise<void> {
+  const sent = requests();
+  await clock.advance(ms - 1);
+  if (requests() !== sent) throw new Error(`sent again before ${ms} ms had passed`);
+  await clock.advance(1);
+  await waitFor(() => requests() > sent, `the request sent again at ${ms} ms`);
+}

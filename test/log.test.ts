@@ -4,9 +4,10 @@
 
 import { describe, expect, it } from "vitest";
 import { createClient, NotFoundError, type RequestLogEvent, TimeoutError } from "../src/index.ts";
+import { manualClock, waitFor } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
-import { serverForTests } from "./support/per-test.ts";
+import { notingHeaders, serverForTests } from "./support/per-test.ts";
 import { json } from "./support/servers.ts";
 
 const ROLE = { ...BRANCH, id: "role-1" };
@@ -19,13 +20,21 @@ describe("the log", () => {
   it("gives the path with its query, and a duration no longer than the call took", async () => {
     server.next(json(200, pageFixture({ current_page: 2 })));
     const events: RequestLogEvent[] = [];
-    const started = performance.now();
-    await client({ logger: (event) => events.push(event) }).listRoles({ ...BRANCH, page: 2, per_page: 5, q: "ci" });
-    const took = performance.now() - started;
+    // The call takes 37 ms on the client's clock, all of it on the way to the server.
+    const clock = manualClock();
+    const slowFetch: typeof fetch = async (input, init) => {
+      await clock.advance(37);
+      return fetch(input, init);
+    };
+    const ps = client({ logger: (event) => events.push(event), clock, fetch: slowFetch });
+    const started = clock.now();
+    await ps.listRoles({ ...BRANCH, page: 2, per_page: 5, q: "ci" });
+    const took = clock.now() - started;
     expect(events).toHaveLength(1);
     expect(events[0]?.path).toBe("/organizations/acme/databases/app-db/branches/main/roles?page=2&per_page=5&q=ci");
     expect(events[0]?.durationMs).toBeGreaterThanOrEqual(0);
-    expect(events[0]?.durationMs).toBeLessThanOrEqual(Math.ceil(took));
+    expect(events[0]?.durationMs).toBeLessThanOrEqual(took);
+    expect(events[0]?.durationMs).toBe(37);
   });
 
   it("records an answer whose body stalled past the deadline as a TimeoutError after status 200", async () => {
@@ -34,7 +43,14 @@ describe("the log", () => {
       res.write('{"id":');
     });
     const events: RequestLogEvent[] = [];
-    const error = await failure(client({ logger: (event) => events.push(event) }).getRole(ROLE, { timeoutMs: 300 }));
+    const clock = manualClock();
+    const headers = notingHeaders();
+    const call = failure(
+      client({ logger: (event) => events.push(event), clock, fetch: headers.fetch }).getRole(ROLE, { timeoutMs: 300 }),
+    );
+    await waitFor(headers.arrived, "the answer's headers");
+    await clock.advance(300);
+    const error = await call;
     expect(error).toBeInstanceOf(TimeoutError);
     expect(events).toEqual([expect.objectContaining({ operation: "get_role", status: 200, error: "TimeoutError" })]);
   });
@@ -42,7 +58,6 @@ describe("the log", () => {
 
 describe("loggers and hooks that fail", () => {
   const ROLE = { ...BRANCH, id: "role-1" };
-  const _FAST = { baseMs: 5, maxMs: 20 };
   const server = serverForTests({ reset: true });
 
   describe("a logger that throws", () => {

@@ -40,3 +40,14 @@ export function clientForTests(make: () => PlanetScaleClient): PlanetScaleClient
   });
   return madeByHook(() => client, "the client");
 }
+
+/** A fetch (over `inner`) that notes when an answer's headers have arrived: for moving a steered clock after they have. */
+export function notingHeaders(inner: typeof fetch = fetch): { fetch: typeof fetch; arrived: () => boolean } {
+  let arrived = false;
+  const noting: typeof fetch = async (input, init) => {
+    const response = await inner(input, init);
+    arrived = true;
+    return response;
+  };
+  return { fetch: noting, arrived: () => arrived };
+}

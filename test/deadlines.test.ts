@@ -5,10 +5,10 @@
 import { execFile } from "node:child_process";
 import { getEventListeners } from "node:events";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sleep } from "../src/clock.ts";
 import { AbortError, createClient, InvalidRequestError, TimeoutError } from "../src/index.ts";
-import { manualClock, waitFor } from "./support/clock.ts";
+import { type ManualClock, manualClock, settle, waitFor } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { clientForTests, serverForTests } from "./support/per-test.ts";
@@ -30,17 +30,26 @@ afterAll(async () => {
 
 describe("timeouts and aborts", () => {
   it("ends an attempt that passes timeoutMs in a TimeoutError", async () => {
-    const ps = createClient({ serviceToken: "id:secret", baseUrl: hanging.url, timeoutMs: 100, maxRetries: 0 });
-    const error = await ps.getRole({ ...BRANCH, id: "r" }).catch((e: unknown) => e);
+    const clock = manualClock();
+    const ps = createClient({ serviceToken: "id:secret", baseUrl: hanging.url, timeoutMs: 100, maxRetries: 0, clock });
+    const sent = hanging.requests.length;
+    const call = ps.getRole({ ...BRANCH, id: "r" }).catch((e: unknown) => e);
+    await waitFor(() => hanging.requests.length > sent, "the request at the hanging server");
+    await clock.advance(100);
+    const error = await call;
     expect(error).toBeInstanceOf(TimeoutError);
     expect((error as Error).message).toContain("timed out after 100 ms");
   });
 
   it("ends a call whose signal fires in an AbortError, a different class", async () => {
-    const ps = createClient({ serviceToken: "id:secret", baseUrl: hanging.url });
+    const ps = createClient({ serviceToken: "id:secret", baseUrl: hanging.url, clock: manualClock() });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(new Error("shutting down")), 50);
-    const error = await ps.getRole({ ...BRANCH, id: "r" }, { signal: controller.signal }).catch((e: unknown) => e);
+    const sent = hanging.requests.length;
+    const call = ps.getRole({ ...BRANCH, id: "r" }, { signal: controller.signal }).catch((e: unknown) => e);
+    // Fired while the request is out, as a shutdown would; the clock never moves, so no deadline can.
+    await waitFor(() => hanging.requests.length > sent, "the request at the hanging server");
+    controller.abort(new Error("shutting down"));
+    const error = await call;
     expect(error).toBeInstanceOf(AbortError);
     expect(error).not.toBeInstanceOf(TimeoutError);
     expect((error as AbortError).cause).toEqual(new Error("shutting down"));
@@ -74,7 +83,6 @@ describe("timeouts and aborts", () => {
 describe("on the client's clock", () => {
   const ROLE = { ...BRANCH, id: "role-1" };
   let hanging: TestServer;
-  const _server = serverForTests({ reset: true });
 
   beforeAll(async () => {
     hanging = await startServer(hang);
@@ -82,7 +90,20 @@ describe("on the client's clock", () => {
 
   afterAll(() => hanging.close());
 
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** A client with one place, whose first call holds it at the hanging server until `clock` passes 400 ms. */
+  async function placeTaken(clock: ManualClock) {
+    const ps = createClient({
+      serviceToken: "id:secret",
+      baseUrl: hanging.url,
+      maxConcurrency: 1,
+      maxRetries: 0,
+      clock,
+    });
+    const sent = hanging.requests.length;
+    const first = failure(ps.getRole(ROLE, { timeoutMs: 400 }));
+    await waitFor(() => hanging.requests.length > sent, "the first call at the hanging server");
+    return { ps, first };
+  }
 
   describe("deadlines on the client's clock", () => {
     it("fire when the clock reaches timeoutMs, not before", async () => {
@@ -124,11 +145,11 @@ describe("on the client's clock", () => {
 
   describe("a call that never left the gate", () => {
     it("says so when its signal fires while it waits for a place", async () => {
-      const ps = createClient({ serviceToken: "id:secret", baseUrl: hanging.url, maxConcurrency: 1, maxRetries: 0 });
-      const first = failure(ps.getRole(ROLE, { timeoutMs: 400 }));
+      const clock = manualClock();
+      const { ps, first } = await placeTaken(clock);
       const controller = new AbortController();
       const second = failure(ps.getRole(ROLE, { signal: controller.signal }));
-      await pause(30);
+      await settle();
       controller.abort();
       const error = await second;
       expect(error).toBeInstanceOf(AbortError);
@@ -136,18 +157,22 @@ describe("on the client's clock", () => {
         "get_role was aborted by the caller's signal while waiting at the rate-limit gate; nothing was sent",
       );
       expect(error.outcomeUnknown).toBe(false);
+      await clock.advance(400);
       await first;
     });
 
     it("says so when its deadline passes while it waits for a place", async () => {
-      const ps = createClient({ serviceToken: "id:secret", baseUrl: hanging.url, maxConcurrency: 1, maxRetries: 0 });
-      const first = failure(ps.getRole(ROLE, { timeoutMs: 400 }));
-      const error = await failure(ps.getRole(ROLE, { timeoutMs: 100 }));
+      const clock = manualClock();
+      const { ps, first } = await placeTaken(clock);
+      const second = failure(ps.getRole(ROLE, { timeoutMs: 100 }));
+      await clock.advance(100);
+      const error = await second;
       expect(error).toBeInstanceOf(TimeoutError);
       expect(error.message).toBe(
         "get_role timed out after 100 ms (timeoutMs) while waiting at the rate-limit gate; nothing was sent",
       );
       expect(error.outcomeUnknown).toBe(false);
+      await clock.advance(300);
       await first;
     });
   });
@@ -199,18 +224,24 @@ describe("limits and listeners", () => {
     });
 
     it("never turns a wait past the limit into an immediate one", async () => {
-      const controller = new AbortController();
-      let settled = false;
-      const waiting = sleep(2 ** 31 + 5_000, controller.signal).then(
-        () => {
-          settled = true;
-        },
-        () => {},
-      );
-      await new Promise((resolve) => setTimeout(resolve, 60));
-      expect(settled).toBe(false);
-      controller.abort();
-      await waiting;
+      // The real clock's own timer, on fake timers, which fire at once past the limit as Node does.
+      vi.useFakeTimers();
+      try {
+        const controller = new AbortController();
+        let settled = false;
+        const waiting = sleep(2 ** 31 + 5_000, controller.signal).then(
+          () => {
+            settled = true;
+          },
+          () => {},
+        );
+        await vi.advanceTimersByTimeAsync(60);
+        expect(settled).toBe(false);
+        controller.abort();
+        await waiting;
+      } finally {
+        vi.useRealTimers();
+      }
     });
 
     it("does not wait for a Retry-After beyond the timer limit: the RateLimitError carries it", async () => {
@@ -260,6 +291,7 @@ describe("limits and listeners", () => {
           const status = calls <= 50 ? 503 : 200;
           return answeringFetch(status)(input);
         };
+        // The real clock: its sleep is what keeps listeners off the shared signal.
         const client = createClient({
           serviceToken: "id:secret",
           baseUrl: server.url,
@@ -283,7 +315,6 @@ describe("limits and listeners", () => {
 describe("at the timer limit", () => {
   const TOKEN = "pscale_tkn_Outsider-Secret-7";
   const ROLE = { ...BRANCH, id: "role-1" };
-  const _server = serverForTests({ reset: true });
 
   describe("deadlines", () => {
     it("at the timer limit do not fire at once", async () => {

@@ -17,6 +17,7 @@ import {
 } from "../src/index.ts";
 import { MAX_LIST_PAGES, TEMPORARY_ROLE_TTL } from "../src/roles.ts";
 import { createFakePlanetScale } from "../src/testing/index.ts";
+import { manualClock } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
 import { clientForTests, serverForTests } from "./support/per-test.ts";
@@ -61,10 +62,12 @@ describe("every Roles operation against Prism", () => {
 });
 
 describe("against a stateful server", () => {
+  // The server's clock stamps created_at: steered, so that roles are made seconds apart at once.
+  const serverClock = manualClock(Date.now());
   let server: RolesServer;
   let ps: PlanetScaleClient;
   beforeAll(async () => {
-    server = await startRolesServer();
+    server = await startRolesServer(serverClock);
   });
   afterAll(() => server.close());
   beforeEach(() => {
@@ -197,7 +200,7 @@ describe("against a stateful server", () => {
 
     it("leaves alone a same-name role that another client made 1–2 s earlier, when the lost create landed", async () => {
       const theirs = await othersRole();
-      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      await serverClock.advance(1_200);
       server.loseNextCreateAnswer();
       const mine = await ps.createRole({ ...BRANCH, name: "ci-reader" }, { recoverAmbiguous: true });
       expect(ids()).toEqual([theirs.id, mine.id]);
@@ -207,7 +210,7 @@ describe("against a stateful server", () => {
 
     it("leaves alone a same-name role that another client made 1–2 s earlier, when the lost create did not land", async () => {
       const theirs = await othersRole();
-      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      await serverClock.advance(1_200);
       server.dropNextCreate();
       const mine = await ps.createRole({ ...BRANCH, name: "ci-reader" }, { recoverAmbiguous: true });
       expect(ids()).toEqual([theirs.id, mine.id]);

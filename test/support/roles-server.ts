@@ -2,6 +2,7 @@
 // q), get, delete (with successor), reset; plus the fault the recovery tests need (a create that
 // commits and then loses its answer).
 import { randomUUID } from "node:crypto";
+import { type Clock, systemClock } from "../../src/clock.ts";
 import type { Role } from "../../src/index.ts";
 import { roleFixture } from "./fixtures.ts";
 import { type RecordedRequest, startServer, type TestServer } from "./servers.ts";
@@ -26,7 +27,8 @@ export interface RolesServer extends TestServer {
 const ROLE_PATH =
   /^\/organizations\/[^/]+\/databases\/[^/]+\/branches\/[^/]+\/roles(?:\/([^/?]+))?(?:\/(reset))?(?:\?(.*))?$/;
 
-export async function startRolesServer(): Promise<RolesServer> {
+/** `clock` stamps each role's created_at: a test steers it to make roles seconds apart without waiting. */
+export async function startRolesServer(clock: Pick<Clock, "now"> = systemClock): Promise<RolesServer> {
   const roles: Role[] = [];
   const deleted: { id: string; successor: string | null }[] = [];
   const faults = {
@@ -64,7 +66,7 @@ export async function startRolesServer(): Promise<RolesServer> {
         ...body,
         id: randomUUID(),
         password: `pw-${randomUUID()}`,
-        created_at: new Date().toISOString(),
+        created_at: new Date(clock.now()).toISOString(),
       });
       roles.push(role);
       if (faults.loseCreate) {

@@ -284,12 +284,18 @@ describe("limits and listeners", () => {
       process.on("warning", onWarning);
       try {
         let calls = 0;
+        let allInFlight: () => void = () => {};
+        const firstAttemptsIn = new Promise<void>((resolve) => {
+          allInFlight = resolve;
+        });
         const slowThenFine: typeof fetch = async (input) => {
           calls++;
-          await new Promise((resolve) => setTimeout(resolve, 30));
-          // Every first attempt answers 503, so 50 calls wait together to retry.
-          const status = calls <= 50 ? 503 : 200;
-          return answeringFetch(status)(input);
+          if (calls === 50) allInFlight();
+          if (calls > 50) return answeringFetch(200)(input);
+          // Every first attempt is held until all 50 are in flight, then answers 503, so 50 calls
+          // wait together to retry (a busy machine can start some late: none may retry before).
+          await firstAttemptsIn;
+          return answeringFetch(503)(input);
         };
         // The real clock: its sleep is what keeps listeners off the shared signal.
         const client = createClient({

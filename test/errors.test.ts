@@ -16,6 +16,7 @@ import {
   TimeoutError,
   UnexpectedResponseError,
 } from "../src/index.ts";
+import { manualClock, waitFor } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH } from "./support/fixtures.ts";
 import { clientForTests, serverForTests } from "./support/per-test.ts";
@@ -23,7 +24,8 @@ import { hang, json } from "./support/servers.ts";
 
 const ROLE = { ...BRANCH, id: "role-1" };
 const server = serverForTests({ reset: true });
-const client = () => createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 0 });
+const client = (options: Parameters<typeof createClient>[0] = {}) =>
+  createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 0, ...options });
 
 describe("each error's name, as printed", () => {
   it("names the class in error.name and in the first line of String(error)", async () => {
@@ -55,10 +57,19 @@ describe("each error's name, as printed", () => {
 
   it("names a timeout TimeoutError and an abort AbortError", async () => {
     server.next(hang, hang);
-    const timedOut = await failure(client().getRole(ROLE, { timeoutMs: 100 }));
+    const clock = manualClock();
+    const timing = failure(client({ clock }).getRole(ROLE, { timeoutMs: 100 }));
+    await waitFor(() => server.requests.length === 1, "the first call at the server");
+    await clock.advance(100);
+    const timedOut = await timing;
     expect(timedOut).toBeInstanceOf(TimeoutError);
     expect(timedOut.name).toBe("TimeoutError");
-    const aborted = await failure(client().getRole(ROLE, { signal: AbortSignal.timeout(100) }));
+    // The caller's own deadline, with the reason AbortSignal.timeout gives, is still the caller's abort.
+    const controller = new AbortController();
+    const aborting = failure(client({ clock }).getRole(ROLE, { signal: controller.signal }));
+    await waitFor(() => server.requests.length === 2, "the second call at the server");
+    controller.abort(new DOMException("The operation timed out.", "TimeoutError"));
+    const aborted = await aborting;
     expect(aborted).toBeInstanceOf(AbortError);
     expect(aborted.name).toBe("AbortError");
   });

@@ -14,6 +14,7 @@ import {
   type RequestLogEvent,
   UnexpectedResponseError,
 } from "../src/index.ts";
+import { manualClock, waitFor } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
 import { clientForTests, serverForTests } from "./support/per-test.ts";
@@ -39,11 +40,15 @@ describe("secrets stay secret", () => {
     const consoleError = vi.spyOn(console, "error").mockImplementation((...args) => {
       produced.push(args.map(String).join(" "));
     });
+    // Deadlines on a clock the test moves once a hanging request has arrived, so that no fault is
+    // left queued for the next test by a call that timed out before it was sent.
+    const clock = manualClock();
     try {
       const viaEnv = createClient({
         env: { PLANETSCALE_SERVICE_TOKEN_ID: TOKEN_ID, PLANETSCALE_SERVICE_TOKEN: TOKEN, PLANETSCALE_DEBUG: "1" },
         baseUrl: server.url,
         maxRetries: 0,
+        clock,
       });
       const viaOption = createClient({
         accessToken: OAUTH,
@@ -51,6 +56,7 @@ describe("secrets stay secret", () => {
         maxRetries: 0,
         timeoutMs: 100,
         logger: (event) => events.push(event),
+        clock,
       });
       produced.push(...everythingShown(viaEnv), ...everythingShown(viaOption));
 
@@ -68,7 +74,13 @@ describe("secrets stay secret", () => {
       for (const fault of faults) {
         for (const client of [viaEnv, viaOption]) {
           server.next(fault);
-          const error = await client.createRole(BRANCH, { timeoutMs: 100 }).catch((e: unknown) => e);
+          const sent = server.requests.length;
+          const call = client.createRole(BRANCH, { timeoutMs: 100 }).catch((e: unknown) => e);
+          if (fault === hang) {
+            await waitFor(() => server.requests.length > sent, "the request that hangs");
+            await clock.advance(100);
+          }
+          const error = await call;
           expect(error).toBeInstanceOf(Error);
           produced.push(...everythingShown(error));
         }

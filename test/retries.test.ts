@@ -2,7 +2,7 @@
 // table, create_role never repeated once it may have reached the server, repeats of harmless
 // operations, 429s with and without the gate, backoff, Retry-After as the server wrote it (parsed,
 // capped, honoured), an abort during the wait, and a 404 that only an unknown outcome makes done.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import {
   AbortError,
   ConnectionError,
@@ -119,7 +119,13 @@ describe("operations whose repetition is harmless", () => {
 
   it("repeats delete_role after a timeout", async () => {
     server.next(hang, (_req, res) => res.writeHead(204).end());
-    await ps.deleteRole(role, { timeoutMs: 100 });
+    const clock = manualClock();
+    const call = onClock(clock).deleteRole(role, { timeoutMs: 100 });
+    await waitFor(() => server.requests.length === 1, "the delete to arrive");
+    await clock.advance(100);
+    await asleep(clock);
+    await clock.runAll();
+    await call;
     expect(server.requests.map((r) => r.method)).toEqual(["DELETE", "DELETE"]);
   });
 
@@ -413,14 +419,7 @@ describe("measured where the requests arrive", () => {
 
 describe("on the client's clock", () => {
   const ROLE = { ...BRANCH, id: "role-1" };
-  let hanging: TestServer;
   const server = serverForTests({ reset: true });
-
-  beforeAll(async () => {
-    hanging = await startServer(hang);
-  });
-
-  afterAll(() => hanging.close());
 
   describe("429s with the gate turned off", () => {
     const ungated = (maxRetryAfterMs?: number, clock?: ManualClock) =>

@@ -38,6 +38,19 @@ async function writeVariant(name: string, edit: (doc: Loose) => void, asJson = f
   return file;
 }
 
+/** Top-level YAML where each level holds nine aliases of the level below: 9^levels strings once expanded. */
+function aliasBomb(levels: number): string {
+  const lines = [`x-level0: &level0 [${Array(9).fill('"lol"').join(", ")}]`];
+  for (let level = 1; level <= levels; level++) {
+    lines.push(
+      `x-level${level}: &level${level} [${Array(9)
+        .fill(`*level${level - 1}`)
+        .join(", ")}]`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
 async function changesFor(file: string): Promise<SpecChange[]> {
   return diffSpecs(baseline, (await pullSpec(file, OVERLAYS)).doc);
 }
@@ -239,6 +252,21 @@ describe("npm run spec:pull", () => {
     const run = await runTs("scripts/pull-spec.ts", ["--from", file, "--out", out]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(message);
+    expect(run.stderr).toContain("left as it was");
+    await untouched();
+  });
+
+  it.each([
+    ["a seven-level alias bomb", aliasBomb(7)],
+    ["a single alias", "x-shared: &shared {type: string}\nx-again: *shared\n"],
+  ])("refuses YAML aliases (%s) with a clear message, and writes nothing", async (name, aliases) => {
+    // Refused while reading: the message is the alias refusal, not what a bomb's expansion
+    // would later give (an out-of-memory crash or a timeout), and the spec is untouched.
+    const file = path.join(dir, `${name.replaceAll(" ", "-")}.yaml`);
+    await writeFile(file, `${YAML.stringify(docsDocument())}${aliases}`);
+    const run = await runTs("scripts/pull-spec.ts", ["--from", file, "--out", out]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/uses YAML aliases \(\*name\), which an OpenAPI document does not need/);
     expect(run.stderr).toContain("left as it was");
     await untouched();
   });

@@ -72,18 +72,32 @@ function describeCause(error: unknown): string {
 // fenced yaml block, opened by three or more backticks or tildes.
 const FENCED_YAML = /^(`{3,}|~{3,})[ \t]*ya?ml\b[^\n]*\n([\s\S]*?)^\1[ \t]*$/m;
 
+/**
+ * YAML 1.2 (the library's default) reads the upstream's unquoted off/on as the strings their
+ * authors meant; JSON is YAML too. Aliases are refused outright: an OpenAPI document is JSON's data
+ * model and PlanetScale's uses none, while the yaml package's own cap (maxAliasCount 100) still
+ * lets many distinct aliases take minutes (its alias lookup is quadratic: 32,000 of them in 1.1 MB
+ * took 122 s) and lets an alias contain itself, a cycle every later step would follow.
+ */
+function parseYaml(body: string, origin: string): unknown {
+  try {
+    return YAML.parse(body, { maxAliasCount: 0 });
+  } catch (error) {
+    if (error instanceof ReferenceError) {
+      throw new SpecError(
+        `${origin} uses YAML aliases (*name), which an OpenAPI document does not need; refused, as aliases ` +
+          "can expand without bound (an alias bomb). Write the value out, or use a $ref to #/components.",
+      );
+    }
+    throw new SpecError(`${origin} is not YAML or JSON: ${(error as Error).message.split("\n")[0]}`);
+  }
+}
+
 /** Parses OpenAPI 3.x from raw YAML, JSON, or a Markdown page that embeds it. */
 export function parseDocument(text: string, origin: string): OpenApiDocument {
   const fenced = FENCED_YAML.exec(text);
   const body = fenced?.[2] ?? text;
-  let parsed: unknown;
-  try {
-    // YAML 1.2 (the library's default) reads the upstream's unquoted off/on as the strings
-    // their authors meant; JSON is YAML too.
-    parsed = YAML.parse(body, { maxAliasCount: -1 });
-  } catch (error) {
-    throw new SpecError(`${origin} is not YAML or JSON: ${(error as Error).message.split("\n")[0]}`);
-  }
+  const parsed = parseYaml(body, origin);
   if (!isObject(parsed)) throw new SpecError(`${origin} does not hold an OpenAPI document`);
   if ("swagger" in parsed) {
     throw new SpecError(`${origin} is Swagger ${String(parsed.swagger)}; only OpenAPI 3.x is supported`);

@@ -1,6 +1,6 @@
 // Following PlanetScale's spec: pulls from files and a local HTTP server, the change summary on
 // crafted variants, the regenerated types, and the refusals that leave the current spec alone.
-import { readFile, writeFile } from "node:fs/promises";
+import { cp, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
@@ -9,7 +9,7 @@ import { type OpenApiDocument, pullSpec } from "../scripts/lib/spec.ts";
 import { diffSpecs, formatSummary, type SpecChange } from "../scripts/lib/spec-diff.ts";
 import { ROOT, runTs, tempDir } from "./support/run.ts";
 import { closedPort, startServer, type TestServer } from "./support/servers.ts";
-import { DOCS_PAGE, unpackUpstream } from "./support/spec-fixtures.ts";
+import { DOCS_PAGE, externalRefTargets, type RefTargets, unpackUpstream } from "./support/spec-fixtures.ts";
 
 const OVERLAYS = path.join(ROOT, "openapi/overlays");
 const CREATE_PATH = "/organizations/{organization}/databases/{database}/branches/{branch}/roles";
@@ -20,6 +20,7 @@ let server: TestServer;
 let docsText: string;
 let baseline: OpenApiDocument;
 let fullSpec: string;
+let refs: RefTargets;
 
 // biome-ignore lint/suspicious/noExplicitAny: variants poke into arbitrary places of a parsed spec.
 type Loose = any;
@@ -57,6 +58,10 @@ async function changesFor(file: string): Promise<SpecChange[]> {
 
 const createOp = (doc: Loose) => doc.paths[CREATE_PATH].post;
 const createBody = (doc: Loose) => createOp(doc).requestBody.content["application/json"].schema;
+// Where a $ref put into create_role's request body is, as a JSON pointer.
+const CREATE_BODY_POINTER =
+  "/paths/~1organizations~1{organization}~1databases~1{database}~1branches~1{branch}~1roles/post/requestBody" +
+  "/content/application~1json/schema/properties";
 const createResponse = (doc: Loose) => createOp(doc).responses["200"].content["application/json"].schema;
 
 beforeAll(async () => {
@@ -64,6 +69,7 @@ beforeAll(async () => {
   fullSpec = (await unpackUpstream(dir)).file;
   docsText = await readFile(DOCS_PAGE, "utf8");
   baseline = (await pullSpec(DOCS_PAGE, OVERLAYS)).doc;
+  refs = await externalRefTargets(dir);
   server = await startServer((request, res) => {
     const files: Record<string, string> = { "/docs/create_role.md": DOCS_PAGE, "/openapi.yaml": fullSpec };
     const file = files[request.url];
@@ -73,6 +79,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server.close();
+  await refs.server.close();
   await cleanup();
 });
 
@@ -92,6 +99,22 @@ describe("pulling from a docs page", () => {
     expect(summary).toMatch(
       /### Other changes[\s\S]*create_role request inherited_roles\[\]: enum value "pscale_managed" added/,
     );
+  });
+});
+
+describe("external $refs in the overlays", () => {
+  it("refuses a $ref that an overlay adds, before validating, and fetches nothing", async () => {
+    const overlays = path.join(dir, "overlays-with-ref");
+    await cp(OVERLAYS, overlays, { recursive: true });
+    const target = "$.paths.*.post.requestBody.content['application/json'].schema.properties";
+    const overlay = { overlay: "1.1.0", info: { title: "x", version: "1.0.0" }, actions: [] as unknown[] };
+    overlay.actions.push({ target, update: { leak: { $ref: refs.url } } });
+    await writeFile(path.join(overlays, "90-leak.yaml"), YAML.stringify(overlay));
+    expect((await readdir(overlays)).at(-1)).toBe("90-leak.yaml");
+    await expect(pullSpec(DOCS_PAGE, overlays)).rejects.toThrow(
+      `has a $ref outside the document at ${CREATE_BODY_POINTER}/leak/$ref`,
+    );
+    expect(refs.server.requests).toEqual([]);
   });
 });
 
@@ -268,6 +291,21 @@ describe("npm run spec:pull", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/uses YAML aliases \(\*name\), which an OpenAPI document does not need/);
     expect(run.stderr).toContain("left as it was");
+    await untouched();
+  });
+
+  it.each([
+    ["a local file", () => refs.file],
+    ["a URL", () => refs.url],
+  ])("refuses a $ref to %s, naming where it is, and reads or fetches nothing", async (name, target) => {
+    const file = await writeVariant(`ref-to-${name.replaceAll(" ", "-")}`, (doc) => {
+      createBody(doc).properties.leak = { $ref: target() };
+    });
+    const run = await runTs("scripts/pull-spec.ts", ["--from", file, "--out", out]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`has a $ref outside the document at ${CREATE_BODY_POINTER}/leak/$ref`);
+    expect(refs.server.requests).toEqual([]);
+    expect(`${run.stdout}${run.stderr}`).not.toContain(refs.marker);
     await untouched();
   });
 

@@ -107,7 +107,37 @@ export function parseDocument(text: string, origin: string): OpenApiDocument {
     throw new SpecError(`${origin} is not an OpenAPI 3.x document (${found})`);
   }
   if (!isObject(parsed.paths)) throw new SpecError(`${origin} has no paths`);
+  refuseExternalRefs(parsed, origin);
   return parsed as OpenApiDocument;
+}
+
+/** JSON pointers (RFC 6901) of every `$ref` under `value` that leaves the document. */
+function externalRefs(value: unknown, pointer: string, found: string[]): string[] {
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) externalRefs(item, `${pointer}/${index}`, found);
+  } else if (isObject(value)) {
+    for (const [key, child] of Object.entries(value)) {
+      const at = `${pointer}/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`;
+      if (key === "$ref" && typeof child === "string" && !child.startsWith("#")) found.push(at);
+      else externalRefs(child, at, found);
+    }
+  }
+  return found;
+}
+
+/**
+ * The validator and openapi-typescript follow a `$ref` to a URL or a file, fetching it or inlining
+ * what they read into src/generated, which the weekly workflow commits. Only references within the
+ * document (`#/…`) are ours to follow; refuse the rest before any tool sees them.
+ */
+export function refuseExternalRefs(doc: Record<string, unknown>, origin: string): void {
+  const found = externalRefs(doc, "", []);
+  if (found.length === 0) return;
+  const more = found.length > 3 ? ` (and ${found.length - 3} more)` : "";
+  throw new SpecError(
+    `${origin} has a $ref outside the document at ${found.slice(0, 3).join(", ")}${more}; ` +
+      "only references within it (#/…) are allowed, so nothing is fetched or read from elsewhere",
+  );
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {
@@ -214,6 +244,7 @@ export async function pullSpec(from: string, overlayDir: string, now = new Date(
   const bytes = await readSource(from);
   const upstream = parseDocument(bytes.toString("utf8"), from);
   const doc = await applyOverlays(await keepRoles(upstream), overlayDir);
+  refuseExternalRefs(doc, `${from} with the overlays of ${overlayDir}`);
   const yaml = toYaml(doc);
   await validate(yaml, from);
   const info = isObject(doc.info) ? doc.info : {};

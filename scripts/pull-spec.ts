@@ -7,7 +7,15 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { recordBreaking } from "./lib/decisions.ts";
-import { DEFAULT_SOURCE, type OpenApiDocument, parseDocument, pullSpec, SpecError, type SpecLock } from "./lib/spec.ts";
+import {
+  DEFAULT_SOURCE,
+  MAX_DOCUMENT_BYTES,
+  type OpenApiDocument,
+  parseDocument,
+  pullSpec,
+  SpecError,
+  type SpecLock,
+} from "./lib/spec.ts";
 import { diffSpecs, formatSummary } from "./lib/spec-diff.ts";
 
 const USAGE = `Usage: npm run spec:pull -- [options]
@@ -17,7 +25,8 @@ const USAGE = `Usage: npm run spec:pull -- [options]
   --json                 print the change summary as JSON
   --fail-on-breaking     exit 1, writing nothing, when a change breaks callers
   --dry-run              print the summary, write nothing
-  --summary-file <FILE>  also write the Markdown summary there (for a pull request body)`;
+  --summary-file <FILE>  also write the Markdown summary there (for a pull request body)
+Refused, writing nothing: a source over ${MAX_DOCUMENT_BYTES / 1024 / 1024} MiB, YAML aliases, and any $ref outside the document.`;
 
 const parsed = (() => {
   try {

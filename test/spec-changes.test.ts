@@ -1,11 +1,12 @@
 // Following PlanetScale's spec: pulls from files and a local HTTP server, the change summary on
 // crafted variants, the regenerated types, and the refusals that leave the current spec alone.
 import { cp, readdir, readFile, writeFile } from "node:fs/promises";
+import type { ServerResponse } from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { render } from "../scripts/lib/generate.ts";
-import { type OpenApiDocument, pullSpec } from "../scripts/lib/spec.ts";
+import { MAX_DOCUMENT_BYTES, type OpenApiDocument, pullSpec } from "../scripts/lib/spec.ts";
 import { diffSpecs, formatSummary, type SpecChange } from "../scripts/lib/spec-diff.ts";
 import { ROOT, runTs, tempDir } from "./support/run.ts";
 import { closedPort, startServer, type TestServer } from "./support/servers.ts";
@@ -52,6 +53,17 @@ function aliasBomb(levels: number): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** A 200 whose body never ends: YAML comment lines, written as fast as the client reads them. */
+function answerForever(res: ServerResponse): void {
+  res.writeHead(200, { "content-type": "text/yaml" });
+  const chunk = Buffer.from(`# ${"x".repeat(1021)}\n`.repeat(64));
+  const pump = () => {
+    while (!res.destroyed && res.write(chunk)) {}
+  };
+  res.on("drain", pump);
+  pump();
+}
+
 async function changesFor(file: string): Promise<SpecChange[]> {
   return diffSpecs(baseline, (await pullSpec(file, OVERLAYS)).doc);
 }
@@ -72,6 +84,7 @@ beforeAll(async () => {
   refs = await externalRefTargets(dir);
   server = await startServer((request, res) => {
     const files: Record<string, string> = { "/docs/create_role.md": DOCS_PAGE, "/openapi.yaml": fullSpec };
+    if (request.url === "/endless.yaml") return answerForever(res);
     const file = files[request.url];
     if (!file) return res.writeHead(404).end("not here");
     readFile(file).then((bytes) => res.writeHead(200, { "content-type": "text/plain" }).end(bytes));
@@ -88,6 +101,16 @@ describe("pulling from a docs page", () => {
     const pulled = await pullSpec(DOCS_PAGE, OVERLAYS);
     expect(pulled.lock.operations).toEqual(["create_role"]);
     expect(pulled.doc.security).toEqual([{ oauth2: [] }, { serviceToken: [] }]);
+  });
+
+  it("picks, of the page's fenced yaml blocks, the one that is an OpenAPI document", async () => {
+    // Before it, a snippet with openapi: but no paths; after it, a plain example.
+    const snippet = "```yaml\nopenapi: 3.0.1\ninfo: {title: A snippet, version: '1'}\n```\n\n";
+    const example = "\n\n```yaml\nname: my-role\nttl: 3600\n```\n";
+    const page = path.join(dir, "several-blocks.md");
+    await writeFile(page, `# Create role credentials\n\n${snippet}${docsText}${example}`);
+    const pulled = await pullSpec(page, OVERLAYS);
+    expect(pulled.lock.operations).toEqual(["create_role"]);
   });
 
   it("says what the page's create_role differs in from the full document", async () => {
@@ -306,6 +329,22 @@ describe("npm run spec:pull", () => {
     expect(run.stderr).toContain(`has a $ref outside the document at ${CREATE_BODY_POINTER}/leak/$ref`);
     expect(refs.server.requests).toEqual([]);
     expect(`${run.stdout}${run.stderr}`).not.toContain(refs.marker);
+    await untouched();
+  });
+
+  it("refuses a body that never ends once past the size cap, while downloading", async () => {
+    const run = await runTs("scripts/pull-spec.ts", ["--from", `${server.url}/endless.yaml`, "--out", out]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/endless\.yaml is larger than 16 MiB, the most spec:pull reads/);
+    await untouched();
+  });
+
+  it("refuses a file one byte over the size cap", async () => {
+    const file = path.join(dir, "too-large.yaml");
+    await writeFile(file, Buffer.alloc(MAX_DOCUMENT_BYTES + 1, "#"));
+    const run = await runTs("scripts/pull-spec.ts", ["--from", file, "--out", out]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/too-large\.yaml is larger than 16 MiB, the most spec:pull reads/);
     await untouched();
   });
 

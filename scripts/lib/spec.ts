@@ -2,6 +2,7 @@
 // source, keeping the Roles operations, applying our overlays, validating, and writing YAML that
 // every parser reads the same way.
 import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { createConfig, lintFromString } from "@redocly/openapi-core";
@@ -10,6 +11,12 @@ import YAML from "yaml";
 
 export const DEFAULT_SOURCE = "https://planetscale.com/docs/openapi.yaml";
 export const ROLES_TAG = "Roles";
+/**
+ * The most spec:pull reads. PlanetScale's whole document (all 193 operations) is 2.4 MB
+ * (test/fixtures/spec); 16 MiB leaves it room to grow six-fold, while a pull stays at seconds and a
+ * few hundred MB (a 50 MB document took 29 s and 655 MB).
+ */
+export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 
 export type OpenApiDocument = Record<string, unknown> & {
   openapi: string;
@@ -53,13 +60,33 @@ export async function readSource(from: string): Promise<Buffer> {
       throw new SpecError(`could not reach ${from}: ${describeCause(error)}`);
     }
     if (!response.ok) throw new SpecError(`${from} answered ${response.status} ${response.statusText}`);
-    return Buffer.from(await response.arrayBuffer());
+    // Node's web streams are async iterable; the DOM lib's ReadableStream type does not say so.
+    return readCapped((response.body ?? []) as AsyncIterable<Uint8Array> | Uint8Array[], from);
   }
+  // A stream, not readFile: the size of /dev/zero or a pipe is not known before reading it.
+  return readCapped(createReadStream(from), from);
+}
+
+/** The bytes of `chunks`, refused as soon as they pass MAX_DOCUMENT_BYTES: an endless body ends there. */
+async function readCapped(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, from: string): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
   try {
-    return await readFile(from);
+    for await (const chunk of chunks) {
+      size += chunk.byteLength;
+      if (size > MAX_DOCUMENT_BYTES) break;
+      parts.push(chunk);
+    }
   } catch (error) {
     throw new SpecError(`could not read ${from}: ${describeCause(error)}`);
   }
+  if (size > MAX_DOCUMENT_BYTES) {
+    throw new SpecError(
+      `${from} is larger than ${MAX_DOCUMENT_BYTES / 1024 / 1024} MiB, the most spec:pull reads ` +
+        "(PlanetScale's whole document is about 2.4 MB); refused",
+    );
+  }
+  return Buffer.concat(parts);
 }
 
 function describeCause(error: unknown): string {
@@ -69,8 +96,38 @@ function describeCause(error: unknown): string {
 }
 
 // PlanetScale's docs pages (…/reference/create_role.md) carry the operation's document in a
-// fenced yaml block, opened by three or more backticks or tildes.
-const FENCED_YAML = /^(`{3,}|~{3,})[ \t]*ya?ml\b[^\n]*\n([\s\S]*?)^\1[ \t]*$/m;
+// fenced yaml block, opened by three or more backticks or tildes, among other examples.
+const FENCE_OPENING = /^(`{3,}|~{3,})[ \t]*([^\s`]*)/;
+const FENCE_CLOSING = /^(`{3,}|~{3,})[ \t]*$/;
+
+/** The bodies of a page's closed fenced yaml blocks, in order: one pass over the lines, no backtracking. */
+function fencedYamlBlocks(text: string): string[] {
+  const blocks: string[] = [];
+  let fence: string | undefined;
+  let lines: string[] | undefined; // undefined inside a block of another language
+  for (const line of text.split(/\r?\n/)) {
+    if (fence === undefined) {
+      const [, opening, info = ""] = FENCE_OPENING.exec(line) ?? [];
+      fence = opening;
+      lines = /^ya?ml$/.test(info) ? [] : undefined;
+      continue;
+    }
+    const closing = FENCE_CLOSING.exec(line)?.[1];
+    if (closing !== undefined && closing[0] === fence[0] && closing.length >= fence.length) {
+      if (lines) blocks.push(lines.join("\n"));
+      fence = undefined;
+    } else {
+      lines?.push(line);
+    }
+  }
+  return blocks;
+}
+
+/** The text to parse: the page's first block that is an OpenAPI document, else its first yaml block, else all of it. */
+function embeddedDocument(text: string): string {
+  const blocks = fencedYamlBlocks(text);
+  return blocks.find((block) => /^openapi:/m.test(block) && /^paths:/m.test(block)) ?? blocks[0] ?? text;
+}
 
 /**
  * YAML 1.2 (the library's default) reads the upstream's unquoted off/on as the strings their
@@ -95,9 +152,7 @@ function parseYaml(body: string, origin: string): unknown {
 
 /** Parses OpenAPI 3.x from raw YAML, JSON, or a Markdown page that embeds it. */
 export function parseDocument(text: string, origin: string): OpenApiDocument {
-  const fenced = FENCED_YAML.exec(text);
-  const body = fenced?.[2] ?? text;
-  const parsed = parseYaml(body, origin);
+  const parsed = parseYaml(embeddedDocument(text), origin);
   if (!isObject(parsed)) throw new SpecError(`${origin} does not hold an OpenAPI document`);
   if ("swagger" in parsed) {
     throw new SpecError(`${origin} is Swagger ${String(parsed.swagger)}; only OpenAPI 3.x is supported`);

@@ -8,6 +8,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { pendingDecisions } from "./lib/decisions.ts";
+import { printableLines } from "./lib/escape.ts";
 import { GENERATE_COMMAND as COMMAND, render } from "./lib/generate.ts";
 import { SpecError } from "./lib/spec.ts";
 
@@ -22,7 +23,7 @@ const { values } = parseArgs({
 const outDir = path.resolve(values.out);
 const files = await render(values.spec).catch((error: unknown) => {
   if (!(error instanceof SpecError)) throw error;
-  console.error(`generate: ${error.message}`);
+  console.error(`generate: ${printableLines(error.message)}`);
   console.error("Nothing was written.");
   process.exit(1);
 });

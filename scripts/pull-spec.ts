@@ -7,6 +7,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { recordBreaking } from "./lib/decisions.ts";
+import { printableLines, terminalJson } from "./lib/escape.ts";
 import {
   DEFAULT_SOURCE,
   MAX_DOCUMENT_BYTES,
@@ -72,7 +73,7 @@ try {
   const changes = diffSpecs(previous, pulled.doc);
   const summary = formatSummary(changes, values.from);
   const breaking = changes.filter((change) => change.breaking).length;
-  console.log(values.json ? JSON.stringify({ source: values.from, breaking, changes }, null, 2) : summary);
+  console.log(values.json ? terminalJson({ source: values.from, breaking, changes }) : summary);
   if (values["summary-file"]) await writeFile(values["summary-file"], `${summary}\n`);
   if (values["fail-on-breaking"] && breaking > 0) {
     console.error(
@@ -100,7 +101,7 @@ try {
   }
 } catch (error) {
   if (!(error instanceof SpecError)) throw error;
-  console.error(`spec:pull: ${error.message}`);
+  console.error(`spec:pull: ${printableLines(error.message)}`);
   console.error(`${path.relative(process.cwd(), specPath) || specPath} was left as it was.`);
   process.exitCode = 1;
 }

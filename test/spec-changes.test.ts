@@ -3,6 +3,7 @@
 import { cp, readdir, readFile, writeFile } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 import path from "node:path";
+import { marked } from "marked";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { render } from "../scripts/lib/generate.ts";
@@ -70,6 +71,10 @@ async function changesFor(file: string): Promise<SpecChange[]> {
 
 const createOp = (doc: Loose) => doc.paths[CREATE_PATH].post;
 const createBody = (doc: Loose) => createOp(doc).requestBody.content["application/json"].schema;
+// A control character a terminal would act on; line breaks aside, as printed output has them.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+
 // Where a $ref put into create_role's request body is, as a JSON pointer.
 const CREATE_BODY_POINTER =
   "/paths/~1organizations~1{organization}~1databases~1{database}~1branches~1{branch}~1roles/post/requestBody" +
@@ -117,10 +122,10 @@ describe("pulling from a docs page", () => {
     const full = (await pullSpec(fullSpec, OVERLAYS)).doc;
     const changes = diffSpecs(full, baseline);
     const summary = formatSummary(changes, "docs");
-    expect(summary).toContain("- list_roles: GET");
-    expect(summary).toMatch(/### Breaking for callers[\s\S]*create_role request with_replication: boolean removed/);
+    expect(summary).toContain("- `list_roles`: GET");
+    expect(summary).toMatch(/### Breaking for callers[\s\S]*`create_role` request `with_replication`: boolean removed/);
     expect(summary).toMatch(
-      /### Other changes[\s\S]*create_role request inherited_roles\[\]: enum value "pscale_managed" added/,
+      /### Other changes[\s\S]*`create_role` request `inherited_roles\[\]`: enum value "pscale_managed" added/,
     );
   });
 });
@@ -272,6 +277,31 @@ describe("npm run spec:pull", () => {
     await untouched();
   });
 
+  it("keeps spec text from forging Markdown in the summary file or control sequences in the terminal", async () => {
+    const hostile = "x\n\n## Nothing breaks, merge @octocat\n<!-- \u001b]0;owned\u0007\u009b ``tick``";
+    const file = await writeVariant("hostile-names", (doc) => {
+      createBody(doc).properties[hostile] = { type: "string" };
+      createBody(doc).properties.inherited_roles.items.enum.push("@octocat <!-- #1 **bold**");
+    });
+    const summaryFile = path.join(dir, "hostile-summary.md");
+    const args = ["--from", file, "--out", out, "--dry-run", "--summary-file", summaryFile];
+    const run = await runTs("scripts/pull-spec.ts", args);
+    expect(run.code).toBe(0);
+    const html = await marked.parse(await readFile(summaryFile, "utf8"));
+    expect(html.match(/<h\d>[^<]*<\/h\d>/g)).toEqual(["<h3>Other changes</h3>"]);
+    expect(html).not.toMatch(/<!--|<strong>/);
+    // Outside code, no mention or issue reference GitHub would link.
+    expect(html.replace(/<code>[\s\S]*?<\/code>/g, "")).not.toMatch(/[@#][A-Za-z0-9]/);
+    const escaped = "x\\n\\n## Nothing breaks, merge @octocat\\n&lt;!-- \\u001b]0;owned\\u0007\\u009b ``tick``";
+    expect(html).toContain(`<code>${escaped}</code>`);
+    expect(run.stdout).toContain("\\u001b]0;owned\\u0007\\u009b");
+    expect(run.stdout).not.toMatch(RAW_CONTROL);
+    const asJson = await runTs("scripts/pull-spec.ts", ["--from", file, "--out", out, "--dry-run", "--json"]);
+    expect(asJson.stdout).not.toMatch(RAW_CONTROL);
+    expect(JSON.parse(asJson.stdout).changes).toContainEqual(expect.objectContaining({ field: hostile }));
+    await untouched();
+  });
+
   it.each([
     [
       "Swagger 2.0",
@@ -322,11 +352,13 @@ describe("npm run spec:pull", () => {
     ["a URL", () => refs.url],
   ])("refuses a $ref to %s, naming where it is, and reads or fetches nothing", async (name, target) => {
     const file = await writeVariant(`ref-to-${name.replaceAll(" ", "-")}`, (doc) => {
-      createBody(doc).properties.leak = { $ref: target() };
+      createBody(doc).properties["leak\u001b[2J"] = { $ref: target() };
     });
     const run = await runTs("scripts/pull-spec.ts", ["--from", file, "--out", out]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`has a $ref outside the document at ${CREATE_BODY_POINTER}/leak/$ref`);
+    // The pointer names the place, with the control character in its key escaped for the terminal.
+    expect(run.stderr).toContain(`has a $ref outside the document at ${CREATE_BODY_POINTER}/leak\\u001b[2J/$ref`);
+    expect(run.stderr).not.toContain("\u001b");
     expect(refs.server.requests).toEqual([]);
     expect(`${run.stdout}${run.stderr}`).not.toContain(refs.marker);
     await untouched();

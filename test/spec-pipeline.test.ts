@@ -122,13 +122,14 @@ describe("generate on a spec with external $refs (a hand edit of openapi/planets
     ["a URL", () => refs.url],
   ])("refuses a $ref to %s, naming where it is, and writes, reads and fetches nothing", async (name, target) => {
     const doc = YAML.parse(await readFile(path.join(ROOT, "openapi/planetscale.yaml"), "utf8"));
-    doc.components.schemas.Leak = { $ref: target() };
+    doc.components.schemas["Leak\u0007"] = { $ref: target() };
     const specPath = path.join(dir, `${name.replaceAll(" ", "-")}.yaml`);
     await writeFile(specPath, YAML.stringify(doc));
     const out = path.join(dir, `generated-${name.replaceAll(" ", "-")}`);
     const run = await runTs("scripts/generate.ts", ["--spec", specPath, "--out", out]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain("has a $ref outside the document at /components/schemas/Leak/$ref");
+    expect(run.stderr).toContain("has a $ref outside the document at /components/schemas/Leak\\u0007/$ref");
+    expect(run.stderr).not.toContain("\u0007");
     expect(refs.server.requests).toEqual([]);
     expect(`${run.stdout}${run.stderr}`).not.toContain(refs.marker);
     await expect(access(out)).rejects.toThrow(/ENOENT/);

@@ -7,6 +7,7 @@ import {
   type ClientOptions,
   ConnectionError,
   createClient,
+  type ListRolesParams,
   NotFoundError,
   type PlanetScaleClient,
   PlanetScaleError,
@@ -129,7 +130,7 @@ describe("pages", () => {
     await ps.updateRole({ ...BRANCH, id: short?.id as string }); // no change: still no ttl
     await ps.createRole({ ...BRANCH, name: "ci-brief", ttl: 60 });
     now = new Date("2026-01-01T00:05:00Z");
-    const names = async (params: { q?: string; status?: string }) =>
+    const names = async (params: Pick<ListRolesParams, "q" | "status">) =>
       (await ps.listRoles({ ...BRANCH, ...params })).data.map((role) => role.name);
     expect(await names({ q: "CI-" })).toEqual(["ci-short", "ci-brief"]);
     expect(await names({ q: short?.username.split(".")[1] as string })).toEqual(["ci-short"]);

@@ -17,6 +17,8 @@ describe("types generated from the spec", () => {
       void ps.createRole({ organization: "acme", database: "app-db" });
       // @ts-expect-error: require_where_on_delete is off, warn or on
       void ps.createRole({ ...branch, require_where_on_delete: "always" });
+      // @ts-expect-error: list_roles' status is active, renewable, disabled or expired
+      void ps.listRoles({ ...branch, status: "bogus" });
       // @ts-expect-error: getRole needs the role id
       void ps.getRole({ ...branch });
     };

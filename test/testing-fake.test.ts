@@ -122,7 +122,7 @@ describe("pages", () => {
     expect(empty).toMatchObject({ current_page: 1, per_page: 25, next_page: null, total_count: 0, data: [] });
   });
 
-  it("q searches names and usernames; status picks active or expired roles", async () => {
+  it("q searches names and usernames; status picks active, renewable, disabled or expired roles", async () => {
     let now = new Date("2026-01-01T00:00:00Z");
     const { ps } = setup({ now: () => now });
     const [short] = await createSome(ps, ["ci-short"]);
@@ -136,6 +136,9 @@ describe("pages", () => {
     expect(await names({ q: short?.username.split(".")[1] as string })).toEqual(["ci-short"]);
     expect(await names({ status: "expired" })).toEqual(["ci-brief"]);
     expect(await names({ status: "active" })).toEqual(["ci-short", "app-long"]);
+    // Renewable: active with a ttl to renew; disabled: none here.
+    expect(await names({ status: "renewable" })).toEqual(["app-long"]);
+    expect(await names({ status: "disabled" })).toEqual([]);
   });
 });
 

@@ -1,8 +1,7 @@
 // What each Roles operation does to the fake's state and what it answers, as the spec and the
 // API's documented behaviour say: the password only in create and reset answers, pages that end
 // with next_page null, 404 not_found for an id the branch does not have.
-import type { OperationId } from "../generated/operations.ts";
-import type { OperationResult, Role } from "../types.ts";
+import type { OperationId, OperationResult, Role } from "planetscale-roles";
 import { emptyAnswer, errorAnswer, jsonAnswer } from "./answers.ts";
 import type { Actor, BranchScope, CreateRoleBody, RolesStore, UpdateRoleBody } from "./roles-store.ts";
 

@@ -3,7 +3,7 @@
 // paced locally, with one warning. Each client has its own limiter and so its own Redis connection,
 // as separate processes would (bench/fleet.ts runs real processes).
 import { createHash } from "node:crypto";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Clock, systemClock } from "../src/clock.ts";
 import { createClient, DEFAULT_MAX_CONCURRENCY, type RateLimiter } from "../src/index.ts";
@@ -20,7 +20,7 @@ import { createFakePlanetScale } from "../src/testing/index.ts";
 import { manualClock } from "./support/clock.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { startRateLimitedServer } from "./support/rate-limited-server.ts";
-import { type RedisServer, startGarbageRedis, startRedisServer } from "./support/redis-server.ts";
+import { type RedisServer, startGarbageRedis, startRedisCluster, startRedisServer } from "./support/redis-server.ts";
 import { closedPort, type Handler, json, startServer, type TestServer } from "./support/servers.ts";
 
 let redis: RedisServer;
@@ -491,6 +491,33 @@ describe("a Redis client the caller already holds", () => {
       expect(Number(await inspector.hget(`test-${keys}`, "accepted"))).toBe(before);
     } finally {
       existing.disconnect();
+    }
+  });
+
+  it("shares one budget through a Redis Cluster client", async () => {
+    const cluster = await startRedisCluster();
+    const nodes = [{ host: "127.0.0.1", port: cluster.port }];
+    const clients = [new Cluster(nodes), new Cluster(nodes)];
+    try {
+      const clock = manualClock();
+      const warnings: string[] = [];
+      const [meeting, held] = clients.map((client) =>
+        createRedisRateLimiter({ client, clock, onWarning: (m) => warnings.push(m) }),
+      ) as [RedisRateLimiter, RedisRateLimiter];
+      const identity = credentialsIdentity("svc:in-a-cluster");
+      for (const limiter of [meeting, held]) limiter.bind(identity);
+      await meeting.acquire();
+      meeting.limited(5_000);
+      await holdLanded(`redis://127.0.0.1:${cluster.port}`, `${DEFAULT_KEY}:{${identity.slice(0, 16)}}`);
+      const turn = held.acquire();
+      while (clock.pending() === 0 && warnings.length === 0) await pause(5);
+      expect(warnings).toEqual([]);
+      expect(clock.waits[0]).toBeGreaterThan(0);
+      await clock.advance(5_000);
+      await turn;
+    } finally {
+      for (const client of clients) client.disconnect();
+      await cluster.stop();
     }
   });
 

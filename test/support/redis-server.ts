@@ -2,7 +2,11 @@
 // free loopback port, keeping nothing on disk, and stopped by whoever started it.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
 import { type AddressInfo, createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Redis } from "ioredis";
 import { closedPort } from "./servers.ts";
 
 export interface RedisServer {
@@ -18,8 +22,8 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-async function spawnRedis(port: number): Promise<ChildProcess> {
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+async function spawnRedis(port: number, extra: string[] = []): Promise<ChildProcess> {
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extra];
   const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "ignore"] });
   let output = "";
   await new Promise<void>((resolve, reject) => {
@@ -142,5 +146,38 @@ export async function startGarbageRedis(scriptReply: string | ((nth: number) => 
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * A Redis Cluster of one node that holds every slot: enough for ioredis's Cluster client, which
+ * routes each command by its key's slot, to run the limiter's scripts.
+ */
+export async function startRedisCluster(): Promise<{ port: number; stop(): Promise<void> }> {
+  const port = await closedPort();
+  const dir = await mkdtemp(path.join(tmpdir(), "psr-redis-cluster-"));
+  const child = await spawnRedis(port, [
+    "--cluster-enabled",
+    "yes",
+    "--cluster-announce-ip",
+    "127.0.0.1",
+    "--dir",
+    dir,
+  ]);
+  const setup = new Redis({ port, host: "127.0.0.1" });
+  try {
+    await setup.call("CLUSTER", "ADDSLOTSRANGE", "0", "16383");
+    while (!String(await setup.call("CLUSTER", "INFO")).includes("cluster_state:ok")) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    setup.disconnect();
+  }
+  return {
+    port,
+    async stop() {
+      await killed(child, "SIGTERM");
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }

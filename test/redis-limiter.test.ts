@@ -325,6 +325,20 @@ describe("when Redis answers what the scripts never return", () => {
     expect(warnings).toHaveLength(1);
   });
 
+  it.each([
+    ["an accepted answer", (limiter: RedisRateLimiter) => limiter.accepted()],
+    ["a 429", (limiter: RedisRateLimiter) => limiter.limited(1_000)],
+  ])("warns once when Redis answers what the script told of %s never returns", async (_what, tell) => {
+    // [0, 0] is a reservation to go at once, and the reply of no other script.
+    const { garbage, limiter, warnings } = await onGarbage("*2\r\n:0\r\n:0\r\n", manualClock());
+    await limiter.acquire();
+    expect(warnings).toEqual([]);
+    tell(limiter);
+    while (warnings.length === 0) await pause(5);
+    expect(warnings[0]).toContain("answered what the limiter cannot use");
+    expect(garbage.scripts).toBe(2);
+  });
+
   it("paces a call locally once the pace has moved under it at every one of five reservations", async () => {
     const { garbage, limiter, warnings } = await onGarbage((nth) => `*2\r\n:1\r\n:${nth}\r\n`);
     await limiter.acquire();
@@ -441,6 +455,15 @@ describe("the default budget", () => {
     limiter.bind(Promise.resolve(hash));
     await limiter.acquire();
     expect(await inspector.exists(`${DEFAULT_KEY}:{${hash.slice(0, 16)}}`)).toBe(1);
+  });
+
+  it("stays on the unbound budget when a promised identity fails", async () => {
+    expect(await inspector.exists(DEFAULT_KEY)).toBe(0);
+    const limiter = createRedisRateLimiter({ url: redis.url, onWarning: () => {} });
+    open.push(limiter);
+    limiter.bind(Promise.reject(new Error("no digest here")));
+    await limiter.acquire();
+    expect(await inspector.exists(DEFAULT_KEY)).toBe(1);
   });
 
   it("keeps the key it is given, and the first client's budget when several clients share the limiter", async () => {

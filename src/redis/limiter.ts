@@ -157,6 +157,38 @@ function sharedTurns(pace: SharedPace, route: RedisRoute, local: RateLimiter, cl
 }
 
 /**
+ * Without a key, the first identity a client binds names the budget; calls wait for one that is
+ * promised, and a promise that fails or brings no SHA-256 leaves the budget unbound.
+ */
+function budgetNaming(pace: SharedPace, keyGiven: boolean) {
+  let named = keyGiven;
+  let naming: Promise<void> | undefined;
+  return {
+    pending: () => naming,
+    bind(identity: string | PromiseLike<string>): void {
+      if (named) return;
+      if (typeof identity === "string" && !isIdentity(identity)) {
+        throw new TypeError("createRedisRateLimiter: bind(identity) takes the hex SHA-256 of the credentials");
+      }
+      named = true;
+      if (typeof identity === "string") {
+        pace.key = budgetKey(identity);
+        return;
+      }
+      const settled = Promise.resolve(identity).then(
+        (resolved) => {
+          if (isIdentity(resolved)) pace.key = budgetKey(resolved);
+        },
+        () => {},
+      );
+      naming = settled.then(() => {
+        naming = undefined;
+      });
+    },
+  };
+}
+
+/**
  * A RateLimiter whose hold and pace every process with the same Redis and key shares: a 429 seen by
  * any of them holds all of them until its Retry-After, then they go at the pace learned from what
  * the server accepted of all of them. Pass it as `createClient({ rateLimiter })`.
@@ -171,14 +203,13 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   const sharedTurn = sharedTurns(pace, route, local, clock);
   const turn = (signal: AbortSignal | undefined, timeLeftMs: number | undefined) =>
     route.shared ? sharedTurn(signal, timeLeftMs) : local.acquire(signal);
-  // Without a key, the first identity a client binds names the budget; calls wait for a promised one.
-  let named = options.key !== undefined;
-  let naming: Promise<void> | undefined;
+  const naming = budgetNaming(pace, options.key !== undefined);
 
   return {
     acquire(signal, timeLeftMs) {
-      if (!naming) return turn(signal, timeLeftMs);
-      return untilAborted(naming, signal).then(() => turn(signal, timeLeftMs));
+      const pending = naming.pending();
+      if (!pending) return turn(signal, timeLeftMs);
+      return untilAborted(pending, signal).then(() => turn(signal, timeLeftMs));
     },
     limited(retryAfterMs) {
       // The local limiter learns too, so that a fall-back starts from what this process saw.
@@ -189,27 +220,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
       local.accepted();
       if (route.shared) route.watch(pace.accepted()).catch(() => {});
     },
-    bind(identity) {
-      if (named) return;
-      if (typeof identity !== "string") {
-        named = true;
-        naming = Promise.resolve(identity).then(
-          (resolved) => {
-            if (isIdentity(resolved)) pace.key = budgetKey(resolved);
-          },
-          () => {},
-        );
-        naming.then(() => {
-          naming = undefined;
-        });
-        return;
-      }
-      if (!isIdentity(identity)) {
-        throw new TypeError("createRedisRateLimiter: bind(identity) takes the hex SHA-256 of the credentials");
-      }
-      named = true;
-      pace.key = budgetKey(identity);
-    },
+    bind: naming.bind,
     close() {
       route.close();
       if (!options.client) client.disconnect();

@@ -3,7 +3,7 @@
 import type { Client } from "openapi-fetch";
 import * as openapiFetch from "openapi-fetch";
 import { type Clock, systemClock } from "./clock.ts";
-import { authorizationHeader, type ServiceToken } from "./credentials.ts";
+import { authorizationHeader, credentialsIdentity, type ServiceToken } from "./credentials.ts";
 import { ConcurrencyGate, createRateLimiter, type RateLimiter } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import type { OperationId } from "./generated/operations.ts";
@@ -200,7 +200,15 @@ function settle(options: ClientOptions) {
     onRetry: options.onRetry,
   };
   checkClientSettings(settings);
-  return { ...settings, authorization: authorizationHeader(options, env) };
+  const authorization = authorizationHeader(options, env);
+  const bind = settings.rateLimiter ? settings.rateLimiter.bind?.bind(settings.rateLimiter) : undefined;
+  if (bind) {
+    const identity = credentialsIdentity(authorization);
+    // A store that drops the promise must not turn a failed digest into an unhandled rejection.
+    identity.catch(() => {});
+    bind(identity);
+  }
+  return { ...settings, authorization };
 }
 
 /** The context every call of the client shares: transport, openapi-fetch client, gate, clock. */

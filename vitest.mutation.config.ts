@@ -37,7 +37,8 @@ export default mergeConfig(
         // connection-string.ts and cli-output.ts, through bash and dotenv; none of the mutated files.
         "test/connection-string.test.ts",
         // 500 concurrent creates against a token bucket: a throughput check, 4 s a run, that vitest would
-        // start first for every mutant on the request path; retry.test.ts proves the same rules one at a time.
+        // start first for every mutant on the request path; gate.test.ts and retries.test.ts prove the
+        // same rules one at a time.
         "test/load.test.ts",
         // Type assertions only: nothing runs.
         "test/types.test.ts",

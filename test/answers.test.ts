@@ -1,10 +1,15 @@
-// Every 2xx is checked against the generated schema of its operation at one boundary: an answer of
-// the wrong shape is an UnexpectedResponseError that names the field and keeps the body, never a
-// TypeError from deeper in; unknown fields and enum values pass through untouched.
-import { describe, expect, it } from "vitest";
-import { createClient, UnexpectedResponseError } from "../src/index.ts";
+// What this file proves: every 2xx is checked before it is used, and an answer the client cannot use
+// (wrong shape, not JSON, broken off, no body, missing credentials) is an UnexpectedResponseError
+// that names the field and keeps the raw body; 3xx and other statuses map to their classes; what
+// the spec does not list passes through untouched.
+
+import { inspect } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClient, type PlanetScaleClient, PlanetScaleError, UnexpectedResponseError } from "../src/index.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
+import { serverForTests } from "./support/per-test.ts";
+import { json, startServer, type TestServer, truncated } from "./support/servers.ts";
 
 /** A client whose every answer is `body` (as JSON) with status 200, recording what it was sent. */
 function answering(...bodies: unknown[]) {
@@ -105,5 +110,197 @@ describe("what the spec does not list", () => {
     const { ps } = answering(roleFixture({ username: null as never }));
     const error = await failure(ps.getRole({ ...BRANCH, id: "role-1" }));
     expect(error.message).toBe("get_role answered 200 with username that is null, not a string.");
+  });
+});
+
+describe("on a recording server", () => {
+  let server: TestServer;
+  let ps: PlanetScaleClient;
+
+  beforeAll(async () => {
+    server = await startServer(json(200, roleFixture()));
+    ps = createClient({ serviceToken: "a:b", baseUrl: server.url });
+  });
+
+  afterAll(() => server.close());
+
+  async function unusable(): Promise<UnexpectedResponseError> {
+    const error = await ps.createRole(BRANCH).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnexpectedResponseError);
+    expect(server.requests.filter((r) => r.method === "POST").length).toBeGreaterThan(0);
+    return error as UnexpectedResponseError;
+  }
+
+  describe("a 2xx create answer the client cannot use", () => {
+    it("that is not JSON keeps its raw body", async () => {
+      server.next(json(200, "<html>password: hunter2</html>"));
+      const error = await unusable();
+      expect(error.body).toBe("<html>password: hunter2</html>");
+      expect(error.message).toMatch(/not JSON.*error\.body/);
+    });
+
+    it("that breaks off keeps what arrived", async () => {
+      const partial = JSON.stringify(roleFixture()).slice(0, 300);
+      server.next(truncated(partial));
+      const error = await unusable();
+      expect(error.body).toBe(partial);
+      expect(error.body).toContain(roleFixture().password);
+      expect(error.message).toContain("broke off");
+    });
+
+    it("that lacks the credentials keeps its raw body", async () => {
+      const { password: _password, ...withoutPassword } = roleFixture();
+      server.next(json(200, withoutPassword));
+      const error = await unusable();
+      expect(error.message).toContain("without password");
+      expect(JSON.parse(error.body)).toEqual(withoutPassword);
+    });
+
+    it("that is JSON but not an object keeps its raw body", async () => {
+      server.next(json(200, "[1,2]"));
+      expect((await unusable()).body).toBe("[1,2]");
+    });
+  });
+
+  describe("what the spec does not list passes through", () => {
+    it("keeps unknown fields and enum values such as pscale_managed", async () => {
+      server.next(
+        json(200, {
+          ...roleFixture(),
+          inherited_roles: ["pscale_managed", "pg_read_all_data"],
+          region: "us-east",
+          query_safety_settings: { require_where_on_delete: "strict", require_where_on_update: "off" },
+        }),
+      );
+      const role = await ps.createRole(BRANCH);
+      expect(role.inherited_roles).toEqual(["pscale_managed", "pg_read_all_data"]);
+      expect((role as unknown as { region: string }).region).toBe("us-east");
+      expect(role.query_safety_settings.require_where_on_delete).toBe("strict");
+    });
+  });
+});
+
+describe("credentials in a create's answer", () => {
+  const server = serverForTests({ reset: true });
+
+  describe("a create answered 2xx", () => {
+    it.each([
+      ["an empty password", { password: "" }, "without password"],
+      ["an empty username", { username: "" }, "without username"],
+      ["a username that is not a string", { username: 42 }, "without username"],
+      ["neither", { username: "", password: "" }, "without username and password"],
+    ])("with %s is unusable, and keeps its raw body", async (_what, overrides, says) => {
+      server.next(json(200, { ...roleFixture(), ...overrides }));
+      const error = await failure(createClient({ serviceToken: "id:secret", baseUrl: server.url }).createRole(BRANCH));
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error.message).toContain(`create_role answered 200 ${says}.`);
+      expect(JSON.parse((error as UnexpectedResponseError).body)).toMatchObject(overrides);
+    });
+  });
+});
+
+describe("unusable answers", () => {
+  const ROLE = { ...BRANCH, id: "role-1" };
+  const server = serverForTests({ reset: true });
+
+  const client = (options: Parameters<typeof createClient>[0] = {}) =>
+    createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 0, ...options });
+
+  describe("a 2xx the client cannot use", () => {
+    it("says a read answer is not JSON, with no word about a password", async () => {
+      server.next(json(200, "<html>maintenance</html>"));
+      const error = await failure(client().getRole(ROLE));
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error.message).toBe("get_role answered 200 with a body that is not JSON.");
+    });
+
+    it("refuses JSON null and a bare number as not an object", async () => {
+      server.next(json(200, "null"), json(200, "42"));
+      const nullAnswer = await failure(client().getRole(ROLE));
+      expect(nullAnswer).toBeInstanceOf(UnexpectedResponseError);
+      expect(nullAnswer.message).toBe("get_role answered 200 with JSON that is null, not an object.");
+      const numberAnswer = await failure(client().getRole(ROLE));
+      expect(numberAnswer.message).toBe("get_role answered 200 with JSON that is an integer, not an object.");
+    });
+
+    it("refuses a create answer with an empty password, and names both fields when both are missing", async () => {
+      server.next(json(200, roleFixture({ password: "" })));
+      const emptyPassword = await failure(client().createRole({ ...BRANCH, name: "ci" }));
+      expect(emptyPassword.message).toMatch(/^create_role answered 200 without password\./);
+      const { username: _username, password: _password, ...neither } = roleFixture();
+      server.next(json(200, neither));
+      const noCredentials = await failure(client().createRole({ ...BRANCH, name: "ci" }));
+      expect(noCredentials.message).toMatch(/^create_role answered 200 without username and password\./);
+    });
+
+    it("reports a read answer that broke off as broken off, not as a lost connection", async () => {
+      server.next(truncated('{"id":"role-1","name":'));
+      const error = await failure(client().getRole(ROLE));
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error.message).toMatch(/^get_role answered 200 but the answer broke off after 22 characters/);
+    });
+
+    it("ends a 304, which has no body, as an unexpected answer", async () => {
+      server.next((_req, res) => res.writeHead(304).end());
+      const error = await failure(client().getRole(ROLE));
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error.status).toBe(304);
+    });
+  });
+});
+
+describe("redirects and other statuses", () => {
+  const ROLE = { ...BRANCH, id: "role-1" };
+  const server = serverForTests({ reset: true });
+  const client = () => createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 0 });
+
+  describe("3xx answers", () => {
+    it("treats 300 as a redirect it does not follow, and keeps status, operation and body", async () => {
+      server.next((_req, res) => res.writeHead(300, { location: "https://elsewhere.example/roles" }).end("choose"));
+      const error = await failure(client().getRole(ROLE));
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error.message).toMatch(/^get_role was redirected \(300\) to https:\/\/elsewhere\.example\/roles;/);
+      expect(error).toMatchObject({ status: 300, operation: "get_role" });
+      expect((error as UnexpectedResponseError).body).toBe("choose");
+    });
+
+    it("says 'nowhere' for a redirect without a Location, and keeps an empty body as empty", async () => {
+      server.next((_req, res) => res.writeHead(302, { "content-length": "0" }).end());
+      const error = await failure(client().getRole(ROLE));
+      expect(error.message).toMatch(/^get_role was redirected \(302\) to nowhere;/);
+      expect((error as UnexpectedResponseError).body).toBe("");
+    });
+
+    it("keeps a 400 a plain PlanetScaleError, not a redirect", async () => {
+      server.next(json(400, { code: "bad_request", message: "ttl too large" }));
+      const error = await failure(client().createRole({ ...BRANCH, name: "ci" }));
+      expect(error.constructor).toBe(PlanetScaleError);
+      expect(error.message).toBe("create_role failed: 400 bad_request: ttl too large");
+    });
+  });
+});
+
+describe("statuses", () => {
+  const ROLE = { ...BRANCH, id: "role-1" };
+  const server = serverForTests();
+
+  describe("errors", () => {
+    it("for a 409 are the base class, not a redirect's UnexpectedResponseError", async () => {
+      server.next(json(409, { code: "conflict", message: "taken" }));
+      const error = await failure(createClient({ serviceToken: "a:b", baseUrl: server.url }).getRole(ROLE));
+      expect(error.constructor).toBe(PlanetScaleError);
+      expect(error).not.toBeInstanceOf(UnexpectedResponseError);
+      expect(error.message).toBe("get_role failed: 409 conflict: taken");
+    });
+
+    it("show their name and message when inspected", async () => {
+      server.next(json(404, { code: "not_found", message: "no role" }));
+      const error = await failure(
+        createClient({ serviceToken: "a:b", baseUrl: server.url, maxRetries: 0 }).getRole(ROLE),
+      );
+      const shown = inspect(error);
+      expect(shown).toContain("NotFoundError: get_role failed: 404 not_found: no role");
+      expect(shown).toContain("status: 404");
+    });
   });
 });

@@ -1,8 +1,10 @@
-// The whole Roles resource: every operation against Prism, and pagination, deletion with a
-// successor, temporary roles and ambiguous-create recovery against a stateful local server.
+// What this file proves: the Roles resource. Every operation against Prism; listAllRoles across pages,
+// whatever the loop or the server does; deletes with a successor and 404s; createTemporaryRole's
+// ttl, callback and clean-up; and recoverAmbiguous, each judged by what reaches the server.
 import { inspect } from "node:util";
-import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, expectTypeOf, inject, it } from "vitest";
 import {
+  AbortError,
   ConnectionError,
   createClient,
   InvalidRequestError,
@@ -10,11 +12,16 @@ import {
   type PlanetScaleClient,
   PlanetScaleError,
   type Role,
+  ServerError,
   UnexpectedResponseError,
 } from "../src/index.ts";
-import { BRANCH, roleFixture } from "./support/fixtures.ts";
+import { MAX_LIST_PAGES, TEMPORARY_ROLE_TTL } from "../src/roles.ts";
+import { createFakePlanetScale } from "../src/testing/index.ts";
+import { failure } from "./support/failure.ts";
+import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
+import { clientForTests, serverForTests } from "./support/per-test.ts";
 import { type RolesServer, startRolesServer } from "./support/roles-server.ts";
-import { json } from "./support/servers.ts";
+import { closedPort, json } from "./support/servers.ts";
 
 const prismUrl = inject("prismUrl");
 const ROLE = { ...BRANCH, id: "role-1" };
@@ -269,6 +276,368 @@ describe("against a stateful server", () => {
       server.next(json(403, { code: "forbidden", message: "no" }));
       await expect(ps.createRole({ ...BRANCH, name: "x" }, { recoverAmbiguous: true })).rejects.toThrow(/403/);
       expect(server.requests).toHaveLength(1);
+    });
+  });
+});
+
+describe("listAllRoles, whatever happens to the pages", () => {
+  const everything = async <T>(items: AsyncIterable<T>) => {
+    const all: T[] = [];
+    for await (const item of items) all.push(item);
+    return all;
+  };
+
+  function onFake() {
+    const fake = createFakePlanetScale();
+    const ps = createClient({ serviceToken: fake.serviceToken, baseUrl: fake.baseUrl, fetch: fake.fetch });
+    return { fake, ps };
+  }
+
+  /** A client whose list answers come from `pageFor(page)`; counts the requests. */
+  function pagedBy(pageFor: (page: number) => unknown) {
+    let requests = 0;
+    const fetch: typeof globalThis.fetch = async (input) => {
+      requests++;
+      const page = Number(new URL((input as Request).url).searchParams.get("page"));
+      return new Response(JSON.stringify(pageFor(page)), { headers: { "content-type": "application/json" } });
+    };
+    const ps = createClient({ serviceToken: "id:secret", baseUrl: "https://api.test/v1", fetch, maxRetries: 0 });
+    return { ps, requests: () => requests };
+  }
+
+  describe("changing roles inside the loop", () => {
+    it("deleting each role as it comes deletes all 30, across pages of 25", async () => {
+      const { fake, ps } = onFake();
+      for (let n = 0; n < 30; n++) await ps.createRole({ ...BRANCH, name: `old-${n}`, ttl: 60 });
+      const seen: string[] = [];
+      for await (const role of ps.listAllRoles(BRANCH)) {
+        seen.push(role.name);
+        await ps.deleteRole({ ...BRANCH, id: role.id });
+      }
+      expect(new Set(seen).size).toBe(30);
+      expect(seen).toHaveLength(30);
+      expect(fake.roles(BRANCH)).toEqual([]);
+    });
+
+    it("creating roles inside the loop neither repeats a role nor hands out the new ones", async () => {
+      const { ps } = onFake();
+      for (let n = 0; n < 26; n++) await ps.createRole({ ...BRANCH, name: `old-${n}`, ttl: 60 });
+      const seen: string[] = [];
+      for await (const role of ps.listAllRoles(BRANCH)) {
+        seen.push(role.name);
+        await ps.createRole({ ...BRANCH, name: `new-${seen.length}`, ttl: 60 });
+      }
+      expect([...seen].sort()).toEqual(Array.from({ length: 26 }, (_, n) => `old-${n}`).sort());
+    });
+  });
+
+  describe("a server whose pages never end", () => {
+    it("repeating the same role on every next page is refused after the first repeat", async () => {
+      const same = roleFixture({ password: "" });
+      const { ps, requests } = pagedBy((page) =>
+        pageFixture({ current_page: page, next_page: page + 1, data: [same] }),
+      );
+      const error = await failure(everything(ps.listAllRoles(BRANCH)));
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error.message).toBe("list_roles answered page 2 with only roles it had listed before");
+      expect(requests()).toBe(2);
+    });
+
+    it(`with new roles on every page stops at ${MAX_LIST_PAGES} pages`, async () => {
+      const { ps, requests } = pagedBy((page) =>
+        pageFixture({
+          current_page: page,
+          next_page: page + 1,
+          data: [roleFixture({ id: `r-${page}`, password: "" })],
+        }),
+      );
+      const error = await failure(everything(ps.listAllRoles(BRANCH)));
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error.message).toBe(
+        `list_roles answered page ${MAX_LIST_PAGES} with a next_page past ${MAX_LIST_PAGES} pages, where listAllRoles stops`,
+      );
+      expect(requests()).toBe(MAX_LIST_PAGES);
+    });
+
+    it("a page that shares one role with the page before (a role added meanwhile) lists it once", async () => {
+      const pages = [
+        [roleFixture({ id: "a", password: "" }), roleFixture({ id: "b", password: "" })],
+        [roleFixture({ id: "b", password: "" }), roleFixture({ id: "c", password: "" })],
+      ];
+      const { ps } = pagedBy((page) =>
+        pageFixture({ current_page: page, next_page: page < 2 ? page + 1 : null, data: pages[page - 1] }),
+      );
+      expect((await everything(ps.listAllRoles(BRANCH))).map((role) => role.id)).toEqual(["a", "b", "c"]);
+    });
+  });
+});
+
+describe("createTemporaryRole on the fake", () => {
+  function onFake() {
+    const fake = createFakePlanetScale();
+    const ps = createClient({ serviceToken: fake.serviceToken, baseUrl: fake.baseUrl, fetch: fake.fetch });
+    return { fake, ps };
+  }
+
+  describe("a temporary role's ttl", () => {
+    it(`is ${TEMPORARY_ROLE_TTL} s when none is given, so a killed process leaves a role that expires`, async () => {
+      const { fake, ps } = onFake();
+      const ttl = await ps.createTemporaryRole({ ...BRANCH, name: "tmp" }, (role) => role.ttl);
+      expect(ttl).toBe(TEMPORARY_ROLE_TTL);
+      expect(fake.requests[0]?.body).toMatchObject({ name: "tmp", ttl: TEMPORARY_ROLE_TTL });
+    });
+
+    it("is the caller's when given", async () => {
+      const { ps } = onFake();
+      expect(await ps.createTemporaryRole({ ...BRANCH, name: "tmp", ttl: 90 }, (role) => role.ttl)).toBe(90);
+    });
+
+    it("of 0 (never expires) is refused before anything is sent", async () => {
+      const { fake, ps } = onFake();
+      const error = await failure(ps.createTemporaryRole({ ...BRANCH, name: "tmp", ttl: 0 }, () => "never"));
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      expect(error).toMatchObject({ field: "ttl", operation: "create_role" });
+      expect(error.message).toContain("a positive number of seconds for a temporary role");
+      expect(fake.requests).toEqual([]);
+    });
+  });
+
+  describe("the caller's signal", () => {
+    it("ends the wait for a callback that hangs, and the role is deleted", async () => {
+      const { fake, ps } = onFake();
+      const controller = new AbortController();
+      const error = await failure(
+        ps.createTemporaryRole(
+          { ...BRANCH, name: "tmp" },
+          () => {
+            setTimeout(() => controller.abort(), 0);
+            return new Promise<never>(() => {});
+          },
+          { signal: controller.signal },
+        ),
+      );
+      expect(error).toBeInstanceOf(AbortError);
+      expect(error.message).toBe("create_role: createTemporaryRole was aborted while its callback ran");
+      expect(fake.roles(BRANCH)).toEqual([]);
+      expect(fake.requests.map((request) => request.operation)).toEqual(["create_role", "delete_role"]);
+    });
+  });
+});
+
+describe("judged by what reaches the server", () => {
+  let rolesServer: RolesServer;
+  let ps: PlanetScaleClient;
+  const server = serverForTests();
+
+  beforeEach(async () => {
+    server.reset();
+    rolesServer = await startRolesServer();
+    ps = createClient({ serviceToken: "id:secret", baseUrl: rolesServer.url, maxRetries: 0 });
+  });
+
+  afterEach(() => rolesServer.close());
+
+  const everything = async (roles: AsyncIterable<unknown>) => {
+    const seen: unknown[] = [];
+    for await (const role of roles) seen.push(role);
+    return seen;
+  };
+
+  const page = (body: Record<string, unknown>) => json(200, pageFixture(body));
+
+  describe("listAllRoles", () => {
+    it("refuses a page, since it starts at 1 itself, before sending", async () => {
+      const listing = ps.listAllRoles({ ...BRANCH, page: 3 } as Parameters<PlanetScaleClient["listAllRoles"]>[0]);
+      const error = await failure(everything(listing));
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      expect(error).toMatchObject({ operation: "list_roles", field: "page" });
+      expect(error.message).toBe("list_roles: listAllRoles starts at page 1 and follows next_page; do not pass page");
+      expect(rolesServer.requests).toHaveLength(0);
+    });
+
+    it("refuses a page without data as an answer of the wrong shape, naming the field", async () => {
+      server.next(page({ data: undefined }));
+      const client = createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 0 });
+      const error = await failure(everything(client.listAllRoles(BRANCH)));
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error.message).toBe("list_roles answered 200 without data.");
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it("says which page pointed where when next_page does not move forward", async () => {
+      server.next(page({ data: [], next_page: 1 }));
+      const client = createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 0 });
+      const error = await failure(everything(client.listAllRoles(BRANCH)));
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error.message).toBe("list_roles answered page 1 with next_page 1");
+      expect(error.operation).toBe("list_roles");
+      expect((error as UnexpectedResponseError).body).toBe('{"current_page":1,"next_page":1}');
+    });
+  });
+
+  describe("createTemporaryRole", () => {
+    it("refuses a callback that is not a function, before creating anything", async () => {
+      const error = await failure(ps.createTemporaryRole({ ...BRANCH, name: "tmp" }, "run" as never));
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      expect(error).toMatchObject({ operation: "create_role", field: "fn" });
+      expect(error.message).toBe("create_role: createTemporaryRole needs a function to hand the role to");
+      expect(rolesServer.requests).toHaveLength(0);
+    });
+
+    it("deletes with the caller's maxRetries, and says exactly which role is left and how to delete it", async () => {
+      rolesServer.failNextDelete();
+      const retrying = createClient({ serviceToken: "id:secret", baseUrl: rolesServer.url, backoff: { baseMs: 5 } });
+      let made: Role | undefined;
+      const error = await failure(
+        retrying.createTemporaryRole(
+          { ...BRANCH, name: "tmp" },
+          (role) => {
+            made = role;
+          },
+          { maxRetries: 0 },
+        ),
+      );
+      expect(rolesServer.requests.filter((r) => r.method === "DELETE")).toHaveLength(1);
+      const id = made?.id;
+      expect(error.message).toBe(
+        `role tmp (id ${id}) on acme/app-db/main was left behind: deleting it failed: ` +
+          `delete_role failed: 500 internal: could not drop role. ` +
+          `Delete it with deleteRole({ organization, database, branch, id: "${id}" }).`,
+      );
+      expect(error.operation).toBe("delete_role");
+      expect(error.cause).toBeInstanceOf(ServerError);
+    });
+
+    it("names what the callback threw, even a bare string, when the delete fails too", async () => {
+      rolesServer.failNextDelete();
+      const error = await failure(
+        ps.createTemporaryRole({ ...BRANCH, name: "tmp" }, () => {
+          throw "migration 42 failed";
+        }),
+      );
+      expect(error.message).toContain(
+        "could not drop role (after the callback failed: migration 42 failed). Delete it",
+      );
+      rolesServer.failNextDelete();
+      const silent = await failure(ps.createTemporaryRole({ ...BRANCH, name: "tmp" }, () => Promise.reject(undefined)));
+      expect(silent.message).toContain("(after the callback failed: undefined). Delete it");
+    });
+  });
+
+  describe("recoverAmbiguous", () => {
+    it("must be true or false, checked before sending", async () => {
+      const error = await failure(ps.createRole({ ...BRANCH, name: "ci" }, { recoverAmbiguous: "yes" as never }));
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      expect(error).toMatchObject({ operation: "create_role", field: "recoverAmbiguous" });
+      expect(error.message).toBe("create_role: recoverAmbiguous must be true or false. Nothing was sent.");
+      expect(rolesServer.requests).toHaveLength(0);
+    });
+
+    it("needs a name that is not blank, and refuses missing params the same way, before sending", async () => {
+      const blank = await failure(ps.createRole({ ...BRANCH, name: "   " }, { recoverAmbiguous: true }));
+      expect(blank).toBeInstanceOf(InvalidRequestError);
+      expect(blank).toMatchObject({ operation: "create_role", field: "name" });
+      expect(blank.message).toBe(
+        "create_role: recoverAmbiguous needs a name, to find the role a lost answer created. Nothing was sent.",
+      );
+      const missing = await failure(ps.createRole(undefined as never, { recoverAmbiguous: true }));
+      expect(missing).toBeInstanceOf(InvalidRequestError);
+      expect(missing).toMatchObject({ field: "name" });
+      expect(rolesServer.requests).toHaveLength(0);
+    });
+
+    it("does not recover from a 300 answer: a redirect is not a lost answer", async () => {
+      server.next((_req, res) => res.writeHead(300, { location: "https://elsewhere.example" }).end());
+      const client = createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 0 });
+      const error = await failure(client.createRole({ ...BRANCH, name: "ci" }, { recoverAmbiguous: true }));
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(server.requests.map((request) => request.method)).toEqual(["POST"]);
+    });
+
+    it("does not look for a role when the create was never sent", async () => {
+      const client = createClient({
+        serviceToken: "id:secret",
+        baseUrl: `http://127.0.0.1:${await closedPort()}`,
+        maxRetries: 0,
+      });
+      const error = await failure(client.createRole({ ...BRANCH, name: "ci" }, { recoverAmbiguous: true }));
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect((error as ConnectionError).requestSent).toBe(false);
+      expect(error.message).not.toContain("Recovery");
+    });
+
+    it("deletes only the role of its own attempt's exact name, even when the list answers more", async () => {
+      const created: Role[] = [];
+      const deleted: string[] = [];
+      server.next(
+        (request, _res, socket) => {
+          created.push(roleFixture({ id: "lost", name: JSON.parse(request.body).name }));
+          socket.destroy();
+        },
+        // A list that ignores q: the lost role, one whose name merely starts with it, and another caller's.
+        (request, res, socket) => {
+          const lost = created[0] as Role;
+          const data = [lost, roleFixture({ id: "longer", name: `${lost.name}-2` }), roleFixture({ id: "theirs" })];
+          json(200, pageFixture({ data }))(request, res, socket);
+        },
+        (request, res) => {
+          deleted.push(request.url.split("?")[0]?.split("/").pop() ?? "");
+          res.writeHead(204).end();
+        },
+        json(200, roleFixture({ id: "second" })),
+      );
+      const client = createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 0 });
+      const role = await client.createRole({ ...BRANCH, name: "ci-reader" }, { recoverAmbiguous: true });
+      expect(role.id).toBe("second");
+      expect(deleted).toEqual(["lost"]);
+    });
+
+    it("says how to look for the lost role when the list fails", async () => {
+      rolesServer.loseNextCreateAnswer();
+      rolesServer.failNextList();
+      const error = await failure(ps.createRole({ ...BRANCH, name: "ci-reader" }, { recoverAmbiguous: true }));
+      const lost = rolesServer.roles[0]?.name;
+      expect(error.message).toContain(
+        `. Recovery could not check whether role ${lost} was created (list_roles failed: 503 unavailable: try later), ` +
+          `so it deleted nothing and did not create again. Look for it with listRoles({ organization, database, branch, ` +
+          `q: "${lost}" }) and delete it if it is there: its password was never seen`,
+      );
+    });
+
+    it("reports a role it found but could not delete as create_role's failure, with a known outcome", async () => {
+      rolesServer.loseNextCreateAnswer();
+      rolesServer.failNextDelete();
+      const error = await failure(ps.createRole({ ...BRANCH, name: "ci-reader" }, { recoverAmbiguous: true }));
+      expect(error).toMatchObject({ operation: "create_role", outcomeUnknown: false });
+      expect(error.cause).toBeInstanceOf(ServerError);
+    });
+  });
+});
+
+describe("a fired signal", () => {
+  const FAST = { baseMs: 5, maxMs: 20 };
+  const server = serverForTests({ reset: true });
+  const ps = clientForTests(() =>
+    createClient({ serviceToken: "id:secret", baseUrl: server.url, backoff: FAST, maxRetries: 2 }),
+  );
+
+  describe("a temporary role whose caller's signal has fired", () => {
+    it("is still deleted after the callback", async () => {
+      const controller = new AbortController();
+      server.next(json(200, roleFixture({ id: "temp-1" })), json(204, ""));
+      const result = await ps.createTemporaryRole(
+        { ...BRANCH, name: "temp" },
+        () => {
+          controller.abort();
+          return "used";
+        },
+        { signal: controller.signal },
+      );
+      expect(result).toBe("used");
+      expect(server.requests.map((request) => `${request.method} ${request.url.split("/").at(-1)}`)).toEqual([
+        "POST roles",
+        "DELETE temp-1",
+      ]);
     });
   });
 });

@@ -1,4 +1,4 @@
-// Run by hardening.test.ts with --expose-gc: reads a body that trickles for ever, forces a garbage
+// Run by transport.test.ts with --expose-gc: reads a body that trickles for ever, forces a garbage
 // collection once the headers are in, and prints how each call ended and after how many ms. Once
 // nothing references openapi-fetch's Request, undici's WeakRef link to our signal can be gone.
 import { createClient } from "../../src/index.ts";

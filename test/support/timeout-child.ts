@@ -1,4 +1,4 @@
-// Run as a child process by timeouts.test.ts: makes calls that end by timeout, by abort and
+// Run as a child process by deadlines.test.ts: makes calls that end by timeout, by abort and
 // normally, prints how each ended, and then must exit on its own (no timer or socket left).
 import { createClient } from "../../src/index.ts";
 

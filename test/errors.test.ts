@@ -1,8 +1,10 @@
-// What a caller reads from an error: its class and name, the message built from the answer, and
-// the fields they can act on.
+// What this file proves: what a caller reads from an error. Its class and name as printed, the
+// message built from the answer (status, code, the API's message, request id), its stack, and what
+// an error whose outcome is open tells the caller to do next.
+
 import { createServer as createNetServer } from "node:net";
 import { inspect } from "node:util";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   AbortError,
   AuthenticationError,
@@ -15,18 +17,14 @@ import {
   UnexpectedResponseError,
 } from "../src/index.ts";
 import { failure } from "./support/failure.ts";
-import { BRANCH, roleFixture } from "./support/fixtures.ts";
-import { hang, json, startServer, type TestServer } from "./support/servers.ts";
+import { BRANCH } from "./support/fixtures.ts";
+import { clientForTests, serverForTests } from "./support/per-test.ts";
+import { hang, json } from "./support/servers.ts";
 
 const ROLE = { ...BRANCH, id: "role-1" };
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer(json(200, roleFixture()));
-});
-afterAll(() => server.close());
-beforeEach(() => server.reset());
-
+const server = serverForTests({ reset: true });
 const client = () => createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 0 });
+
 describe("each error's name, as printed", () => {
   it("names the class in error.name and in the first line of String(error)", async () => {
     server.next(json(404, { code: "not_found", message: "no such role" }));
@@ -139,27 +137,110 @@ describe("messages built from the answer", () => {
   });
 });
 
-describe("3xx answers", () => {
-  it("treats 300 as a redirect it does not follow, and keeps status, operation and body", async () => {
-    server.next((_req, res) => res.writeHead(300, { location: "https://elsewhere.example/roles" }).end("choose"));
-    const error = await failure(client().getRole(ROLE));
-    expect(error).toBeInstanceOf(UnexpectedResponseError);
-    expect(error.message).toMatch(/^get_role was redirected \(300\) to https:\/\/elsewhere\.example\/roles;/);
-    expect(error).toMatchObject({ status: 300, operation: "get_role" });
-    expect((error as UnexpectedResponseError).body).toBe("choose");
+describe("stacks and open outcomes", () => {
+  const ROLE = { ...BRANCH, id: "role-1" };
+  const FAST = { baseMs: 5, maxMs: 20 };
+  const server = serverForTests({ reset: true });
+  const ps = clientForTests(() =>
+    createClient({ serviceToken: "id:secret", baseUrl: server.url, backoff: FAST, maxRetries: 2 }),
+  );
+
+  describe("an extended message", () => {
+    it("appears once in the stack, whose first line is name: message", async () => {
+      server.next(json(502, { code: "bad_gateway", message: "upstream failed" }));
+      const error = await failure(ps.createRole({ ...BRANCH, name: "ci-reader" }));
+      expect(error).toBeInstanceOf(ServerError);
+      const stack = error?.stack ?? "";
+      expect(stack.split("\n    at ")[0]).toBe(`ServerError: ${error?.message}`);
+      expect(stack.split("The outcome is unknown")).toHaveLength(2);
+      expect(stack).toMatch(/\n {4}at /);
+    });
   });
 
-  it("says 'nowhere' for a redirect without a Location, and keeps an empty body as empty", async () => {
-    server.next((_req, res) => res.writeHead(302, { "content-length": "0" }).end());
-    const error = await failure(client().getRole(ROLE));
-    expect(error.message).toMatch(/^get_role was redirected \(302\) to nowhere;/);
-    expect((error as UnexpectedResponseError).body).toBe("");
+  describe("an extended message with no stack frames", () => {
+    it("still reaches the stack (Error.stackTraceLimit = 0, as some services set)", async () => {
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      try {
+        server.next(json(502, { code: "bad_gateway", message: "upstream failed" }));
+        const error = await failure(ps.createRole({ ...BRANCH, name: "ci-reader" }));
+        expect(error?.stack).toBe(`ServerError: ${error?.message}`);
+        expect(error?.stack).toContain("The outcome is unknown");
+      } finally {
+        Error.stackTraceLimit = limit;
+      }
+    });
   });
 
-  it("keeps a 400 a plain PlanetScaleError, not a redirect", async () => {
-    server.next(json(400, { code: "bad_request", message: "ttl too large" }));
-    const error = await failure(client().createRole({ ...BRANCH, name: "ci" }));
-    expect(error.constructor).toBe(PlanetScaleError);
-    expect(error.message).toBe("create_role failed: 400 bad_request: ttl too large");
+  describe("resets whose outcome is unknown", () => {
+    it.each([
+      ["resetRole", () => ps.resetRole(ROLE)],
+      ["resetDefaultRole", () => ps.resetDefaultRole(BRANCH)],
+    ])("%s says the old password may already be invalid, and how to get a working one", async (method, call) => {
+      const bad = json(502, { code: "bad_gateway", message: "upstream failed" });
+      server.next(bad, bad, bad);
+      const error = await failure(call());
+      expect(error).toBeInstanceOf(ServerError);
+      expect(server.requests).toHaveLength(3);
+      expect(error?.message).toMatch(/old password may already be invalid/);
+      expect(error?.message).toContain(`${method}(`);
+    });
+  });
+});
+
+describe("what to do next", () => {
+  const ROLE = { ...BRANCH, id: "role-1" };
+  const BAD_GATEWAY = json(502, { code: "bad_gateway", message: "upstream failed" });
+  const server = serverForTests({ reset: true });
+
+  const client = (options: Parameters<typeof createClient>[0] = {}) =>
+    createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 0, ...options });
+
+  describe("an outcome left open", () => {
+    it("tells how to get a working password after a reset_role whose outcome is unknown", async () => {
+      server.next(BAD_GATEWAY);
+      const error = await failure(client().resetRole(ROLE));
+      expect(error.message).toBe(
+        "reset_role failed: 502 bad_gateway: upstream failed. The outcome is unknown: the password on acme/app-db/main " +
+          "may have been reset although no usable answer came back, so the old password may already be invalid. " +
+          "Call resetRole({ organization, database, branch, id }) again to get a working one.",
+      );
+    });
+
+    it("tells resetDefaultRole's caller to call it again without an id", async () => {
+      server.next(BAD_GATEWAY);
+      const error = await failure(client().resetDefaultRole(BRANCH));
+      expect(error.message).toMatch(
+        /Call resetDefaultRole\(\{ organization, database, branch \}\) again to get a working one\.$/,
+      );
+    });
+
+    it("does not talk of created roles after a read whose outcome is unknown", async () => {
+      server.next(BAD_GATEWAY);
+      const error = await failure(client().getRole(ROLE));
+      expect(error).toBeInstanceOf(ServerError);
+      expect(error.message).toBe("get_role failed: 502 bad_gateway: upstream failed");
+    });
+
+    it("tells how to look for a role created without a name, and by name when it had one", async () => {
+      server.next(BAD_GATEWAY, BAD_GATEWAY);
+      const unnamed = await failure(client().createRole(BRANCH));
+      expect(unnamed.message).toMatch(
+        /so it was not sent again\. Check with listRoles\(\{ organization, database, branch \}\) and delete any role you cannot use\.$/,
+      );
+      const named = await failure(client().createRole({ ...BRANCH, name: "ci-reader" }));
+      expect(named.message).toContain('Check with listRoles({ organization, database, branch, q: "ci-reader" })');
+    });
+
+    it("says a call whose signal had already fired was never sent", async () => {
+      const reason = new Error("shutting down");
+      const error = await failure(
+        client().createRole({ ...BRANCH, name: "ci" }, { signal: AbortSignal.abort(reason) }),
+      );
+      expect(error).toBeInstanceOf(AbortError);
+      expect(error.message).toBe("create_role was aborted before it was sent");
+      expect(error).toMatchObject({ operation: "create_role", outcomeUnknown: false, cause: reason });
+      expect(server.requests).toHaveLength(0);
+    });
   });
 });

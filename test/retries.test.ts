@@ -1,0 +1,494 @@
+// What this file proves: when the client sends a request again and when it never does. The retry
+// table, create_role never repeated once it may have reached the server, repeats of harmless
+// operations, 429s with and without the gate, backoff, Retry-After as the server wrote it (parsed,
+// capped, honoured), an abort during the wait, and a 404 that only an unknown outcome makes done.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  AbortError,
+  ConnectionError,
+  createClient,
+  NotFoundError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+} from "../src/index.ts";
+import { backoffMs, defaultRetrySettings, operationPolicy, parseRetryAfter } from "../src/retry.ts";
+import { manualClock, waitFor } from "./support/clock.ts";
+import { failure } from "./support/failure.ts";
+import { BRANCH, roleFixture } from "./support/fixtures.ts";
+import { clientForTests, serverForTests } from "./support/per-test.ts";
+import {
+  closedPort,
+  type Handler,
+  hang,
+  json,
+  resetAfterBody,
+  resetBeforeBody,
+  startServer,
+  type TestServer,
+} from "./support/servers.ts";
+
+const FAST = { baseMs: 10, maxMs: 50 };
+const role = { ...BRANCH, id: "role-1" };
+const server = serverForTests({ reset: true });
+const ps = clientForTests(() =>
+  createClient({ serviceToken: "id:secret", baseUrl: server.url, backoff: FAST, maxRetries: 3 }),
+);
+
+describe("the retry table", () => {
+  // Written out by hand from what repeating each operation does on PlanetScale's side, so that a
+  // change to any row of operationPolicy has to be made here too, on purpose.
+  it("says, for each operation, whether a repeat is harmless, whether it returns a password, and whether a 404 on a repeat is done", () => {
+    const decisions = Object.fromEntries(
+      Object.entries(operationPolicy).map(([operation, row]) => [
+        operation,
+        {
+          repeatable: row.repeatable,
+          returnsPassword: "returnsPassword" in row && row.returnsPassword === true,
+          notFoundOnRepeatMeansDone: "notFoundOnRepeatMeansDone" in row && row.notFoundOnRepeatMeansDone === true,
+        },
+      ]),
+    );
+    const row = (repeatable: boolean, returnsPassword = false, notFoundOnRepeatMeansDone = false) => ({
+      repeatable,
+      returnsPassword,
+      notFoundOnRepeatMeansDone,
+    });
+    expect(decisions).toEqual({
+      create_role: row(false, true),
+      list_roles: row(true),
+      get_role: row(true),
+      get_default_role: row(true),
+      update_role: row(true),
+      delete_role: row(true, false, true),
+      renew_role: row(true),
+      reset_role: row(true, true),
+      reset_default_role: row(true, true),
+      reassign_role_objects: row(true),
+    });
+  });
+
+  it("gives the reasons in terms of what a repeat does", () => {
+    expect(operationPolicy.create_role.because).toMatch(/mints another role/);
+    expect(operationPolicy.delete_role.because).toMatch(/404/);
+    expect(operationPolicy.reset_role.because).toMatch(/last answer's password/);
+  });
+});
+
+describe("create_role is never repeated once it may have reached the server", () => {
+  it.each([
+    ["a 502", json(502, { code: "bad_gateway", message: "upstream failed" }), ServerError],
+    ["a 500 without a body", json(500, ""), ServerError],
+    ["a reset after the body was read", resetAfterBody, ConnectionError],
+    ["a reset before the body was read", resetBeforeBody, ConnectionError],
+  ])("does not repeat create_role after %s, and says the role may exist", async (_name, fault, ErrorClass) => {
+    server.next(fault);
+    const error = await ps.createRole({ ...BRANCH, name: "ci-reader" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ErrorClass);
+    expect(server.requests).toHaveLength(1);
+    expect(error).toMatchObject({ outcomeUnknown: true, operation: "create_role" });
+    expect((error as Error).message).toMatch(/may have been created on acme\/app-db\/main/);
+    expect((error as Error).stack).toContain("may have been created");
+    expect((error as Error).message).toContain('listRoles({ organization, database, branch, q: "ci-reader" })');
+  });
+
+  it("does not repeat create_role after a timeout", async () => {
+    server.next(hang);
+    const clock = manualClock();
+    const timed = createClient({ serviceToken: "id:secret", baseUrl: server.url, clock });
+    const call = timed.createRole(BRANCH, { timeoutMs: 100 }).catch((e: unknown) => e);
+    await waitFor(() => server.requests.length === 1, "the create to arrive");
+    await clock.advance(100);
+    const error = await call;
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as TimeoutError).outcomeUnknown).toBe(true);
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe("operations whose repetition is harmless", () => {
+  it("repeats get_role after a 502 and a reset, and returns the answer", async () => {
+    server.next(json(502, ""), resetAfterBody);
+    const got = await ps.getRole(role);
+    expect(got.id).toBe("role-1");
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it("repeats delete_role after a timeout", async () => {
+    server.next(hang, (_req, res) => res.writeHead(204).end());
+    await ps.deleteRole(role, { timeoutMs: 100 });
+    expect(server.requests.map((r) => r.method)).toEqual(["DELETE", "DELETE"]);
+  });
+
+  it("stops after maxRetries and reports the last failure", async () => {
+    server.next(json(503, ""), json(503, ""), json(503, ""), json(503, ""));
+    const error = await ps.getRole(role, { maxRetries: 2 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServerError);
+    expect(server.requests).toHaveLength(3);
+    await expect(ps.getRole(role, { maxRetries: 0 })).rejects.toBeInstanceOf(ServerError);
+  });
+});
+
+describe("429", () => {
+  it("waits Retry-After seconds, then sends create_role again", async () => {
+    server.next(json(429, { code: "too_many_requests", message: "slow down" }, { "retry-after": "1" }));
+    const started = Date.now();
+    const created = await ps.createRole(BRANCH);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(created.password).toBe(roleFixture().password);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("honours Retry-After given as an HTTP date", async () => {
+    const when = new Date(Date.now() + 2_000).toUTCString();
+    server.next(json(429, "", { "retry-after": when }));
+    const started = Date.now();
+    await ps.createRole(BRANCH);
+    // HTTP dates have whole seconds, so the wait is between 1 and 2 s.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("does not wait past the cap: the RateLimitError carries the wait", async () => {
+    server.next(json(429, "", { "retry-after": "3600" }));
+    const capped = createClient({
+      serviceToken: "id:secret",
+      baseUrl: server.url,
+      backoff: { maxRetryAfterMs: 5_000 },
+    });
+    const error = await capped.createRole(BRANCH).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect((error as RateLimitError).retryAfterMs).toBe(3_600_000);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("backs off without Retry-After, and gives up after maxRetries", async () => {
+    server.next(json(429, ""), json(429, ""), json(429, ""), json(429, ""));
+    const error = await ps.createRole(BRANCH).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(server.requests).toHaveLength(4);
+  });
+
+  it("stops waiting when the caller aborts", async () => {
+    server.next(json(429, "", { "retry-after": "30" }));
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    const error = await ps.createRole(BRANCH, { signal: controller.signal }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortError);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe("connections that were never established", () => {
+  it("are retried for create_role too, since nothing reached the server", async () => {
+    // The port is closed for the first attempt and opened while the client backs off.
+    const port = await closedPort();
+    let late: TestServer | undefined;
+    const client = createClient({
+      serviceToken: "id:secret",
+      baseUrl: `http://127.0.0.1:${port}`,
+      backoff: { baseMs: 200, maxMs: 200 },
+      logger: (event) => {
+        if (event.attempt === 1 && event.error === "ConnectionError") {
+          void startServer(json(200, roleFixture()), port).then((s) => {
+            late = s;
+          });
+        }
+      },
+    });
+    try {
+      const created = await client.createRole(BRANCH);
+      expect(created.username).toBe(roleFixture().username);
+      expect(late?.requests).toHaveLength(1);
+    } finally {
+      await late?.close();
+    }
+  });
+
+  it("end in a ConnectionError that says nothing was sent", async () => {
+    const port = await closedPort();
+    const client = createClient({
+      serviceToken: "id:secret",
+      baseUrl: `http://127.0.0.1:${port}`,
+      maxRetries: 1,
+      backoff: FAST,
+    });
+    const error = await client.createRole(BRANCH).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error).toMatchObject({ requestSent: false, outcomeUnknown: false });
+    expect((error as Error).message).toContain("nothing was sent");
+  });
+});
+
+describe("backoff and Retry-After parsing", () => {
+  it("doubles each step with jitter in the upper half, up to the cap", () => {
+    const at = (random: number, retry: number) => backoffMs(retry, { ...defaultRetrySettings, random: () => random });
+    expect([at(0, 1), at(1, 1)]).toEqual([250, 500]);
+    expect([at(0, 3), at(1, 3)]).toEqual([1_000, 2_000]);
+    expect(at(1, 10)).toBe(defaultRetrySettings.maxDelayMs);
+  });
+
+  it("reads seconds and HTTP dates, and ignores garbage", () => {
+    const now = Date.parse("Sun, 29 Nov 2026 10:00:00 GMT");
+    expect(parseRetryAfter("7", now)).toBe(7_000);
+    expect(parseRetryAfter("Sun, 29 Nov 2026 10:00:05 GMT", now)).toBe(5_000);
+    expect(parseRetryAfter("Sun, 29 Nov 2026 09:00:00 GMT", now)).toBe(0);
+    expect(parseRetryAfter("soon", now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+});
+
+describe("measured where the requests arrive", () => {
+  const ROLE = { ...BRANCH, id: "role-1" };
+
+  /** When each request arrived, in performance.now() ms. */
+  let arrivals: number[];
+  const server = serverForTests();
+
+  beforeEach(() => {
+    server.reset();
+    arrivals = [];
+  });
+
+  /** Answers as `handler` does, noting when the request arrived. */
+  const timed =
+    (handler: Handler): Handler =>
+    (request, res, socket) => {
+      arrivals.push(performance.now());
+      handler(request, res, socket);
+    };
+
+  const limited = (retryAfter?: string) =>
+    timed(
+      json(
+        429,
+        { code: "rate_limited", message: "slow down" },
+        retryAfter === undefined ? {} : { "retry-after": retryAfter },
+      ),
+    );
+
+  describe("Retry-After as the server wrote it", () => {
+    it("reads an RFC 850 date with a two-digit year exactly 50 years ahead as the future (RFC 9110 §5.6.7)", async () => {
+      const yy = String((new Date().getUTCFullYear() + 50) % 100).padStart(2, "0");
+      server.next(limited(`Saturday, 01-Jan-${yy} 00:00:00 GMT`));
+      const ps = createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 0 });
+      const error = await failure(ps.getRole(ROLE));
+      expect(error).toBeInstanceOf(RateLimitError);
+      const fortyNineYearsMs = 49 * 365 * 24 * 3600 * 1000;
+      expect((error as RateLimitError).retryAfterMs).toBeGreaterThan(fortyNineYearsMs);
+    });
+
+    it("waits a Retry-After equal to maxRetryAfterMs, then sends again", async () => {
+      server.next(limited("1"), timed(json(200, roleFixture())));
+      const ps = createClient({
+        serviceToken: "id:secret",
+        baseUrl: server.url,
+        maxRetries: 1,
+        backoff: { maxRetryAfterMs: 1_000 },
+      });
+      await expect(ps.getRole(ROLE)).resolves.toMatchObject({ id: "role-1" });
+      expect(arrivals).toHaveLength(2);
+      expect((arrivals[1] as number) - (arrivals[0] as number)).toBeGreaterThanOrEqual(950);
+    });
+
+    it("sends again at once after Retry-After: 0, with no jitter added", async () => {
+      server.next(
+        limited("0"),
+        limited("0"),
+        limited("0"),
+        limited("0"),
+        limited("0"),
+        timed(json(200, roleFixture())),
+      );
+      const ps = createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 5 });
+      const started = performance.now();
+      await expect(ps.getRole(ROLE)).resolves.toMatchObject({ id: "role-1" });
+      expect(arrivals).toHaveLength(6);
+      // Five waits with a jitter of up to 1 s each would add about 2.5 s.
+      expect(performance.now() - started).toBeLessThan(1_000);
+    });
+
+    it("backs off after a 429 that gives no Retry-After, rather than sending again at once", async () => {
+      server.next(limited(), timed(json(200, roleFixture())));
+      const ps = createClient({
+        serviceToken: "id:secret",
+        baseUrl: server.url,
+        maxRetries: 1,
+        backoff: { baseMs: 400, maxMs: 400 },
+      });
+      await expect(ps.getRole(ROLE)).resolves.toMatchObject({ id: "role-1" });
+      // Full jitter on the upper half: the first backoff is 200–400 ms.
+      expect((arrivals[1] as number) - (arrivals[0] as number)).toBeGreaterThanOrEqual(190);
+    });
+  });
+
+  describe("an abort while waiting to send again", () => {
+    it("ends the call at once, says what it was waiting after, and leaves no timer behind", async () => {
+      server.next(json(503, { code: "unavailable", message: "try later" }));
+      const ps = createClient({
+        serviceToken: "id:secret",
+        baseUrl: server.url,
+        maxRetries: 1,
+        backoff: { baseMs: 4_000, maxMs: 4_000 },
+      });
+      const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
+      const controller = new AbortController();
+      const reason = new Error("shutting down");
+      const call = failure(ps.getRole(ROLE, { signal: controller.signal }));
+      while (server.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      // The 503 has been answered by now: the client is waiting its 2–4 s backoff.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const timersWhileWaiting = timers();
+      const aborted = performance.now();
+      controller.abort(reason);
+      const error = await call;
+      expect(performance.now() - aborted).toBeLessThan(1_000);
+      expect(error).toBeInstanceOf(AbortError);
+      expect(error.message).toMatch(
+        /^get_role was aborted while waiting to retry after: get_role failed: 503 unavailable/,
+      );
+      expect(error).toMatchObject({ operation: "get_role", outcomeUnknown: true, cause: reason });
+      expect(server.requests).toHaveLength(1);
+      // The backoff's timer was pending while waiting; the abort cleared it.
+      expect(timers()).toBe(timersWhileWaiting - 1);
+    });
+
+    it("ends the call at once when the signal fires as the failed answer arrives", async () => {
+      server.next(json(503, { code: "unavailable", message: "try later" }));
+      const controller = new AbortController();
+      // The caller gives up at the moment the 503 comes in, before the client starts to wait.
+      const abortOnAnswer: typeof fetch = async (input, init) => {
+        const response = await fetch(input, init);
+        controller.abort(new Error("gave up"));
+        return response;
+      };
+      const ps = createClient({
+        serviceToken: "id:secret",
+        baseUrl: server.url,
+        fetch: abortOnAnswer,
+        maxRetries: 1,
+        backoff: { baseMs: 4_000, maxMs: 4_000 },
+      });
+      const started = performance.now();
+      const error = await failure(ps.getRole(ROLE, { signal: controller.signal }));
+      expect(performance.now() - started).toBeLessThan(1_500);
+      expect(error).toBeInstanceOf(AbortError);
+      expect(error.message).toContain("was aborted while waiting to retry after");
+      expect(server.requests).toHaveLength(1);
+    });
+  });
+});
+
+describe("on the client's clock", () => {
+  const ROLE = { ...BRANCH, id: "role-1" };
+  let hanging: TestServer;
+  const server = serverForTests({ reset: true });
+
+  beforeAll(async () => {
+    hanging = await startServer(hang);
+  });
+
+  afterAll(() => hanging.close());
+
+  describe("429s with the gate turned off", () => {
+    const ungated = (maxRetryAfterMs?: number) =>
+      createClient({
+        serviceToken: "id:secret",
+        baseUrl: server.url,
+        rateLimiter: false,
+        backoff: { baseMs: 5, maxMs: 5, ...(maxRetryAfterMs === undefined ? {} : { maxRetryAfterMs }) },
+      });
+    const limited = (retryAfter?: string) =>
+      json(429, { code: "too_many_requests", message: "slow down" }, retryAfter ? { "retry-after": retryAfter } : {});
+
+    it("wait the Retry-After (plus at most a quarter of it) before the call is sent again", async () => {
+      server.next(limited("1"));
+      const started = Date.now();
+      await ungated().getRole(ROLE);
+      const waited = Date.now() - started;
+      expect(waited).toBeGreaterThanOrEqual(990);
+      expect(waited).toBeLessThan(1_400);
+      expect(server.requests).toHaveLength(2);
+    });
+
+    it("are not waited for past maxRetryAfterMs: the RateLimitError carries the wait", async () => {
+      server.next(limited("2"));
+      const error = await failure(ungated(1_999).getRole(ROLE));
+      expect(error).toBeInstanceOf(RateLimitError);
+      expect((error as RateLimitError).retryAfterMs).toBe(2_000);
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it("wait exactly a Retry-After equal to maxRetryAfterMs", async () => {
+      server.next(limited("1"));
+      await ungated(1_000).getRole(ROLE);
+      expect(server.requests).toHaveLength(2);
+    });
+
+    it("back off without a Retry-After", async () => {
+      server.next(limited(), limited());
+      const started = Date.now();
+      await ungated().getRole(ROLE);
+      expect(Date.now() - started).toBeLessThan(500);
+      expect(server.requests).toHaveLength(3);
+    });
+  });
+});
+
+describe("with fast backoff", () => {
+  const ROLE = { ...BRANCH, id: "role-1" };
+  const FAST = { baseMs: 5, maxMs: 20 };
+  const server = serverForTests({ reset: true });
+  const ps = clientForTests(() =>
+    createClient({ serviceToken: "id:secret", baseUrl: server.url, backoff: FAST, maxRetries: 2 }),
+  );
+
+  describe("Retry-After", () => {
+    const NOW = Date.UTC(2026, 10, 30, 6, 0, 0);
+
+    it.each(["1.5", "-1", "+1", "1e3", "0x10", "soon", "2026-11-30T06:00:10Z", "Mon, 30 Nov 2026 06:00:10 +0000"])(
+      "treats %j as unreadable, so the backoff applies",
+      (value) => {
+        expect(parseRetryAfter(value, NOW)).toBeUndefined();
+      },
+    );
+
+    it("reads delay-seconds", () => {
+      expect(parseRetryAfter("0", NOW)).toBe(0);
+      expect(parseRetryAfter(" 12 ", NOW)).toBe(12_000);
+    });
+
+    it("reads the three HTTP-date forms of RFC 9110", () => {
+      expect(parseRetryAfter("Mon, 30 Nov 2026 06:00:10 GMT", NOW)).toBe(10_000);
+      expect(parseRetryAfter("Monday, 30-Nov-26 06:00:10 GMT", NOW)).toBe(10_000);
+      expect(parseRetryAfter("Mon Nov 30 06:00:10 2026", NOW)).toBe(10_000);
+      expect(parseRetryAfter("Mon Nov  2 06:00:10 2026", Date.UTC(2026, 10, 2, 6, 0, 0))).toBe(10_000);
+    });
+
+    it("counts a date in the past as no wait, and refuses impossible dates", () => {
+      expect(parseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT", NOW)).toBe(0);
+      expect(parseRetryAfter("Mon, 31 Nov 2026 06:00:10 GMT", NOW)).toBeUndefined();
+      expect(parseRetryAfter("Mon, 30 Nov 2026 25:00:10 GMT", NOW)).toBeUndefined();
+      expect(parseRetryAfter("Mon, 30 Foo 2026 06:00:10 GMT", NOW)).toBeUndefined();
+    });
+
+    it("reads a two-digit RFC 850 year as the most recent one not more than 50 years ahead", () => {
+      expect(parseRetryAfter("Sunday, 06-Nov-94 08:49:37 GMT", NOW)).toBe(0);
+      expect(parseRetryAfter("Tuesday, 01-Dec-26 06:00:00 GMT", NOW)).toBe(24 * 3_600_000);
+    });
+  });
+
+  describe("deletes after earlier failures", () => {
+    it("reports a 404 as not found after a 429: only an attempt with an unknown outcome makes it done", async () => {
+      server.next(
+        json(429, { code: "too_many_requests", message: "slow down" }, { "retry-after": "0" }),
+        json(404, { code: "not_found", message: "no such role" }),
+      );
+      const error = await failure(ps.deleteRole(ROLE));
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect(server.requests).toHaveLength(2);
+    });
+  });
+});

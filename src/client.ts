@@ -133,7 +133,7 @@ export interface PlanetScaleClient {
   createTemporaryRole<T>(
     params: CreateRoleParams,
     use: (role: Role) => Promise<T> | T,
-    options?: RequestOptions,
+    options?: CreateRoleOptions,
   ): Promise<T>;
   /** One role by id, without its password (the API never shows it again). NotFoundError if there is none. */
   getRole(params: GetRoleParams, options?: RequestOptions): ResponsePromise<Role>;
@@ -267,7 +267,7 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     createTemporaryRole: <T>(
       params: CreateRoleParams,
       use: (role: Role) => Promise<T> | T,
-      requestOptions?: RequestOptions,
+      requestOptions?: CreateRoleOptions,
     ) => createTemporaryRole(ctx, params, use, requestOptions),
     getRole: call("get_role"),
     updateRole: call("update_role"),

@@ -69,8 +69,15 @@ export function guardedFetch(inner: typeof fetch, authorization: string): Record
     }
     const exchange: Exchange = record ?? { url: "", text: "" };
     exchange.url = request.url;
-    // Called bare: workerd's fetch refuses any `this` but the global one.
-    const response = await inner(request, input instanceof Request ? init : undefined);
+    // Called bare: workerd's fetch refuses any `this` but the global one. Raced with the signal, so
+    // that a fetch of the caller's that ignores it still ends at the deadline.
+    const response: unknown = await Promise.race([
+      inner(request, input instanceof Request ? init : undefined),
+      whenAborted(request.signal),
+    ]);
+    if (!(response instanceof Response) || response.type === "error") {
+      throw new TypeError("fetch returned no usable Response (a network error, or not a Response at all)");
+    }
     const read = await readBody(response.body, request.signal);
     exchange.text = read.text;
     if (read.error !== undefined) exchange.readError = read.error;

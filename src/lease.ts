@@ -36,7 +36,7 @@ export interface Lease {
 async function fresh(holder: LeaseHolder, options: unknown): Promise<Role> {
   const minValidityMs = checkFreshOptions(options, holder.settings.ttlMs);
   if (holder.closed) throw holder.closedError();
-  const overdue = wakeAt(holder.times()) <= holder.deps.clock.now();
+  const overdue = wakeAt(holder.times(), holder.deps.clock.now()) <= holder.deps.clock.now();
   // From onChange the new role is the answer: the step handing it over holds the queue.
   if (holder.handingOver || (!overdue && holder.validFor() > minValidityMs)) return holder.current.role;
   return holder.exclusive(async () => {

@@ -73,13 +73,25 @@ describe("lease.close()", () => {
   });
 
   it("deletes a role whose create was under way when close began, though nobody was handed it", async () => {
-    const { clock, fake, lease: open } = leaseWorld();
+    const { clock, fake, lease: open, edit } = leaseWorld();
     const lease = await open({ graceMs: 0 });
+    const first = lease.current();
+    let reached: () => void = () => {};
+    let release: () => void = () => {};
+    const atServer = new Promise<void>((resolve) => (reached = resolve));
+    const held = new Promise<void>((resolve) => (release = resolve));
+    edit("create_role", async (role) => {
+      reached();
+      await held;
+      return role;
+    });
     const rotating = lease.rotate();
+    await atServer;
     const closing = lease.close({ keepRoles: true });
+    release();
     await expect(rotating).rejects.toThrow(/closed/);
     await closing;
-    expect(fake.roles()).toHaveLength(1);
+    expect(fake.roles().map((role) => role.id)).toEqual([first.id]);
     expect(clock.pending()).toBe(0);
   });
 });

@@ -111,6 +111,23 @@ describe("renewals when the API fails", () => {
     await lease.close();
   });
 
+  it("under the margin only replaces: with creates failing too, no renewal is tried, and creates back off to the expiry", async () => {
+    const { clock, fake, lease: open, sent } = leaseWorld({ maxRetries: 0 });
+    const lease = await open({ onError: () => {} });
+    for (let fault = 0; fault < 50; fault++) fake.failNext("renew_role", { status: 500 });
+    for (let fault = 0; fault < 10; fault++) fake.failNext("create_role", { status: 503 });
+    await clock.advance(550_000);
+    expect(sent("renew_role")).toHaveLength(5);
+    expect(sent("create_role")).toHaveLength(2);
+    // Creates at 557.5 and 572.5 s; the next backoff (30 s) is cut to the expiry, 600 s.
+    await clock.advance(49_999);
+    expect(sent("renew_role")).toHaveLength(5);
+    expect(sent("create_role")).toHaveLength(4);
+    await clock.advance(1);
+    expect(sent("create_role")).toHaveLength(5);
+    await lease.close();
+  });
+
   it("replaces at once a role that renewal finds gone (404)", async () => {
     const { clock, ps, fake, lease: open } = leaseWorld();
     const errors: PlanetScaleError[] = [];
@@ -123,6 +140,44 @@ describe("renewals when the API fails", () => {
     expect(fake.roles().map((role) => role.id)).toEqual([lease.current().id]);
     await clock.advance(MINUTE);
     expect(errors).toHaveLength(1);
+    await lease.close();
+  });
+});
+
+describe("an API that gives less time than asked", () => {
+  it("stops renewing a role whose renewal no longer extends it, and replaces it at the safety margin", async () => {
+    const { clock, lease: open, sent, edit } = leaseWorld();
+    const lease = await open();
+    const first = lease.current();
+    // The role's expiry is capped where it was: renewing "succeeds" but moves nothing (for ten
+    // answers: a lease that renewed again at once would otherwise loop without end).
+    let capped = 0;
+    edit("renew_role", (role) => (++capped > 10 ? role : { ...role, expires_at: first.expires_at }));
+    await clock.advance(550_000 - 1);
+    expect(sent("renew_role")).toHaveLength(1);
+    expect(sent("create_role")).toHaveLength(1);
+    await clock.advance(1);
+    expect(sent("create_role")).toHaveLength(2);
+    expect(lease.current().id).not.toBe(first.id);
+    await lease.close();
+  });
+
+  it("backs off when a new role comes back expiring within the safety margin, rather than replacing it again at once", async () => {
+    const { clock, lease: open, sent, edit } = leaseWorld();
+    const errors: PlanetScaleError[] = [];
+    const lease = await open({ onError: (error) => errors.push(error) });
+    let short = 0;
+    const soon = () => new Date(clock.now() + 30_000).toISOString();
+    edit("create_role", (role) => (++short > 10 ? role : { ...role, expires_at: soon() }));
+    const replaced = await lease.rotate();
+    expect(remaining(clock, replaced)).toBe(30_000);
+    await clock.advance(0);
+    expect(errors.map((error) => error.message)).toEqual([
+      expect.stringContaining("valid for only 30000 ms, under the lease's safety margin of 50000 ms"),
+    ]);
+    expect(sent("create_role")).toHaveLength(3);
+    await clock.advance(FIRST_RETRY - 1);
+    expect(sent("create_role")).toHaveLength(3);
     await lease.close();
   });
 });

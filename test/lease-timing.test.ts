@@ -65,7 +65,7 @@ describe("what is due", () => {
   it("renews at the renew point, and nothing before", () => {
     expect(dueWork(times(), T + 389_999)).toEqual([]);
     expect(dueWork(times(), T + 390_000)).toEqual(["renew"]);
-    expect(wakeAt(times())).toBe(T + 390_000);
+    expect(wakeAt(times(), T)).toBe(T + 390_000);
   });
 
   it("replaces instead of renewing under the safety margin", () => {
@@ -73,7 +73,15 @@ describe("what is due", () => {
     expect(replaceAt(failing)).toBe(T + 550_000);
     expect(dueWork(failing, T + 549_999)).toEqual([]);
     expect(dueWork(failing, T + 550_000)).toEqual(["replace"]);
-    expect(wakeAt(failing)).toBe(T + 550_000);
+    expect(wakeAt(failing, T)).toBe(T + 550_000);
+  });
+
+  it("renews no more past the replace point, even while a failed replacement waits for its retry", () => {
+    const waiting = times({ replaceRetryAt: T + 560_000 });
+    expect(dueWork(waiting, T + 549_999)).toEqual(["renew"]);
+    expect(dueWork(waiting, T + 555_000)).toEqual([]);
+    expect(wakeAt(waiting, T + 555_000)).toBe(T + 560_000);
+    expect(dueWork(waiting, T + 560_000)).toEqual(["replace"]);
   });
 
   it("rotates at rotateAt, but not before the previous role's delete, and not before a failed replacement's retry", () => {
@@ -90,15 +98,15 @@ describe("what is due", () => {
   it("renews the previous role only while its grace lasts", () => {
     const previous = { expiresAt: T + 100_000, renewAt: T + 60_000, deleteAt: T + 90_000 };
     expect(dueWork(times({ previous }), T + 60_000)).toEqual(["renew-previous"]);
-    expect(wakeAt(times({ previous }))).toBe(T + 60_000);
+    expect(wakeAt(times({ previous }), T)).toBe(T + 60_000);
     const late = { ...previous, renewAt: T + 95_000 };
-    expect(wakeAt(times({ previous: late }))).toBe(T + 90_000);
+    expect(wakeAt(times({ previous: late }), T)).toBe(T + 90_000);
     expect(dueWork(times({ previous: late }), T + 95_000)).toEqual(["delete-previous"]);
   });
 
   it("has nothing due, ever, for a role that never expires and is never rotated", () => {
     const forever = times({}, { expiresAt: undefined, renewAt: undefined });
-    expect(wakeAt(forever)).toBe(Number.POSITIVE_INFINITY);
+    expect(wakeAt(forever, T)).toBe(Number.POSITIVE_INFINITY);
     expect(dueWork(forever, T + 10 ** 12)).toEqual([]);
   });
 });

@@ -44,6 +44,9 @@ function mayHaveCreated(error: unknown): boolean {
   return unusable || error.outcomeUnknown;
 }
 
+/** The shortest wait between two passes of the loop. */
+const MIN_PAUSE_MS = 1_000;
+
 const retryAfterOf = (error: unknown) => (error instanceof RateLimitError ? error.retryAfterMs : undefined);
 
 export class LeaseHolder {
@@ -118,8 +121,15 @@ export class LeaseHolder {
     return Number.isNaN(at) ? (this.settings.ttlMs === undefined ? undefined : now + this.settings.ttlMs) : at;
   }
 
-  #renewAt(expiresAt: number | undefined): number | undefined {
-    return expiresAt === undefined ? undefined : renewPoint(expiresAt, this.settings.renewBeforeMs, this.#random);
+  /**
+   * A renew point already past means the answer did not give the role renewBeforeMs more (the API
+   * keeps limits of its own): renewing again at once would loop, so the role is left to the
+   * replace point, as Vault's LifetimeWatcher stops once renewing no longer extends the lease.
+   */
+  #renewAt(expiresAt: number | undefined, now: number): number | undefined {
+    if (expiresAt === undefined) return undefined;
+    const at = renewPoint(expiresAt, this.settings.renewBeforeMs, this.#random);
+    return at > now ? at : undefined;
   }
 
   /** Creates the next role. A lost answer leaves its name in `unverified`, for the next create to clear first. */
@@ -136,7 +146,7 @@ export class LeaseHolder {
     const expiresAt = this.#expiryOf(role, now);
     const { rotateAfterMs } = this.settings;
     const rotateAt = rotateAfterMs === undefined ? undefined : now + rotateAfterMs;
-    return { role, expiresAt, renewAt: this.#renewAt(expiresAt), failures: 0, rotateAt };
+    return { role, expiresAt, renewAt: this.#renewAt(expiresAt, now), failures: 0, rotateAt };
   }
 
   /** Renews `held` and re-bases on the expiry the answer carries; a failure moves the next try, never past `deadline`. */
@@ -146,8 +156,9 @@ export class LeaseHolder {
       const answer = await client.renewRole({ ...this.where, id: held.role.id }, { signal: this.stop.signal });
       // The renew answer carries no password: the create's stays.
       held.role = redactInspect({ ...answer, password: held.role.password });
-      held.expiresAt = this.#expiryOf(held.role, clock.now());
-      held.renewAt = this.#renewAt(held.expiresAt);
+      const now = clock.now();
+      held.expiresAt = this.#expiryOf(held.role, now);
+      held.renewAt = this.#renewAt(held.expiresAt, now);
       held.failures = 0;
     } catch (error) {
       const now = clock.now();
@@ -251,6 +262,15 @@ export class LeaseHolder {
   async #replaceInTurn(): Promise<void> {
     try {
       await this.replace();
+      const { expiresAt, role } = this.current;
+      const left = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - this.deps.clock.now();
+      if (left <= this.settings.marginMs) {
+        // Replacing again at once would loop: the next try waits its backoff.
+        throw new PlanetScaleError(
+          `lease: create_role made ${this.describe(role)} valid for only ${left} ms, under the lease's safety margin of ${this.settings.marginMs} ms`,
+          { operation: "create_role" },
+        );
+      }
       this.replaceFailures = 0;
       this.replaceRetryAt = 0;
     } catch (error) {
@@ -287,20 +307,27 @@ export class LeaseHolder {
     }
   }
 
-  /** Sleeps until something is due, does it, and again, until closed. Its waits never keep a process alive. */
+  /**
+   * Sleeps until something is due, does it, and again, until closed. Its waits never keep a process
+   * alive. After a pass, whatever is still due was tried in it and failed: the next pass waits at
+   * least a second, so that no rule of the timing can make the lease call the API without pause.
+   */
   async loop(): Promise<void> {
     const { clock } = this.deps;
+    let ran = false;
     while (!this.closed) {
       const pause = new AbortController();
       this.#pause = pause;
-      const wait = wakeAt(this.times()) - clock.now();
+      const wait = wakeAt(this.times(), clock.now()) - clock.now();
       try {
         if (wait === Number.POSITIVE_INFINITY) await abortion(pause.signal);
-        else await clock.sleep(Math.max(0, wait), pause.signal, { unref: true });
+        else await clock.sleep(Math.max(ran ? MIN_PAUSE_MS : 0, wait), pause.signal, { unref: true });
       } catch {
+        ran = false;
         continue;
       }
       await this.exclusive(() => this.runDue());
+      ran = true;
     }
   }
 }

@@ -86,6 +86,18 @@ export function replaceAt(times: LeaseTimes): number {
   return Math.max(Math.min(expiring, rotation), times.replaceRetryAt);
 }
 
+/**
+ * When the current role is renewed: never once `now` is under the margin, where replacing takes
+ * over (else a renewal failing there would be tried again at once, while a failed replacement
+ * waits out its backoff).
+ */
+function currentRenewAt(times: LeaseTimes, now: number): number {
+  const { renewAt, expiresAt } = times.current;
+  if (renewAt === undefined || expiresAt === undefined) return Number.POSITIVE_INFINITY;
+  const expiring = expiresAt - times.marginMs;
+  return now < expiring && renewAt < expiring ? renewAt : Number.POSITIVE_INFINITY;
+}
+
 /** When the previous role needs renewing to last out its grace; never once its delete is due. */
 function previousRenewAt(previous: LeaseTimes["previous"]): number {
   const at = previous?.renewAt;
@@ -97,17 +109,17 @@ export function dueWork(times: LeaseTimes, now: number): Work[] {
   const due: Work[] = [];
   if (times.previous && times.previous.deleteAt <= now) due.push("delete-previous");
   if (replaceAt(times) <= now) due.push("replace");
-  else if ((times.current.renewAt ?? Number.POSITIVE_INFINITY) <= now) due.push("renew");
+  else if (currentRenewAt(times, now) <= now) due.push("renew");
   if (previousRenewAt(times.previous) <= now) due.push("renew-previous");
   return due;
 }
 
-/** The next moment anything is due (Infinity: nothing ever is, until someone asks). */
-export function wakeAt(times: LeaseTimes): number {
+/** The next moment, from `now`, that anything is due (Infinity: nothing ever is, until someone asks). */
+export function wakeAt(times: LeaseTimes, now: number): number {
   return Math.min(
     times.previous?.deleteAt ?? Number.POSITIVE_INFINITY,
     replaceAt(times),
-    times.current.renewAt ?? Number.POSITIVE_INFINITY,
+    currentRenewAt(times, now),
     previousRenewAt(times.previous),
   );
 }

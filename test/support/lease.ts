@@ -23,7 +23,12 @@ export interface LeaseWorld {
   lease(options?: LeaseOptions, params?: CreateRoleParams, random?: () => number): Promise<Lease>;
   /** The requests the fake received for `operation`. */
   sent(operation: string): FakeRequestLike[];
+  /** From now on, the 200 answers of create_role or renew_role pass through `change` (a server with limits of its own). */
+  edit(operation: "create_role" | "renew_role", change: Edit): void;
 }
+
+/** Changes an answer; may take its time, to hold the answer back (while the test closes the lease, say). */
+type Edit = (role: Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>>;
 
 interface FakeRequestLike {
   operation: string | undefined;
@@ -38,12 +43,19 @@ export function leaseWorld(clientOptions: ClientOptions | ((clock: ManualClock) 
   const extra = typeof clientOptions === "function" ? clientOptions(clock) : clientOptions;
   const fake = createFakePlanetScale({ now: () => new Date(clock.now()) });
   let mostAlive = 0;
+  const edits = new Map<string, Edit>();
   const counted: typeof fetch = async (input, init) => {
+    let response: Response;
     try {
-      return await fake.fetch(input, init);
+      response = await fake.fetch(input, init);
     } finally {
       mostAlive = Math.max(mostAlive, fake.roles().length);
     }
+    const path = new URL(input instanceof Request ? input.url : String(input)).pathname;
+    const change = edits.get(path.endsWith("/renew") ? "renew_role" : path.endsWith("/roles") ? "create_role" : "");
+    const isPost = (input instanceof Request ? input.method : init?.method) === "POST";
+    if (!change || !isPost || response.status !== 200) return response;
+    return Response.json(await change(await response.json()), { headers: response.headers });
   };
   const ps = createClient({ serviceToken: fake.serviceToken, baseUrl: fake.baseUrl, fetch: counted, clock, ...extra });
   return {
@@ -54,6 +66,9 @@ export function leaseWorld(clientOptions: ClientOptions | ((clock: ManualClock) 
     lease: (options, params = API_ROLE, random = () => 0.5) =>
       leaseRole({ client: ps, clock, random }, params, options),
     sent: (operation) => fake.requests.filter((request) => request.operation === operation),
+    edit: (operation, change) => {
+      edits.set(operation, change);
+    },
   };
 }
 

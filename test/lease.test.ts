@@ -132,10 +132,10 @@ describe("rotation, make before break", () => {
 
   it("renews the previous role during its grace when it would expire before the grace ends", async () => {
     const { clock, fake, lease: open } = leaseWorld();
-    // Rotation at 9 min: the role has 3.5 min left after its renewal at 6.5; a grace of 5 min outlives that.
-    const lease = await open({ rotateAfterMs: 9 * MINUTE, graceMs: 5 * MINUTE });
+    // Renewed at 390 s, the first role expires at 990 s; rotated at 720 s, its grace lasts to 1020 s.
+    const lease = await open({ rotateAfterMs: 12 * MINUTE, graceMs: 5 * MINUTE });
     const first = lease.current();
-    await clock.advance(9 * MINUTE);
+    await clock.advance(12 * MINUTE);
     await clock.advance(5 * MINUTE - 1);
     const previous = fake.roles().find((role) => role.id === first.id);
     expect(previous?.expired).toBe(false);

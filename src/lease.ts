@@ -3,6 +3,7 @@
 // the clock itself when asked for a fresh role, and deletes or names whatever it made when closed.
 import { AbortError, extendMessage, NotFoundError, PlanetScaleError } from "./errors.ts";
 import { type LeaseDeps, LeaseHolder } from "./lease/holder.ts";
+import { runDue, runLoop } from "./lease/loop.ts";
 import { checkCloseOptions, checkFreshOptions, checkLeaseOptions, type LeaseOptions } from "./lease/options.ts";
 import { wakeAt } from "./lease/timing.ts";
 import { quietly } from "./request.ts";
@@ -41,7 +42,7 @@ async function fresh(holder: LeaseHolder, options: unknown): Promise<Role> {
   if (holder.handingOver || (!overdue && holder.validFor() > minValidityMs)) return holder.current.role;
   return holder.exclusive(async () => {
     if (holder.closed) throw holder.closedError();
-    await holder.runDue();
+    await runDue(holder);
     if (holder.validFor() <= minValidityMs) await extend(holder, minValidityMs);
     holder.wake();
     return holder.current.role;
@@ -184,6 +185,6 @@ export async function leaseRole(deps: LeaseDeps, params: CreateRoleParams, optio
     });
   }
   const lease = leaseOf(holder);
-  void holder.loop();
+  void runLoop(holder);
   return lease;
 }

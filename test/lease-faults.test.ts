@@ -205,13 +205,16 @@ describe("a create whose answer was lost", () => {
 
   it("creates nothing more while the lost role cannot be looked for", async () => {
     const { clock, fake, lease: open, sent } = leaseWorld({ maxRetries: 0 });
-    const lease = await open({ rotateAfterMs: 15 * MINUTE, onError: () => {} });
+    const errors: PlanetScaleError[] = [];
+    const lease = await open({ rotateAfterMs: 15 * MINUTE, onError: (error) => errors.push(error) });
     fake.failNext("create_role", { connectionReset: true });
     for (let fault = 0; fault < 3; fault++) fake.failNext("list_roles", { status: 500 });
     // The lost create at 15 min, then three looks that fail (7.5, 15 and 30 s apart), then one that works, 60 s on.
     await clock.advance(15 * MINUTE + FIRST_RETRY + 15_000 + 30_000);
     expect(sent("list_roles")).toHaveLength(3);
     expect(sent("create_role")).toHaveLength(2);
+    const lostName = (sent("create_role")[1]?.body as { name?: string } | undefined)?.name;
+    expect(errors[1]?.message).toContain(`The lease was clearing role "${lostName}", which a create whose answer`);
     await clock.advance(60_000 - 1);
     expect(sent("list_roles")).toHaveLength(3);
     await clock.advance(1);

@@ -23,9 +23,9 @@ describe("types generated from the spec", () => {
       void ps.getRole({ ...branch });
       // @ts-expect-error: graceMs is a number of milliseconds
       void ps.leaseRole({ ...branch, name: "api" }, { graceMs: "soon" });
-      // @ts-expect-error: onChange's previous is undefined for the first role
       void ps.leaseRole(
         { ...branch, name: "api" },
+        // @ts-expect-error: onChange's previous is undefined for the first role
         { onChange: (next, previous) => next.username + previous.username },
       );
     };

@@ -1,6 +1,6 @@
 // The lease's state and the work it does against the API: one current role, at most one previous
 // role in its grace, and the names of creates whose answer was lost. Every step runs alone (one
-// queue), so that renewals, rotations, fresh() and close() never interleave.
+// queue), so that renewals, rotations, fresh() and close() never interleave; loop.ts decides when.
 import type { PlanetScaleClient } from "../client.ts";
 import type { Clock } from "../clock.ts";
 import { extendMessage, NotFoundError, PlanetScaleError, RateLimitError, UnexpectedResponseError } from "../errors.ts";
@@ -8,7 +8,7 @@ import { quietly } from "../request.ts";
 import { printable, redactInspect } from "../secrets.ts";
 import type { CreateRoleParams, Role } from "../types.ts";
 import type { LeaseSettings } from "./options.ts";
-import { dueWork, type HeldTimes, type LeaseTimes, renewPoint, retryPoint, type Work, wakeAt } from "./timing.ts";
+import { type HeldTimes, type LeaseTimes, renewPoint, retryPoint } from "./timing.ts";
 
 export interface LeaseDeps {
   client: Pick<PlanetScaleClient, "createRole" | "renewRole" | "deleteRole" | "listAllRoles">;
@@ -44,10 +44,7 @@ function mayHaveCreated(error: unknown): boolean {
   return unusable || error.outcomeUnknown;
 }
 
-/** The shortest wait between two passes of the loop. */
-const MIN_PAUSE_MS = 1_000;
-
-const retryAfterOf = (error: unknown) => (error instanceof RateLimitError ? error.retryAfterMs : undefined);
+export const retryAfterOf = (error: unknown) => (error instanceof RateLimitError ? error.retryAfterMs : undefined);
 
 export class LeaseHolder {
   current!: Current;
@@ -62,7 +59,8 @@ export class LeaseHolder {
   replaceFailures = 0;
   readonly stop = new AbortController();
   readonly where: { organization: string; database: string; branch: string };
-  readonly #random: () => number;
+  /** The jitter's source. */
+  readonly random: () => number;
   #queue: Promise<unknown> = Promise.resolve();
   #pause: AbortController | undefined;
 
@@ -71,7 +69,7 @@ export class LeaseHolder {
     readonly settings: LeaseSettings & { name: string },
     readonly params: CreateRoleParams,
   ) {
-    this.#random = deps.random ?? Math.random;
+    this.random = deps.random ?? Math.random;
     this.where = { organization: params.organization, database: params.database, branch: params.branch };
   }
 
@@ -102,6 +100,12 @@ export class LeaseHolder {
     this.#pause?.abort();
   }
 
+  /** A signal for the loop's next wait, which wake() aborts. */
+  nextPause(): AbortSignal {
+    this.#pause = new AbortController();
+    return this.#pause.signal;
+  }
+
   report(error: unknown): void {
     if (this.closed) return;
     const told = error instanceof PlanetScaleError ? error : new PlanetScaleError(String(error), { cause: error });
@@ -128,7 +132,7 @@ export class LeaseHolder {
    */
   #renewAt(expiresAt: number | undefined, now: number): number | undefined {
     if (expiresAt === undefined) return undefined;
-    const at = renewPoint(expiresAt, this.settings.renewBeforeMs, this.#random);
+    const at = renewPoint(expiresAt, this.settings.renewBeforeMs, this.random);
     return at > now ? at : undefined;
   }
 
@@ -163,7 +167,7 @@ export class LeaseHolder {
     } catch (error) {
       const now = clock.now();
       held.failures++;
-      held.renewAt = retryPoint(now, held.failures, deadline, this.#random, retryAfterOf(error));
+      held.renewAt = retryPoint(now, held.failures, deadline, this.random, retryAfterOf(error));
       if (error instanceof NotFoundError) {
         // The role is gone (deleted by hand, or dropped on expiry): it works no longer, and is not renewed again.
         held.expiresAt = now;
@@ -185,13 +189,7 @@ export class LeaseHolder {
         previous.deleteFailures++;
         const now = this.deps.clock.now();
         const { deleteFailures } = previous;
-        previous.deleteAt = retryPoint(
-          now,
-          deleteFailures,
-          Number.POSITIVE_INFINITY,
-          this.#random,
-          retryAfterOf(error),
-        );
+        previous.deleteAt = retryPoint(now, deleteFailures, Number.POSITIVE_INFINITY, this.random, retryAfterOf(error));
         if (error instanceof PlanetScaleError) {
           extendMessage(error, `. The lease keeps trying to delete ${this.describe(previous.role)}, which it replaced`);
         }
@@ -205,8 +203,16 @@ export class LeaseHolder {
   async clearUnverified(): Promise<void> {
     const { client } = this.deps;
     for (const name of [...this.unverified]) {
-      for await (const role of client.listAllRoles({ ...this.where, q: name })) {
-        if (role.name === name) await client.deleteRole({ ...this.where, id: role.id });
+      try {
+        for await (const role of client.listAllRoles({ ...this.where, q: name })) {
+          if (role.name === name) await client.deleteRole({ ...this.where, id: role.id });
+        }
+      } catch (error) {
+        if (error instanceof Error) {
+          const what = `role ${JSON.stringify(printable(name))}, which a create whose answer was lost may have made`;
+          extendMessage(error, `. The lease was clearing ${what}; it creates no other role until it has`);
+        }
+        throw error;
       }
       this.unverified.splice(this.unverified.indexOf(name), 1);
     }
@@ -257,82 +263,4 @@ export class LeaseHolder {
   closedError(): PlanetScaleError {
     return new PlanetScaleError(`lease of ${printable(this.settings.name)} is closed`);
   }
-
-  /** A replacement the lease makes on its own: a failure waits for its backoff, never past the current role's expiry. */
-  async #replaceInTurn(): Promise<void> {
-    try {
-      await this.replace();
-      const { expiresAt, role } = this.current;
-      const left = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - this.deps.clock.now();
-      if (left <= this.settings.marginMs) {
-        // Replacing again at once would loop: the next try waits its backoff.
-        throw new PlanetScaleError(
-          `lease: create_role made ${this.describe(role)} valid for only ${left} ms, under the lease's safety margin of ${this.settings.marginMs} ms`,
-          { operation: "create_role" },
-        );
-      }
-      this.replaceFailures = 0;
-      this.replaceRetryAt = 0;
-    } catch (error) {
-      const now = this.deps.clock.now();
-      const { expiresAt } = this.current;
-      const deadline = expiresAt !== undefined && expiresAt > now ? expiresAt : Number.POSITIVE_INFINITY;
-      this.replaceFailures++;
-      this.replaceRetryAt = retryPoint(now, this.replaceFailures, deadline, this.#random, retryAfterOf(error));
-      throw error;
-    }
-  }
-
-  #perform(work: Work): Promise<void> {
-    const { current, previous, settings } = this;
-    if (work === "delete-previous") return this.deletePrevious();
-    if (work === "replace") return this.#replaceInTurn();
-    if (work === "renew") return this.renew(current, (current.expiresAt ?? 0) - settings.marginMs);
-    // renew-previous: only while it is in its grace.
-    return previous ? this.renew(previous, previous.deleteAt) : Promise.resolve();
-  }
-
-  /** Does what is due now, each kind of work at most once; failures go to onError. */
-  async runDue(): Promise<void> {
-    const tried = new Set<Work>();
-    for (;;) {
-      const work = dueWork(this.times(), this.deps.clock.now()).find((due) => !tried.has(due));
-      if (work === undefined || this.closed) return;
-      tried.add(work);
-      try {
-        await this.#perform(work);
-      } catch (error) {
-        this.report(error);
-      }
-    }
-  }
-
-  /**
-   * Sleeps until something is due, does it, and again, until closed. Its waits never keep a process
-   * alive. After a pass, whatever is still due was tried in it and failed: the next pass waits at
-   * least a second, so that no rule of the timing can make the lease call the API without pause.
-   */
-  async loop(): Promise<void> {
-    const { clock } = this.deps;
-    let ran = false;
-    while (!this.closed) {
-      const pause = new AbortController();
-      this.#pause = pause;
-      const wait = wakeAt(this.times(), clock.now()) - clock.now();
-      try {
-        if (wait === Number.POSITIVE_INFINITY) await abortion(pause.signal);
-        else await clock.sleep(Math.max(ran ? MIN_PAUSE_MS : 0, wait), pause.signal, { unref: true });
-      } catch {
-        ran = false;
-        continue;
-      }
-      await this.exclusive(() => this.runDue());
-      ran = true;
-    }
-  }
-}
-
-/** Settles only when `signal` aborts; holds no timer. */
-function abortion(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
 }

@@ -49,6 +49,24 @@ describe("renewals when the API fails", () => {
     await lease.close();
   });
 
+  it("keeps trying when onError itself throws or rejects", async () => {
+    const { clock, fake, lease: open, sent } = leaseWorld({ maxRetries: 0 });
+    let told = 0;
+    const onError = () => {
+      told++;
+      if (told === 1) throw new Error("logger down");
+      return Promise.reject(new Error("still down"));
+    };
+    const lease = await open({ onError });
+    fake.failNext("renew_role", { status: 503 });
+    fake.failNext("renew_role", { status: 503 });
+    await clock.advance(RENEW_AT + FIRST_RETRY + 15_000);
+    expect(told).toBe(2);
+    expect(sent("renew_role")).toHaveLength(3);
+    expect(remaining(clock, lease.current())).toBe(600_000);
+    await lease.close();
+  });
+
   it("waits out a 429 at the client's gate: the renewal goes when the hold ends, and the lease hears nothing", async () => {
     const { clock, fake, lease: open, sent } = leaseWorld((steered) => ({ rateLimiter: limiterOn(steered) }));
     const errors: PlanetScaleError[] = [];

@@ -65,6 +65,15 @@ describe("bad lease options", () => {
     expect(fake.requests).toEqual([]);
   });
 
+  it("rejects with an AbortError, and deletes the role, when its signal aborts while the first role is made", async () => {
+    const { fake, lease } = leaseWorld();
+    const controller = new AbortController();
+    const error = await failure(lease({ signal: controller.signal, onChange: () => controller.abort() }));
+    expect(error).toBeInstanceOf(AbortError);
+    expect(error.message).toContain("the role was deleted");
+    expect(fake.roles()).toEqual([]);
+  });
+
   it("accepts what the issue's example passes, and a role without a ttl with rotation only", async () => {
     const { fake, lease } = leaseWorld();
     const renewing = await lease({ renewBeforeMs: 120_000, graceMs: 0, onChange: () => {}, onError: () => {} });

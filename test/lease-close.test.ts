@@ -128,6 +128,8 @@ describe("what a lease shows", () => {
     for (const text of shown) for (const password of passwords) expect(text).not.toContain(password);
     expect(inspect(handed[0])).toContain("password: '[redacted]'");
     expect(JSON.stringify(lease)).toBe("{}");
+    // Without its custom inspect a lease shows its methods only: its state lives in a closure.
+    for (const password of passwords) expect(inspect(lease, { customInspect: false })).not.toContain(password);
   });
 
   it("shows its name, the current role masked and whether it is closed", async () => {

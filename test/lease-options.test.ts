@@ -74,6 +74,20 @@ describe("bad lease options", () => {
     expect(fake.roles()).toEqual([]);
   });
 
+  it("rejects with onChange's error, and deletes the role, when onChange refuses the first role", async () => {
+    const { fake, lease } = leaseWorld();
+    const refusal = new Error("no pool for you");
+    const error = await failure(
+      lease({
+        onChange: () => {
+          throw refusal;
+        },
+      }),
+    );
+    expect(error).toBe(refusal);
+    expect(fake.roles()).toEqual([]);
+  });
+
   it("accepts what the issue's example passes, and a role without a ttl with rotation only", async () => {
     const { fake, lease } = leaseWorld();
     const renewing = await lease({ renewBeforeMs: 120_000, graceMs: 0, onChange: () => {}, onError: () => {} });

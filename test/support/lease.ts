@@ -37,10 +37,8 @@ interface FakeRequestLike {
   body: unknown;
 }
 
-/** `clientOptions` may be made from the world's clock (a rate limiter that holds on it, for instance). */
-export function leaseWorld(clientOptions: ClientOptions | ((clock: ManualClock) => ClientOptions) = {}): LeaseWorld {
+export function leaseWorld(clientOptions: ClientOptions = {}): LeaseWorld {
   const clock = manualClock();
-  const extra = typeof clientOptions === "function" ? clientOptions(clock) : clientOptions;
   const fake = createFakePlanetScale({ now: () => new Date(clock.now()) });
   let mostAlive = 0;
   const edits = new Map<string, Edit>();
@@ -57,7 +55,13 @@ export function leaseWorld(clientOptions: ClientOptions | ((clock: ManualClock) 
     if (!change || !isPost || response.status !== 200) return response;
     return Response.json(await change(await response.json()), { headers: response.headers });
   };
-  const ps = createClient({ serviceToken: fake.serviceToken, baseUrl: fake.baseUrl, fetch: counted, clock, ...extra });
+  const ps = createClient({
+    serviceToken: fake.serviceToken,
+    baseUrl: fake.baseUrl,
+    fetch: counted,
+    clock,
+    ...clientOptions,
+  });
   return {
     clock,
     fake,

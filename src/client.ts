@@ -7,6 +7,7 @@ import { authorizationHeader, credentialsIdentity, type ServiceToken } from "./c
 import { ConcurrencyGate, createRateLimiter, type RateLimiter } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import type { OperationId } from "./generated/operations.ts";
+import { type Lease, type LeaseOptions, leaseRole } from "./lease.ts";
 import { debugLogger } from "./log.ts";
 import { type ClientContext, callWithResponse, responsePromise } from "./request.ts";
 import { defaultRetrySettings, type RetrySettings } from "./retry.ts";
@@ -157,6 +158,13 @@ export interface PlanetScaleClient {
   getDefaultRole(params: GetDefaultRoleParams, options?: RequestOptions): ResponsePromise<Role>;
   /** A new password for the default role; the old one stops working at once. */
   resetDefaultRole(params: ResetDefaultRoleParams, options?: RequestOptions): ResponsePromise<DefaultRoleCredentials>;
+  /**
+   * Credentials that outlive their ttl: creates a role (named `<name>-<8 random characters>`), renews it
+   * before expires_at, replaces it make-before-break on rotation or when renewal cannot keep it alive
+   * (onChange is awaited before the previous role's grace starts), and deletes what it made on close.
+   * Resolves once the first role exists. See "Long-running services" in the README.
+   */
+  leaseRole(params: CreateRoleParams, options?: LeaseOptions): Promise<Lease>;
   /** The typed openapi-fetch client, with the same credentials and transport rules, for anything else. */
   readonly raw: Client<paths>;
 }
@@ -258,7 +266,7 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
       responsePromise(callWithResponse(ctx, operation, params, requestOptions));
 
   // Methods only: the credentials live in the closure, so logging the client shows no secret.
-  return redactInspect({
+  const client: PlanetScaleClient = redactInspect({
     createRole: (params: CreateRoleParams, requestOptions?: CreateRoleOptions) =>
       responsePromise(createRoleWithRecovery(ctx, params, requestOptions)),
     listRoles: call("list_roles") as PlanetScaleClient["listRoles"],
@@ -277,8 +285,11 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     reassignRoleObjects: call("reassign_role_objects") as PlanetScaleClient["reassignRoleObjects"],
     getDefaultRole: call("get_default_role"),
     resetDefaultRole: call("reset_default_role") as PlanetScaleClient["resetDefaultRole"],
+    leaseRole: (params: CreateRoleParams, leaseOptions?: LeaseOptions) =>
+      leaseRole({ client, clock: ctx.clock }, params, leaseOptions),
     raw: ctx.raw,
   });
+  return client;
 }
 
 /** createRole with a client built from the environment (PLANETSCALE_SERVICE_TOKEN_ID/…, PLANETSCALE_API_URL). */

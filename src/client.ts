@@ -294,5 +294,7 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
 
 /** createRole with a client built from the environment (PLANETSCALE_SERVICE_TOKEN_ID/…, PLANETSCALE_API_URL). */
 export function createRole(params: CreateRoleParams, options?: CreateRoleOptions): ResponsePromise<Role> {
-  return createClient().createRole(params, options);
+  // Straight to the pipeline rather than through createClient's methods, so that a bundle of
+  // `import { createRole }` carries none of them (the lease above all).
+  return responsePromise(createRoleWithRecovery(contextOf(settle({})), params, options));
 }

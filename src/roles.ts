@@ -138,7 +138,7 @@ export async function createTemporaryRole<T>(
  * characters. Nobody else can know it, so a role that carries it can only be this attempt's; a
  * role that merely shares the caller's name, made before or during the attempt, never matches.
  */
-function attemptName(name: string): string {
+export function attemptName(name: string): string {
   const random = crypto.getRandomValues(new Uint8Array(8));
   return `${name}-${Array.from(random, (byte) => (byte % 36).toString(36)).join("")}`;
 }

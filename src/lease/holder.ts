@@ -1,10 +1,12 @@
 // The lease's state and the work it does against the API: one current role, at most one previous
 // role in its grace, and the names of creates whose answer was lost. Every step runs alone (one
 // queue), so that renewals, rotations, fresh() and close() never interleave; loop.ts decides when.
+
 import type { PlanetScaleClient } from "../client.ts";
 import type { Clock } from "../clock.ts";
 import { extendMessage, NotFoundError, PlanetScaleError, RateLimitError, UnexpectedResponseError } from "../errors.ts";
 import { quietly } from "../request.ts";
+import { attemptName } from "../roles.ts";
 import { printable, redactInspect } from "../secrets.ts";
 import type { CreateRoleParams, Role } from "../types.ts";
 import type { LeaseSettings } from "./options.ts";
@@ -29,12 +31,6 @@ interface Current extends Held {
 interface Previous extends Held {
   deleteAt: number;
   deleteFailures: number;
-}
-
-/** Each create's name: the lease's and 8 random characters, so that a role a lost answer made can be proven this create's. */
-function attemptName(name: string): string {
-  const random = crypto.getRandomValues(new Uint8Array(8));
-  return `${name}-${Array.from(random, (byte) => (byte % 36).toString(36)).join("")}`;
 }
 
 /** A create that failed this way may still have made a role (whose password nobody has). */

@@ -16,6 +16,9 @@ export default {
     "src/request.ts",
     "src/roles.ts",
     "src/errors.ts",
+    "src/answers.ts",
+    "src/schema.ts",
+    "src/gate.ts",
   ],
   // Each mutant runs only the tests that reached it.
   coverageAnalysis: "perTest",

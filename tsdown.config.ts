@@ -50,6 +50,9 @@ function expandOneLineDocComments(code: string): string {
 function libraryEntry(name: string, source: string, platform: "neutral" | "node", clean = false) {
   return {
     entry: { [name]: source },
+    // The other entries name the main entry's types by the package's own name (type imports only),
+    // so that their .d.ts refer to index.d.ts instead of printing the generated types again.
+    external: name === "index" ? [] : [/^planetscale-roles$/],
     format: ["esm", "cjs"] as ("esm" | "cjs")[],
     dts: true,
     // Added here rather than in `plugins`, which tsdown leaves out of the .d.cts build.

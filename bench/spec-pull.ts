@@ -26,7 +26,7 @@ const { dir, cleanup } = await tempDir();
 try {
   const upstream = process.env.SPEC ?? (await unpackUpstream(dir)).file;
   const text = await readFile(upstream, "utf8");
-  const parse = await median(async () => YAML.parse(text, { maxAliasCount: -1 }));
+  const parse = await median(async () => YAML.parse(text, { maxAliasCount: 0 }));
   let yaml = "";
   const pull = await median(async () => {
     yaml = (await pullSpec(upstream, "openapi/overlays")).yaml;

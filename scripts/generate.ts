@@ -8,7 +8,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { pendingDecisions } from "./lib/decisions.ts";
+import { printableLines } from "./lib/escape.ts";
 import { GENERATE_COMMAND as COMMAND, render } from "./lib/generate.ts";
+import { SpecError } from "./lib/spec.ts";
 
 const { values } = parseArgs({
   options: {
@@ -19,7 +21,12 @@ const { values } = parseArgs({
 });
 
 const outDir = path.resolve(values.out);
-const files = await render(values.spec);
+const files = await render(values.spec).catch((error: unknown) => {
+  if (!(error instanceof SpecError)) throw error;
+  console.error(`generate: ${printableLines(error.message)}`);
+  console.error("Nothing was written.");
+  process.exit(1);
+});
 const stale: string[] = [];
 for (const [name, expected] of files) {
   const file = path.join(outDir, name);

@@ -7,7 +7,16 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { recordBreaking } from "./lib/decisions.ts";
-import { DEFAULT_SOURCE, type OpenApiDocument, parseDocument, pullSpec, SpecError, type SpecLock } from "./lib/spec.ts";
+import { printableLines, terminalJson } from "./lib/escape.ts";
+import {
+  DEFAULT_SOURCE,
+  MAX_DOCUMENT_BYTES,
+  type OpenApiDocument,
+  parseDocument,
+  pullSpec,
+  SpecError,
+  type SpecLock,
+} from "./lib/spec.ts";
 import { diffSpecs, formatSummary } from "./lib/spec-diff.ts";
 
 const USAGE = `Usage: npm run spec:pull -- [options]
@@ -17,7 +26,8 @@ const USAGE = `Usage: npm run spec:pull -- [options]
   --json                 print the change summary as JSON
   --fail-on-breaking     exit 1, writing nothing, when a change breaks callers
   --dry-run              print the summary, write nothing
-  --summary-file <FILE>  also write the Markdown summary there (for a pull request body)`;
+  --summary-file <FILE>  also write the Markdown summary there (for a pull request body)
+Refused, writing nothing: a source over ${MAX_DOCUMENT_BYTES / 1024 / 1024} MiB, YAML aliases, and any $ref outside the document.`;
 
 const parsed = (() => {
   try {
@@ -63,7 +73,7 @@ try {
   const changes = diffSpecs(previous, pulled.doc);
   const summary = formatSummary(changes, values.from);
   const breaking = changes.filter((change) => change.breaking).length;
-  console.log(values.json ? JSON.stringify({ source: values.from, breaking, changes }, null, 2) : summary);
+  console.log(values.json ? terminalJson({ source: values.from, breaking, changes }) : summary);
   if (values["summary-file"]) await writeFile(values["summary-file"], `${summary}\n`);
   if (values["fail-on-breaking"] && breaking > 0) {
     console.error(
@@ -91,7 +101,7 @@ try {
   }
 } catch (error) {
   if (!(error instanceof SpecError)) throw error;
-  console.error(`spec:pull: ${error.message}`);
+  console.error(`spec:pull: ${printableLines(error.message)}`);
   console.error(`${path.relative(process.cwd(), specPath) || specPath} was left as it was.`);
   process.exitCode = 1;
 }

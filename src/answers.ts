@@ -12,7 +12,10 @@ import { BodyTooLargeError, type Exchange } from "./transport.ts";
 function typeName(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
-  if (typeof value === "number") return Number.isInteger(value) ? "an integer" : "a number";
+  if (typeof value === "number") {
+    if (Number.isSafeInteger(value)) return "an integer";
+    return Number.isInteger(value) ? "an integer too large to be exact" : "a number";
+  }
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
@@ -39,7 +42,7 @@ function successOf(operation: OperationId, exchange: Exchange): { data: unknown 
   } catch {
     return { why: { kind: "not json" } };
   }
-  const problem = credentialsProblem(operation, parsed) ?? answerProblem(schema, parsed);
+  const problem = answerProblem(schema, parsed) ?? credentialsProblem(operation, parsed);
   return problem ? { why: { kind: "wrong shape", problem } } : { data: redactInspect(parsed as object) };
 }
 

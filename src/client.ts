@@ -3,10 +3,11 @@
 import type { Client } from "openapi-fetch";
 import * as openapiFetch from "openapi-fetch";
 import { type Clock, systemClock } from "./clock.ts";
-import { authorizationHeader, type ServiceToken } from "./credentials.ts";
+import { authorizationHeader, credentialsIdentity, type ServiceToken } from "./credentials.ts";
 import { ConcurrencyGate, createRateLimiter, type RateLimiter } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import type { OperationId } from "./generated/operations.ts";
+import { type Lease, type LeaseOptions, leaseRole } from "./lease.ts";
 import { debugLogger } from "./log.ts";
 import { type ClientContext, callWithResponse, responsePromise } from "./request.ts";
 import { defaultRetrySettings, type RetrySettings } from "./retry.ts";
@@ -133,7 +134,7 @@ export interface PlanetScaleClient {
   createTemporaryRole<T>(
     params: CreateRoleParams,
     use: (role: Role) => Promise<T> | T,
-    options?: RequestOptions,
+    options?: CreateRoleOptions,
   ): Promise<T>;
   /** One role by id, without its password (the API never shows it again). NotFoundError if there is none. */
   getRole(params: GetRoleParams, options?: RequestOptions): ResponsePromise<Role>;
@@ -157,6 +158,13 @@ export interface PlanetScaleClient {
   getDefaultRole(params: GetDefaultRoleParams, options?: RequestOptions): ResponsePromise<Role>;
   /** A new password for the default role; the old one stops working at once. */
   resetDefaultRole(params: ResetDefaultRoleParams, options?: RequestOptions): ResponsePromise<DefaultRoleCredentials>;
+  /**
+   * Credentials that outlive their ttl: creates a role (named `<name>-<8 random characters>`), renews it
+   * before expires_at, replaces it make-before-break on rotation or when renewal cannot keep it alive
+   * (onChange is awaited before the previous role's grace starts), and deletes what it made on close.
+   * Resolves once the first role exists. See "Long-running services" in the README.
+   */
+  leaseRole(params: CreateRoleParams, options?: LeaseOptions): Promise<Lease>;
   /** The typed openapi-fetch client, with the same credentials and transport rules, for anything else. */
   readonly raw: Client<paths>;
 }
@@ -200,7 +208,15 @@ function settle(options: ClientOptions) {
     onRetry: options.onRetry,
   };
   checkClientSettings(settings);
-  return { ...settings, authorization: authorizationHeader(options, env) };
+  const authorization = authorizationHeader(options, env);
+  const bind = settings.rateLimiter ? settings.rateLimiter.bind?.bind(settings.rateLimiter) : undefined;
+  if (bind) {
+    const identity = credentialsIdentity(authorization);
+    // A store that drops the promise must not turn a failed digest into an unhandled rejection.
+    identity.catch(() => {});
+    bind(identity);
+  }
+  return { ...settings, authorization };
 }
 
 /** The context every call of the client shares: transport, openapi-fetch client, gate, clock. */
@@ -250,7 +266,7 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
       responsePromise(callWithResponse(ctx, operation, params, requestOptions));
 
   // Methods only: the credentials live in the closure, so logging the client shows no secret.
-  return redactInspect({
+  const client: PlanetScaleClient = redactInspect({
     createRole: (params: CreateRoleParams, requestOptions?: CreateRoleOptions) =>
       responsePromise(createRoleWithRecovery(ctx, params, requestOptions)),
     listRoles: call("list_roles") as PlanetScaleClient["listRoles"],
@@ -259,7 +275,7 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     createTemporaryRole: <T>(
       params: CreateRoleParams,
       use: (role: Role) => Promise<T> | T,
-      requestOptions?: RequestOptions,
+      requestOptions?: CreateRoleOptions,
     ) => createTemporaryRole(ctx, params, use, requestOptions),
     getRole: call("get_role"),
     updateRole: call("update_role"),
@@ -269,11 +285,16 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     reassignRoleObjects: call("reassign_role_objects") as PlanetScaleClient["reassignRoleObjects"],
     getDefaultRole: call("get_default_role"),
     resetDefaultRole: call("reset_default_role") as PlanetScaleClient["resetDefaultRole"],
+    leaseRole: (params: CreateRoleParams, leaseOptions?: LeaseOptions) =>
+      leaseRole({ client, clock: ctx.clock }, params, leaseOptions),
     raw: ctx.raw,
   });
+  return client;
 }
 
 /** createRole with a client built from the environment (PLANETSCALE_SERVICE_TOKEN_ID/…, PLANETSCALE_API_URL). */
 export function createRole(params: CreateRoleParams, options?: CreateRoleOptions): ResponsePromise<Role> {
-  return createClient().createRole(params, options);
+  // Straight to the pipeline rather than through createClient's methods, so that a bundle of
+  // `import { createRole }` carries none of them (the lease above all).
+  return responsePromise(createRoleWithRecovery(contextOf(settle({})), params, options));
 }

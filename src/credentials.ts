@@ -62,3 +62,12 @@ export function authorizationHeader(options: CredentialOptions, env: Env): strin
     { field: "serviceToken" },
   );
 }
+
+/**
+ * Who the credentials are, for a shared store to keep one budget a token: the hex SHA-256 of the
+ * Authorization value, never the value. Web Crypto, so that the main entry needs no node: module.
+ */
+export async function credentialsIdentity(authorization: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(authorization));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}

@@ -237,7 +237,8 @@ export function errorFromResponse(
   // A 5xx may come after the server acted (a proxy timing out, a crash after the write).
   if (status >= 500) return new ServerError(message, { ...details, outcomeUnknown: true });
   if (status >= 300 && status < 400) {
-    const location = printable(response.headers.get("location") ?? "nowhere");
+    // A Location may echo the credentials, as any header may.
+    const location = printable(redactText(response.headers.get("location") ?? "nowhere", extra.secrets ?? []));
     return new UnexpectedResponseError(
       `${operation} was redirected (${status}) to ${location}; redirects are not followed, so credentials are never sent to another address`,
       { ...details, body: text },
@@ -461,9 +462,17 @@ export function leftBehind(
   why = "",
 ): PlanetScaleError {
   const reason = ((deleteError as Error)?.message ?? String(deleteError)).replace(/\.$/, "");
+  const id = JSON.stringify(printable(role.id));
+  if (deleteError instanceof PlanetScaleError && deleteError.outcomeUnknown) {
+    return new PlanetScaleError(
+      `${describeRole(where, role)} may have been left behind: the delete's outcome is unknown (${reason})${why}. ` +
+        `Check with getRole({ organization, database, branch, id: ${id} }) and delete it if it is still there.`,
+      { operation: "delete_role", outcomeUnknown: true, cause: deleteError },
+    );
+  }
   return new PlanetScaleError(
     `${describeRole(where, role)} was left behind: deleting it failed: ${reason}${why}. ` +
-      `Delete it with deleteRole({ organization, database, branch, id: ${JSON.stringify(printable(role.id))} }).`,
+      `Delete it with deleteRole({ organization, database, branch, id: ${id} }).`,
     { operation: "delete_role", cause: deleteError },
   );
 }
@@ -497,10 +506,18 @@ export function recoveryLeftBehind(
   );
 }
 
-/** A list whose pages do not add up (a next_page that goes back, ids seen before, no end in sight). */
-export function badPaging(page: number, what: string, body: unknown): UnexpectedResponseError {
+/** A list whose pages do not add up (a next_page that goes back, nothing new, no end in sight). */
+export function badPaging(
+  page: number,
+  what: string,
+  answer: { data: unknown; response: Response; requestId: string | undefined },
+): UnexpectedResponseError {
   return new UnexpectedResponseError(`list_roles answered page ${page} ${what}`, {
     operation: "list_roles",
-    body: JSON.stringify(body),
+    status: answer.response.status,
+    requestId: answer.requestId,
+    headers: answer.response.headers,
+    // The page as it was read (the answer's own bytes are consumed by the check at the boundary).
+    body: JSON.stringify(answer.data),
   });
 }

@@ -10,13 +10,19 @@ import { type Clock, systemClock } from "./clock.ts";
 export interface RateLimiter {
   /**
    * Resolves when one more request may be sent, and counts it. Returns nothing when it may go at
-   * once. Rejects with the signal's reason as soon as the signal aborts.
+   * once. Rejects with the signal's reason as soon as the signal aborts. `timeLeftMs`: how long the
+   * call may still wait before its deadline, so that a store can tell a wait it should not ask for.
    */
-  acquire(signal?: AbortSignal): Promise<void> | undefined;
+  acquire(signal?: AbortSignal, timeLeftMs?: number): Promise<void> | undefined;
   /** The server answered 429: nothing is sent before `retryAfterMs` from now; then the pace is learned. */
   limited(retryAfterMs: number): void;
   /** The server answered something other than 429: the pace is learned from these. */
   accepted(): void;
+  /**
+   * Told once by each client that uses the limiter, before its first call: the hex SHA-256 of its
+   * Authorization value (never the credentials), so that a shared store can keep one budget a token.
+   */
+  bind?(identity: string | PromiseLike<string>): void;
 }
 
 /**
@@ -187,16 +193,25 @@ export interface Gate {
  * Takes a place at both gates. Returns nothing when both let the call through at once, so that a
  * client that never meets a limit pays no promise for the gate. Rejects with the signal's reason.
  */
-export function enterGate(gate: Gate, signal: AbortSignal | undefined): Promise<void> | undefined {
+export function enterGate(
+  gate: Gate,
+  signal: AbortSignal | undefined,
+  timeLeftMs?: () => number,
+): Promise<void> | undefined {
   const place = gate.concurrency.enter(signal);
-  if (place) return place.then(() => takeTurn(gate, signal));
-  return takeTurn(gate, signal);
+  if (place) return place.then(() => takeTurn(gate, signal, timeLeftMs));
+  return takeTurn(gate, signal, timeLeftMs);
 }
 
-function takeTurn(gate: Gate, signal: AbortSignal | undefined): Promise<void> | undefined {
+function takeTurn(
+  gate: Gate,
+  signal: AbortSignal | undefined,
+  timeLeftMs: (() => number) | undefined,
+): Promise<void> | undefined {
   let turn: Promise<void> | undefined;
   try {
-    turn = gate.limiter?.acquire(signal);
+    // Measured after the wait for a place, which spent some of the call's time.
+    turn = gate.limiter?.acquire(signal, timeLeftMs?.());
   } catch (error) {
     gate.concurrency.leave();
     throw error;

@@ -25,6 +25,7 @@ export {
 export { createRateLimiter, type RateLimiter } from "./gate.ts";
 export type { paths } from "./generated/openapi.ts";
 export type { OperationId } from "./generated/operations.ts";
+export type { Lease, LeaseOptions } from "./lease.ts";
 export { formatLogEvent } from "./log.ts";
 export { type OperationPolicy, operationPolicy } from "./retry.ts";
 export type { CreateRoleOptions, ListedRole } from "./roles.ts";

@@ -93,7 +93,8 @@ async function attemptOnce(ctx: ClientContext, call: Call, attempt: number): Pro
     secrets: ctx.secrets,
   };
   // A call that met its deadline or abort at the gate was never sent, and says so.
-  const entering = enterGate(ctx.gate, signal);
+  const deadlineAt = ctx.clock.now() + call.timeoutMs;
+  const entering = enterGate(ctx.gate, signal, () => deadlineAt - ctx.clock.now());
   if (entering) await entering.catch((reason: unknown) => Promise.reject(attemptFailure(reason, state)));
   state.sent = true;
   return exchangeOnce(ctx, call, attempt, state);

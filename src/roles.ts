@@ -6,6 +6,7 @@ import {
   badPaging,
   InvalidRequestError,
   leftBehind,
+  NotFoundError,
   type PlanetScaleError,
   recoveryLeftBehind,
   recoveryUnchecked,
@@ -48,25 +49,18 @@ function pick(params: Where): Where {
 async function readAllPages(ctx: ClientContext, params: Omit<ListRolesParams, "page">, options?: RequestOptions) {
   const seen = new Map<string, ListedRole>();
   for (let page = 1; ; ) {
-    const result = await callOperation(ctx, "list_roles", { ...params, page }, options);
+    const answer = await callWithResponse(ctx, "list_roles", { ...params, page }, options);
+    const result = answer.data;
     const fresh = result.data.filter((role) => !seen.has(role.id));
-    if (result.data.length > 0 && fresh.length === 0) {
-      throw badPaging(page, "with only roles it had listed before", {
-        current_page: page,
-        ids: result.data.map((role) => role.id),
-      });
-    }
     for (const role of fresh) seen.set(role.id, role);
     const next = result.next_page;
     if (next === null || next === undefined) return [...seen.values()];
     // A next_page that does not move forward would loop for ever.
-    if (!Number.isSafeInteger(next) || next <= page) {
-      throw badPaging(page, `with next_page ${String(next)}`, { current_page: result.current_page, next_page: next });
-    }
+    if (!Number.isSafeInteger(next) || next <= page) throw badPaging(page, `with next_page ${String(next)}`, answer);
+    // A page with nothing new that points to another (empty, or roles already listed) would go on for ever.
+    if (fresh.length === 0) throw badPaging(page, "with no role it had not listed, and a next_page", answer);
     if (next > MAX_LIST_PAGES) {
-      throw badPaging(page, `with a next_page past ${MAX_LIST_PAGES} pages, where listAllRoles stops`, {
-        next_page: next,
-      });
+      throw badPaging(page, `with a next_page past ${MAX_LIST_PAGES} pages, where listAllRoles stops`, answer);
     }
     page = next;
   }
@@ -110,27 +104,30 @@ export async function createTemporaryRole<T>(
   ctx: ClientContext,
   params: CreateRoleParams,
   use: (role: Role) => Promise<T> | T,
-  options?: RequestOptions,
+  options?: CreateRoleOptions,
 ): Promise<T> {
   checkTemporaryRole(params, use);
-  const role = await callOperation(ctx, "create_role", { ttl: TEMPORARY_ROLE_TTL, ...params }, options);
+  // `ttl: undefined` (an optional setting left unset) gets the default too: the role always expires.
+  const withTtl = { ...params, ttl: params.ttl ?? TEMPORARY_ROLE_TTL };
+  const role = (await createRoleWithRecovery(ctx, withTtl, options)).data;
   let outcome: { ok: true; value: T } | { ok: false; error: unknown };
   try {
-    outcome = {
-      ok: true,
-      value: await untilAborted(() => use(role), options?.signal),
-    };
+    outcome = { ok: true, value: await untilAborted(() => use(role), options?.signal) };
   } catch (error) {
     outcome = { ok: false, error };
   }
+  const { recoverAmbiguous: _, ...requestOptions } = options ?? {};
   try {
     // Cleanup runs even when the caller's signal fired: that is what makes the role temporary.
-    await callOperation(ctx, "delete_role", { ...pick(params), id: role.id }, { ...options, signal: undefined });
+    await callOperation(ctx, "delete_role", { ...pick(params), id: role.id }, { ...requestOptions, signal: undefined });
   } catch (deleteError) {
-    const after = outcome.ok
-      ? ""
-      : ` (after the callback failed: ${(outcome.error as Error)?.message ?? String(outcome.error)})`;
-    throw leftBehind(params, role, deleteError, after);
+    // Gone already (the callback or a janitor deleted it): what the delete was for is done.
+    if (!(deleteError instanceof NotFoundError)) {
+      const after = outcome.ok
+        ? ""
+        : ` (after the callback failed: ${(outcome.error as Error)?.message ?? String(outcome.error)})`;
+      throw leftBehind(params, role, deleteError, after);
+    }
   }
   if (!outcome.ok) throw outcome.error;
   return outcome.value;
@@ -141,7 +138,7 @@ export async function createTemporaryRole<T>(
  * characters. Nobody else can know it, so a role that carries it can only be this attempt's; a
  * role that merely shares the caller's name, made before or during the attempt, never matches.
  */
-function attemptName(name: string): string {
+export function attemptName(name: string): string {
   const random = crypto.getRandomValues(new Uint8Array(8));
   return `${name}-${Array.from(random, (byte) => (byte % 36).toString(36)).join("")}`;
 }

@@ -69,8 +69,18 @@ export function guardedFetch(inner: typeof fetch, authorization: string): Record
     }
     const exchange: Exchange = record ?? { url: "", text: "" };
     exchange.url = request.url;
-    // Called bare: workerd's fetch refuses any `this` but the global one.
-    const response = await inner(request, input instanceof Request ? init : undefined);
+    // Called bare: workerd's fetch refuses any `this` but the global one. Raced with the signal, so
+    // that a fetch of the caller's that ignores it still ends at the deadline.
+    let answered = false;
+    const fetching = inner(request, input instanceof Request ? init : undefined);
+    fetching.then(
+      () => (answered = true),
+      () => (answered = true),
+    );
+    const response: unknown = await Promise.race([fetching, abortedAfterATurn(request.signal, () => answered)]);
+    if (!(response instanceof Response) || response.type === "error") {
+      throw new TypeError("fetch returned no usable Response (a network error, or not a Response at all)");
+    }
     const read = await readBody(response.body, request.signal);
     exchange.text = read.text;
     if (read.error !== undefined) exchange.readError = read.error;
@@ -106,6 +116,17 @@ function whenAborted(signal: AbortSignal): Promise<never> {
     abortedPromises.set(signal, aborted);
   }
   return aborted;
+}
+
+/**
+ * Rejects with the signal's reason once it aborts, but a turn of the event loop later: a fetch that
+ * answered in the same moment (its caller aborting as the answer came) is still heard.
+ */
+function abortedAfterATurn(signal: AbortSignal, answered: () => boolean): Promise<never> {
+  return whenAborted(signal).catch((reason: unknown) =>
+    // Once the fetch has settled the race is over: no timer for a signal that fires later.
+    answered() ? new Promise<never>(() => {}) : new Promise<never>((_, reject) => setTimeout(() => reject(reason), 0)),
+  );
 }
 
 /**

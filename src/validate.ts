@@ -324,6 +324,12 @@ function checkRateLimiter(limiter: unknown): void {
       { field: "rateLimiter" },
     );
   }
+  const { bind } = limiter as { bind?: unknown };
+  if (bind !== undefined && typeof bind !== "function") {
+    throw new InvalidRequestError("createClient: rateLimiter.bind must be a function when given", {
+      field: "rateLimiter.bind",
+    });
+  }
 }
 
 function checkClock(clock: unknown): void {

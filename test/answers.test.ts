@@ -94,6 +94,22 @@ describe("a create answer of the wrong shape", () => {
   });
 });
 
+describe("the words for a field of the wrong type", () => {
+  it("say an integer too large to be exact is one, not 'an integer, not an integer'", async () => {
+    const { ps } = answering(pageFixture({ next_page: 2 ** 53 + 1 }));
+    const error = await failure(ps.listRoles(BRANCH));
+    expect(error.message).toBe(
+      "list_roles answered 200 with next_page that is an integer too large to be exact, not an integer.",
+    );
+  });
+
+  it("say a password of the wrong type is of the wrong type, not missing", async () => {
+    const { ps } = answering({ username: "postgres.x", password: 12345, access_host_url: "h" });
+    const error = await failure(ps.resetDefaultRole(BRANCH));
+    expect(error.message).toMatch(/^reset_default_role answered 200 with password that is an integer, not a string\. /);
+  });
+});
+
 describe("what the spec does not list", () => {
   it("passes through untouched: unknown fields and enum values, and null where the spec allows it", async () => {
     const role = {
@@ -187,7 +203,7 @@ describe("credentials in a create's answer", () => {
     it.each([
       ["an empty password", { password: "" }, "without password"],
       ["an empty username", { username: "" }, "without username"],
-      ["a username that is not a string", { username: 42 }, "without username"],
+      ["a username that is not a string", { username: 42 }, "with username that is an integer, not a string"],
       ["neither", { username: "", password: "" }, "without username and password"],
     ])("with %s is unusable, and keeps its raw body", async (_what, overrides, says) => {
       server.next(json(200, { ...roleFixture(), ...overrides }));

@@ -346,6 +346,29 @@ describe("echoed back", () => {
       expect(error?.headers?.get("www-authenticate")).toBe(`t=${TOKEN}`);
     });
 
+    it("is masked in a redirect's Location, which the message repeats", async () => {
+      server.next(json(302, "", { location: `https://evil.example/steal?t=${TOKEN}&auth=svc:${TOKEN}` }));
+      const error = await failure(ps.getRole(ROLE));
+      expect(error.message).toMatch(
+        /^get_role was redirected \(302\) to https:\/\/evil\.example\/steal\?t=\[redacted\]/,
+      );
+      for (const text of shown(error)) expect(text).not.toContain(TOKEN);
+    });
+
+    it("is masked when a body echoes the credentials URL-encoded; the token's id alone stays, as it names the token", async () => {
+      const id = "tokid_Outsider-Id-5";
+      const token = "pscale_tkn_with/slash+plus";
+      const client = createClient({ serviceToken: `${id}:${token}`, baseUrl: server.url, maxRetries: 0 });
+      server.next(json(401, { code: "unauthorized", message: `bad ${encodeURIComponent(`${id}:${token}`)}` }));
+      const encoded = await failure(client.getRole(ROLE));
+      for (const text of [...shown(encoded), String(encoded.apiMessage)]) {
+        expect(text).not.toContain(encodeURIComponent(token));
+        expect(text).not.toContain(token);
+      }
+      server.next(json(401, { code: "unauthorized", message: `unknown token id ${id}` }));
+      expect((await failure(client.getRole(ROLE))).apiMessage).toBe(`unknown token id ${id}`);
+    });
+
     it("is masked in a success's requestId", async () => {
       server.next(json(200, roleFixture(), { "x-request-id": `id-${TOKEN}` }));
       const { requestId } = await ps.getRole(ROLE).withResponse();

@@ -157,7 +157,8 @@ describe("against a stateful server", () => {
       const error = await ps.createTemporaryRole({ ...BRANCH, name: "stuck" }, () => "ok").catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PlanetScaleError);
       const id = server.roles[0]?.id;
-      expect((error as Error).message).toContain(`role stuck (id ${id}) on acme/app-db/main was left behind`);
+      // A 500 may come after the server acted: the delete's outcome is unknown, and the message says so.
+      expect((error as Error).message).toContain(`role stuck (id ${id}) on acme/app-db/main may have been left behind`);
       expect((error as Error).message).toContain("could not drop role");
     });
   });
@@ -342,8 +343,20 @@ describe("listAllRoles, whatever happens to the pages", () => {
       );
       const error = await failure(everything(ps.listAllRoles(BRANCH)));
       expect(error).toBeInstanceOf(UnexpectedResponseError);
-      expect(error.message).toBe("list_roles answered page 2 with only roles it had listed before");
+      expect(error.message).toBe("list_roles answered page 2 with no role it had not listed, and a next_page");
       expect(requests()).toBe(2);
+    });
+
+    it("empty pages that point to a next one are refused at the first, with the page's status and body kept", async () => {
+      const { ps, requests } = pagedBy((page) => pageFixture({ current_page: page, next_page: page + 1, data: [] }));
+      const error = await failure(everything(ps.listAllRoles(BRANCH)));
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error.message).toBe("list_roles answered page 1 with no role it had not listed, and a next_page");
+      expect(error.status).toBe(200);
+      expect(JSON.parse((error as UnexpectedResponseError).body)).toEqual(
+        pageFixture({ current_page: 1, next_page: 2, data: [] }),
+      );
+      expect(requests()).toBe(1);
     });
 
     it(`with new roles on every page stops at ${MAX_LIST_PAGES} pages`, async () => {
@@ -395,6 +408,14 @@ describe("createTemporaryRole on the fake", () => {
       expect(await ps.createTemporaryRole({ ...BRANCH, name: "tmp", ttl: 90 }, (role) => role.ttl)).toBe(90);
     });
 
+    it(`is ${TEMPORARY_ROLE_TTL} s when the caller passes ttl: undefined (an optional setting left unset)`, async () => {
+      const { fake, ps } = onFake();
+      const config: { ttl?: number } = {};
+      const ttl = await ps.createTemporaryRole({ ...BRANCH, name: "tmp", ttl: config.ttl }, (role) => role.ttl);
+      expect(ttl).toBe(TEMPORARY_ROLE_TTL);
+      expect(fake.requests[0]?.body).toEqual({ name: "tmp", ttl: TEMPORARY_ROLE_TTL });
+    });
+
     it("of 0 (never expires) is refused before anything is sent", async () => {
       const { fake, ps } = onFake();
       const error = await failure(ps.createTemporaryRole({ ...BRANCH, name: "tmp", ttl: 0 }, () => "never"));
@@ -402,6 +423,44 @@ describe("createTemporaryRole on the fake", () => {
       expect(error).toMatchObject({ field: "ttl", operation: "create_role" });
       expect(error.message).toContain("a positive number of seconds for a temporary role");
       expect(fake.requests).toEqual([]);
+    });
+  });
+
+  describe("its clean-up", () => {
+    it("with recoverAmbiguous creates under a name of its own and still deletes the role, handing back the result", async () => {
+      const { fake, ps } = onFake();
+      const name = await ps.createTemporaryRole({ ...BRANCH, name: "tmp" }, (role) => role.name, {
+        recoverAmbiguous: true,
+      });
+      expect(name).toMatch(/^tmp-[0-9a-z]{8}$/);
+      expect(fake.roles(BRANCH)).toEqual([]);
+      expect(fake.requests.map((request) => request.operation)).toEqual(["create_role", "delete_role"]);
+    });
+
+    it("counts a delete that finds the role already gone (404) as done, and hands back the result", async () => {
+      const { fake, ps } = onFake();
+      const result = await ps.createTemporaryRole({ ...BRANCH, name: "tmp", ttl: 600 }, async (role) => {
+        await ps.deleteRole({ ...BRANCH, id: role.id });
+        return 42;
+      });
+      expect(result).toBe(42);
+      expect(fake.roles(BRANCH)).toEqual([]);
+    });
+
+    it("says the role may be left behind, with the outcome unknown, when the delete's answer is lost", async () => {
+      const fake = createFakePlanetScale();
+      const ps = createClient({
+        serviceToken: fake.serviceToken,
+        baseUrl: fake.baseUrl,
+        fetch: fake.fetch,
+        maxRetries: 0,
+      });
+      fake.failNext("delete_role", { connectionReset: true });
+      const error = await failure(ps.createTemporaryRole({ ...BRANCH, name: "tmp" }, () => "used"));
+      expect(error).toBeInstanceOf(PlanetScaleError);
+      expect(error.outcomeUnknown).toBe(true);
+      expect(error.message).toMatch(/^role tmp \(id [^)]+\) on acme\/app-db\/main may have been left behind: /);
+      expect(error.message).toContain("Check with getRole({ organization, database, branch, id:");
     });
   });
 
@@ -474,7 +533,7 @@ describe("judged by what reaches the server", () => {
       expect(error).toBeInstanceOf(UnexpectedResponseError);
       expect(error.message).toBe("list_roles answered page 1 with next_page 1");
       expect(error.operation).toBe("list_roles");
-      expect((error as UnexpectedResponseError).body).toBe('{"current_page":1,"next_page":1}');
+      expect(JSON.parse((error as UnexpectedResponseError).body)).toMatchObject({ current_page: 1, next_page: 1 });
     });
   });
 
@@ -503,9 +562,9 @@ describe("judged by what reaches the server", () => {
       expect(rolesServer.requests.filter((r) => r.method === "DELETE")).toHaveLength(1);
       const id = made?.id;
       expect(error.message).toBe(
-        `role tmp (id ${id}) on acme/app-db/main was left behind: deleting it failed: ` +
-          `delete_role failed: 500 internal: could not drop role. ` +
-          `Delete it with deleteRole({ organization, database, branch, id: "${id}" }).`,
+        `role tmp (id ${id}) on acme/app-db/main may have been left behind: the delete's outcome is unknown ` +
+          `(delete_role failed: 500 internal: could not drop role). ` +
+          `Check with getRole({ organization, database, branch, id: "${id}" }) and delete it if it is still there.`,
       );
       expect(error.operation).toBe("delete_role");
       expect(error.cause).toBeInstanceOf(ServerError);
@@ -519,11 +578,11 @@ describe("judged by what reaches the server", () => {
         }),
       );
       expect(error.message).toContain(
-        "could not drop role (after the callback failed: migration 42 failed). Delete it",
+        "could not drop role) (after the callback failed: migration 42 failed). Check with getRole",
       );
       rolesServer.failNextDelete();
       const silent = await failure(ps.createTemporaryRole({ ...BRANCH, name: "tmp" }, () => Promise.reject(undefined)));
-      expect(silent.message).toContain("(after the callback failed: undefined). Delete it");
+      expect(silent.message).toContain("(after the callback failed: undefined). Check with getRole");
     });
   });
 

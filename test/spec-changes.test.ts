@@ -1,15 +1,17 @@
 // Following PlanetScale's spec: pulls from files and a local HTTP server, the change summary on
 // crafted variants, the regenerated types, and the refusals that leave the current spec alone.
-import { readFile, writeFile } from "node:fs/promises";
+import { cp, readdir, readFile, writeFile } from "node:fs/promises";
+import type { ServerResponse } from "node:http";
 import path from "node:path";
+import { marked } from "marked";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { render } from "../scripts/lib/generate.ts";
-import { type OpenApiDocument, pullSpec } from "../scripts/lib/spec.ts";
+import { MAX_DOCUMENT_BYTES, type OpenApiDocument, pullSpec } from "../scripts/lib/spec.ts";
 import { diffSpecs, formatSummary, type SpecChange } from "../scripts/lib/spec-diff.ts";
 import { ROOT, runTs, tempDir } from "./support/run.ts";
 import { closedPort, startServer, type TestServer } from "./support/servers.ts";
-import { DOCS_PAGE, unpackUpstream } from "./support/spec-fixtures.ts";
+import { DOCS_PAGE, externalRefTargets, type RefTargets, unpackUpstream } from "./support/spec-fixtures.ts";
 
 const OVERLAYS = path.join(ROOT, "openapi/overlays");
 const CREATE_PATH = "/organizations/{organization}/databases/{database}/branches/{branch}/roles";
@@ -20,6 +22,7 @@ let server: TestServer;
 let docsText: string;
 let baseline: OpenApiDocument;
 let fullSpec: string;
+let refs: RefTargets;
 
 // biome-ignore lint/suspicious/noExplicitAny: variants poke into arbitrary places of a parsed spec.
 type Loose = any;
@@ -38,12 +41,44 @@ async function writeVariant(name: string, edit: (doc: Loose) => void, asJson = f
   return file;
 }
 
+/** Top-level YAML where each level holds nine aliases of the level below: 9^levels strings once expanded. */
+function aliasBomb(levels: number): string {
+  const lines = [`x-level0: &level0 [${Array(9).fill('"lol"').join(", ")}]`];
+  for (let level = 1; level <= levels; level++) {
+    lines.push(
+      `x-level${level}: &level${level} [${Array(9)
+        .fill(`*level${level - 1}`)
+        .join(", ")}]`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** A 200 whose body never ends: YAML comment lines, written as fast as the client reads them. */
+function answerForever(res: ServerResponse): void {
+  res.writeHead(200, { "content-type": "text/yaml" });
+  const chunk = Buffer.from(`# ${"x".repeat(1021)}\n`.repeat(64));
+  const pump = () => {
+    while (!res.destroyed && res.write(chunk)) {}
+  };
+  res.on("drain", pump);
+  pump();
+}
+
 async function changesFor(file: string): Promise<SpecChange[]> {
   return diffSpecs(baseline, (await pullSpec(file, OVERLAYS)).doc);
 }
 
 const createOp = (doc: Loose) => doc.paths[CREATE_PATH].post;
 const createBody = (doc: Loose) => createOp(doc).requestBody.content["application/json"].schema;
+// A control character a terminal would act on; line breaks aside, as printed output has them.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+
+// Where a $ref put into create_role's request body is, as a JSON pointer.
+const CREATE_BODY_POINTER =
+  "/paths/~1organizations~1{organization}~1databases~1{database}~1branches~1{branch}~1roles/post/requestBody" +
+  "/content/application~1json/schema/properties";
 const createResponse = (doc: Loose) => createOp(doc).responses["200"].content["application/json"].schema;
 
 beforeAll(async () => {
@@ -51,8 +86,10 @@ beforeAll(async () => {
   fullSpec = (await unpackUpstream(dir)).file;
   docsText = await readFile(DOCS_PAGE, "utf8");
   baseline = (await pullSpec(DOCS_PAGE, OVERLAYS)).doc;
+  refs = await externalRefTargets(dir);
   server = await startServer((request, res) => {
     const files: Record<string, string> = { "/docs/create_role.md": DOCS_PAGE, "/openapi.yaml": fullSpec };
+    if (request.url === "/endless.yaml") return answerForever(res);
     const file = files[request.url];
     if (!file) return res.writeHead(404).end("not here");
     readFile(file).then((bytes) => res.writeHead(200, { "content-type": "text/plain" }).end(bytes));
@@ -60,6 +97,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server.close();
+  await refs.server.close();
   await cleanup();
 });
 
@@ -70,15 +108,41 @@ describe("pulling from a docs page", () => {
     expect(pulled.doc.security).toEqual([{ oauth2: [] }, { serviceToken: [] }]);
   });
 
+  it("picks, of the page's fenced yaml blocks, the one that is an OpenAPI document", async () => {
+    // Before it, a snippet with openapi: but no paths; after it, a plain example.
+    const snippet = "```yaml\nopenapi: 3.0.1\ninfo: {title: A snippet, version: '1'}\n```\n\n";
+    const example = "\n\n```yaml\nname: my-role\nttl: 3600\n```\n";
+    const page = path.join(dir, "several-blocks.md");
+    await writeFile(page, `# Create role credentials\n\n${snippet}${docsText}${example}`);
+    const pulled = await pullSpec(page, OVERLAYS);
+    expect(pulled.lock.operations).toEqual(["create_role"]);
+  });
+
   it("says what the page's create_role differs in from the full document", async () => {
     const full = (await pullSpec(fullSpec, OVERLAYS)).doc;
     const changes = diffSpecs(full, baseline);
     const summary = formatSummary(changes, "docs");
-    expect(summary).toContain("- list_roles: GET");
-    expect(summary).toMatch(/### Breaking for callers[\s\S]*create_role request with_replication: boolean removed/);
+    expect(summary).toContain("- `list_roles`: GET");
+    expect(summary).toMatch(/### Breaking for callers[\s\S]*`create_role` request `with_replication`: boolean removed/);
     expect(summary).toMatch(
-      /### Other changes[\s\S]*create_role request inherited_roles\[\]: enum value "pscale_managed" added/,
+      /### Other changes[\s\S]*`create_role` request `inherited_roles\[\]`: enum value "pscale_managed" added/,
     );
+  });
+});
+
+describe("external $refs in the overlays", () => {
+  it("refuses a $ref that an overlay adds, before validating, and fetches nothing", async () => {
+    const overlays = path.join(dir, "overlays-with-ref");
+    await cp(OVERLAYS, overlays, { recursive: true });
+    const target = "$.paths.*.post.requestBody.content['application/json'].schema.properties";
+    const overlay = { overlay: "1.1.0", info: { title: "x", version: "1.0.0" }, actions: [] as unknown[] };
+    overlay.actions.push({ target, update: { leak: { $ref: refs.url } } });
+    await writeFile(path.join(overlays, "90-leak.yaml"), YAML.stringify(overlay));
+    expect((await readdir(overlays)).at(-1)).toBe("90-leak.yaml");
+    await expect(pullSpec(DOCS_PAGE, overlays)).rejects.toThrow(
+      `has a $ref outside the document at ${CREATE_BODY_POINTER}/leak/$ref`,
+    );
+    expect(refs.server.requests).toEqual([]);
   });
 });
 
@@ -213,6 +277,31 @@ describe("npm run spec:pull", () => {
     await untouched();
   });
 
+  it("keeps spec text from forging Markdown in the summary file or control sequences in the terminal", async () => {
+    const hostile = "x\n\n## Nothing breaks, merge @octocat\n<!-- \u001b]0;owned\u0007\u009b ``tick``";
+    const file = await writeVariant("hostile-names", (doc) => {
+      createBody(doc).properties[hostile] = { type: "string" };
+      createBody(doc).properties.inherited_roles.items.enum.push("@octocat <!-- #1 **bold**");
+    });
+    const summaryFile = path.join(dir, "hostile-summary.md");
+    const args = ["--from", file, "--out", out, "--dry-run", "--summary-file", summaryFile];
+    const run = await runTs("scripts/pull-spec.ts", args);
+    expect(run.code).toBe(0);
+    const html = await marked.parse(await readFile(summaryFile, "utf8"));
+    expect(html.match(/<h\d>[^<]*<\/h\d>/g)).toEqual(["<h3>Other changes</h3>"]);
+    expect(html).not.toMatch(/<!--|<strong>/);
+    // Outside code, no mention or issue reference GitHub would link.
+    expect(html.replace(/<code>[\s\S]*?<\/code>/g, "")).not.toMatch(/[@#][A-Za-z0-9]/);
+    const escaped = "x\\n\\n## Nothing breaks, merge @octocat\\n&lt;!-- \\u001b]0;owned\\u0007\\u009b ``tick``";
+    expect(html).toContain(`<code>${escaped}</code>`);
+    expect(run.stdout).toContain("\\u001b]0;owned\\u0007\\u009b");
+    expect(run.stdout).not.toMatch(RAW_CONTROL);
+    const asJson = await runTs("scripts/pull-spec.ts", ["--from", file, "--out", out, "--dry-run", "--json"]);
+    expect(asJson.stdout).not.toMatch(RAW_CONTROL);
+    expect(JSON.parse(asJson.stdout).changes).toContainEqual(expect.objectContaining({ field: hostile }));
+    await untouched();
+  });
+
   it.each([
     [
       "Swagger 2.0",
@@ -240,6 +329,54 @@ describe("npm run spec:pull", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(message);
     expect(run.stderr).toContain("left as it was");
+    await untouched();
+  });
+
+  it.each([
+    ["a seven-level alias bomb", aliasBomb(7)],
+    ["a single alias", "x-shared: &shared {type: string}\nx-again: *shared\n"],
+  ])("refuses YAML aliases (%s) with a clear message, and writes nothing", async (name, aliases) => {
+    // Refused while reading: the message is the alias refusal, not what a bomb's expansion
+    // would later give (an out-of-memory crash or a timeout), and the spec is untouched.
+    const file = path.join(dir, `${name.replaceAll(" ", "-")}.yaml`);
+    await writeFile(file, `${YAML.stringify(docsDocument())}${aliases}`);
+    const run = await runTs("scripts/pull-spec.ts", ["--from", file, "--out", out]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/uses YAML aliases \(\*name\), which an OpenAPI document does not need/);
+    expect(run.stderr).toContain("left as it was");
+    await untouched();
+  });
+
+  it.each([
+    ["a local file", () => refs.file],
+    ["a URL", () => refs.url],
+  ])("refuses a $ref to %s, naming where it is, and reads or fetches nothing", async (name, target) => {
+    const file = await writeVariant(`ref-to-${name.replaceAll(" ", "-")}`, (doc) => {
+      createBody(doc).properties["leak\u001b[2J"] = { $ref: target() };
+    });
+    const run = await runTs("scripts/pull-spec.ts", ["--from", file, "--out", out]);
+    expect(run.code).toBe(1);
+    // The pointer names the place, with the control character in its key escaped for the terminal.
+    expect(run.stderr).toContain(`has a $ref outside the document at ${CREATE_BODY_POINTER}/leak\\u001b[2J/$ref`);
+    expect(run.stderr).not.toContain("\u001b");
+    expect(refs.server.requests).toEqual([]);
+    expect(`${run.stdout}${run.stderr}`).not.toContain(refs.marker);
+    await untouched();
+  });
+
+  it("refuses a body that never ends once past the size cap, while downloading", async () => {
+    const run = await runTs("scripts/pull-spec.ts", ["--from", `${server.url}/endless.yaml`, "--out", out]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/endless\.yaml is larger than 16 MiB, the most spec:pull reads/);
+    await untouched();
+  });
+
+  it("refuses a file one byte over the size cap", async () => {
+    const file = path.join(dir, "too-large.yaml");
+    await writeFile(file, Buffer.alloc(MAX_DOCUMENT_BYTES + 1, "#"));
+    const run = await runTs("scripts/pull-spec.ts", ["--from", file, "--out", out]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/too-large\.yaml is larger than 16 MiB, the most spec:pull reads/);
     await untouched();
   });
 

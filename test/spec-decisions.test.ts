@@ -50,6 +50,19 @@ describe("recording breaking changes in the lock", () => {
   });
 });
 
+describe("spec text in the decisions printed to the terminal", () => {
+  it("shows control characters escaped, so a name can neither drive the terminal nor start a line", () => {
+    const hostile = { ...removed, field: "ready\u001b[2J\n  - all decided" };
+    const [message] = breakingDecisions({ breaking_changes: recordBreaking(undefined, [hostile], "now") }, "lock.json");
+    expect(message).toContain("- create_role response ready\\u001b[2J\\n  - all decided: boolean removed\n");
+    const doc: OpenApiDocument = {
+      openapi: "3.0.1",
+      paths: { "/roles\u0007": { get: { operationId: "list_roles\u009b31m", responses: {} } } },
+    };
+    expect(policyDecisions(doc, [])[0]).toMatch(/^operation list_roles\\u009b31m \(GET \/roles\\u0007\) has no row/);
+  });
+});
+
 describe("the retry policy against the spec", () => {
   it("names a policy row whose operation left the spec", () => {
     const doc: OpenApiDocument = {

@@ -120,10 +120,10 @@ describe("an additive upstream change", CHILD_PROCESSES, () => {
     const summary = await readFile(summaryFile, "utf8");
     expect(summary).toContain("3 change(s) to the Roles operations");
     expect(summary).toContain(", 0 breaking.");
-    expect(summary).toContain("- create_role request comment: string added");
-    expect(summary).toContain("- create_role response last_used_at: string | null added");
+    expect(summary).toContain("- `create_role` request `comment`: string added");
+    expect(summary).toContain("- `create_role` response `last_used_at`: string | null added");
     expect(summary).toContain(
-      '- create_role request inherited_roles[]: enum value "pg_signal_autovacuum_worker" added',
+      '- `create_role` request `inherited_roles[]`: enum value "pg_signal_autovacuum_worker" added',
     );
 
     const check = await npmRun("generate", "--check");
@@ -143,7 +143,7 @@ describe("a change that needs a decision", CHILD_PROCESSES, () => {
     });
     const { pull, generate } = await pullAndGenerate(file);
     expect(pull.code, pull.stderr).toBe(0);
-    expect(pull.stdout).toContain(`- disable_role: POST ${ROLE}/disable added`);
+    expect(pull.stdout).toContain(`- \`disable_role\`: POST ${ROLE}/disable added`);
     expect(generate.code, generate.stderr).toBe(0);
 
     const check = await npmRun("generate", "--check");

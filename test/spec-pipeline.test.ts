@@ -1,12 +1,12 @@
 // spec:pull on the full upstream document (the fixture) keeps the Roles operations and applies the
 // overlays, and generate --check catches generated code that drifted from its spec.
 import { createHash } from "node:crypto";
-import { cp, readFile, writeFile } from "node:fs/promises";
+import { access, cp, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { ROOT, runTs, tempDir } from "./support/run.ts";
-import { unpackUpstream } from "./support/spec-fixtures.ts";
+import { externalRefTargets, type RefTargets, unpackUpstream } from "./support/spec-fixtures.ts";
 
 const ROLES_OPERATIONS = [
   "create_role",
@@ -101,5 +101,37 @@ describe("generate --check", () => {
     const run = await check();
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("openapi.ts");
+  });
+});
+
+describe("generate on a spec with external $refs (a hand edit of openapi/planetscale.yaml)", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let refs: RefTargets;
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    refs = await externalRefTargets(dir);
+  });
+  afterAll(async () => {
+    await refs.server.close();
+    await cleanup();
+  });
+
+  it.each([
+    ["a local file", () => refs.file],
+    ["a URL", () => refs.url],
+  ])("refuses a $ref to %s, naming where it is, and writes, reads and fetches nothing", async (name, target) => {
+    const doc = YAML.parse(await readFile(path.join(ROOT, "openapi/planetscale.yaml"), "utf8"));
+    doc.components.schemas["Leak\u0007"] = { $ref: target() };
+    const specPath = path.join(dir, `${name.replaceAll(" ", "-")}.yaml`);
+    await writeFile(specPath, YAML.stringify(doc));
+    const out = path.join(dir, `generated-${name.replaceAll(" ", "-")}`);
+    const run = await runTs("scripts/generate.ts", ["--spec", specPath, "--out", out]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("has a $ref outside the document at /components/schemas/Leak\\u0007/$ref");
+    expect(run.stderr).not.toContain("\u0007");
+    expect(refs.server.requests).toEqual([]);
+    expect(`${run.stdout}${run.stderr}`).not.toContain(refs.marker);
+    await expect(access(out)).rejects.toThrow(/ENOENT/);
   });
 });

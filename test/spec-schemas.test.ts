@@ -99,10 +99,10 @@ describe("the change summary on real-world schemas", () => {
       type: "object",
     });
     const summary = formatSummary(diffSpecs(before, after), "variant");
-    expect(summary).toContain("- create_thing request ttl: integer removed");
-    expect(summary).toContain("- create_thing request region: string added");
-    expect(summary).toContain("- create_thing request source.snapshot: string added");
-    expect(summary).toMatch(/### Breaking for callers\n- create_thing request ttl: integer removed\n\n###/);
+    expect(summary).toContain("- `create_thing` request `ttl`: integer removed");
+    expect(summary).toContain("- `create_thing` request `region`: string added");
+    expect(summary).toContain("- `create_thing` request `source.snapshot`: string added");
+    expect(summary).toMatch(/### Breaking for callers\n- `create_thing` request `ttl`: integer removed\n\n###/);
   });
 
   it("reads 3.1 type lists and oneOf with null as nullability, not as a change of type", () => {

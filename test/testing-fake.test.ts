@@ -7,6 +7,7 @@ import {
   type ClientOptions,
   ConnectionError,
   createClient,
+  type ListRolesParams,
   NotFoundError,
   type PlanetScaleClient,
   PlanetScaleError,
@@ -121,7 +122,7 @@ describe("pages", () => {
     expect(empty).toMatchObject({ current_page: 1, per_page: 25, next_page: null, total_count: 0, data: [] });
   });
 
-  it("q searches names and usernames; status picks active or expired roles", async () => {
+  it("q searches names and usernames; status picks active, renewable, disabled or expired roles", async () => {
     let now = new Date("2026-01-01T00:00:00Z");
     const { ps } = setup({ now: () => now });
     const [short] = await createSome(ps, ["ci-short"]);
@@ -129,12 +130,15 @@ describe("pages", () => {
     await ps.updateRole({ ...BRANCH, id: short?.id as string }); // no change: still no ttl
     await ps.createRole({ ...BRANCH, name: "ci-brief", ttl: 60 });
     now = new Date("2026-01-01T00:05:00Z");
-    const names = async (params: { q?: string; status?: string }) =>
+    const names = async (params: Pick<ListRolesParams, "q" | "status">) =>
       (await ps.listRoles({ ...BRANCH, ...params })).data.map((role) => role.name);
     expect(await names({ q: "CI-" })).toEqual(["ci-short", "ci-brief"]);
     expect(await names({ q: short?.username.split(".")[1] as string })).toEqual(["ci-short"]);
     expect(await names({ status: "expired" })).toEqual(["ci-brief"]);
     expect(await names({ status: "active" })).toEqual(["ci-short", "app-long"]);
+    // Renewable: active with a ttl to renew; disabled: none here.
+    expect(await names({ status: "renewable" })).toEqual(["app-long"]);
+    expect(await names({ status: "disabled" })).toEqual([]);
   });
 });
 

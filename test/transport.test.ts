@@ -102,6 +102,41 @@ describe("the caller's fetch", () => {
   });
 });
 
+describe("a fetch of the caller's that misbehaves", () => {
+  const where = { ...BRANCH, name: "ci" };
+  const create = (fetch: typeof globalThis.fetch, options = {}) =>
+    createClient({ serviceToken: "id:secret", baseUrl: "https://api.test/v1", fetch, maxRetries: 0, ...options });
+
+  it("and ignores the request's signal still ends at the deadline, on the client's clock", async () => {
+    const clock = manualClock();
+    let release: (() => void) | undefined;
+    const deaf: typeof fetch = () =>
+      new Promise<Response>((resolve) => {
+        release = () => resolve(new Response("{}", { status: 500 }));
+      });
+    const call = failure(create(deaf, { clock }).createRole(where, { timeoutMs: 200 }));
+    await clock.advance(200);
+    const error = await call;
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ outcomeUnknown: true });
+    release?.();
+  });
+
+  it("and resolves to something that is not a Response is a failure whose outcome is unknown", async () => {
+    const error = await failure(create(async () => ({}) as Response).createRole(where));
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error).toMatchObject({ requestSent: true, outcomeUnknown: true });
+    expect(error.message).toMatch(/^create_role: the connection failed after the request was sent \(/);
+    expect(error.message).toContain("may have been created");
+  });
+
+  it("and resolves to a network error (Response.error()) is a failure whose outcome is unknown", async () => {
+    const error = await failure(create(async () => Response.error()).createRole(where));
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error).toMatchObject({ requestSent: true, outcomeUnknown: true });
+  });
+});
+
 describe("tokens, failures and bodies", () => {
   const ROLE = { ...BRANCH, id: "role-1" };
   const CAP = 4 * 1024 * 1024;

@@ -1,6 +1,6 @@
 // Type-level guarantees: these lines are checked by `tsc` (npm run typecheck) as well as run.
 import { describe, expectTypeOf, it } from "vitest";
-import type { CreateRoleParams, InheritedRole, OperationResult, PlanetScaleClient, Role } from "../src/index.ts";
+import type { CreateRoleParams, InheritedRole, Lease, OperationResult, PlanetScaleClient, Role } from "../src/index.ts";
 
 declare const ps: PlanetScaleClient;
 const branch = { organization: "acme", database: "app-db", branch: "main" };
@@ -17,8 +17,17 @@ describe("types generated from the spec", () => {
       void ps.createRole({ organization: "acme", database: "app-db" });
       // @ts-expect-error: require_where_on_delete is off, warn or on
       void ps.createRole({ ...branch, require_where_on_delete: "always" });
+      // @ts-expect-error: list_roles' status is active, renewable, disabled or expired
+      void ps.listRoles({ ...branch, status: "bogus" });
       // @ts-expect-error: getRole needs the role id
       void ps.getRole({ ...branch });
+      // @ts-expect-error: graceMs is a number of milliseconds
+      void ps.leaseRole({ ...branch, name: "api" }, { graceMs: "soon" });
+      void ps.leaseRole(
+        { ...branch, name: "api" },
+        // @ts-expect-error: onChange's previous is undefined for the first role
+        { onChange: (next, previous) => next.username + previous.username },
+      );
     };
     expectTypeOf(neverCalled).toBeFunction();
   });
@@ -30,6 +39,8 @@ describe("types generated from the spec", () => {
     expectTypeOf<Role["password"]>().toEqualTypeOf<string>();
     expectTypeOf<Awaited<ReturnType<PlanetScaleClient["createRole"]>>>().toEqualTypeOf<Role>();
     expectTypeOf<Awaited<ReturnType<PlanetScaleClient["deleteRole"]>>>().toEqualTypeOf<void>();
+    expectTypeOf<Awaited<ReturnType<PlanetScaleClient["leaseRole"]>>>().toEqualTypeOf<Lease>();
+    expectTypeOf<ReturnType<Lease["current"]>>().toEqualTypeOf<Role>();
   });
 
   it("names Role only where the spec's answer has exactly its shape", () => {

@@ -12,6 +12,7 @@ import {
   type PlanetScaleError,
 } from "../src/index.ts";
 import { parseRetryAfter } from "../src/retry.ts";
+import { createFakePlanetScale } from "../src/testing/index.ts";
 import { checkValue } from "../src/validate.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
@@ -122,6 +123,32 @@ describe("every operation checks its path parameters", () => {
     const call = ps[method] as (p: unknown) => Promise<unknown>;
     await expect(call(params)).rejects.toBeInstanceOf(InvalidRequestError);
     expect(server.requests.length).toBe(before);
+  });
+});
+
+describe("listRoles' status filter", () => {
+  it("refuses a status PlanetScale does not know, naming the four it does, with nothing sent", async () => {
+    const fake = createFakePlanetScale();
+    const client = createClient({ fetch: fake.fetch, baseUrl: fake.baseUrl, serviceToken: fake.serviceToken });
+    const error = await client.listRoles({ ...BRANCH, status: "bogus" as never }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error).toMatchObject({ field: "status", operation: "list_roles" });
+    expect((error as Error).message).toMatch(/status.*one of active, renewable, disabled, expired/);
+    expect(fake.requests).toEqual([]);
+  });
+
+  it("sends each of the four", async () => {
+    const fake = createFakePlanetScale();
+    const client = createClient({ fetch: fake.fetch, baseUrl: fake.baseUrl, serviceToken: fake.serviceToken });
+    for (const status of ["active", "renewable", "disabled", "expired"] as const) {
+      await client.listRoles({ ...BRANCH, status });
+    }
+    expect(fake.requests.map((request) => request.query.status)).toEqual([
+      "active",
+      "renewable",
+      "disabled",
+      "expired",
+    ]);
   });
 });
 

@@ -5,6 +5,7 @@
 // that breaks callers, which spec:pull records in the lock until a person writes their decision.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { printable } from "../../src/secrets.ts";
 import { type OpenApiDocument, operationsOf, parseDocument, type RecordedChange, type SpecLock } from "./spec.ts";
 import type { SpecChange } from "./spec-diff.ts";
 
@@ -16,7 +17,8 @@ export function policyDecisions(doc: OpenApiDocument, policyIds: readonly string
     .filter((operation) => !policyIds.includes(operation.id))
     .map(
       ({ id, method, route }) =>
-        `operation ${id} (${method} ${route}) has no row in ${POLICY}: decide whether sending it again after ` +
+        `operation ${printable(id)} (${method} ${printable(route)}) has no row in ${POLICY}: ` +
+        "decide whether sending it again after " +
         "a 5xx, a reset or a timeout is harmless (repeatable: true) or could act twice (repeatable: false), " +
         'say why in "because", and list it in the Retries table of README.md.',
     );
@@ -34,7 +36,9 @@ export function breakingDecisions(lock: Pick<SpecLock, "breaking_changes">, lock
   const open = (lock.breaking_changes ?? []).filter((change) => change.decision.trim() === "");
   if (open.length === 0) return [];
   const count = open.length === 1 ? "1 breaking change" : `${open.length} breaking changes`;
-  const lines = open.map((change) => `  - ${change.operation} ${change.where} ${change.field}: ${change.detail}`);
+  const lines = open.map(
+    (change) => `  - ${printable(`${change.operation} ${change.where} ${change.field}: ${change.detail}`)}`,
+  );
   return [
     [
       `${lockName} records ${count} that nobody has acknowledged:`,

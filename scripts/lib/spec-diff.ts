@@ -1,6 +1,7 @@
 // What a spec change means for callers of this client: operations added and removed, request and
 // response fields added, removed or changed, enum values added and removed, with the changes that
 // break callers marked. A small walker over the JSON schemas the Roles operations use.
+import { codeSpan, markdownText } from "./escape.ts";
 import { deref, type SchemaAt, type SchemaView, schemaAt, viewSchema } from "./schema.ts";
 import { isObject, type OpenApiDocument } from "./spec.ts";
 
@@ -186,16 +187,20 @@ export function diffSpecs(before: OpenApiDocument, after: OpenApiDocument): Spec
 }
 
 function line(change: SpecChange): string {
-  const field = change.field ? ` ${change.where} ${change.field}:` : ":";
-  return `- ${change.operation}${field} ${change.detail}`;
+  const field = change.field ? ` ${change.where} ${codeSpan(change.field)}:` : ":";
+  return `- ${codeSpan(change.operation)}${field} ${markdownText(change.detail)}`;
 }
 
-/** Markdown: fit for a terminal and for a pull request body. */
+/**
+ * Markdown: fit for a terminal and for a pull request body. Every name and value from the spec is
+ * escaped (scripts/lib/escape.ts): names in code spans, details as plain text.
+ */
 export function formatSummary(changes: SpecChange[], from: string): string {
-  if (changes.length === 0) return `No changes to the Roles operations from ${from}.`;
+  const source = codeSpan(from);
+  if (changes.length === 0) return `No changes to the Roles operations from ${source}.`;
   const breaking = changes.filter((c) => c.breaking);
   const other = changes.filter((c) => !c.breaking);
-  const parts = [`${changes.length} change(s) to the Roles operations from ${from}, ${breaking.length} breaking.`];
+  const parts = [`${changes.length} change(s) to the Roles operations from ${source}, ${breaking.length} breaking.`];
   if (breaking.length > 0) parts.push("", "### Breaking for callers", ...breaking.map(line));
   if (other.length > 0) parts.push("", "### Other changes", ...other.map(line));
   return parts.join("\n");

@@ -1,5 +1,6 @@
 // The subcommands: their arguments, options, and the one library call each makes.
 import type { PlanetScaleClient } from "../client.ts";
+import { operations } from "../generated/operations.ts";
 import { INHERITED_ROLES } from "../validate.ts";
 import { parseDuration } from "./duration.ts";
 import { Cancelled, UsageError } from "./failures.ts";
@@ -138,13 +139,17 @@ export const COMMANDS: Record<string, Command> = {
       page: { type: "string", help: "page number (default 1)" },
       "per-page": { type: "string", help: "roles per page (default 25)" },
       q: { type: "string", help: "search by name or username" },
-      status: { type: "string", help: "filter by status" },
+      status: {
+        type: "string",
+        help: `filter by status, one of: ${operations.list_roles.query.status.enum.join(", ")}`,
+      },
     },
     run: async (ps, args, values, { signal }) => {
       const filters = {
         ...branchOf(args),
         q: stringOf(values.q),
-        status: stringOf(values.status),
+        // Any text: the client refuses a status outside the spec's list, naming the list.
+        status: stringOf(values.status) as never,
         per_page: wholeNumberOf(values, "per-page"),
       };
       if (!values.all) return ps.listRoles({ ...filters, page: wholeNumberOf(values, "page") }, { signal });

@@ -294,7 +294,7 @@ export interface operations {
                 /** @description If provided, specifies the number of returned results */
                 per_page?: number;
                 /** @description Filter roles by status */
-                status?: string;
+                status?: "active" | "renewable" | "disabled" | "expired";
                 /** @description Search roles by name or username */
                 q?: string;
             };

@@ -491,7 +491,13 @@ export const operations = {
         "type": "integer"
       },
       "status": {
-        "type": "string"
+        "type": "string",
+        "enum": [
+          "active",
+          "renewable",
+          "disabled",
+          "expired"
+        ]
       },
       "q": {
         "type": "string"

@@ -1,37 +1,66 @@
 // createRedisRateLimiter: one budget for every process that names the same Redis and key. When Redis
-// cannot be reached, each process paces its own calls with the in-memory limiter, says so once, and
-// returns to the shared budget when Redis answers again. The limiter never fails a call.
-import { Redis, type RedisOptions } from "ioredis";
-import { sleep } from "../clock.ts";
+// cannot be reached, does not answer, or answers what its scripts never return, each process paces
+// its own calls with the in-memory limiter, says so once, and returns to the shared budget when
+// Redis answers again. The limiter never fails a call.
+import { type Cluster, Redis, type RedisOptions } from "ioredis";
+import { type Clock, systemClock } from "../clock.ts";
 import { createRateLimiter, type RateLimiter } from "../gate.ts";
+import { budgetKey, DEFAULT_KEY, isIdentity } from "./identity.ts";
 import { RedisRoute } from "./route.ts";
-import { SharedPace, type Turn } from "./shared-pace.ts";
+import { SharedPace, type Turn, UnusableReplyError } from "./shared-pace.ts";
 
-export const DEFAULT_KEY = "planetscale-roles:rate-limit";
 // Redis on the same network answers in a millisecond or two; a command that takes longer than this
 // is treated as Redis gone, so that a hung Redis costs a call little of its own deadline.
 export const DEFAULT_COMMAND_TIMEOUT_MS = 100;
 
+/**
+ * The longest wait a call that does not say how long it has is told to make. No hold the API asks
+ * for and no pace learned from it comes near; a reply that says more is not the script's.
+ */
+const LONGEST_WAIT_MS = 3_600_000;
+
+/** Reservations one call makes at most: each one after the first means a hold or a new pace began while it waited. */
+const MAX_RESERVATIONS = 5;
+
 export interface RedisRateLimiterOptions {
   /** The Redis every process of the fleet names: `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. */
-  url: string;
+  url?: string;
   /**
-   * The budget's key in Redis: limiters with the same key share one budget. Use one key per
-   * service token, as the API counts per token. Default `planetscale-roles:rate-limit`.
+   * Instead of `url`: an ioredis `Redis` or `Cluster` client you already hold. The limiter adds its
+   * scripts to it and never closes it: `close()` leaves it to you.
+   */
+  client?: Redis | Cluster;
+  /**
+   * The budget's key in Redis: limiters with the same key share one budget. Default: one key per
+   * set of credentials, named after a hash of the client's token (never the token itself).
    */
   key?: string;
   /**
    * Longest wait for one Redis command, in ms, before the call is paced locally instead. Default 100.
-   * It counts toward the call's timeoutMs: keep it well under that.
+   * Time the process itself was too busy to read the answer does not count. It counts toward the
+   * call's timeoutMs: keep it well under that.
    */
   commandTimeoutMs?: number;
-  /** Told once when Redis cannot be reached and this process paces its calls alone. Default: console.warn. */
+  /** Told once when Redis cannot be used and this process paces its calls alone. Default: console.warn. */
   onWarning?: (message: string) => void;
+  /** Where the waits at the shared hold and the pause after a failure take their time from. Default: the real clock. */
+  clock?: Clock;
 }
 
 /** A RateLimiter shared through Redis, holding a connection until it is closed. */
 export interface RedisRateLimiter extends RateLimiter {
-  /** Closes the connection to Redis (so that the process can exit); the limiter then paces this process alone. */
+  /**
+   * Resolves when one more request may go. `timeLeftMs`: how long the call has left; a wait longer
+   * than that is not Redis's to ask, and the call is paced locally.
+   */
+  acquire(signal?: AbortSignal, timeLeftMs?: number): Promise<void> | undefined;
+  /**
+   * Told by a client that uses this limiter, before its first call: the hex SHA-256 of its
+   * Authorization header value (or a promise of it). Without a `key`, the budget is named after the
+   * first one told; a limiter passed to several clients keeps that one budget for all of them.
+   */
+  bind(identity: string | PromiseLike<string>): void;
+  /** Closes the connection the limiter made (so that the process can exit); the limiter then paces this process alone. */
   close(): void;
 }
 
@@ -39,15 +68,23 @@ function checkOptions(options: RedisRateLimiterOptions): void {
   const fail = (field: string, allowed: string) => {
     throw new TypeError(`createRedisRateLimiter: ${field} must be ${allowed}`);
   };
-  if (typeof options !== "object" || options === null) fail("options", "an object with a url");
-  const { url, key, commandTimeoutMs, onWarning } = options;
+  if (typeof options !== "object" || options === null) fail("options", "an object with a url or a client");
+  const { url, client, key, commandTimeoutMs, onWarning, clock } = options;
+  if ((url === undefined) === (client === undefined)) fail("url or client", "given, one of them");
   const protocol = typeof url === "string" && URL.canParse(url) ? new URL(url).protocol : "";
-  if (protocol !== "redis:" && protocol !== "rediss:") fail("url", "a redis:// or rediss:// URL");
+  if (url !== undefined && protocol !== "redis:" && protocol !== "rediss:") fail("url", "a redis:// or rediss:// URL");
+  const commands = client as { defineCommand?: unknown; status?: unknown } | undefined;
+  if (client !== undefined && (typeof commands?.defineCommand !== "function" || typeof commands.status !== "string")) {
+    fail("client", "an ioredis Redis or Cluster client");
+  }
   if (key !== undefined && (typeof key !== "string" || key === "")) fail("key", "a non-empty string");
   if (commandTimeoutMs !== undefined && !(Number.isFinite(commandTimeoutMs) && commandTimeoutMs > 0)) {
     fail("commandTimeoutMs", "a positive number of milliseconds");
   }
   if (onWarning !== undefined && typeof onWarning !== "function") fail("onWarning", "a function");
+  if (clock !== undefined && (typeof clock?.now !== "function" || typeof clock.sleep !== "function")) {
+    fail("clock", "a Clock (now, sleep)");
+  }
 }
 
 /** Settles as `work` does, or rejects with the signal's reason as soon as it aborts. */
@@ -64,7 +101,6 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pro
 
 function connect(url: string, commandTimeoutMs: number): Redis {
   const settings: RedisOptions & { disconnectTimeout: number } = {
-    commandTimeout: commandTimeoutMs,
     // Commands wait in ioredis's queue only while the first connection is made (bounded by the
     // command timeout); once a connection breaks they fail at once instead of being sent again.
     maxRetriesPerRequest: 0,
@@ -78,6 +114,80 @@ function connect(url: string, commandTimeoutMs: number): Redis {
   return client;
 }
 
+/** The server a warning names: host and port only, as the URL may hold a password. */
+function whereOf(url: string | undefined, client: Redis | Cluster): string {
+  if (url !== undefined) return `Redis at ${new URL(url).hostname}:${new URL(url).port || 6379}`;
+  if (client.isCluster) return "the Redis Cluster";
+  const { host, port, path } = (client as Redis).options;
+  return `Redis at ${path || `${host}:${port}`}`;
+}
+
+/** What a reservation may ask a call to wait, and the words for it when a reply asks more. */
+function waitLimit(timeLeftMs: number | undefined, elapsedMs: number): [number, string] {
+  if (timeLeftMs === undefined || !(timeLeftMs > 0)) return [LONGEST_WAIT_MS, "an hour"];
+  const left = Math.max(0, Math.round(timeLeftMs - elapsedMs));
+  return [left, `the ${left} ms the call has left`];
+}
+
+/** One call's turn from the shared pace, or from the local one as soon as Redis fails it. */
+function sharedTurns(pace: SharedPace, route: RedisRoute, local: RateLimiter, clock: Clock) {
+  return async (signal: AbortSignal | undefined, timeLeftMs: number | undefined): Promise<void> => {
+    const started = clock.now();
+    let epochSeen: number | undefined;
+    for (let reservation = 1; ; reservation++) {
+      let turn: Turn;
+      try {
+        const [longest, limit] = waitLimit(timeLeftMs, clock.now() - started);
+        turn = await untilAborted(route.watch(pace.reserve(epochSeen, longest, limit)), signal);
+      } catch {
+        // The route has heard of the failure already.
+        if (signal?.aborted) throw signal.reason;
+        return local.acquire(signal);
+      }
+      if (turn.waitMs === 0) return;
+      if (reservation === MAX_RESERVATIONS) {
+        route.failed(new UnusableReplyError(`the pace moved ${MAX_RESERVATIONS} times while one call waited`));
+        return local.acquire(signal);
+      }
+      await clock.sleep(turn.waitMs, signal);
+      // A hold or a newly learned pace since the reservation moves this call behind it.
+      epochSeen = turn.epoch;
+    }
+  };
+}
+
+/**
+ * Without a key, the first identity a client binds names the budget; calls wait for one that is
+ * promised, and a promise that fails or brings no SHA-256 leaves the budget unbound.
+ */
+function budgetNaming(pace: SharedPace, keyGiven: boolean) {
+  let named = keyGiven;
+  let naming: Promise<void> | undefined;
+  return {
+    pending: () => naming,
+    bind(identity: string | PromiseLike<string>): void {
+      if (named) return;
+      if (typeof identity === "string" && !isIdentity(identity)) {
+        throw new TypeError("createRedisRateLimiter: bind(identity) takes the hex SHA-256 of the credentials");
+      }
+      named = true;
+      if (typeof identity === "string") {
+        pace.key = budgetKey(identity);
+        return;
+      }
+      const settled = Promise.resolve(identity).then(
+        (resolved) => {
+          if (isIdentity(resolved)) pace.key = budgetKey(resolved);
+        },
+        () => {},
+      );
+      naming = settled.then(() => {
+        naming = undefined;
+      });
+    },
+  };
+}
+
 /**
  * A RateLimiter whose hold and pace every process with the same Redis and key shares: a 429 seen by
  * any of them holds all of them until its Retry-After, then they go at the pace learned from what
@@ -85,42 +195,35 @@ function connect(url: string, commandTimeoutMs: number): Redis {
  */
 export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisRateLimiter {
   checkOptions(options);
-  const { url, key = DEFAULT_KEY, commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS, onWarning = console.warn } = options;
-  const client = connect(url, commandTimeoutMs);
-  const pace = new SharedPace(client, key);
+  const { url, commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS, onWarning = console.warn, clock = systemClock } = options;
+  const client = options.client ?? connect(url as string, commandTimeoutMs);
+  const pace = new SharedPace(client, options.key ?? DEFAULT_KEY, commandTimeoutMs);
   const local = createRateLimiter();
-  const address = new URL(url);
-  const route = new RedisRoute(client, `${address.hostname}:${address.port || 6379}`, onWarning);
-
-  async function sharedTurn(signal: AbortSignal | undefined): Promise<void> {
-    let epochSeen: number | undefined;
-    for (;;) {
-      let turn: Turn;
-      try {
-        turn = await untilAborted(pace.reserve(epochSeen), signal);
-      } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        route.failed(error);
-        return local.acquire(signal);
-      }
-      if (turn.waitMs <= 0) return;
-      await sleep(turn.waitMs, signal);
-      // A hold or a newly learned pace since the reservation moves this call behind it.
-      epochSeen = turn.epoch;
-    }
-  }
+  const route = new RedisRoute(client, whereOf(url, client), onWarning, clock);
+  const sharedTurn = sharedTurns(pace, route, local, clock);
+  const turn = (signal: AbortSignal | undefined, timeLeftMs: number | undefined) =>
+    route.shared ? sharedTurn(signal, timeLeftMs) : local.acquire(signal);
+  const naming = budgetNaming(pace, options.key !== undefined);
 
   return {
-    acquire: (signal) => (route.shared ? sharedTurn(signal) : local.acquire(signal)),
+    acquire(signal, timeLeftMs) {
+      const pending = naming.pending();
+      if (!pending) return turn(signal, timeLeftMs);
+      return untilAborted(pending, signal).then(() => turn(signal, timeLeftMs));
+    },
     limited(retryAfterMs) {
       // The local limiter learns too, so that a fall-back starts from what this process saw.
       local.limited(retryAfterMs);
-      if (route.shared) pace.limited(retryAfterMs).catch((error) => route.failed(error));
+      if (route.shared) route.watch(pace.limited(retryAfterMs)).catch(() => {});
     },
     accepted() {
       local.accepted();
-      if (route.shared) pace.accepted().catch((error) => route.failed(error));
+      if (route.shared) route.watch(pace.accepted()).catch(() => {});
     },
-    close: () => route.close(),
+    bind: naming.bind,
+    close() {
+      route.close();
+      if (!options.client) client.disconnect();
+    },
   };
 }

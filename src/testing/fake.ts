@@ -2,10 +2,8 @@
 // server). It checks credentials, records what it received, applies queued faults, refuses input
 // the API refuses, and hands the call to the operation's handler.
 
+import type { OperationId, Role, ServiceToken } from "planetscale-roles";
 import { sleep } from "../clock.ts";
-import type { ServiceToken } from "../credentials.ts";
-import type { OperationId } from "../generated/operations.ts";
-import type { Role } from "../types.ts";
 import { errorAnswer } from "./answers.ts";
 import { invalidInput } from "./checks.ts";
 import { connectionResetError, createFaultQueue, type FakeFault, faultAnswer } from "./faults.ts";

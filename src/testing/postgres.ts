@@ -33,11 +33,16 @@ export function parsePostgresUrl(url: string): { host: string; database: string 
   return { host: `${parsed.hostname}:${parsed.port || "5432"}`, database };
 }
 
+// The driver's name in a property, not a literal: bundlers (and the build's constant folding) leave
+// such an import alone, so the fake bundles for a worker or a browser without pg, and only this
+// mode needs pg installed.
+const DRIVER = { specifier: "pg" };
+
 async function connectAdmin(url: string, failures: Error[]): Promise<Client> {
-  // A specifier in a variable: bundlers leave it alone, so the fake bundles (for a worker, a
-  // browser) without the driver, and only this mode needs pg installed.
-  const driver = "pg";
-  const pg = ((await import(driver)) as { default: typeof import("pg") }).default;
+  const loaded = (await import(/* @vite-ignore */ DRIVER.specifier).catch((cause: unknown) => {
+    throw new Error("createFakePlanetScale({ postgres }) needs pg installed: npm install --save-dev pg", { cause });
+  })) as { default: typeof import("pg") };
+  const pg = loaded.default;
   const client = new pg.Client({ connectionString: url });
   // A server that stops under the fake fails the next request's SQL, not the test process.
   client.on("error", (error) => failures.push(error));

@@ -120,11 +120,11 @@ describe("createPool on a lease", () => {
     const workers = Array.from({ length: 8 }, worker);
     for (let rotation = 1; rotation <= 4; rotation++) {
       const before = lease.current();
+      await waitFor(() => seen.has(before.username), `a query as ${before.username}`);
       await advanceUntil(() => lease.current().id !== before.id, 3_000, `rotation ${rotation}`);
-      const next = lease.current().username;
-      await waitFor(() => seen.has(next), `a query as ${next}`);
       await advanceUntil(() => !alive(before.id), 250, `the delete of ${before.username}`);
     }
+    await waitFor(() => seen.has(lease.current().username), "a query as the last role");
     running = false;
     await Promise.all(workers);
     expect(failures).toEqual([]);
@@ -169,6 +169,17 @@ describe("createPool on a lease", () => {
     expect(second).toBe(lease.current().username);
     await pool.end();
     await lease.close();
+  });
+
+  it("once the lease is closed, closes a connection on its release and refuses a checkout with the lease's error", async () => {
+    const { lease } = await openLease("closing");
+    const pool = createPool(lease, { ssl: false, max: 2 });
+    const client = await pool.connect();
+    await lease.close();
+    client.release();
+    expect(pool.totalCount).toBe(0);
+    await expect(pool.query("select 1")).rejects.toThrow(/lease of "?closing"? is closed/);
+    await pool.end();
   });
 
   it("a leaked password is useless once lease.rotate() and its grace have passed", async () => {

@@ -73,37 +73,55 @@ class LeasePool extends pg.Pool {
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
-    const checkout = this.#checkout();
-    // pool.query checks out through here too, with a callback.
-    if (!callback) return checkout;
-    checkout.then(
-      (client) => callback(undefined, client, client.release),
-      (error: Error) => callback(error, undefined, () => {}),
+    // pool.query checks out through here too, with a callback: that path makes no promise, so
+    // that a query costs what it costs on a plain pool.
+    if (!callback) {
+      return new Promise((resolve, reject) => {
+        this.#checkout((error, client) => (client ? resolve(client) : reject(error)));
+      });
+    }
+    this.#checkout((error, client) =>
+      client ? callback(undefined, client, client.release) : callback(error, undefined, () => {}),
     );
     return undefined;
   }
 
-  async #checkout(): Promise<pg.PoolClient> {
-    let client = await this.#connectOnce();
-    // Each pass closes one idle connection of a replaced role, so this ends.
-    while (this.#isStale(client)) {
+  /** A connection of the lease's current role. */
+  #checkout(done: (error: Error | undefined, client?: pg.PoolClient) => void, retried = false): void {
+    try {
+      super.connect((error, client) => this.#checkedOut(done, retried, error, client));
+    } catch (error) {
+      done(error as Error); // a new client reads lease.current(), which throws once the lease is closed
+    }
+  }
+
+  /**
+   * One of a replaced role found idle is closed and another taken (each pass closes one, so this
+   * ends); a login refused for its credentials is tried once more, after the lease checked its role.
+   */
+  #checkedOut(
+    done: (error: Error | undefined, client?: pg.PoolClient) => void,
+    retried: boolean,
+    error: Error | undefined,
+    client: pg.PoolClient | undefined,
+  ): void {
+    if (!client) {
+      if (retried || !isBadCredentials(error)) done(error);
+      else
+        this.#lease.fresh().then(
+          () => this.#checkout(done, true),
+          (failure: Error) => done(failure),
+        );
+      return;
+    }
+    if (this.#isStale(client)) {
       client.release(true);
-      client = await this.#connectOnce();
+      this.#checkout(done, retried);
+      return;
     }
     const release = client.release;
     client.release = (destroy?: Error | boolean) => release(destroy || this.#isStale(client) || undefined);
-    return client;
-  }
-
-  /** A login refused for its credentials is tried once more, after the lease has checked its role. */
-  async #connectOnce(): Promise<pg.PoolClient> {
-    try {
-      return await super.connect();
-    } catch (error) {
-      if (!isBadCredentials(error)) throw error;
-      await this.#lease.fresh();
-      return await super.connect();
-    }
+    done(undefined, client);
   }
 
   #isStale(client: object): boolean {

@@ -165,6 +165,28 @@ describe("what a role owns when it goes", () => {
   });
 });
 
+describe("the postgres option", () => {
+  it("refuses a URL that is not postgresql://, without repeating it (it holds a password)", () => {
+    for (const postgres of ["mysql://admin:s3cret@127.0.0.1/db", "not a url"]) {
+      expect(() => createFakePlanetScale({ postgres })).toThrow(
+        "createFakePlanetScale: postgres must be a URL such as postgresql://admin:pw@127.0.0.1:5432/postgres",
+      );
+    }
+    expect(() => createFakePlanetScale({ postgres: 5432 as unknown as string })).toThrow(
+      'createFakePlanetScale: postgres must be a postgresql:// URL; got "number"',
+    );
+  });
+
+  it("names the server's host:port and database in the roles, from the URL", async () => {
+    const other = createFakePlanetScale({ postgres: "postgres://a:b@127.0.0.1:1/app" });
+    const client = createClient({ fetch: other.fetch, baseUrl: other.baseUrl, serviceToken: other.serviceToken });
+    // Nothing listens on port 1: the create answers 500, and the role is still in the fake's memory.
+    await expect(client.createRole({ ...BRANCH, name: "x" })).rejects.toMatchObject({ status: 500 });
+    expect(other.roles()[0]).toMatchObject({ access_host_url: "127.0.0.1:1", database_name: "app" });
+    await other.close();
+  });
+});
+
 describe("quoting", () => {
   it("a name with quotes, dots and a backslash becomes exactly that role", async () => {
     const name = `it's "odd".x\\y`;

@@ -28,8 +28,9 @@ async function startOnce(port: number, password: string): Promise<PostgresServer
     password,
     authMethod: "scram-sha-256",
     persistent: false,
-    // Postgres refuses to run as root; the package then runs it as a `postgres` system user it adds.
-    createPostgresUser: true,
+    // Postgres refuses to run as root; as root (CI, containers) the package runs it as a `postgres`
+    // system user it adds, which it cannot do as anyone else, who needs none.
+    createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
     onLog: (message) => log.push(message),
     onError: (error) => log.push(String(error)),
@@ -54,7 +55,10 @@ async function startOnce(port: number, password: string): Promise<PostgresServer
   };
 }
 
-/** Starts a cluster; a port taken between the probe and the start is tried again with another. */
+/**
+ * Starts a cluster. Tried again (on another port) when it fails: a port taken between the probe and
+ * the start, or two suites adding the `postgres` system user at once on a fresh machine.
+ */
 export async function startPostgres(): Promise<PostgresServer> {
   const password = randomBytes(12).toString("hex");
   let lastError: unknown;

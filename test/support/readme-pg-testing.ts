@@ -13,7 +13,7 @@ const cluster = new EmbeddedPostgres({
   user: "admin",
   password: "pw",
   persistent: false, // stop() removes the folder
-  createPostgresUser: true, // Postgres refuses to run as root: needed in a root container, as on CI
+  createPostgresUser: process.getuid?.() === 0, // as root (a container, CI), run it as a user it adds
   postgresFlags: ["-c", "listen_addresses=127.0.0.1"],
 });
 await cluster.initialise();

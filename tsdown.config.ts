@@ -74,6 +74,8 @@ export default defineConfig([
   // planetscale-roles/redis: the only entry that loads ioredis (an optional peer dependency, so it
   // stays external).
   libraryEntry("redis", "src/redis/index.ts", "node"),
+  // planetscale-roles/pg: the only entry that loads pg (an optional peer dependency, external too).
+  libraryEntry("pg", "src/pg/index.ts", "node"),
   {
     // The command is ESM only (top-level await) and never imported.
     entry: { bin: "src/cli/bin.ts" },

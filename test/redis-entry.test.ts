@@ -1,32 +1,15 @@
 // planetscale-roles/redis is the only entry that loads ioredis, an optional peer dependency: the main
 // entry names it nowhere and loads in a project that does not have it. `npm test` builds dist/ first.
-import { execFile } from "node:child_process";
-import { cp, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, tempDir } from "./support/run.ts";
-
-function node(args: string[], cwd: string) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, args, { cwd, timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { bareProject, node } from "./support/bare-project.ts";
+import { ROOT } from "./support/run.ts";
 
 let project: string;
 let cleanup: () => Promise<void>;
 beforeAll(async () => {
-  let dir: string;
-  ({ dir, cleanup } = await tempDir("psr-redis-entry-"));
-  // A project with the package and its one dependency installed, and no ioredis.
-  project = dir;
-  const installed = path.join(project, "node_modules/planetscale-roles");
-  await mkdir(installed, { recursive: true });
-  await cp(path.join(ROOT, "package.json"), path.join(installed, "package.json"));
-  await cp(path.join(ROOT, "dist"), path.join(installed, "dist"), { recursive: true });
-  await symlink(path.join(ROOT, "node_modules/openapi-fetch"), path.join(project, "node_modules/openapi-fetch"));
-  await writeFile(path.join(project, "package.json"), JSON.stringify({ name: "no-redis", private: true }));
+  ({ dir: project, cleanup } = await bareProject("no-redis"));
 });
 afterAll(() => cleanup?.());
 

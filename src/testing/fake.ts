@@ -9,6 +9,7 @@ import { invalidInput } from "./checks.ts";
 import { connectionResetError, createFaultQueue, type FakeFault, faultAnswer } from "./faults.ts";
 import { handlers } from "./handlers.ts";
 import { type FakeServer, listenOnLoopback, type Serve } from "./listen.ts";
+import { createPostgresBacking } from "./postgres.ts";
 import { randomId } from "./random.ts";
 import { type Actor, type BranchScope, createRolesStore } from "./roles-store.ts";
 import { matchRoute, type Route } from "./routes.ts";
@@ -28,6 +29,12 @@ export interface FakePlanetScaleOptions {
   baseUrl?: string;
   /** The fake's clock, for created_at, expires_at and expired. Default: the real one. */
   now?: () => Date;
+  /**
+   * A PostgreSQL superuser's URL: every role is then also a real role there (LOGIN, its password,
+   * VALID UNTIL its expires_at, its inherited roles), and access_host_url and database_name point at
+   * that server. Needs pg installed. Default: roles in memory only.
+   */
+  postgres?: string;
 }
 
 /** One request as the fake received it; the Authorization header is left out. */
@@ -58,6 +65,8 @@ export interface FakePlanetScale {
   failNext(operation: OperationId, fault: FakeFault): void;
   /** Node only: serves the same API and state over HTTP on 127.0.0.1, on a free port. */
   listen(): Promise<FakeServer>;
+  /** With postgres: waits for the SQL under way and ends the admin connection (roles stay). */
+  close(): Promise<void>;
 }
 
 function parseBody(text: string): unknown {
@@ -114,7 +123,7 @@ function checkOptions(options: FakePlanetScaleOptions): void {
     );
   };
   if (typeof options !== "object" || options === null) fail("options", "an object", options);
-  const { serviceToken, accessToken, baseUrl, now } = options;
+  const { serviceToken, accessToken, baseUrl, now, postgres } = options;
   if (serviceToken !== undefined) {
     const token = serviceToken as Partial<ServiceTokenPair>;
     if (typeof token.id !== "string" || !/^[^:\s]+$/.test(token.id))
@@ -129,6 +138,7 @@ function checkOptions(options: FakePlanetScaleOptions): void {
     fail("baseUrl", "an absolute URL", baseUrl);
   }
   if (now !== undefined && typeof now !== "function") fail("now", "a function returning a Date", now);
+  if (postgres !== undefined && typeof postgres !== "string") fail("postgres", "a postgresql:// URL", typeof postgres);
 }
 
 export function createFakePlanetScale(options: FakePlanetScaleOptions = {}): FakePlanetScale {
@@ -136,7 +146,9 @@ export function createFakePlanetScale(options: FakePlanetScaleOptions = {}): Fak
   const serviceToken = options.serviceToken ?? { id: `fake-${randomId(8)}`, token: `pscale_tkn_${randomId(32)}` };
   const baseUrl = (options.baseUrl ?? FAKE_BASE_URL).replace(/\/+$/, "");
   const base = new URL(baseUrl);
-  const store = createRolesStore(options.now ?? (() => new Date()));
+  const postgres = options.postgres === undefined ? undefined : createPostgresBacking(options.postgres);
+  const backing = postgres && { events: postgres, host: postgres.host, database: postgres.database };
+  const store = createRolesStore(options.now ?? (() => new Date()), backing);
   const faults = createFaultQueue();
   const requests: FakeRequest[] = [];
   const accepted = acceptedCredentials(serviceToken, options.accessToken);
@@ -159,6 +171,9 @@ export function createFakePlanetScale(options: FakePlanetScaleOptions = {}): Fak
     const problem = invalidInput(route.operation, url.searchParams, body ?? {});
     const call = { params: route.params, query: url.searchParams, body: body ?? {}, url, actor, store };
     const answer = problem ? errorAnswer(422, problem, "invalid_params") : handle(call);
+    // The handler ran synchronously: what it queued for the server is this request's alone.
+    const unsynced = await postgres?.flush();
+    if (unsynced) return errorAnswer(500, `The fake's PostgreSQL refused: ${unsynced.message}`);
     return fault && "connectionReset" in fault ? "connection-reset" : answer;
   };
 
@@ -180,5 +195,6 @@ export function createFakePlanetScale(options: FakePlanetScaleOptions = {}): Fak
     requests,
     failNext: (operation, fault) => faults.add(operation, fault),
     listen: () => listenOnLoopback(serve, base.pathname.replace(/\/+$/, "")),
+    close: async () => postgres?.close(),
   };
 }

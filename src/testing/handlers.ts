@@ -36,6 +36,20 @@ function withRole(call: Call, act: (role: Role, scope: BranchScope) => Response)
   return errorAnswer(404, `Role ${call.params.id} was not found on ${where}`, "not_found");
 }
 
+/** In postgres mode a successor must be a role of the branch; in memory any name is taken. */
+function withSuccessor(
+  call: Call,
+  scope: BranchScope,
+  named: string | undefined,
+  act: (successor: Role | undefined) => Response,
+): Response {
+  const successor = named === undefined ? undefined : call.store.successor(scope, named);
+  if (named !== undefined && !successor && call.store.backed) {
+    return errorAnswer(422, `successor ${JSON.stringify(named)} names no role on this branch`, "invalid_params");
+  }
+  return act(successor);
+}
+
 // The fake's notion of list_roles' `status` filter, after pscale's values: a role is active until it
 // expires or is disabled, and renewable while it is active and has a ttl to renew.
 const STATUS_FILTERS: Record<string, (role: Role) => boolean> = {
@@ -100,12 +114,20 @@ export const handlers: Partial<Record<OperationId, (call: Call) => Response>> = 
       return jsonAnswer(200, withoutPassword(call.store.current(role)) satisfies OperationResult<"update_role">);
     }),
   delete_role: (call) =>
-    withRole(call, (role, scope) => {
-      call.store.remove(scope, role);
-      return emptyAnswer(204);
-    }),
-  // The fake holds no database objects, so handing them to the successor changes nothing it keeps.
-  reassign_role_objects: (call) => withRole(call, () => emptyAnswer(204)),
+    withRole(call, (role, scope) =>
+      withSuccessor(call, scope, call.query.get("successor") ?? undefined, (successor) => {
+        call.store.remove(scope, role, successor);
+        return emptyAnswer(204);
+      }),
+    ),
+  // In memory the fake holds no database objects; with postgres, the server hands them over.
+  reassign_role_objects: (call) =>
+    withRole(call, (role, scope) =>
+      withSuccessor(call, scope, (call.body as { successor: string }).successor, (successor) => {
+        if (successor) call.store.reassign(role, successor);
+        return emptyAnswer(204);
+      }),
+    ),
   renew_role: (call) =>
     withRole(call, (role) => {
       call.store.renew(role);

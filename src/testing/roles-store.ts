@@ -33,8 +33,27 @@ const HOSTS = {
 
 export type RolesStore = ReturnType<typeof createRolesStore>;
 
-export function createRolesStore(now: () => Date) {
+/** What a database behind the fake is told, so that its roles follow the fake's (src/testing/postgres.ts). */
+export interface RoleEvents {
+  created(role: Role): void;
+  renewed(role: Role): void;
+  passwordReset(role: Role): void;
+  renamed(role: Role, previousUsername: string): void;
+  reassigned(role: Role, successor: Role): void;
+  removed(role: Role, successor: Role | undefined): void;
+}
+
+/** Where the roles' connection fields point, and who mirrors them; default: nowhere, in memory only. */
+export interface StoreBacking {
+  events: RoleEvents;
+  host: string;
+  database: string;
+}
+
+export function createRolesStore(now: () => Date, backing?: StoreBacking) {
   const branches = new Map<string, Branch>();
+  const hosts = backing ? { ...HOSTS, access_host_url: backing.host } : HOSTS;
+  const events = backing?.events;
   const stamp = () => now().toISOString();
 
   function branchOf(scope: BranchScope): Branch {
@@ -59,11 +78,11 @@ export function createRolesStore(now: () => Date) {
     return {
       id: randomId(),
       name,
-      ...HOSTS,
+      ...hosts,
       username: `${name}.${randomId()}`,
       base_username: name,
       password: randomPassword(),
-      database_name: "postgres",
+      database_name: backing?.database ?? "postgres",
       created_at: at,
       updated_at: at,
       deleted_at: null,
@@ -103,6 +122,7 @@ export function createRolesStore(now: () => Date) {
     create(scope: BranchScope, body: CreateRoleBody, actor: Actor): Role {
       const role = newRole(scope, body.name ?? `role-${randomId(6)}`, actor, body);
       branchOf(scope).roles.push(role);
+      events?.created(role);
       return role;
     },
     /** The branch's roles in the order they were created; the default role is not among them. */
@@ -112,16 +132,30 @@ export function createRolesStore(now: () => Date) {
     find(scope: BranchScope, id: string): Role | undefined {
       return branchOf(scope).roles.find((role) => role.id === id);
     },
-    remove(scope: BranchScope, role: Role): void {
+    /** The role a `successor` names: its id, or its username with or without the suffix. */
+    successor(scope: BranchScope, named: string): Role | undefined {
+      const branch = branchOf(scope);
+      const candidates = branch.defaultRole ? [...branch.roles, branch.defaultRole] : branch.roles;
+      return candidates.find((role) => role.id === named || role.username === named || role.name === named);
+    },
+    /** Whether an unknown successor is refused: a real database cannot hand objects to nobody. */
+    backed: backing !== undefined,
+    remove(scope: BranchScope, role: Role, successor?: Role): void {
       const roles = branchOf(scope).roles;
       roles.splice(roles.indexOf(role), 1);
+      events?.removed(role, successor);
+    },
+    reassign(role: Role, successor: Role): void {
+      events?.reassigned(role, successor);
     },
     rename(role: Role, name: string): void {
+      const previousUsername = role.username;
       // The username keeps its random suffix and follows the name, so it stays `<name>.<random>`.
       role.username = `${name}${role.username.slice(role.username.lastIndexOf("."))}`;
       role.base_username = name;
       role.name = name;
       touch(role);
+      if (previousUsername !== role.username) events?.renamed(role, previousUsername);
     },
     setQuerySafety(role: Role, body: UpdateRoleBody): void {
       const settings = role.query_safety_settings;
@@ -132,15 +166,20 @@ export function createRolesStore(now: () => Date) {
     renew(role: Role): void {
       role.expires_at = expiry(role.ttl);
       touch(role);
+      events?.renewed(role);
     },
     resetPassword(role: Role): void {
       role.password = randomPassword();
       touch(role);
+      events?.passwordReset(role);
     },
     /** The branch's default `postgres` role, made the first time it is asked for. */
     defaultRole(scope: BranchScope, actor: Actor): Role {
       const branch = branchOf(scope);
-      branch.defaultRole ??= { ...newRole(scope, "postgres", actor, {}), default: true };
+      if (!branch.defaultRole) {
+        branch.defaultRole = { ...newRole(scope, "postgres", actor, {}), default: true };
+        events?.created(branch.defaultRole);
+      }
       return branch.defaultRole;
     },
     /** Every role of every branch that matches `where`, as of now. */

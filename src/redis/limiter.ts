@@ -50,8 +50,9 @@ export interface RedisRateLimiterOptions {
 /** A RateLimiter shared through Redis, holding a connection until it is closed. */
 export interface RedisRateLimiter extends RateLimiter {
   /**
-   * Resolves when one more request may go. `timeLeftMs`: how long the call has left; a wait longer
-   * than that is not Redis's to ask, and the call is paced locally.
+   * Resolves when one more request may go. A wait longer than the call has left is waited until the
+   * call's signal ends it at its deadline (nothing sent), with the shared hold kept for every other
+   * call; only a wait no call could use (over an hour) counts as Redis failing.
    */
   acquire(signal?: AbortSignal, timeLeftMs?: number): Promise<void> | undefined;
   /**
@@ -122,22 +123,24 @@ function whereOf(url: string | undefined, client: Redis | Cluster): string {
   return `Redis at ${path || `${host}:${port}`}`;
 }
 
-/** What a reservation may ask a call to wait, and the words for it when a reply asks more. */
-function waitLimit(timeLeftMs: number | undefined, elapsedMs: number): [number, string] {
-  if (timeLeftMs === undefined || !(timeLeftMs > 0)) return [LONGEST_WAIT_MS, "an hour"];
-  const left = Math.max(0, Math.round(timeLeftMs - elapsedMs));
-  return [left, `the ${left} ms the call has left`];
+/**
+ * What a reservation may ask a call to wait before the reply counts as garbage. A plausible wait
+ * longer than the call has left is not Redis failing: the call waits at the gate until its deadline
+ * ends it (a TimeoutError that says nothing was sent), as with the in-memory limiter, and every
+ * other call keeps the shared hold.
+ */
+function waitLimit(): [number, string] {
+  return [LONGEST_WAIT_MS, "an hour"];
 }
 
 /** One call's turn from the shared pace, or from the local one as soon as Redis fails it. */
 function sharedTurns(pace: SharedPace, route: RedisRoute, local: RateLimiter, clock: Clock) {
-  return async (signal: AbortSignal | undefined, timeLeftMs: number | undefined): Promise<void> => {
-    const started = clock.now();
+  return async (signal: AbortSignal | undefined): Promise<void> => {
     let epochSeen: number | undefined;
     for (let reservation = 1; ; reservation++) {
       let turn: Turn;
       try {
-        const [longest, limit] = waitLimit(timeLeftMs, clock.now() - started);
+        const [longest, limit] = waitLimit();
         turn = await untilAborted(route.watch(pace.reserve(epochSeen, longest, limit)), signal);
       } catch {
         // The route has heard of the failure already.
@@ -201,15 +204,14 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   const local = createRateLimiter();
   const route = new RedisRoute(client, whereOf(url, client), onWarning, clock);
   const sharedTurn = sharedTurns(pace, route, local, clock);
-  const turn = (signal: AbortSignal | undefined, timeLeftMs: number | undefined) =>
-    route.shared ? sharedTurn(signal, timeLeftMs) : local.acquire(signal);
+  const turn = (signal: AbortSignal | undefined) => (route.shared ? sharedTurn(signal) : local.acquire(signal));
   const naming = budgetNaming(pace, options.key !== undefined);
 
   return {
-    acquire(signal, timeLeftMs) {
+    acquire(signal) {
       const pending = naming.pending();
-      if (!pending) return turn(signal, timeLeftMs);
-      return untilAborted(pending, signal).then(() => turn(signal, timeLeftMs));
+      if (!pending) return turn(signal);
+      return untilAborted(pending, signal).then(() => turn(signal));
     },
     limited(retryAfterMs) {
       // The local limiter learns too, so that a fall-back starts from what this process saw.

@@ -354,28 +354,26 @@ export class Pace {
 
   #read(now: number, { remaining, resetMs, quota, windowMs }: RateLimitReading): void {
     if (remaining !== undefined && resetMs !== undefined) {
+      // What remains until the reset says all a window needs; a pace from the policy would only
+      // spread the next window's budget over it.
       this.#told = Math.max(0, Math.floor(remaining));
       this.#toldResetAt = now + resetMs;
+    } else if (quota !== undefined && windowMs !== undefined) {
+      this.#learnedAt = now;
+      if (!this.measured) this.#declared(now, quota, windowMs);
     }
-    if (quota !== undefined && windowMs !== undefined) this.#learnedAt = now;
-    if (quota !== undefined && windowMs !== undefined && !this.measured) {
-      this.rate = quota / windowMs;
-      this.burst = quota;
-      this.measured = true;
-      this.#tokens = quota;
-      this.#countedAt = now;
-      const ceilingHoldMs = Number.POSITIVE_INFINITY;
-      const seen = { accepted: 0, heldMs: 0, sendingMs: 0, retryAfterMs: 0 };
-      this.#known = {
-        rate: this.rate,
-        burst: quota,
-        ceiling: quota,
-        ceilingHoldMs,
-        wholeAfterMs: 0,
-        measured: true,
-        seen,
-      };
-    }
+  }
+
+  /** A policy the server declared: `quota` at once, then at its rate. */
+  #declared(now: number, quota: number, windowMs: number): void {
+    this.rate = quota / windowMs;
+    this.burst = quota;
+    this.measured = true;
+    this.#tokens = quota;
+    this.#countedAt = now;
+    const seen = { accepted: 0, heldMs: 0, sendingMs: 0, retryAfterMs: 0 };
+    const whole = { ceiling: quota, ceilingHoldMs: Number.POSITIVE_INFINITY, wholeAfterMs: 0 };
+    this.#known = { rate: this.rate, burst: quota, ...whole, measured: true, seen };
   }
 
   #forget(now: number): void {

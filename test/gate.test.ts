@@ -156,7 +156,14 @@ describe("rate-limit headers", () => {
     expect(waits(pace, 1_500, 3)).toEqual([0, 0, 0]);
   });
 
-  it("a policy sets the burst and the rate", () => {
+  it("with what remains and its reset known, a policy does not pace the next window: it opens whole", () => {
+    const pace = new Pace();
+    pace.accepted(0, { remaining: 1, resetMs: 1_000, quota: 100, windowMs: 60_000 });
+    expect(waits(pace, 0, 2)).toEqual([0, 1_000]);
+    expect(waits(pace, 1_000, 100).every((wait) => wait === 0)).toBe(true);
+  });
+
+  it("a policy alone sets the burst and the rate", () => {
     const pace = new Pace();
     pace.accepted(0, { quota: 10, windowMs: 1_000 });
     const slots = waits(pace, 0, 12);

@@ -154,6 +154,14 @@ function learnedFrom(seen: HoldSeen, known: Learned | undefined): Omit<Learned, 
     const burst = Math.max(1, Math.floor(0.9 * givenBack));
     return { ...known, rate, burst, ceiling: givenBack, ceilingHoldMs: heldMs, measured: true };
   }
+  // Holds of different lengths that each gave back only their refill agree on the rate: the holds
+  // did not fill the budget, so all that came through came at the rate (the gate's own holds, after
+  // 429s without Retry-After, vary so).
+  const lastOverall = last.accepted / Math.max(1, last.heldMs + last.sendingMs);
+  const unlike = Math.abs(heldMs - last.heldMs) >= 0.2 * Math.max(heldMs, last.heldMs) && last.heldMs > 0;
+  if (unlike && accepted < known.ceiling && Math.abs(overall - lastOverall) <= 0.1 * overall) {
+    return { ...known, rate: overall * RATE_MARGIN, measured: true };
+  }
   // More than a hold can give back: what came beyond it came at the rate while the gate paced.
   const beyond = accepted - known.ceiling;
   if (beyond >= LEARNING_SAMPLE && sendingMs > 0 && heldMs <= known.ceilingHoldMs) {

@@ -116,6 +116,18 @@ describe("what a hold teaches", () => {
     expect(learned?.rate).toBeCloseTo(125 / 2_040, 5);
   });
 
+  it("holds of different lengths that agree on the rate measure it (429s without Retry-After, held by the backoff)", () => {
+    // A bucket of 100 + 100/s held 431 ms, then 301 ms: each gave back only its refill.
+    const earlier = learnFromHold({ accepted: 44, heldMs: 431, sendingMs: 15, retryAfterMs: 264 }, first(102));
+    const learned = learnFromHold({ accepted: 31, heldMs: 301, sendingMs: 12, retryAfterMs: 495 }, earlier);
+    expect(earlier?.measured).toBe(false);
+    expect(learned?.measured).toBe(true);
+    expect(learned?.rate).toBeCloseTo((31 / 313) * RATE_MARGIN, 5);
+    // Holds as long that disagree measure nothing.
+    const unlike = learnFromHold({ accepted: 20, heldMs: 301, sendingMs: 12, retryAfterMs: 495 }, earlier);
+    expect(unlike?.measured).toBe(false);
+  });
+
   it("a measured rate stands when the 429 came in the burst the pace opened on; the burst shrinks", () => {
     const measured = learnFromHold({ accepted: 60, heldMs: 1_000, sendingMs: 400, retryAfterMs: 1_000 }, first(20));
     const learned = learnFromHold({ accepted: 19, heldMs: 1_200, sendingMs: 20, retryAfterMs: 1_000 }, measured);

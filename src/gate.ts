@@ -131,7 +131,9 @@ export function learnFromHold(seen: HoldSeen, known: Learned | undefined): Learn
   return { ...learnedFrom(seen, known), seen };
 }
 
-function learnedFrom(seen: HoldSeen, known: Learned | undefined): Omit<Learned, "seen"> {
+type Lesson = Omit<Learned, "seen">;
+
+function learnedFrom(seen: HoldSeen, known: Learned | undefined): Lesson {
   const { accepted, heldMs, sendingMs, retryAfterMs } = seen;
   // Everything before the first hold came from a full budget, at once as far as the rate can tell;
   // until seen otherwise, a hold gives it back whole, as a window does at its start.
@@ -143,6 +145,29 @@ function learnedFrom(seen: HoldSeen, known: Learned | undefined): Omit<Learned, 
   // The budget was empty at both 429s: all that got through came from the refill since the first,
   // and from a whole burst if the hold refilled one.
   const overall = accepted / Math.max(1, heldMs + sendingMs);
+  const measured = measuredAgainst(seen, known, overall);
+  if (measured) return measured;
+  // What got through bounds what a hold this long gives back.
+  const bound =
+    accepted < known.ceiling || heldMs < known.ceilingHoldMs
+      ? { ceiling: accepted, ceilingHoldMs: Math.min(heldMs, known.ceilingHoldMs) }
+      : {};
+  // Fewer than the pace opened on: a hold this long gives back only this much (its refill), or the
+  // burst was taken too large (the first was spread over the start).
+  const short = accepted < 0.9 * known.burst;
+  const whole = short ? { wholeAfterMs: heldMs } : {};
+  // The 429 came in the burst the pace opened on, which was too large by what the refill made while
+  // it went. A measured rate stands, unless it leaves no burst at all.
+  const givenBack = accepted - (known.measured ? known.rate / RATE_MARGIN : 2 * overall) * sendingMs;
+  if (known.measured && givenBack >= 1) return { ...known, ...bound, ...whole, burst: Math.floor(givenBack) };
+  // Otherwise the rate may be anything above what came through: the pace probes upward from it.
+  const burst = short ? accepted : Math.max(1, Math.floor(givenBack));
+  return { ...known, ...bound, ...whole, rate: overall, burst, measured: false };
+}
+
+/** The rate, when this interval and the one before tell it; nothing when they cannot. */
+function measuredAgainst(seen: HoldSeen, known: Learned, overall: number): Lesson | undefined {
+  const { accepted, heldMs, sendingMs } = seen;
   // Two holds as long give back as much: what one interval got beyond the other, it got from the
   // refill in the time it sent longer.
   const last = known.seen;
@@ -169,22 +194,7 @@ function learnedFrom(seen: HoldSeen, known: Learned | undefined): Omit<Learned, 
     // The ceiling holds what the refill made while the burst went: the pace opens a little short of it.
     return { ...known, rate, burst: Math.max(1, Math.floor(0.9 * known.ceiling)), measured: true };
   }
-  // What got through bounds what a hold this long gives back.
-  const bound =
-    accepted < known.ceiling || heldMs < known.ceilingHoldMs
-      ? { ceiling: accepted, ceilingHoldMs: Math.min(heldMs, known.ceilingHoldMs) }
-      : {};
-  // Fewer than the pace opened on: a hold this long gives back only this much (its refill), or the
-  // burst was taken too large (the first was spread over the start).
-  const short = accepted < 0.9 * known.burst;
-  const whole = short ? { wholeAfterMs: heldMs } : {};
-  // The 429 came in the burst the pace opened on, which was too large by what the refill made while
-  // it went. A measured rate stands, unless it leaves no burst at all.
-  const givenBack = accepted - (known.measured ? known.rate / RATE_MARGIN : 2 * overall) * sendingMs;
-  if (known.measured && givenBack >= 1) return { ...known, ...bound, ...whole, burst: Math.floor(givenBack) };
-  // Otherwise the rate may be anything above what came through: the pace probes upward from it.
-  const burst = short ? accepted : Math.max(1, Math.floor(givenBack));
-  return { ...known, ...bound, ...whole, rate: overall, burst, measured: false };
+  return undefined;
 }
 
 /** What an answer's rate-limit headers say: what remains and when it renews, and any declared policy. */

@@ -278,6 +278,7 @@ export class Pace {
   #holdEnd = -1;
   #accepted = 0;
   #probeStep = 100;
+  #slowdown = 1;
   #lastRaise = 0;
   // When the pace was last borne out (a hold's end, a declared policy): it is forgotten a minute later.
   #learnedAt = 0;
@@ -334,7 +335,12 @@ export class Pace {
     }
     this.#holdStart = now;
     this.#accepted = 0;
-    this.#probeStep = probeStep(retryAfterMs);
+    // A probe that ran for a while and still taught no rate met others spending the same budget
+    // (a fleet, each with its own gate): the next one climbs half as fast, so they do not all
+    // overshoot at once. A measured rate starts the climb afresh.
+    const probedLong = seen.sendingMs >= 2 * this.#probeStep;
+    this.#slowdown = this.measured ? 1 : probedLong ? Math.min(16, 2 * this.#slowdown) : this.#slowdown;
+    this.#probeStep = probeStep(retryAfterMs) * this.#slowdown;
     this.#quietMs = Math.max(1_000, 2 * retryAfterMs);
     this.#hold(until);
   }
@@ -399,6 +405,7 @@ export class Pace {
     this.burst = 1;
     this.measured = false;
     this.#known = undefined;
+    this.#slowdown = 1;
     this.#holdStart = this.#holdEnd = now;
     this.#accepted = 0;
   }

@@ -55,6 +55,24 @@ describe("the pace", () => {
     expect(pace.measured).toBe(false);
   });
 
+  it("counts no answer that arrives during a hold: it was sent before the hold, and the next hold learns nothing from it", () => {
+    const pace = afterFirstHold(20, 1_000);
+    const { rate, burst } = pace;
+    for (let i = 0; i < 15; i++) pace.accepted(500);
+    pace.limited(1_100, 1_000);
+    expect([pace.rate, pace.burst]).toEqual([rate, burst]);
+  });
+
+  it("lengthens the hold for a later 429 in flight, and moves the waits already reserved", () => {
+    const pace = afterFirstHold(20, 1_000);
+    const holds = pace.holds;
+    pace.limited(12, 1_500);
+    expect(pace.pausedUntil).toBe(1_512);
+    expect(pace.holds).toBe(holds + 1);
+    pace.limited(13, 200);
+    expect(pace.pausedUntil).toBe(1_512);
+  });
+
   it("learns nothing from a 429 met while barely sending: it only holds", () => {
     const pace = afterFirstHold(2, 1_000);
     expect(waits(pace, 500, 1)[0]).toBe(510);

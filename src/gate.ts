@@ -13,18 +13,25 @@
 // - The first hold teaches the burst: everything accepted before it came from a full budget. The
 //   rate is then only guessed (the burst over the hold) and taken as a lower bound.
 // - Each later hold teaches the rate, from the accepted count A, the previous hold's length H and
-//   the sending since its end D: A / (H + D) when the hold did not refill the budget whole, or the
-//   refill beyond the burst over the sending, (A - burst) / D, when it did. When neither can be told
-//   (A is about one burst, as a window or a bucket the hold refilled gives), the rate stays a lower bound.
-// - After a hold the gate opens on a whole burst when the last interval began with one (the
-//   server renews its budget where its holds end: a window's start, or a bucket the hold refilled),
-//   else on what the rate refilled since the 429. Then it paces at the rate: a measured rate a
-//   little under what was seen, and raised by a tenth after each quiet stretch; a lower bound
+//   the sending since its end D (learnFromHold), first of these that applies:
+//   . two holds as long give back as much, so the difference in A over the difference in D is the
+//     refill, whatever the burst was (the first burst may have been spread over the start);
+//   . holds of unlike lengths (the gate's own backoff, after 429s without Retry-After) whose
+//     A / (H + D) agree did not fill the budget: that is the rate;
+//   . more than a hold can give back came at the rate while the gate paced: (A - ceiling) / D.
+//   Otherwise A bounds what such a hold gives back, and when A is short of the burst the pace opened
+//   on, the burst was too large (a measured rate stands) or the hold gave back only its refill;
+//   the rate stays a lower bound, A / (H + D). About one burst is a window's renewal, or a bucket
+//   the hold refilled whole.
+// - After a hold the gate opens on a whole burst when holds this long were seen to give one back
+//   (the server renews its budget where its holds end: a window's start, or a bucket the hold
+//   refilled), else on what the rate refilled since the 429. Then it paces at the rate: a measured
+//   rate a little under what was seen, raised by a tenth after each quiet stretch; a lower bound
 //   doubled every tenth of the hold, so that the next 429 comes soon after the budget is spent:
 //   that 429 measures the rate, and for a window its Retry-After points at the next window's start.
 // - Rate-limit headers on any answer (X-RateLimit-Remaining/Reset, RateLimit-Remaining/Reset, the
 //   IETF RateLimit r/t and RateLimit-Policy q/w) say the rest outright: what remains of the budget
-//   is spent as fast as asked, then nothing goes until its reset; a policy sets burst and rate.
+//   is spent as fast as asked, then nothing goes until its reset; a policy alone sets burst and rate.
 // - A minute after the last hold ended, the API's per-minute budget has renewed whole: the pace is
 //   forgotten, and calls go as fast as they are made until the next 429.
 // Every wait is a wait on the call's own signal: a call whose deadline passes at the gate leaves it

@@ -1,6 +1,41 @@
 // At the rate limit, a client acts as one. Every attempt of a client passes one gate: at most
 // maxConcurrency in flight, and a rate limiter that a 429 closes for every call until Retry-After
 // has passed, then opens at the pace the server was seen to accept. Waiting here spends no retry.
+//
+// The model the limiter keeps (class Pace), signal by signal. The server's limit is read as a budget
+// of `burst` requests that renews at `rate`: a token bucket, or a fixed window (a whole budget at each
+// window's start). Until the first 429 nothing is paced: a client that never meets the limit pays
+// nothing for the gate.
+// - A 429 (the first of a hold; the others in flight belong to the same hold) closes the gate until
+//   Retry-After, or until the pipeline's backoff when the answer had none. It also ends an interval:
+//   what was accepted between it and the previous hold's start is what the server gave in that
+//   time, as its budget was empty at both 429s.
+// - The first hold teaches the burst: everything accepted before it came from a full budget. The
+//   rate is then only guessed (the burst over the hold) and taken as a lower bound.
+// - Each later hold teaches the rate, from the accepted count A, the previous hold's length H and
+//   the sending since its end D (learnFromHold), first of these that applies:
+//   . two holds as long give back as much, so the difference in A over the difference in D is the
+//     refill, whatever the burst was (the first burst may have been spread over the start);
+//   . holds of unlike lengths (the gate's own backoff, after 429s without Retry-After) whose
+//     A / (H + D) agree did not fill the budget: that is the rate;
+//   . more than a hold can give back came at the rate while the gate paced: (A - ceiling) / D.
+//   Otherwise A bounds what such a hold gives back, and when A is short of the burst the pace opened
+//   on, the burst was too large (a measured rate stands) or the hold gave back only its refill;
+//   the rate stays a lower bound, A / (H + D). About one burst is a window's renewal, or a bucket
+//   the hold refilled whole.
+// - After a hold the gate opens on a whole burst when holds this long were seen to give one back
+//   (the server renews its budget where its holds end: a window's start, or a bucket the hold
+//   refilled), else on what the rate refilled since the 429. Then it paces at the rate: a measured
+//   rate a little under what was seen, raised by a tenth after each quiet stretch; a lower bound
+//   doubled every tenth of the hold, so that the next 429 comes soon after the budget is spent:
+//   that 429 measures the rate, and for a window its Retry-After points at the next window's start.
+// - Rate-limit headers on any answer (X-RateLimit-Remaining/Reset, RateLimit-Remaining/Reset, the
+//   IETF RateLimit r/t and RateLimit-Policy q/w) say the rest outright: what remains of the budget
+//   is spent as fast as asked, then nothing goes until its reset; a policy alone sets burst and rate.
+// - A minute after the last hold ended, the API's per-minute budget has renewed whole: the pace is
+//   forgotten, and calls go as fast as they are made until the next 429.
+// Every wait is a wait on the call's own signal: a call whose deadline passes at the gate leaves it
+// with the deadline's reason, which the pipeline reports as a timeout at the gate, nothing sent.
 import { type Clock, systemClock } from "./clock.ts";
 
 /**
@@ -14,10 +49,13 @@ export interface RateLimiter {
    * call may still wait before its deadline, so that a store can tell a wait it should not ask for.
    */
   acquire(signal?: AbortSignal, timeLeftMs?: number): Promise<void> | undefined;
-  /** The server answered 429: nothing is sent before `retryAfterMs` from now; then the pace is learned. */
-  limited(retryAfterMs: number): void;
-  /** The server answered something other than 429: the pace is learned from these. */
-  accepted(): void;
+  /**
+   * The server answered 429: nothing is sent before `retryAfterMs` from now; then the pace is
+   * learned. `headers`: the answer's, for any rate-limit headers it carries.
+   */
+  limited(retryAfterMs: number, headers?: Headers): void;
+  /** The server answered something other than 429: the pace is learned from these, and from their headers. */
+  accepted(headers?: Headers): void;
   /**
    * Told once by each client that uses the limiter, before its first call: the hex SHA-256 of its
    * Authorization value (never the credentials), so that a shared store can keep one budget a token.
@@ -37,10 +75,13 @@ export const LEARNING_SAMPLE = 10;
  */
 export const FORGET_PACE_MS = 60_000;
 
+/** A measured rate is paced this much under what was seen: at the rate itself, jitter costs a hold. */
+export const RATE_MARGIN = 0.95;
+
 /**
- * The pace a hold teaches, from what got through since the previous hold (`accepted` answers in
- * `windowMs`) and the server's wait; nothing when too few got through to tell. Pure, so that a
- * shared store learns the same way.
+ * The pace the shared limiter (src/redis) learns from a hold: what got through since the previous
+ * hold (`accepted` answers in `windowMs`) and the server's wait; nothing when too few got through
+ * to tell. The in-memory Pace learns with `learnFromHold` instead.
  */
 export function paceAfterHold(
   rate: number,
@@ -49,8 +90,6 @@ export function paceAfterHold(
   retryAfterMs: number,
 ): { rate: number; burst: number } | undefined {
   if (accepted < LEARNING_SAMPLE) return undefined;
-  // What got through since the last hold, over at least one hold's length: a server that let
-  // `accepted` through and then asked for `retryAfterMs` refills about that many in that time.
   // What got through also holds what the server refilled while it was let through, so both the
   // rate and the burst are taken a little short of what was seen: overshooting costs a hold.
   const seen = (0.95 * accepted) / Math.max(windowMs, retryAfterMs);
@@ -59,69 +98,329 @@ export function paceAfterHold(
 }
 
 /**
- * Probe upwards: after each quiet stretch as long as a hold, ask for a quarter more. Returns the
- * raised rate, or nothing while no raise is due (`lastRaiseAt` is when the last one was made).
+ * The shared limiter's probe upwards: after each quiet stretch as long as a hold, ask for a quarter
+ * more. Returns the raised rate, or nothing while no raise is due (`lastRaiseAt`: the last one).
  */
 export function raisedRate(rate: number, now: number, pausedUntil: number, lastRaiseAt: number): number | undefined {
   return rate > 0 && now - Math.max(pausedUntil, lastRaiseAt) > 1_000 ? rate * 1.25 : undefined;
 }
 
+/** What the server let through between two holds, as the first 429 of the later one finds it. */
+export interface HoldSeen {
+  /** Answers accepted since the previous hold began (since the first request before any hold). */
+  accepted: number;
+  /** The previous hold's length, ms (0 before the first hold). */
+  heldMs: number;
+  /** From the previous hold's end (or the first request) to this 429, ms. */
+  sendingMs: number;
+  /** This hold's length, ms. */
+  retryAfterMs: number;
+}
+
+/** The server's budget as a hold teaches it. */
+export interface Learned {
+  /** Requests per ms to pace at. */
+  rate: number;
+  /** How many go at once when the pace opens. */
+  burst: number;
+  /** At most this many came back after any hold up to `ceilingHoldMs` long (the burst, and what the refill adds). */
+  ceiling: number;
+  ceilingHoldMs: number;
+  /** A hold at least about this long gives the whole burst back: the pace opens on it (0: any hold, as a window). */
+  wholeAfterMs: number;
+  /** The rate was measured; otherwise it is a lower bound, and the pace probes upward from it. */
+  measured: boolean;
+  /** The interval this was learned from, for the next to be compared with. */
+  seen: HoldSeen;
+}
+
 /**
- * What the server was seen to accept, as a pace: how long to hold everything, how many requests
- * may go at once after a hold (the server's burst) and how many a millisecond after that. Pure
- * arithmetic over the times it is given, so a shared store can keep the same state.
+ * What a hold teaches (the model at the top of this file), given what earlier holds taught (none
+ * before the first). Nothing when too few got through to tell. Pure, so that a shared store learns
+ * the same way.
+ */
+export function learnFromHold(seen: HoldSeen, known: Learned | undefined): Learned | undefined {
+  if (seen.accepted < LEARNING_SAMPLE) return undefined;
+  return { ...learnedFrom(seen, known), seen };
+}
+
+type Lesson = Omit<Learned, "seen">;
+
+function learnedFrom(seen: HoldSeen, known: Learned | undefined): Lesson {
+  const { accepted, heldMs, sendingMs, retryAfterMs } = seen;
+  // Everything before the first hold came from a full budget, at once as far as the rate can tell;
+  // until seen otherwise, a hold gives it back whole, as a window does at its start.
+  if (known === undefined) {
+    const rate = accepted / Math.max(1, retryAfterMs);
+    const ceilingHoldMs = Number.POSITIVE_INFINITY;
+    return { rate, burst: accepted, ceiling: accepted, ceilingHoldMs, wholeAfterMs: 0, measured: false };
+  }
+  // The budget was empty at both 429s: all that got through came from the refill since the first,
+  // and from a whole burst if the hold refilled one.
+  const overall = accepted / Math.max(1, heldMs + sendingMs);
+  const measured = measuredAgainst(seen, known, overall);
+  if (measured) return measured;
+  // What got through bounds what a hold this long gives back.
+  const bound =
+    accepted < known.ceiling || heldMs < known.ceilingHoldMs
+      ? { ceiling: accepted, ceilingHoldMs: Math.min(heldMs, known.ceilingHoldMs) }
+      : {};
+  // Fewer than the pace opened on: a hold this long gives back only this much (its refill), or the
+  // burst was taken too large (the first was spread over the start).
+  const short = accepted < 0.9 * known.burst;
+  const whole = short ? { wholeAfterMs: heldMs } : {};
+  // The 429 came in the burst the pace opened on, which was too large by what the refill made while
+  // it went. A measured rate stands, unless it leaves no burst at all.
+  const givenBack = accepted - (known.measured ? known.rate / RATE_MARGIN : 2 * overall) * sendingMs;
+  if (known.measured && givenBack >= 1) return { ...known, ...bound, ...whole, burst: Math.floor(givenBack) };
+  // Otherwise the rate may be anything above what came through: the pace probes upward from it.
+  const burst = short ? accepted : Math.max(1, Math.floor(givenBack));
+  return { ...known, ...bound, ...whole, rate: overall, burst, measured: false };
+}
+
+/** The rate, when this interval and the one before tell it; nothing when they cannot. */
+function measuredAgainst(seen: HoldSeen, known: Learned, overall: number): Lesson | undefined {
+  const { accepted, heldMs, sendingMs } = seen;
+  // Two holds as long give back as much: what one interval got beyond the other, it got from the
+  // refill in the time it sent longer.
+  const last = known.seen;
+  const [more, longer] = [accepted - last.accepted, sendingMs - last.sendingMs];
+  if (Math.abs(heldMs - last.heldMs) <= 0.05 * heldMs && Math.abs(more) >= LEARNING_SAMPLE && more * longer > 0) {
+    const refill = more / longer;
+    const givenBack = Math.max(1, accepted - refill * sendingMs);
+    const rate = Math.max(overall, refill) * RATE_MARGIN;
+    const burst = Math.max(1, Math.floor(0.9 * givenBack));
+    return { ...known, rate, burst, ceiling: givenBack, ceilingHoldMs: heldMs, measured: true };
+  }
+  // Holds of different lengths that each gave back only their refill agree on the rate: the holds
+  // did not fill the budget, so all that came through came at the rate (the gate's own holds, after
+  // 429s without Retry-After, vary so).
+  const lastOverall = last.accepted / Math.max(1, last.heldMs + last.sendingMs);
+  const unlike = Math.abs(heldMs - last.heldMs) >= 0.2 * Math.max(heldMs, last.heldMs) && last.heldMs > 0;
+  if (unlike && accepted < known.ceiling && Math.abs(overall - lastOverall) <= 0.1 * overall) {
+    return { ...known, rate: overall * RATE_MARGIN, measured: true };
+  }
+  // More than a hold can give back: what came beyond it came at the rate while the gate paced.
+  const beyond = accepted - known.ceiling;
+  if (beyond >= LEARNING_SAMPLE && sendingMs > 0 && heldMs <= known.ceilingHoldMs) {
+    const rate = Math.max(overall, beyond / sendingMs) * RATE_MARGIN;
+    // The ceiling holds what the refill made while the burst went: the pace opens a little short of it.
+    return { ...known, rate, burst: Math.max(1, Math.floor(0.9 * known.ceiling)), measured: true };
+  }
+  return undefined;
+}
+
+/** What an answer's rate-limit headers say: what remains and when it renews, and any declared policy. */
+export interface RateLimitReading {
+  remaining?: number;
+  /** ms from the answer until the budget renews. */
+  resetMs?: number;
+  /** The policy: `quota` requests per `windowMs`. */
+  quota?: number;
+  windowMs?: number;
+}
+
+const parameter = (field: string | null, names: string): number | undefined => {
+  const match = field && new RegExp(`(?:^|[;,\\s])(?:${names})=(\\d+(?:\\.\\d+)?)`).exec(field);
+  return match ? Number(match[1]) : undefined;
+};
+const whole = (field: string | null): number | undefined =>
+  field !== null && /^\s*\d+(?:\.\d+)?\s*$/.test(field) ? Number(field) : undefined;
+
+/** A reset in seconds from now, or a time in epoch seconds (as GitHub sends) or milliseconds. */
+function resetFrom(value: number | undefined, now: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (value > 1e12) return Math.max(0, value - now);
+  if (value > 1e9) return Math.max(0, value * 1000 - now);
+  return value * 1000;
+}
+
+/**
+ * Reads X-RateLimit-Limit/Remaining/Reset, RateLimit-Limit/Remaining/Reset, and the IETF draft's
+ * `RateLimit: "default";r=50;t=30` (or `limit=, remaining=, reset=`) and `RateLimit-Policy:
+ * "default";q=100;w=60`. Nothing when the answer carries none of them.
+ */
+export function readRateLimitHeaders(headers: Headers, now: number): RateLimitReading | undefined {
+  const legacyRemaining = headers.get("x-ratelimit-remaining") ?? headers.get("ratelimit-remaining");
+  const field = headers.get("ratelimit");
+  const policy = headers.get("ratelimit-policy");
+  if (legacyRemaining === null && field === null && policy === null) return undefined;
+  const reading: RateLimitReading = {};
+  const remaining = whole(legacyRemaining) ?? parameter(field, "r|remaining");
+  const reset =
+    whole(headers.get("x-ratelimit-reset") ?? headers.get("ratelimit-reset")) ?? parameter(field, "t|reset");
+  if (remaining !== undefined) reading.remaining = remaining;
+  const resetMs = resetFrom(reset, now);
+  if (resetMs !== undefined) reading.resetMs = resetMs;
+  const quota = parameter(policy, "q") ?? (policy === null ? undefined : whole(policy.split(";")[0] ?? null));
+  const windowSeconds = parameter(policy, "w");
+  if (quota !== undefined && windowSeconds !== undefined && quota > 0 && windowSeconds > 0) {
+    reading.quota = quota;
+    reading.windowMs = windowSeconds * 1000;
+  }
+  return reading;
+}
+
+/** A lower bound doubles every this much of the hold it was learned at, within these bounds (ms). */
+const probeStep = (holdMs: number) => Math.min(1_000, Math.max(20, holdMs / 10));
+
+/**
+ * What the server was seen to accept, as a pace (the model at the top of this file): how long to
+ * hold everything, how many may go at once (the server's burst) and how many a millisecond after
+ * that. Pure arithmetic over the times it is given.
  */
 export class Pace {
   /** Nothing goes before this time (ms since the epoch). */
   pausedUntil = 0;
   /** Requests per ms once a limit has been met; 0 until then, meaning "as fast as asked". */
   rate = 0;
-  /** How many may go at once when the pace allows: learned as what one hold let through. */
+  /** How many may go at once when the pace allows. */
   burst = 1;
-  /** Bumped at every hold, so that a wait reserved before it is reserved again. */
+  /** Bumped whenever waits already reserved may be wrong (a hold, a longer one), so they are reserved again. */
   holds = 0;
-  // GCRA's theoretical arrival time: the next slot, which may be used up to burst - 1 slots early.
-  #nextSlot = 0;
-  #windowStart: number | undefined;
-  #acceptedInWindow = 0;
+  /** The rate was measured, not only bounded from below. */
+  measured = false;
+  // The budget as the pace counts it: `#tokens` left at `#countedAt`, which is later than now when
+  // slots are reserved ahead. Counted, not kept as a GCRA arrival time, so that the rate may change
+  // under it (a probe doubles it) without moving slots already earned.
+  #tokens = 0;
+  #countedAt = 0;
+  #known: Learned | undefined;
+  // The interval the next hold learns from: the previous hold's start and end, and what got through since.
+  #holdStart = -1;
+  #holdEnd = -1;
+  #accepted = 0;
+  #probeStep = 100;
+  #slowdown = 1;
   #lastRaise = 0;
+  // When the pace was last borne out (a hold's end, a declared policy): it is forgotten a minute later.
+  #learnedAt = 0;
+  #quietMs = 1_000;
+  // What the last rate-limit headers said remains, until when; -1: no reading.
+  #told = -1;
+  #toldResetAt = 0;
 
   /** Reserves the next slot; returns how long to wait for it (0: go now). */
   reserve(now: number): number {
-    this.#windowStart ??= now;
-    if (this.rate > 0 && now - this.pausedUntil > FORGET_PACE_MS) this.rate = 0;
-    const start = Math.max(now, this.pausedUntil);
+    if (this.#holdStart < 0) this.#holdStart = this.#holdEnd = now;
+    if (this.rate > 0 && now - this.#learnedAt > FORGET_PACE_MS) this.#forget(now);
+    let start = Math.max(now, this.pausedUntil);
+    if (this.#told >= 0) start = this.#spendTold(start);
     if (this.rate === 0) return start - now;
-    const interval = 1 / this.rate;
-    const slot = Math.max(this.#nextSlot, start);
-    this.#nextSlot = slot + interval;
-    return Math.max(start, slot - (this.burst - 1) * interval) - now;
+    let at = Math.max(start, this.#countedAt);
+    const rate = this.measured ? this.rate : this.#probed(at);
+    const tokens = Math.min(this.burst, this.#tokens + (at - this.#countedAt) * rate);
+    if (tokens < 1) at += (1 - tokens) / rate;
+    this.#tokens = Math.max(0, tokens - 1);
+    this.#countedAt = at;
+    return at - now;
   }
 
-  accepted(now: number): void {
-    this.#acceptedInWindow++;
-    const raised = raisedRate(this.rate, now, this.pausedUntil, this.#lastRaise);
-    if (raised !== undefined) {
-      this.rate = raised;
+  accepted(now: number, reading?: RateLimitReading): void {
+    if (reading) this.#read(now, reading);
+    // An answer during a hold was sent before it, and belongs to the interval the hold ended.
+    if (now < this.pausedUntil) return;
+    this.#accepted++;
+    if (this.measured && now - Math.max(this.pausedUntil, this.#lastRaise) > this.#quietMs) {
+      this.rate *= 1.1;
       this.#lastRaise = now;
     }
   }
 
-  limited(now: number, retryAfterMs: number): void {
+  limited(now: number, retryAfterMs: number, reading?: RateLimitReading): void {
+    if (reading) this.#read(now, reading);
     const until = now + retryAfterMs;
     // The other calls in flight when the limit was met answer 429 too: one hold, one estimate.
     if (now < this.pausedUntil) {
-      this.pausedUntil = Math.max(this.pausedUntil, until);
+      if (until > this.pausedUntil) this.#hold(until);
       return;
     }
-    const learned = paceAfterHold(this.rate, this.#acceptedInWindow, now - (this.#windowStart ?? now), retryAfterMs);
-    if (learned) ({ rate: this.rate, burst: this.burst } = learned);
+    const seen = {
+      accepted: this.#accepted,
+      heldMs: this.#holdEnd - this.#holdStart,
+      sendingMs: now - this.#holdEnd,
+      retryAfterMs,
+    };
+    const learned = learnFromHold(seen, this.#known);
+    if (learned) {
+      ({ rate: this.rate, burst: this.burst, measured: this.measured } = learned);
+      this.#known = learned;
+    }
+    this.#holdStart = now;
+    this.#accepted = 0;
+    // A probe that ran for a while and still taught no rate met others spending the same budget
+    // (a fleet, each with its own gate): the next one climbs half as fast, so they do not all
+    // overshoot at once. A measured rate starts the climb afresh.
+    const probedLong = seen.sendingMs >= 2 * this.#probeStep;
+    this.#slowdown = this.measured ? 1 : probedLong ? Math.min(16, 2 * this.#slowdown) : this.#slowdown;
+    this.#probeStep = probeStep(retryAfterMs) * this.#slowdown;
+    this.#quietMs = Math.max(1_000, 2 * retryAfterMs);
+    this.#hold(until);
+  }
+
+  #hold(until: number): void {
     this.pausedUntil = until;
-    this.#nextSlot = until;
-    this.#windowStart = now;
-    this.#acceptedInWindow = 0;
+    this.#learnedAt = until;
+    this.#holdEnd = until;
     this.#lastRaise = until;
+    // A hold long enough gives the whole burst back (a window renews at its start); a shorter one
+    // only what the refill makes from the 429 on.
+    const held = until - this.#holdStart;
+    const whole = held >= 0.9 * (this.#known?.wholeAfterMs ?? 0);
+    this.#tokens = whole ? this.burst : 0;
+    this.#countedAt = whole ? until : this.#holdStart;
     this.holds++;
+  }
+
+  /** A lower bound, doubled every probe step since the hold ended. */
+  #probed(at: number): number {
+    const steps = Math.min(30, Math.max(0, at - this.pausedUntil) / this.#probeStep);
+    return this.rate * 2 ** steps;
+  }
+
+  /** Takes one from what the headers said remains; returns when it may go (the reset when nothing does). */
+  #spendTold(start: number): number {
+    if (start >= this.#toldResetAt) {
+      this.#told = -1;
+      return start;
+    }
+    if (this.#told === 0) return this.#toldResetAt;
+    this.#told--;
+    return start;
+  }
+
+  #read(now: number, { remaining, resetMs, quota, windowMs }: RateLimitReading): void {
+    if (remaining !== undefined && resetMs !== undefined) {
+      // What remains until the reset says all a window needs; a pace from the policy would only
+      // spread the next window's budget over it.
+      this.#told = Math.max(0, Math.floor(remaining));
+      this.#toldResetAt = now + resetMs;
+    } else if (quota !== undefined && windowMs !== undefined) {
+      this.#learnedAt = now;
+      if (!this.measured) this.#declared(now, quota, windowMs);
+    }
+  }
+
+  /** A policy the server declared: `quota` at once, then at its rate. */
+  #declared(now: number, quota: number, windowMs: number): void {
+    this.rate = quota / windowMs;
+    this.burst = quota;
+    this.measured = true;
+    this.#tokens = quota;
+    this.#countedAt = now;
+    const seen = { accepted: 0, heldMs: 0, sendingMs: 0, retryAfterMs: 0 };
+    const whole = { ceiling: quota, ceilingHoldMs: Number.POSITIVE_INFINITY, wholeAfterMs: 0 };
+    this.#known = { rate: this.rate, burst: quota, ...whole, measured: true, seen };
+  }
+
+  #forget(now: number): void {
+    this.rate = 0;
+    this.burst = 1;
+    this.measured = false;
+    this.#known = undefined;
+    this.#slowdown = 1;
+    this.#holdStart = this.#holdEnd = now;
+    this.#accepted = 0;
   }
 }
 
@@ -139,13 +438,14 @@ export function createRateLimiter({ clock = systemClock }: { clock?: Clock } = {
       if (again > 0) return wait(again, pace.holds, signal);
     }
   };
+  const read = (headers: Headers | undefined) => (headers ? readRateLimitHeaders(headers, clock.now()) : undefined);
   return {
     acquire(signal) {
       const delay = pace.reserve(clock.now());
       return delay > 0 ? wait(delay, pace.holds, signal) : undefined;
     },
-    limited: (retryAfterMs) => pace.limited(clock.now(), retryAfterMs),
-    accepted: () => pace.accepted(clock.now()),
+    limited: (retryAfterMs, headers) => pace.limited(clock.now(), retryAfterMs, read(headers)),
+    accepted: (headers) => pace.accepted(clock.now(), read(headers)),
   };
 }
 

@@ -112,7 +112,7 @@ async function exchangeOnce(ctx: ClientContext, call: Call, attempt: number, sta
       throw attemptFailure(error, state);
     });
     status = response.status;
-    if (status !== 429) ctx.gate.limiter?.accepted();
+    if (status !== 429) ctx.gate.limiter?.accepted(response.headers);
     // A deadline or abort that cut a 2xx body short is a timeout or an abort (retried where
     // harmless), unless the answer carried a one-time password: then what was read is kept. An error
     // answer cut short still has its status, which is what decides.
@@ -128,7 +128,8 @@ async function exchangeOnce(ctx: ClientContext, call: Call, attempt: number, sta
     log({ ...(status === undefined ? {} : { status }), ...requestId, error: failure.name });
     // The hold starts before this call gives up its place, so that no call waiting for the place
     // slips through ahead of it.
-    if (failure instanceof RateLimitError) ctx.gate.limiter?.limited(holdAfter(failure, attempt, call.settings));
+    if (failure instanceof RateLimitError)
+      ctx.gate.limiter?.limited(holdAfter(failure, attempt, call.settings), failure.headers);
     throw failure;
   } finally {
     ctx.gate.concurrency.leave();

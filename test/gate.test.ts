@@ -1,72 +1,273 @@
-// What this file proves: the client's gate. The pace it learns at the rate limit and when it forgets
-// it, what it tells the rate limiter about each answer, and that no call waiting for a place passes
-// before a Retry-After has. (Concurrent load against a rate limit is load.test.ts.)
-
+// The pace a client learns at the rate limit (the model at the top of src/gate.ts): what it learns
+// from which signal, what it does with it, when it forgets, and that no wait outlasts a deadline.
 import { describe, expect, it } from "vitest";
-import { FORGET_PACE_MS, Pace } from "../src/gate.ts";
-import { createClient, type RateLimiter } from "../src/index.ts";
+import {
+  ConcurrencyGate,
+  createRateLimiter,
+  enterGate,
+  FORGET_PACE_MS,
+  type Learned,
+  learnFromHold,
+  Pace,
+  RATE_MARGIN,
+  readRateLimitHeaders,
+} from "../src/gate.ts";
+import { createClient, type RateLimiter, TimeoutError } from "../src/index.ts";
 import { createFakePlanetScale } from "../src/testing/index.ts";
 import { asleep, expectSentAgainAt, manualClock } from "./support/clock.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
+import { limitedApi, type Shape } from "./support/limiter-shapes.ts";
 import { serverForTests } from "./support/per-test.ts";
 import { json, startServer } from "./support/servers.ts";
 
 /** Reserves `count` slots at `now` and returns their waits. */
 const waits = (pace: Pace, now: number, count: number) => Array.from({ length: count }, () => pace.reserve(now));
 
+/** A pace that met its first hold at 10 after `accepted` answers, held `retryAfterMs`. */
+function afterFirstHold(accepted: number, retryAfterMs: number): Pace {
+  const pace = new Pace();
+  waits(pace, 0, 1);
+  for (let i = 0; i < accepted; i++) pace.accepted(5);
+  pace.limited(10, retryAfterMs);
+  return pace;
+}
+
+const first = (accepted: number): Learned =>
+  learnFromHold({ accepted, heldMs: 0, sendingMs: 10, retryAfterMs: 1_000 }, undefined) as Learned;
+
 describe("the pace", () => {
-  it("learns from a hold that followed real traffic: what got through, over the hold", () => {
+  it("costs nothing until a 429: every reserve is 0, and the limiter and the gate return nothing", () => {
     const pace = new Pace();
-    waits(pace, 0, 1);
-    for (let i = 0; i < 100; i++) pace.accepted(5);
-    pace.limited(10, 1_000);
-    expect(pace.pausedUntil).toBe(1_010);
-    // 95 a second, a burst of 85: the first 85 go at the hold's end, then one every ~10.5 ms.
-    const after = waits(pace, 1_010, 90);
-    expect(after.slice(0, 85).every((wait) => wait < 1)).toBe(true);
-    expect(after[89]).toBeGreaterThan(40);
-    expect(after[89]).toBeLessThan(60);
+    expect(waits(pace, 0, 500).every((wait) => wait === 0)).toBe(true);
+    const limiter = createRateLimiter({ clock: manualClock() });
+    const gate = { concurrency: new ConcurrencyGate(Number.POSITIVE_INFINITY), limiter };
+    for (let i = 0; i < 100; i++) limiter.accepted(new Headers());
+    expect(Array.from({ length: 100 }, () => limiter.acquire())).toEqual(Array(100).fill(undefined));
+    expect(enterGate(gate, undefined)).toBeUndefined();
+  });
+
+  it("learns the burst from the first hold, and opens on the whole of it when the hold ends, as a window's start gives", () => {
+    const pace = afterFirstHold(100, 2_000);
+    expect(pace.pausedUntil).toBe(2_010);
+    expect(waits(pace, 500, 1)[0]).toBe(1_510);
+    const opened = waits(pace, 2_010, 101);
+    expect(opened.slice(0, 99).every((wait) => wait === 0)).toBe(true);
+    // One past the burst goes a little later, as a probe: for a window its 429 says when the next starts.
+    expect(opened[100]).toBeGreaterThan(0);
+    expect(pace.measured).toBe(false);
+  });
+
+  it("counts no answer that arrives during a hold: it was sent before the hold, and the next hold learns nothing from it", () => {
+    const pace = afterFirstHold(20, 1_000);
+    const { rate, burst } = pace;
+    for (let i = 0; i < 15; i++) pace.accepted(500);
+    pace.limited(1_100, 1_000);
+    expect([pace.rate, pace.burst]).toEqual([rate, burst]);
+  });
+
+  it("lengthens the hold for a later 429 in flight, and moves the waits already reserved", () => {
+    const pace = afterFirstHold(20, 1_000);
+    const holds = pace.holds;
+    pace.limited(12, 1_500);
+    expect(pace.pausedUntil).toBe(1_512);
+    expect(pace.holds).toBe(holds + 1);
+    pace.limited(13, 200);
+    expect(pace.pausedUntil).toBe(1_512);
   });
 
   it("learns nothing from a 429 met while barely sending: it only holds", () => {
-    const pace = new Pace();
-    waits(pace, 0, 2);
-    pace.accepted(1);
-    pace.accepted(2);
-    pace.limited(3, 1_000);
-    expect(waits(pace, 500, 1)[0]).toBe(503);
-    expect(waits(pace, 1_003, 60).every((wait) => wait === 0)).toBe(true);
+    const pace = afterFirstHold(2, 1_000);
+    expect(waits(pace, 500, 1)[0]).toBe(510);
+    expect(waits(pace, 1_010, 60).every((wait) => wait === 0)).toBe(true);
+  });
+
+  it("probes upward from a rate it only knows as a lower bound: the gaps between slots shrink", () => {
+    const pace = afterFirstHold(20, 1_000);
+    const slots = waits(pace, 1_010, 60);
+    const gap = (i: number) => (slots[i + 1] as number) - (slots[i] as number);
+    expect(gap(25)).toBeGreaterThan(gap(55));
+    expect(gap(55)).toBeGreaterThan(0);
   });
 
   it("forgets a learned pace a minute after the last hold ended", () => {
-    const pace = new Pace();
-    waits(pace, 0, 1);
-    for (let i = 0; i < 20; i++) pace.accepted(5);
-    pace.limited(10, 1_000);
+    const pace = afterFirstHold(20, 1_000);
     expect(waits(pace, 2_000, 60).some((wait) => wait > 0)).toBe(true);
     const later = 1_010 + FORGET_PACE_MS + 1;
     expect(waits(pace, later, 60).every((wait) => wait === 0)).toBe(true);
+  });
+
+  it("after a hold shorter than the one a burst came back from, opens only on what the refill made", () => {
+    const pace = afterFirstHold(100, 400);
+    // 40 came back after a 400 ms hold (a bucket of 100 + 100/s): the burst is more than a hold this long gives.
+    for (let i = 0; i < 40; i++) pace.accepted(420);
+    pace.limited(420, 200);
+    const opened = waits(pace, 620, 40);
+    const atOnce = opened.filter((wait) => wait === 0).length;
+    // 200 ms at the rate seen (40 in 410 ms) refill about 19; not the 40 a 400 ms hold gave.
+    expect(atOnce).toBeGreaterThanOrEqual(15);
+    expect(atOnce).toBeLessThanOrEqual(20);
+  });
+});
+
+describe("what a hold teaches", () => {
+  it("the successes between two holds give the refill rate: what came beyond the burst, over the time it took", () => {
+    // A bucket of 20 + 100/s: 20 at once, a 1 s hold, then 60 in the 400 ms the probe sent before the next 429.
+    const learned = learnFromHold({ accepted: 60, heldMs: 1_000, sendingMs: 400, retryAfterMs: 1_000 }, first(20));
+    expect(learned?.measured).toBe(true);
+    expect(learned?.rate).toBeCloseTo((40 / 400) * RATE_MARGIN, 5);
+    expect(learned?.burst).toBe(18);
+  });
+
+  it("two holds as long as each other give the refill rate even when the burst was taken too large", () => {
+    // The first burst was spread over the start (34 for a bucket of 20); holds of 1 s gave 23 in 56 ms, then 54 in 355 ms.
+    const earlier = learnFromHold({ accepted: 23, heldMs: 1_000, sendingMs: 56, retryAfterMs: 1_000 }, first(34));
+    const learned = learnFromHold({ accepted: 54, heldMs: 1_003, sendingMs: 355, retryAfterMs: 1_000 }, earlier);
+    expect(earlier?.measured).toBe(false);
+    expect(learned?.measured).toBe(true);
+    expect(learned?.rate).toBeCloseTo((31 / 299) * RATE_MARGIN, 5);
+    // What a 1 s hold gives back: 54 less what 355 ms of refill made, about 17.
+    expect(learned?.ceiling).toBeCloseTo(54 - (31 / 299) * 355, 5);
+  });
+
+  it("about one burst after a hold is a window's renewal (or a bucket the hold filled): the rate stays a lower bound", () => {
+    const learned = learnFromHold({ accepted: 125, heldMs: 2_000, sendingMs: 40, retryAfterMs: 2_000 }, first(125));
+    expect(learned?.measured).toBe(false);
+    expect(learned?.wholeAfterMs).toBe(0);
+    expect(learned?.rate).toBeCloseTo(125 / 2_040, 5);
+  });
+
+  it("holds of different lengths that agree on the rate measure it (429s without Retry-After, held by the backoff)", () => {
+    // A bucket of 100 + 100/s held 431 ms, then 301 ms: each gave back only its refill.
+    const earlier = learnFromHold({ accepted: 44, heldMs: 431, sendingMs: 15, retryAfterMs: 264 }, first(102));
+    const learned = learnFromHold({ accepted: 31, heldMs: 301, sendingMs: 12, retryAfterMs: 495 }, earlier);
+    expect(earlier?.measured).toBe(false);
+    expect(learned?.measured).toBe(true);
+    expect(learned?.rate).toBeCloseTo((31 / 313) * RATE_MARGIN, 5);
+    // Holds as long that disagree measure nothing.
+    const unlike = learnFromHold({ accepted: 20, heldMs: 301, sendingMs: 12, retryAfterMs: 495 }, earlier);
+    expect(unlike?.measured).toBe(false);
+  });
+
+  it("a measured rate stands when the 429 came in the burst the pace opened on; the burst shrinks", () => {
+    const measured = learnFromHold({ accepted: 60, heldMs: 1_000, sendingMs: 400, retryAfterMs: 1_000 }, first(20));
+    const learned = learnFromHold({ accepted: 19, heldMs: 1_200, sendingMs: 20, retryAfterMs: 1_000 }, measured);
+    expect(learned?.measured).toBe(true);
+    expect(learned?.rate).toBe(measured?.rate);
+    expect(learned?.burst).toBe(17);
+  });
+});
+
+describe("rate-limit headers", () => {
+  const now = Date.UTC(2026, 11, 1, 12, 0, 0);
+  it("reads X-RateLimit-Remaining and -Reset, in seconds from now or as epoch seconds", () => {
+    const relative = new Headers({
+      "x-ratelimit-limit": "100",
+      "x-ratelimit-remaining": "7",
+      "x-ratelimit-reset": "30",
+    });
+    expect(readRateLimitHeaders(relative, now)).toEqual({ remaining: 7, resetMs: 30_000 });
+    const epoch = new Headers({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(now / 1000 + 12) });
+    expect(readRateLimitHeaders(epoch, now)).toEqual({ remaining: 0, resetMs: 12_000 });
+  });
+
+  it("reads the IETF draft's RateLimit (r, t) and RateLimit-Policy (q, w), and the older RateLimit-* fields", () => {
+    const ietf = new Headers({ ratelimit: '"default";r=50;t=30', "ratelimit-policy": '"default";q=100;w=60' });
+    expect(readRateLimitHeaders(ietf, now)).toEqual({ remaining: 50, resetMs: 30_000, quota: 100, windowMs: 60_000 });
+    const older = new Headers({ "ratelimit-remaining": "3", "ratelimit-reset": "2", "ratelimit-policy": "10;w=1" });
+    expect(readRateLimitHeaders(older, now)).toEqual({ remaining: 3, resetMs: 2_000, quota: 10, windowMs: 1_000 });
+  });
+
+  it("reads nothing from an answer without them", () => {
+    expect(readRateLimitHeaders(new Headers({ "content-type": "application/json" }), now)).toBeUndefined();
+  });
+
+  it("spends what remains at once, then holds every call until the reset, without meeting a 429", () => {
+    const pace = new Pace();
+    pace.accepted(0, { remaining: 2, resetMs: 1_500 });
+    expect(waits(pace, 0, 4)).toEqual([0, 0, 1_500, 1_500]);
+    expect(waits(pace, 1_500, 3)).toEqual([0, 0, 0]);
+  });
+
+  it("with what remains and its reset known, a policy does not pace the next window: it opens whole", () => {
+    const pace = new Pace();
+    pace.accepted(0, { remaining: 1, resetMs: 1_000, quota: 100, windowMs: 60_000 });
+    expect(waits(pace, 0, 2)).toEqual([0, 1_000]);
+    expect(waits(pace, 1_000, 100).every((wait) => wait === 0)).toBe(true);
+  });
+
+  it("a policy alone sets the burst and the rate", () => {
+    const pace = new Pace();
+    pace.accepted(0, { quota: 10, windowMs: 1_000 });
+    const slots = waits(pace, 0, 12);
+    expect(slots.slice(0, 10)).toEqual(Array(10).fill(0));
+    expect(slots[10]).toBeCloseTo(100, 5);
+    expect(slots[11]).toBeCloseTo(200, 5);
+  });
+});
+
+describe("a call whose deadline passes at the gate", () => {
+  const BASE = "https://api.test/v1";
+  /** A server whose first answer is `first`, then roles. */
+  function serverAnswering(first: { ok: boolean; retryAfter?: string; headers?: Record<string, string> }): Shape {
+    let answered = 0;
+    return () => (answered++ === 0 ? first : { ok: true });
+  }
+
+  async function timedOutAtGate(first: Parameters<typeof serverAnswering>[0]) {
+    const clock = manualClock();
+    const api = limitedApi(serverAnswering(first), clock.now);
+    const ps = createClient({ fetch: api.fetch, clock, baseUrl: BASE, serviceToken: "a:b", maxRetries: 0 });
+    await ps.createRole({ ...BRANCH, name: "first" }).catch(() => {});
+    const late = ps.createRole({ ...BRANCH, name: "late" }, { timeoutMs: 1_000 }).catch((error: unknown) => error);
+    await clock.advance(1_000);
+    return { error: await late, api };
+  }
+
+  it("ends with a TimeoutError that says nothing was sent, while headers say nothing remains", async () => {
+    const reset = { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "30" };
+    const { error, api } = await timedOutAtGate({ ok: true, headers: reset });
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as TimeoutError).message).toMatch(/while waiting at the rate-limit gate; nothing was sent/);
+    expect(api.created).toEqual(["first"]);
+  });
+
+  it("ends with a TimeoutError that says nothing was sent, while a hold lasts", async () => {
+    const { error, api } = await timedOutAtGate({ ok: false, retryAfter: "30" });
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as TimeoutError).message).toMatch(/while waiting at the rate-limit gate; nothing was sent/);
+    expect(api.created).toEqual([]);
+  });
+
+  it("ends with a TimeoutError that says nothing was sent, when its slot in a learned pace is past its deadline", async () => {
+    const clock = manualClock();
+    const limiter = createRateLimiter({ clock });
+    // A pace of 10 a second, as a policy declared; then 40 calls with a 1 s deadline.
+    limiter.accepted(new Headers({ "ratelimit-policy": "10;w=1" }));
+    const api = limitedApi(() => ({ ok: true }), clock.now);
+    const ps = createClient({ fetch: api.fetch, clock, baseUrl: BASE, serviceToken: "a:b", rateLimiter: limiter });
+    const calls = Array.from({ length: 40 }, (_, i) =>
+      ps.createRole({ ...BRANCH, name: `paced-${i}` }, { timeoutMs: 1_000 }).catch((error: unknown) => error),
+    );
+    await clock.advance(1_000);
+    const outcomes = await Promise.all(calls);
+    const timedOut = outcomes.filter((outcome) => outcome instanceof TimeoutError) as TimeoutError[];
+    expect(timedOut.length).toBeGreaterThan(0);
+    expect(timedOut.every((error) => /nothing was sent/.test(error.message))).toBe(true);
+    expect(api.created).toHaveLength(40 - timedOut.length);
   });
 });
 
 describe("a client whose token another job spends", () => {
   it("is not slowed for long by a 429 it met while barely sending", async () => {
     const fake = createFakePlanetScale();
-    const clock = manualClock();
-    const ps = createClient({ fetch: fake.fetch, baseUrl: fake.baseUrl, serviceToken: fake.serviceToken, clock });
+    const ps = createClient({ fetch: fake.fetch, baseUrl: fake.baseUrl, serviceToken: fake.serviceToken });
     await ps.createRole({ ...BRANCH, name: "a" });
     fake.failNext("get_default_role", { retryAfter: 1 });
-    const held = ps.getDefaultRole(BRANCH);
-    await asleep(clock);
-    await clock.runAll();
-    await held;
-    const started = clock.now();
-    const waitsBefore = clock.waits.length;
-    // The hold is over by the time the 60 start; they go as fast as the fake answers: the clock
-    // never moves, so any wait would leave them hanging.
+    await ps.getDefaultRole(BRANCH);
+    const started = Date.now();
     await Promise.all(Array.from({ length: 60 }, (_, i) => ps.createRole({ ...BRANCH, name: `after-${i}` })));
-    expect(clock.now()).toBe(started);
-    expect(clock.waits.slice(waitsBefore)).toEqual([]);
+    // The hold is over by the time the 60 start; they go as fast as the fake answers.
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 });
 

@@ -1,9 +1,14 @@
-// Rate limiters of the shapes a server may have, on a clock the test steers, behind an in-memory
-// create_role endpoint: for the load check in npm test (bench/ measures the same shapes on sockets).
+// Rate limiters of the shapes a server may have, as functions of the time they are asked at: behind
+// an in-memory create_role endpoint on a clock the test steers (the load check in npm test), and
+// behind a socket on the real clock (rate-limited-server.ts, for bench/).
 import { roleFixture } from "./fixtures.ts";
 
-/** What the limiter says of one request at `now`: let it through, or refuse it with a Retry-After (or none). */
-export type Shape = (now: number) => { ok: true } | { ok: false; retryAfter?: string };
+/** What the limiter says of one request: let it through or refuse it, with a Retry-After (or none) and any headers. */
+export type Verdict = { ok: boolean; retryAfter?: string; headers?: Record<string, string> };
+export type Shape = (now: number) => Verdict;
+
+/** Which rate-limit headers a shape adds to every answer, if any. */
+export type HeaderStyle = "none" | "x-ratelimit" | "ietf";
 
 /** A token bucket of `burst`, refilled at `perSecond`; Retry-After in whole seconds, or left out. */
 export function tokenBucket(burst: number, perSecond: number, retryAfter: "seconds" | "none" = "seconds"): Shape {
@@ -21,23 +26,61 @@ export function tokenBucket(burst: number, perSecond: number, retryAfter: "secon
   };
 }
 
-/** `limit` requests per fixed window of `windowMs`, counted as rack-attack does; Retry-After to the window's end. */
-export function fixedWindow(limit: number, windowMs: number): Shape {
+/**
+ * `limit` requests per fixed window of `windowMs`, counted as rack-attack does; Retry-After in whole
+ * seconds to the window's end. Windows are counted from the first request, so that a run's ideal
+ * does not depend on where in a window it began. `headers` adds what remains of the window to every answer.
+ */
+export function fixedWindow(limit: number, windowMs: number, headers: HeaderStyle = "none"): Shape {
+  let origin: number | undefined;
   let window = -1;
   let used = 0;
   return (now) => {
-    const current = Math.floor(now / windowMs);
+    origin ??= now;
+    const current = Math.floor((now - origin) / windowMs);
     if (current !== window) {
       window = current;
       used = 0;
     }
-    if (used < limit) {
-      used++;
-      return { ok: true };
-    }
-    return { ok: false, retryAfter: String(Math.max(1, Math.ceil(((current + 1) * windowMs - now) / 1000))) };
+    const resetSeconds = Math.max(1, Math.ceil((origin + (current + 1) * windowMs - now) / 1000));
+    const ok = used < limit;
+    if (ok) used++;
+    const told = rateLimitHeaders(headers, limit, limit - used, resetSeconds, windowMs / 1000);
+    return ok ? { ok, headers: told } : { ok, retryAfter: String(resetSeconds), headers: told };
   };
 }
+
+function rateLimitHeaders(
+  style: HeaderStyle,
+  limit: number,
+  remaining: number,
+  resetSeconds: number,
+  windowSeconds: number,
+): Record<string, string> {
+  if (style === "x-ratelimit") {
+    return {
+      "x-ratelimit-limit": String(limit),
+      "x-ratelimit-remaining": String(remaining),
+      "x-ratelimit-reset": String(resetSeconds),
+    };
+  }
+  if (style === "ietf") {
+    return {
+      ratelimit: `"default";r=${remaining};t=${resetSeconds}`,
+      "ratelimit-policy": `"default";q=${limit};w=${windowSeconds}`,
+    };
+  }
+  return {};
+}
+
+/** The headers of the answer to a request the shape refused (429) or let through (a role). */
+export function answerHeaders(verdict: Verdict): Record<string, string> {
+  const headers: Record<string, string> = { "content-type": "application/json", ...verdict.headers };
+  if (!verdict.ok && verdict.retryAfter) headers["retry-after"] = verdict.retryAfter;
+  return headers;
+}
+
+export const TOO_MANY = JSON.stringify({ code: "too_many_requests", message: "rate limited" });
 
 export interface LimitedApi {
   fetch: typeof fetch;
@@ -55,19 +98,46 @@ export function limitedApi(shape: Shape, now: () => number): LimitedApi {
       const request = input as Request;
       const { name } = (await request.json()) as { name: string };
       const verdict = shape(now());
+      const headers = answerHeaders(verdict);
       if (!verdict.ok) {
         api.limited++;
-        const headers: Record<string, string> = { "content-type": "application/json" };
-        if (verdict.retryAfter) headers["retry-after"] = verdict.retryAfter;
-        return new Response(JSON.stringify({ code: "too_many_requests", message: "rate limited" }), {
-          status: 429,
-          headers,
-        });
+        return new Response(TOO_MANY, { status: 429, headers });
       }
       api.created.push(name);
-      const role = roleFixture({ name, id: `role-${api.created.length}` });
-      return new Response(JSON.stringify(role), { headers: { "content-type": "application/json" } });
+      return new Response(JSON.stringify(roleFixture({ name, id: `role-${api.created.length}` })), { headers });
     },
   };
   return api;
+}
+
+/**
+ * `calls` concurrent creates from a client with default options behind `shape`, on a clock the test
+ * steers (each answer `latencyMs` after it was sent): every result, what the API saw, and how long
+ * the whole took on that clock.
+ */
+export async function createAllBehind(shape: Shape, calls: number, latencyMs = 0) {
+  const { createClient } = await import("../../src/index.ts");
+  const { manualClock } = await import("./clock.ts");
+  const { BRANCH } = await import("./fixtures.ts");
+  const clock = manualClock();
+  const api = limitedApi(shape, clock.now);
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    if (latencyMs > 0) await clock.sleep(latencyMs);
+    return api.fetch(input, init);
+  };
+  const ps = createClient({ serviceToken: "a:b", baseUrl: "https://api.test/v1", fetch, clock });
+  const started = clock.now();
+  let done = false;
+  const all = Promise.allSettled(
+    Array.from({ length: calls }, (_, i) => ps.createRole({ ...BRANCH, name: `load-${i}` })),
+  ).then((results) => {
+    done = true;
+    return results;
+  });
+  let tookMs = 0;
+  void all.then(() => {
+    tookMs = clock.now() - started;
+  });
+  for (let step = 0; !done && step < 100_000; step++) await clock.advance(1);
+  return { results: await all, api, tookMs };
 }

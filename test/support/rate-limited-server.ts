@@ -1,9 +1,10 @@
-// A create_role endpoint behind a token bucket, as PlanetScale's rate limiter behaves: a request
-// that finds the bucket empty gets 429 with Retry-After and is not acted on. Used by the load test
-// and bench/load.ts.
+// A create_role endpoint behind a rate limiter of any shape (limiter-shapes.ts), on the real clock:
+// a request the limiter refuses gets 429 (with Retry-After when the shape gives one) and is not
+// acted on. Used by the Redis limiter's tests and by bench/.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { roleFixture } from "./fixtures.ts";
+import { answerHeaders, type Shape, TOO_MANY, tokenBucket } from "./limiter-shapes.ts";
 
 export interface RateLimitedServer {
   url: string;
@@ -13,29 +14,27 @@ export interface RateLimitedServer {
   close(): Promise<void>;
 }
 
-export async function startRateLimitedServer(capacity: number, refillPerSecond: number): Promise<RateLimitedServer> {
-  let tokens = capacity;
-  let last = performance.now();
+/** A token bucket, as PlanetScale's rate limiter is thought to behave: 429 with Retry-After in whole seconds. */
+export function startRateLimitedServer(capacity: number, refillPerSecond: number): Promise<RateLimitedServer> {
+  return startShapedServer(tokenBucket(capacity, refillPerSecond));
+}
+
+export async function startShapedServer(shape: Shape): Promise<RateLimitedServer> {
   const created: string[] = [];
   const state = { limited: 0 };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
-      const now = performance.now();
-      tokens = Math.min(capacity, tokens + ((now - last) / 1000) * refillPerSecond);
-      last = now;
-      if (tokens < 1) {
+      const verdict = shape(performance.now());
+      res.writeHead(verdict.ok ? 200 : 429, answerHeaders(verdict));
+      if (!verdict.ok) {
         state.limited++;
-        const wait = Math.max(1, Math.ceil((1 - tokens) / refillPerSecond));
-        res.writeHead(429, { "content-type": "application/json", "retry-after": String(wait) });
-        res.end(JSON.stringify({ code: "too_many_requests", message: "rate limited" }));
+        res.end(TOO_MANY);
         return;
       }
-      tokens -= 1;
       const { name } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { name: string };
       created.push(name);
-      res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify(roleFixture({ name, id: `role-${created.length}` })));
     });
   });

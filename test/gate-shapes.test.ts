@@ -1,0 +1,45 @@
+// The gate against each shape a rate limit may have, on a clock the test steers: 500 concurrent
+// creates with default options finish within the ratio of the ideal the shape allows, each
+// once, with few 429s. Times here are the steered clock's, never the wall's.
+import { describe, expect, it } from "vitest";
+import { createAllBehind, fixedWindow, type Shape, tokenBucket } from "./support/limiter-shapes.ts";
+
+const CALLS = 500;
+
+async function expectWithin(shape: Shape, idealMs: number, ratio: number) {
+  const { results, api, tookMs } = await createAllBehind(shape, CALLS, 3);
+  expect(results.filter((result) => result.status === "rejected")).toEqual([]);
+  expect(new Set(api.created).size).toBe(CALLS);
+  expect(api.created).toHaveLength(CALLS);
+  expect(api.limited).toBeLessThanOrEqual((CALLS + api.limited) / 10);
+  expect(tookMs / idealMs).toBeLessThanOrEqual(ratio);
+  return { tookMs, limited: api.limited };
+}
+
+describe("500 concurrent creates with default options", () => {
+  it("a fixed window (125 per 2 s, Retry-After to its end): a burst at each window's start, within 1.15x of 6 s", async () => {
+    await expectWithin(fixedWindow(125, 2_000), 6_000, 1.15);
+  });
+
+  it("a bucket with a large burst (100 + 100/s): within 1.15x of 4 s", async () => {
+    await expectWithin(tokenBucket(100, 100), 4_000, 1.15);
+  });
+
+  it("a bucket with a small burst (20 + 100/s, whole-second Retry-After): probes upward, within 1.5x of 4.8 s", async () => {
+    await expectWithin(tokenBucket(20, 100), 4_800, 1.5);
+  });
+
+  it("a bucket whose 429s carry no Retry-After (100 + 100/s): within 1.5x of 4 s", async () => {
+    await expectWithin(tokenBucket(100, 100, "none"), 4_000, 1.5);
+  });
+
+  it("a window that sends X-RateLimit headers: spends what remains, then waits for the reset; within 1.15x", async () => {
+    const { limited } = await expectWithin(fixedWindow(125, 2_000, "x-ratelimit"), 6_000, 1.15);
+    // Only the calls already in flight when the window ran out meet a 429.
+    expect(limited).toBeLessThan(10 * 4);
+  });
+
+  it("a window that sends the IETF RateLimit and RateLimit-Policy headers: within 1.15x", async () => {
+    await expectWithin(fixedWindow(125, 2_000, "ietf"), 6_000, 1.15);
+  });
+});

@@ -84,8 +84,10 @@ function prepare(ctx: ClientContext, operation: OperationId, params: unknown, op
 async function attemptOnce(ctx: ClientContext, call: Call, attempt: number): Promise<ResponseInfo<unknown>> {
   const deadline = ctx.clock.timeout(call.timeoutMs);
   const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
+  const { operation, timeoutMs } = call;
   const state: AttemptState = {
-    ...call,
+    operation,
+    timeoutMs,
     deadline,
     callerSignal: call.signal,
     signal,

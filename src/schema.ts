@@ -39,39 +39,63 @@ const EXPECTED: Record<string, string> = {
   null: "null",
 };
 
-const join = (at: string, name: string) => (at === "" ? name : `${at}.${name}`);
+/** `problem` as seen from one level up: its path under `parent`. Built only once a problem is found. */
+function under(parent: string, problem: Problem | undefined): Problem | undefined {
+  if (!problem) return undefined;
+  const at = (path: string) => (path === "" ? parent : path.startsWith("[") ? `${parent}${path}` : `${parent}.${path}`);
+  if (problem.kind === "missing") return { ...problem, at: at(problem.at), names: problem.names.map(at) };
+  return { ...problem, at: at(problem.at) };
+}
 
-/** The first place where `value` breaks `schema`, or undefined when it fits. */
+// A schema's fields as entries, made once per schema: answers are checked on every call.
+const fieldEntries = new WeakMap<object, [string, FieldSchema][]>();
+const entriesOf = (fields: Readonly<Record<string, FieldSchema>>) => {
+  let entries = fieldEntries.get(fields);
+  if (!entries) fieldEntries.set(fields, (entries = Object.entries(fields)));
+  return entries;
+};
+
+/** The first place where `value` breaks `schema`, or undefined when it fits; `at` names the value. */
 export function schemaProblem(schema: FieldSchema, value: unknown, at: string, enums: boolean): Problem | undefined {
+  const problem = problemOf(schema, value, enums);
+  return at === "" ? problem : under(at, problem);
+}
+
+function problemOf(schema: FieldSchema, value: unknown, enums: boolean): Problem | undefined {
   if (value === null && schema.nullable) return undefined;
   if (schema.type === "union") {
     const members = schema.anyOf ?? [];
-    if (members.some((member) => schemaProblem(member, value, at, enums) === undefined)) return undefined;
-    return { at, kind: "type", expected: `one of: ${members.map((member) => member.type).join(", ")}`, value };
+    if (members.some((member) => problemOf(member, value, enums) === undefined)) return undefined;
+    return { at: "", kind: "type", expected: `one of: ${members.map((member) => member.type).join(", ")}`, value };
   }
   const fits = FITS[schema.type];
   // "any", and types this package does not know: nothing to check.
   if (!fits) return undefined;
-  if (!fits(value)) return { at, kind: "type", expected: EXPECTED[schema.type] as string, value };
+  if (!fits(value)) return { at: "", kind: "type", expected: EXPECTED[schema.type] as string, value };
   if (enums && schema.enum && !schema.enum.includes(value as string)) {
-    return { at, kind: "enum", allowed: schema.enum, value };
+    return { at: "", kind: "enum", allowed: schema.enum, value };
   }
-  if (Array.isArray(value) && schema.items) {
-    for (const [index, item] of value.entries()) {
-      const problem = schemaProblem(schema.items, item, `${at}[${index}]`, enums);
-      if (problem) return problem;
+  if (schema.items && Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      const problem = problemOf(schema.items, value[index], enums);
+      if (problem) return under(`[${index}]`, problem);
     }
   }
-  return schema.fields ? fieldsProblem(schema, value as Record<string, unknown>, at, enums) : undefined;
+  return schema.fields ? fieldsProblem(schema, value as Record<string, unknown>, enums) : undefined;
 }
 
-function fieldsProblem(schema: FieldSchema, value: Record<string, unknown>, at: string, enums: boolean) {
-  const missing = (schema.required ?? []).filter((name) => value[name] === undefined);
-  if (missing.length > 0) return { at, kind: "missing" as const, names: missing.map((name) => join(at, name)) };
-  for (const [name, field] of Object.entries(schema.fields ?? {})) {
-    if (value[name] === undefined) continue;
-    const problem = schemaProblem(field, value[name], join(at, name), enums);
-    if (problem) return problem;
+function fieldsProblem(schema: FieldSchema, value: Record<string, unknown>, enums: boolean): Problem | undefined {
+  const required = schema.required ?? [];
+  for (const name of required) {
+    if (value[name] === undefined) {
+      return { at: "", kind: "missing", names: required.filter((each) => value[each] === undefined) };
+    }
+  }
+  for (const [name, field] of entriesOf(schema.fields ?? {})) {
+    const item = value[name];
+    if (item === undefined) continue;
+    const problem = problemOf(field, item, enums);
+    if (problem) return under(name, problem);
   }
   return undefined;
 }

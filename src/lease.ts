@@ -38,37 +38,44 @@ async function fresh(holder: LeaseHolder, options: unknown): Promise<Role> {
   const minValidityMs = checkFreshOptions(options, holder.settings.ttlMs);
   if (holder.closed) throw holder.closedError();
   const overdue = wakeAt(holder.times(), holder.deps.clock.now()) <= holder.deps.clock.now();
-  // From onChange the new role is the answer: the step handing it over holds the queue.
+  // While onChange takes a new role, that role is the answer: it is current, and its predecessor still works.
   if (holder.handingOver || (!overdue && holder.validFor() > minValidityMs)) return holder.current.role;
-  return holder.exclusive(async () => {
+  // The hand-over is awaited outside the queue (a promise in an object, so that nothing awaits it inside).
+  const { handed } = await holder.exclusive(async () => {
     if (holder.closed) throw holder.closedError();
     await runDue(holder);
-    if (holder.validFor() <= minValidityMs) await extend(holder, minValidityMs);
+    const extended = holder.validFor() <= minValidityMs ? await extend(holder, minValidityMs) : {};
     holder.wake();
-    return holder.current.role;
+    return extended;
   });
+  await handed;
+  return holder.current.role;
 }
 
-/** Renews if that can be enough, else replaces; fails when no role valid for that long was had. */
-async function extend(holder: LeaseHolder, minValidityMs: number): Promise<void> {
+/** Renews if that can be enough, else replaces (resolving to its hand-over); fails when no role valid for that long was had. */
+async function extend(holder: LeaseHolder, minValidityMs: number): Promise<{ handed?: Promise<void> }> {
   const { current, settings } = holder;
   if (current.expiresAt !== undefined && holder.validFor() > settings.marginMs) {
     await holder.renew(current, current.expiresAt - settings.marginMs).catch((error) => holder.report(error));
   }
-  if (holder.validFor() <= minValidityMs) await holder.replace();
+  const replaced = holder.validFor() <= minValidityMs ? (await holder.replace()).handed : undefined;
   if (holder.validFor() <= minValidityMs) {
+    replaced?.catch((error: unknown) => holder.report(error));
     throw new PlanetScaleError(
       `lease: ${holder.describe(holder.current.role)} is valid for ${holder.validFor()} ms, not the ${minValidityMs} ms asked`,
     );
   }
+  return { handed: replaced };
 }
 
 async function rotate(holder: LeaseHolder): Promise<Role> {
   if (holder.closed) throw holder.closedError();
   if (holder.handingOver) {
-    throw new PlanetScaleError("lease: rotate() cannot be called from onChange, which the rotation under way awaits");
+    throw new PlanetScaleError(
+      "lease: rotate() cannot be called while onChange has not settled (from onChange, say): the rotation under way awaits it",
+    );
   }
-  return holder.exclusive(async () => {
+  const { role, handed } = await holder.exclusive(async () => {
     if (holder.closed) throw holder.closedError();
     try {
       return await holder.replace();
@@ -76,6 +83,9 @@ async function rotate(holder: LeaseHolder): Promise<Role> {
       holder.wake();
     }
   });
+  await handed;
+  if (holder.closed) throw holder.closedError();
+  return role;
 }
 
 /** Deletes what the lease made (all of it, or only what nobody was handed); throws naming what is left. */

@@ -28,7 +28,8 @@ interface Held extends HeldTimes {
 interface Current extends Held {
   rotateAt: number | undefined;
 }
-interface Previous extends Held {
+/** It keeps its rotation time: onChange may refuse its successor and make it current again. */
+interface Previous extends Current {
   deleteAt: number;
   deleteFailures: number;
 }
@@ -39,6 +40,15 @@ function mayHaveCreated(error: unknown): boolean {
   const unusable = error instanceof UnexpectedResponseError && (error.status ?? 0) >= 200 && (error.status ?? 0) < 300;
   return unusable || error.outcomeUnknown;
 }
+
+/** How long the lease waits for onChange (a pool draining its clients, say) before it goes on without its answer. */
+export const ONCHANGE_WAIT_MS = 10 * 60_000;
+
+/** What came of a hand-over: onChange resolved, threw, had not settled in time, or the lease closed meanwhile. */
+type ChangeAnswer = "taken" | "late" | "closed" | { threw: unknown };
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof (value as { then?: unknown } | null)?.then === "function";
 
 export const retryAfterOf = (error: unknown) => (error instanceof RateLimitError ? error.retryAfterMs : undefined);
 
@@ -216,10 +226,11 @@ export class LeaseHolder {
 
   /**
    * Make before break: the previous role (if still there) and any lost create go first, so that
-   * at most two roles are alive; the next role is made and handed to onChange, and only then does
-   * the current one's grace start.
+   * at most two roles are alive; the next role is made and handed to onChange. Resolves once it
+   * is current, with `handed`, which settles once onChange has: the caller awaits that outside
+   * the queue, so that renewals go on while onChange takes its time.
    */
-  async replace(): Promise<Role> {
+  async replace(): Promise<{ role: Role; handed: Promise<void> }> {
     await this.deletePrevious();
     await this.clearUnverified();
     const next = await this.make();
@@ -227,33 +238,97 @@ export class LeaseHolder {
       this.strays.push(next.role);
       throw this.closedError();
     }
-    await this.handOver(next);
-    return next.role;
+    return { role: next.role, handed: this.handOver(next) };
   }
 
-  /** Makes `next` current and tells onChange; if onChange throws, the previous one stays current. */
-  async handOver(next: Current): Promise<void> {
+  /** After a failed replacement, none is tried again before its backoff, nor past the current role's expiry. */
+  deferReplace(error: unknown): void {
+    const now = this.deps.clock.now();
+    const { expiresAt } = this.current;
+    const deadline = expiresAt !== undefined && expiresAt > now ? expiresAt : Number.POSITIVE_INFINITY;
+    this.replaceFailures++;
+    this.replaceRetryAt = retryPoint(now, this.replaceFailures, deadline, this.random, retryAfterOf(error));
+  }
+
+  /**
+   * Makes `next` current and tells onChange. Until onChange settles the previous role stays alive
+   * and renewed (its grace has not started); the outcome is applied in the queue.
+   */
+  handOver(next: Current): Promise<void> {
     const previous = this.current as Current | undefined;
     this.current = next;
+    const waiting = previous && { ...previous, deleteAt: Number.POSITIVE_INFINITY, deleteFailures: 0 };
+    if (waiting) this.previous = waiting;
     this.handingOver = true;
+    return this.#answerOf(next, previous).then((answer) =>
+      this.exclusive(async () => this.#settle(answer, next, waiting)),
+    );
+  }
+
+  /** onChange's outcome, waited for ONCHANGE_WAIT_MS at most, or until the lease closes. */
+  async #answerOf(next: Current, previous: Current | undefined): Promise<ChangeAnswer> {
+    let answer: unknown;
     try {
-      await this.settings.onChange?.(next.role, previous?.role);
+      answer = this.settings.onChange?.(next.role, previous?.role);
     } catch (error) {
-      if (!previous) throw error;
-      this.current = previous;
-      // The slot of the previous role is free (replace emptied it): the unused role waits there for its delete.
+      return { threw: error };
+    }
+    if (!isThenable(answer)) return "taken";
+    const waited = new AbortController();
+    const stopWaiting = () => waited.abort();
+    this.stop.signal.addEventListener("abort", stopWaiting, { once: true });
+    const late = this.deps.clock.sleep(ONCHANGE_WAIT_MS, waited.signal, { unref: true }).then(
+      () => "late" as const,
+      () => "closed" as const,
+    );
+    const taken = Promise.resolve(answer).then(
+      () => "taken" as const,
+      (error: unknown) => ({ threw: error }),
+    );
+    try {
+      return await Promise.race([taken, late]);
+    } finally {
+      waited.abort();
+      this.stop.signal.removeEventListener("abort", stopWaiting);
+    }
+  }
+
+  /** Starts the previous role's grace, or (onChange threw) goes back to the previous role. */
+  async #settle(answer: ChangeAnswer, next: Current, waiting: Previous | undefined): Promise<void> {
+    this.handingOver = false;
+    this.wake();
+    if (this.closed) return;
+    const now = this.deps.clock.now();
+    if (typeof answer === "object") return this.#refused(answer.threw, next, waiting);
+    if (answer === "late") {
+      const left = waiting ? `; ${this.describe(waiting.role)} is deleted after its grace` : "";
+      this.report(
+        new PlanetScaleError(
+          `lease: onChange has not settled ${ONCHANGE_WAIT_MS} ms after it was handed ${this.describe(next.role)}, ` +
+            `so the lease goes on with that role without waiting any longer${left}`,
+        ),
+      );
+    }
+    if (waiting && this.previous === waiting) waiting.deleteAt = now + this.settings.graceMs;
+  }
+
+  /** onChange threw: the previous role is current again, and the refused one is deleted. */
+  async #refused(error: unknown, next: Current, waiting: Previous | undefined): Promise<void> {
+    if (!waiting) throw error;
+    if (this.current === next && this.previous === waiting) {
+      const { deleteAt: _deleteAt, deleteFailures: _deleteFailures, ...held } = waiting;
+      this.current = held;
+      // The refused role waits in the previous role's slot for its delete.
       this.previous = { ...next, deleteAt: this.deps.clock.now(), deleteFailures: 0 };
       await this.deletePrevious().catch(() => {});
-      const message = error instanceof Error ? error.message : String(error);
-      throw new PlanetScaleError(
-        `lease: onChange failed (${message}), so the lease keeps ${this.describe(previous.role)}`,
-        { cause: error },
-      );
-    } finally {
-      this.handingOver = false;
     }
-    if (previous)
-      this.previous = { ...previous, deleteAt: this.deps.clock.now() + this.settings.graceMs, deleteFailures: 0 };
+    const message = error instanceof Error ? error.message : String(error);
+    const failed = new PlanetScaleError(
+      `lease: onChange failed (${message}), so the lease keeps ${this.describe(waiting.role)}`,
+      { cause: error },
+    );
+    this.deferReplace(failed);
+    throw failed;
   }
 
   closedError(): PlanetScaleError {

@@ -1,17 +1,21 @@
 // The lease's own loop: sleep until something is due (timing.ts says when), do it, and again. Each
 // pass runs alone in the holder's queue, and every failure goes to onError: the lease keeps trying.
 import { PlanetScaleError } from "../errors.ts";
-import { type LeaseHolder, retryAfterOf } from "./holder.ts";
-import { dueWork, retryPoint, type Work, wakeAt } from "./timing.ts";
+import type { LeaseHolder } from "./holder.ts";
+import { dueWork, type Work, wakeAt } from "./timing.ts";
 
 /** The shortest wait between two passes of the loop. */
 const MIN_PAUSE_MS = 1_000;
 
-/** A replacement the lease makes on its own: a failure waits for its backoff, never past the current role's expiry. */
+/**
+ * A replacement the lease makes on its own: a failure waits for its backoff, never past the current
+ * role's expiry. onChange's outcome goes to onError when it comes; the loop does not wait for it.
+ */
 async function replaceInTurn(holder: LeaseHolder): Promise<void> {
   const { clock } = holder.deps;
   try {
-    await holder.replace();
+    const { handed } = await holder.replace();
+    handed.catch((error: unknown) => holder.report(error));
     const { expiresAt, role } = holder.current;
     const left = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - clock.now();
     if (left <= holder.settings.marginMs) {
@@ -24,11 +28,7 @@ async function replaceInTurn(holder: LeaseHolder): Promise<void> {
     holder.replaceFailures = 0;
     holder.replaceRetryAt = 0;
   } catch (error) {
-    const now = clock.now();
-    const { expiresAt } = holder.current;
-    const deadline = expiresAt !== undefined && expiresAt > now ? expiresAt : Number.POSITIVE_INFINITY;
-    holder.replaceFailures++;
-    holder.replaceRetryAt = retryPoint(now, holder.replaceFailures, deadline, holder.random, retryAfterOf(error));
+    holder.deferReplace(error);
     throw error;
   }
 }

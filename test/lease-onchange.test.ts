@@ -87,3 +87,35 @@ describe("close() from onChange", () => {
     expect(fake.requests.length).toBe(sent);
   });
 });
+
+describe("an onChange that throws", () => {
+  it("gives the role current() handed out during onChange its grace before deleting it, and goes back to the previous one", async () => {
+    const { clock, fake, lease: open } = leaseWorld();
+    const errors: PlanetScaleError[] = [];
+    let refuse: (error: Error) => void = () => {};
+    const lease = await open({
+      rotateAfterMs: 15 * MINUTE,
+      graceMs: 60_000,
+      onChange: (_next, previous) =>
+        previous ? new Promise<void>((_resolve, reject) => (refuse = reject)) : undefined,
+      onError: (error) => errors.push(error),
+    });
+    const first = lease.current();
+    await clock.advance(15 * MINUTE);
+    // A request handler connecting now is handed the new role.
+    const handedOut = lease.current();
+    expect(handedOut.id).not.toBe(first.id);
+    await clock.advance(500);
+    refuse(new Error("new pool failed its health check"));
+    await clock.advance(0);
+    expect(errors.map((error) => error.message)).toEqual([
+      expect.stringContaining("onChange failed (new pool failed its health check)"),
+    ]);
+    expect(lease.current().id).toBe(first.id);
+    await clock.advance(60_000 - 1);
+    expect(fake.roles().map((role) => role.id)).toEqual([first.id, handedOut.id]);
+    await clock.advance(1);
+    expect(fake.roles().map((role) => role.id)).not.toContain(handedOut.id);
+    await lease.close();
+  });
+});

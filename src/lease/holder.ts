@@ -312,15 +312,17 @@ export class LeaseHolder {
     if (waiting && this.previous === waiting) waiting.deleteAt = now + this.settings.graceMs;
   }
 
-  /** onChange threw: the previous role is current again, and the refused one is deleted. */
-  async #refused(error: unknown, next: Current, waiting: Previous | undefined): Promise<void> {
+  /**
+   * onChange threw: the previous role is current again. current() handed out the refused role
+   * while onChange ran, so it gets the grace any replaced role gets before its delete.
+   */
+  #refused(error: unknown, next: Current, waiting: Previous | undefined): void {
     if (!waiting) throw error;
     if (this.current === next && this.previous === waiting) {
       const { deleteAt: _deleteAt, deleteFailures: _deleteFailures, ...held } = waiting;
       this.current = held;
-      // The refused role waits in the previous role's slot for its delete.
-      this.previous = { ...next, deleteAt: this.deps.clock.now(), deleteFailures: 0 };
-      await this.deletePrevious().catch(() => {});
+      const deleteAt = this.deps.clock.now() + this.settings.graceMs;
+      this.previous = { ...next, deleteAt, deleteFailures: 0 };
     }
     const message = error instanceof Error ? error.message : String(error);
     const failed = new PlanetScaleError(

@@ -15,8 +15,8 @@ export interface LeaseOptions {
   /**
    * Told of every new role, the first one included (with `previous` undefined), and awaited: the
    * previous role's grace starts once it resolves (or after 10 minutes, told to onError). Both
-   * roles are renewed meanwhile. If it throws, the new role is deleted and the lease keeps the
-   * previous one.
+   * roles are renewed meanwhile. If it throws, the lease goes back to the previous role, and the new
+   * one (which current() handed out meanwhile) is deleted after graceMs.
    */
   onChange?: (next: Role, previous: Role | undefined) => unknown;
   /** Told of each failed renewal, replacement or delete the lease makes on its own; the lease keeps trying. */

@@ -17,7 +17,7 @@ export interface Lease {
   /** The role to connect with now, password included. Throws once the lease is closed. */
   current(): Role;
   /**
-   * A role valid for at least `minValidityMs` (default: not expired) from now. Looks at the clock
+   * A role valid for at least `minValidityMs` (default: not expired; less than the ttl) from now. Looks at the clock
    * itself, so that a process whose timers did not run (a frozen serverless instance, a blocked
    * event loop) first does what was due: renews, rotates or replaces before answering.
    */

@@ -104,8 +104,10 @@ export function checkFreshOptions(options: unknown, ttlMs: number | undefined): 
   if (unknown !== undefined) refuse(`fresh options.${unknown}`, "left out: fresh takes minValidityMs");
   const { minValidityMs } = options as { minValidityMs?: unknown };
   checkDuration("leaseRole", "minValidityMs", minValidityMs, 0);
-  if (ttlMs !== undefined && (minValidityMs as number) > ttlMs) {
-    refuse("minValidityMs", `at most the ttl (${ttlMs} ms): no role is valid for longer`);
+  // A new role is valid for the ttl at best, counted from its create, and the clock has moved by
+  // the time anyone asks: asking for the whole ttl would make a new role on every call in vain.
+  if (ttlMs !== undefined && (minValidityMs as number) >= ttlMs) {
+    refuse("minValidityMs", `less than the ttl (${ttlMs} ms): no role stays valid for the whole ttl once made`);
   }
   return (minValidityMs as number | undefined) ?? 0;
 }

@@ -88,8 +88,30 @@ async function rotate(holder: LeaseHolder): Promise<Role> {
   return role;
 }
 
-/** Deletes what the lease made (all of it, or only what nobody was handed); throws naming what is left. */
-async function shutdown(holder: LeaseHolder, keepRoles: boolean): Promise<void> {
+/** What close() says of a lost create's role it could not clear, and how to clear it by hand. */
+function lostLeft(holder: LeaseHolder, name: string, why: string): string {
+  const found = holder.lostFound.get(name);
+  if (found) {
+    return (
+      `${holder.lostRole(name)} was left behind: deleting it failed: ${why}. ` +
+      `Delete it with deleteRole({ organization, database, branch, id: ${JSON.stringify(printable(found.id))} })`
+    );
+  }
+  const failed = name === holder.lostFailedAt ? `looking for it failed: ${why}` : "it was not looked for";
+  const q = JSON.stringify(printable(name));
+  return (
+    `a role named ${printable(name)}, whose create answer was lost, may exist: ${failed}. ` +
+    `Look for it with listRoles({ organization, database, branch, q: ${q} })`
+  );
+}
+
+const withoutStop = (error: unknown) => (error as Error).message.replace(/\.$/, "");
+
+/**
+ * Deletes what the lease made (all of it, or only what nobody was handed); throws naming what is
+ * left, after `lead` (what was under way).
+ */
+async function shutdown(holder: LeaseHolder, keepRoles: boolean, lead = "lease closed"): Promise<void> {
   holder.closed = true;
   holder.stop.abort();
   holder.wake();
@@ -107,22 +129,16 @@ async function shutdown(holder: LeaseHolder, keepRoles: boolean): Promise<void> 
       if (error instanceof NotFoundError) continue;
       cause ??= error;
       left.push(
-        `${holder.describe(role)} was left behind: deleting it failed: ${(error as Error).message.replace(/\.$/, "")}. ` +
+        `${holder.describe(role)} was left behind: deleting it failed: ${withoutStop(error)}. ` +
           `Delete it with deleteRole({ organization, database, branch, id: ${JSON.stringify(printable(role.id))} })`,
       );
     }
   }
   await holder.clearUnverified().catch((error: unknown) => {
     cause ??= error;
-    for (const name of holder.unverified) {
-      left.push(
-        `a role named ${printable(name)}, whose create answer was lost, may exist: looking for it failed ` +
-          `(${(error as Error).message}). Look for it with listRoles({ organization, database, branch, q: ${JSON.stringify(printable(name))} })`,
-      );
-    }
+    for (const name of holder.unverified) left.push(lostLeft(holder, name, withoutStop(error)));
   });
-  if (left.length > 0)
-    throw new PlanetScaleError(`lease closed: ${left.join("; ")}.`, { operation: "delete_role", cause });
+  if (left.length > 0) throw new PlanetScaleError(`${lead}: ${left.join("; ")}.`, { operation: "delete_role", cause });
 }
 
 const INSPECT = Symbol.for("nodejs.util.inspect.custom");
@@ -167,11 +183,12 @@ async function start(holder: LeaseHolder): Promise<void> {
     await holder.handOver(await holder.make());
   } catch (error) {
     const lost = holder.unverified.map((name) => JSON.stringify(printable(name))).join(", ");
-    const cleared = await shutdown(holder, false).then(
-      () => (lost ? `. leaseRole then looked for ${lost} and deleted what it found: nothing is left behind` : ""),
-      (left: Error) => `. ${left.message}`,
+    const cleared = await shutdown(holder, false, "leaseRole could not clean up after it").then(
+      () => (lost ? `leaseRole then looked for ${lost} and deleted what it found: nothing is left behind` : ""),
+      (left: Error) => left.message,
     );
-    if (error instanceof Error && cleared) extendMessage(error, cleared);
+    // The create's own message may end its last sentence already.
+    if (error instanceof Error && cleared) extendMessage(error, `${/\.$/.test(error.message) ? "" : "."} ${cleared}`);
     throw error;
   }
 }

@@ -182,6 +182,15 @@ describe("an API that gives less time than asked", () => {
   });
 });
 
+/** leaseRole's first create answer is lost, and `failing` (the look for it, or its delete) fails once. */
+async function firstCreateLost(failing: "list_roles" | "delete_role") {
+  const { fake, lease: open } = leaseWorld({ maxRetries: 0 });
+  fake.failNext("create_role", { connectionReset: true });
+  fake.failNext(failing, { status: 503 });
+  const error = await failure(open());
+  return { error, lost: fake.roles()[0] };
+}
+
 describe("a create whose answer was lost", () => {
   it("leaves no second role: the lost one is found by its name and deleted before the next create", async () => {
     const { clock, fake, mostAlive, lease: open, sent } = leaseWorld();
@@ -231,6 +240,29 @@ describe("a create whose answer was lost", () => {
     expect(error).toBeInstanceOf(ConnectionError);
     expect(error.message).toMatch(/leaseRole then looked for "api-[a-z0-9]{8}" and deleted what it found/);
     expect(fake.roles()).toEqual([]);
+  });
+
+  it("names the role left behind when the first create's answer is lost and looking for it fails", async () => {
+    const { error, lost } = await firstCreateLost("list_roles");
+    expect(error.message).toContain(
+      `leaseRole could not clean up after it: a role named ${lost?.name}, whose create answer was lost, may exist: looking for it failed: list_roles failed: 503`,
+    );
+    expect(error.message).toContain(
+      `Look for it with listRoles({ organization, database, branch, q: "${lost?.name}" }).`,
+    );
+    // Nothing says the lease goes on, or had opened: leaseRole rejected.
+    expect(error.message).not.toMatch(/lease closed|creates no other role|\.\./);
+  });
+
+  it("names the role found and left behind, with its id, when the first create's answer is lost and its delete fails", async () => {
+    const { error, lost } = await firstCreateLost("delete_role");
+    expect(error.message).toContain(
+      `leaseRole could not clean up after it: role ${lost?.name} (id ${lost?.id}) on acme/app-db/main, made by the create whose answer was lost, was left behind: deleting it failed: delete_role failed: 503`,
+    );
+    expect(error.message).toContain(
+      `Delete it with deleteRole({ organization, database, branch, id: "${lost?.id}" }).`,
+    );
+    expect(error.message).not.toMatch(/looking for it failed|lease closed|creates no other role|\.\./);
   });
 });
 

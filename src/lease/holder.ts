@@ -57,6 +57,10 @@ export class LeaseHolder {
   previous: Previous | undefined;
   /** Names of creates whose answer was lost: looked for and deleted before the next create. */
   readonly unverified: string[] = [];
+  /** Roles those creates were found to have made, until their delete succeeds, by name. */
+  readonly lostFound = new Map<string, Role>();
+  /** The name whose look (or delete) failed last. */
+  lostFailedAt: string | undefined;
   /** Roles made after close began: nobody was handed them, so close deletes them even with keepRoles. */
   readonly strays: Role[] = [];
   closed = false;
@@ -211,17 +215,27 @@ export class LeaseHolder {
     for (const name of [...this.unverified]) {
       try {
         for await (const role of client.listAllRoles({ ...this.where, q: name })) {
-          if (role.name === name) await client.deleteRole({ ...this.where, id: role.id });
+          if (role.name !== name) continue;
+          this.lostFound.set(name, role);
+          await client.deleteRole({ ...this.where, id: role.id }).catch((error: unknown) => {
+            if (!(error instanceof NotFoundError)) throw error;
+          });
         }
       } catch (error) {
-        if (error instanceof Error) {
-          const what = `role ${JSON.stringify(printable(name))}, which a create whose answer was lost may have made`;
-          extendMessage(error, `. The lease was clearing ${what}; it creates no other role until it has`);
-        }
+        this.lostFailedAt = name;
         throw error;
       }
+      this.lostFound.delete(name);
       this.unverified.splice(this.unverified.indexOf(name), 1);
     }
+  }
+
+  /** A lost create's role in words: found (with its id) or only maybe made. */
+  lostRole(name: string): string {
+    const found = this.lostFound.get(name);
+    return found
+      ? `${this.describe(found)}, made by the create whose answer was lost,`
+      : `role ${JSON.stringify(printable(name))}, which a create whose answer was lost may have made,`;
   }
 
   /**
@@ -232,7 +246,13 @@ export class LeaseHolder {
    */
   async replace(): Promise<{ role: Role; handed: Promise<void> }> {
     await this.deletePrevious();
-    await this.clearUnverified();
+    await this.clearUnverified().catch((error: unknown) => {
+      if (error instanceof Error && this.lostFailedAt !== undefined) {
+        const what = this.lostRole(this.lostFailedAt).replace(/,$/, "");
+        extendMessage(error, `. The lease was clearing ${what}; it creates no other role until it has`);
+      }
+      throw error;
+    });
     const next = await this.make();
     if (this.closed) {
       this.strays.push(next.role);

@@ -304,3 +304,46 @@ describe("a delete that fails after rotation", () => {
     expect(clock.pending()).toBe(0);
   });
 });
+
+describe("a renew answer whose expires_at cannot be right", () => {
+  // Renewed at 390 s with an answer of no use for timing, the role is taken to expire at 390 + 600 s:
+  // renewed again at 780 s (210 s before that), as if the answer had said so.
+  for (const [what, expiresAt] of [
+    ["null", null],
+    ["far beyond now + ttl", "2099-01-01T00:00:00.000Z"],
+  ] as const) {
+    it(`times the next renewal from now + ttl when expires_at is ${what}, tells onError, and never lets the role expire`, async () => {
+      const { clock, fake, lease: open, sent, edit } = leaseWorld();
+      const errors: PlanetScaleError[] = [];
+      const lease = await open({ onError: (error) => errors.push(error) });
+      edit("renew_role", (role) => ({ ...role, expires_at: expiresAt }));
+      await clock.advance(RENEW_AT);
+      expect(sent("renew_role")).toHaveLength(1);
+      expect(errors.map((error) => error.message)).toEqual([
+        expect.stringContaining(`renew_role answered expires_at ${JSON.stringify(expiresAt)}`),
+      ]);
+      expect(errors[0]?.message).toContain(`the lease counts on ${new Date(clock.now() + 600_000).toISOString()}`);
+      expect(remaining(clock, lease.current())).toBe(600_000);
+      await clock.advance(RENEW_AT - 1);
+      expect(sent("renew_role")).toHaveLength(1);
+      await clock.advance(1);
+      expect(sent("renew_role")).toHaveLength(2);
+      for (let step = 0; step < 60; step++) {
+        await clock.advance(60_000);
+        expect(fake.roles().find((role) => role.id === lease.current().id)?.expired).toBe(false);
+      }
+      await lease.close();
+    });
+  }
+
+  it("believes an expires_at up to 5 s past now + ttl (clocks apart), telling onError nothing", async () => {
+    const { clock, lease: open, edit } = leaseWorld();
+    const errors: PlanetScaleError[] = [];
+    const lease = await open({ onError: (error) => errors.push(error) });
+    edit("renew_role", (role) => ({ ...role, expires_at: new Date(clock.now() + 605_000).toISOString() }));
+    await clock.advance(RENEW_AT);
+    expect(remaining(clock, lease.current())).toBe(605_000);
+    expect(errors).toEqual([]);
+    await lease.close();
+  });
+});

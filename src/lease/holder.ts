@@ -41,6 +41,12 @@ function mayHaveCreated(error: unknown): boolean {
   return unusable || error.outcomeUnknown;
 }
 
+/**
+ * How far past now + ttl an answer's expires_at may be and still be believed: the API's clock and
+ * ours are a little apart, but a renewal cannot give more than the ttl.
+ */
+const EXPIRY_SLACK_MS = 5_000;
+
 /** How long the lease waits for onChange (a pool draining its clients, say) before it goes on without its answer. */
 export const ONCHANGE_WAIT_MS = 10 * 60_000;
 
@@ -128,11 +134,27 @@ export class LeaseHolder {
     return `role ${name}(id ${printable(role.id)}) on ${organization}/${database}/${branch}`;
   }
 
-  #expiryOf(role: Role, now: number): number | undefined {
-    if (role.expires_at === null || role.expires_at === undefined) return undefined;
-    const at = Date.parse(role.expires_at);
-    // An expiry that cannot be read is taken to be what the API promises: the ttl from now.
-    return Number.isNaN(at) ? (this.settings.ttlMs === undefined ? undefined : now + this.settings.ttlMs) : at;
+  /**
+   * The expiry to time a role by. For a role with a ttl, an answer with no expiry, one that cannot
+   * be read, or one later than now + ttl (past a slack for clocks apart) is not believed: the role
+   * is timed, and shown, as expiring the ttl from now (what the API promises), and onError is told.
+   */
+  #timed(role: Role, now: number, operation: string): { role: Role; expiresAt: number | undefined } {
+    const { ttlMs } = this.settings;
+    const at = role.expires_at === null || role.expires_at === undefined ? Number.NaN : Date.parse(role.expires_at);
+    if (ttlMs === undefined) return { role, expiresAt: Number.isNaN(at) ? undefined : at };
+    if (!Number.isNaN(at) && at <= now + ttlMs + EXPIRY_SLACK_MS) return { role, expiresAt: at };
+    const expiresAt = now + ttlMs;
+    const counted = new Date(expiresAt).toISOString();
+    const answered = JSON.stringify(role.expires_at ?? null);
+    this.report(
+      new PlanetScaleError(
+        `lease: ${operation} answered expires_at ${answered} for ${this.describe(role)}, whose ttl is ` +
+          `${ttlMs / 1000} s: the lease counts on ${counted} instead`,
+        { operation },
+      ),
+    );
+    return { role: redactInspect({ ...role, expires_at: counted }), expiresAt };
   }
 
   /**
@@ -157,10 +179,11 @@ export class LeaseHolder {
       throw error;
     }
     const now = this.deps.clock.now();
-    const expiresAt = this.#expiryOf(role, now);
+    const timed = this.#timed(role, now, "create_role");
     const { rotateAfterMs } = this.settings;
     const rotateAt = rotateAfterMs === undefined ? undefined : now + rotateAfterMs;
-    return { role, expiresAt, renewAt: this.#renewAt(expiresAt, now), failures: 0, rotateAt };
+    const { expiresAt } = timed;
+    return { role: timed.role, expiresAt, renewAt: this.#renewAt(expiresAt, now), failures: 0, rotateAt };
   }
 
   /** Renews `held` and re-bases on the expiry the answer carries; a failure moves the next try, never past `deadline`. */
@@ -169,9 +192,10 @@ export class LeaseHolder {
     try {
       const answer = await client.renewRole({ ...this.where, id: held.role.id }, { signal: this.stop.signal });
       // The renew answer carries no password: the create's stays.
-      held.role = redactInspect({ ...answer, password: held.role.password });
       const now = clock.now();
-      held.expiresAt = this.#expiryOf(held.role, now);
+      const timed = this.#timed(redactInspect({ ...answer, password: held.role.password }), now, "renew_role");
+      held.role = timed.role;
+      held.expiresAt = timed.expiresAt;
       held.renewAt = this.#renewAt(held.expiresAt, now);
       held.failures = 0;
     } catch (error) {

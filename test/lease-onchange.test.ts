@@ -119,3 +119,26 @@ describe("an onChange that throws", () => {
     await lease.close();
   });
 });
+
+describe("two hand-overs at once", () => {
+  it("counts an onChange still hanging after a replacement's own onChange has settled: rotate() stays refused", async () => {
+    const { clock, fake, lease: open, sent } = leaseWorld({ maxRetries: 0 });
+    let calls = 0;
+    const lease = await open({
+      rotateAfterMs: 15 * MINUTE,
+      // The rotation's onChange hangs; the first role's and the replacement's settle at once.
+      onChange: () => (++calls === 2 ? new Promise<void>(() => {}) : undefined),
+      onError: () => {},
+    });
+    await clock.advance(15 * MINUTE);
+    // Renewals fail from now on: under the safety margin the rotated-to role is replaced, within the 10 minutes.
+    for (let fault = 0; fault < 200; fault++) fake.failNext("renew_role", { status: 503 });
+    // The rotated-to role, made at 15 min, is under the margin 550 s later.
+    await clock.advance(560_000);
+    expect(calls).toBe(3);
+    expect(sent("create_role")).toHaveLength(3);
+    await expect(lease.rotate()).rejects.toThrow(/onChange has not settled/);
+    expect(sent("create_role")).toHaveLength(3);
+    await lease.close();
+  });
+});

@@ -70,7 +70,8 @@ export class LeaseHolder {
   /** Roles made after close began: nobody was handed them, so close deletes them even with keepRoles. */
   readonly strays: Role[] = [];
   closed = false;
-  handingOver = false;
+  /** onChange calls not yet settled: a replacement under the safety margin may start one while another runs. */
+  #handOvers = 0;
   replaceRetryAt = 0;
   replaceFailures = 0;
   readonly stop = new AbortController();
@@ -87,6 +88,11 @@ export class LeaseHolder {
   ) {
     this.random = deps.random ?? Math.random;
     this.where = { organization: params.organization, database: params.database, branch: params.branch };
+  }
+
+  /** True while an onChange has not settled (nor been given up on). */
+  get handingOver(): boolean {
+    return this.#handOvers > 0;
   }
 
   times(): LeaseTimes {
@@ -303,7 +309,7 @@ export class LeaseHolder {
     this.current = next;
     const waiting = previous && { ...previous, deleteAt: Number.POSITIVE_INFINITY, deleteFailures: 0 };
     if (waiting) this.previous = waiting;
-    this.handingOver = true;
+    this.#handOvers++;
     return this.#answerOf(next, previous).then((answer) =>
       this.exclusive(async () => this.#settle(answer, next, waiting)),
     );
@@ -339,7 +345,7 @@ export class LeaseHolder {
 
   /** Starts the previous role's grace, or (onChange threw) goes back to the previous role. */
   async #settle(answer: ChangeAnswer, next: Current, waiting: Previous | undefined): Promise<void> {
-    this.handingOver = false;
+    this.#handOvers--;
     this.wake();
     if (this.closed) return;
     const now = this.deps.clock.now();

@@ -17,7 +17,7 @@ export interface Lease {
   /** The role to connect with now, password included. Throws once the lease is closed. */
   current(): Role;
   /**
-   * A role valid for at least `minValidityMs` (default: not expired) from now. Looks at the clock
+   * A role valid for at least `minValidityMs` (default: not expired; less than the ttl) from now. Looks at the clock
    * itself, so that a process whose timers did not run (a frozen serverless instance, a blocked
    * event loop) first does what was due: renews, rotates or replaces before answering.
    */
@@ -38,37 +38,44 @@ async function fresh(holder: LeaseHolder, options: unknown): Promise<Role> {
   const minValidityMs = checkFreshOptions(options, holder.settings.ttlMs);
   if (holder.closed) throw holder.closedError();
   const overdue = wakeAt(holder.times(), holder.deps.clock.now()) <= holder.deps.clock.now();
-  // From onChange the new role is the answer: the step handing it over holds the queue.
+  // While onChange takes a new role, that role is the answer: it is current, and its predecessor still works.
   if (holder.handingOver || (!overdue && holder.validFor() > minValidityMs)) return holder.current.role;
-  return holder.exclusive(async () => {
+  // The hand-over is awaited outside the queue (a promise in an object, so that nothing awaits it inside).
+  const { handed } = await holder.exclusive(async () => {
     if (holder.closed) throw holder.closedError();
     await runDue(holder);
-    if (holder.validFor() <= minValidityMs) await extend(holder, minValidityMs);
+    const extended = holder.validFor() <= minValidityMs ? await extend(holder, minValidityMs) : {};
     holder.wake();
-    return holder.current.role;
+    return extended;
   });
+  await handed;
+  return holder.current.role;
 }
 
-/** Renews if that can be enough, else replaces; fails when no role valid for that long was had. */
-async function extend(holder: LeaseHolder, minValidityMs: number): Promise<void> {
+/** Renews if that can be enough, else replaces (resolving to its hand-over); fails when no role valid for that long was had. */
+async function extend(holder: LeaseHolder, minValidityMs: number): Promise<{ handed?: Promise<void> }> {
   const { current, settings } = holder;
   if (current.expiresAt !== undefined && holder.validFor() > settings.marginMs) {
     await holder.renew(current, current.expiresAt - settings.marginMs).catch((error) => holder.report(error));
   }
-  if (holder.validFor() <= minValidityMs) await holder.replace();
+  const replaced = holder.validFor() <= minValidityMs ? (await holder.replace()).handed : undefined;
   if (holder.validFor() <= minValidityMs) {
+    replaced?.catch((error: unknown) => holder.report(error));
     throw new PlanetScaleError(
       `lease: ${holder.describe(holder.current.role)} is valid for ${holder.validFor()} ms, not the ${minValidityMs} ms asked`,
     );
   }
+  return { handed: replaced };
 }
 
 async function rotate(holder: LeaseHolder): Promise<Role> {
   if (holder.closed) throw holder.closedError();
   if (holder.handingOver) {
-    throw new PlanetScaleError("lease: rotate() cannot be called from onChange, which the rotation under way awaits");
+    throw new PlanetScaleError(
+      "lease: rotate() cannot be called while onChange has not settled (from onChange, say): the rotation under way awaits it",
+    );
   }
-  return holder.exclusive(async () => {
+  const { role, handed } = await holder.exclusive(async () => {
     if (holder.closed) throw holder.closedError();
     try {
       return await holder.replace();
@@ -76,10 +83,35 @@ async function rotate(holder: LeaseHolder): Promise<Role> {
       holder.wake();
     }
   });
+  await handed;
+  if (holder.closed) throw holder.closedError();
+  return role;
 }
 
-/** Deletes what the lease made (all of it, or only what nobody was handed); throws naming what is left. */
-async function shutdown(holder: LeaseHolder, keepRoles: boolean): Promise<void> {
+/** What close() says of a lost create's role it could not clear, and how to clear it by hand. */
+function lostLeft(holder: LeaseHolder, name: string, why: string): string {
+  const found = holder.lostFound.get(name);
+  if (found) {
+    return (
+      `${holder.lostRole(name)} was left behind: deleting it failed: ${why}. ` +
+      `Delete it with deleteRole({ organization, database, branch, id: ${JSON.stringify(printable(found.id))} })`
+    );
+  }
+  const failed = name === holder.lostFailedAt ? `looking for it failed: ${why}` : "it was not looked for";
+  const q = JSON.stringify(printable(name));
+  return (
+    `a role named ${printable(name)}, whose create answer was lost, may exist: ${failed}. ` +
+    `Look for it with listRoles({ organization, database, branch, q: ${q} })`
+  );
+}
+
+const withoutStop = (error: unknown) => (error as Error).message.replace(/\.$/, "");
+
+/**
+ * Deletes what the lease made (all of it, or only what nobody was handed); throws naming what is
+ * left, after `lead` (what was under way).
+ */
+async function shutdown(holder: LeaseHolder, keepRoles: boolean, lead = "lease closed"): Promise<void> {
   holder.closed = true;
   holder.stop.abort();
   holder.wake();
@@ -97,22 +129,16 @@ async function shutdown(holder: LeaseHolder, keepRoles: boolean): Promise<void> 
       if (error instanceof NotFoundError) continue;
       cause ??= error;
       left.push(
-        `${holder.describe(role)} was left behind: deleting it failed: ${(error as Error).message.replace(/\.$/, "")}. ` +
+        `${holder.describe(role)} was left behind: deleting it failed: ${withoutStop(error)}. ` +
           `Delete it with deleteRole({ organization, database, branch, id: ${JSON.stringify(printable(role.id))} })`,
       );
     }
   }
   await holder.clearUnverified().catch((error: unknown) => {
     cause ??= error;
-    for (const name of holder.unverified) {
-      left.push(
-        `a role named ${printable(name)}, whose create answer was lost, may exist: looking for it failed ` +
-          `(${(error as Error).message}). Look for it with listRoles({ organization, database, branch, q: ${JSON.stringify(printable(name))} })`,
-      );
-    }
+    for (const name of holder.unverified) left.push(lostLeft(holder, name, withoutStop(error)));
   });
-  if (left.length > 0)
-    throw new PlanetScaleError(`lease closed: ${left.join("; ")}.`, { operation: "delete_role", cause });
+  if (left.length > 0) throw new PlanetScaleError(`${lead}: ${left.join("; ")}.`, { operation: "delete_role", cause });
 }
 
 const INSPECT = Symbol.for("nodejs.util.inspect.custom");
@@ -157,11 +183,12 @@ async function start(holder: LeaseHolder): Promise<void> {
     await holder.handOver(await holder.make());
   } catch (error) {
     const lost = holder.unverified.map((name) => JSON.stringify(printable(name))).join(", ");
-    const cleared = await shutdown(holder, false).then(
-      () => (lost ? `. leaseRole then looked for ${lost} and deleted what it found: nothing is left behind` : ""),
-      (left: Error) => `. ${left.message}`,
+    const cleared = await shutdown(holder, false, "leaseRole could not clean up after it").then(
+      () => (lost ? `leaseRole then looked for ${lost} and deleted what it found: nothing is left behind` : ""),
+      (left: Error) => left.message,
     );
-    if (error instanceof Error && cleared) extendMessage(error, cleared);
+    // The create's own message may end its last sentence already.
+    if (error instanceof Error && cleared) extendMessage(error, `${/\.$/.test(error.message) ? "" : "."} ${cleared}`);
     throw error;
   }
 }

@@ -182,6 +182,15 @@ describe("an API that gives less time than asked", () => {
   });
 });
 
+/** leaseRole's first create answer is lost, and `failing` (the look for it, or its delete) fails once. */
+async function firstCreateLost(failing: "list_roles" | "delete_role") {
+  const { fake, lease: open } = leaseWorld({ maxRetries: 0 });
+  fake.failNext("create_role", { connectionReset: true });
+  fake.failNext(failing, { status: 503 });
+  const error = await failure(open());
+  return { error, lost: fake.roles()[0] };
+}
+
 describe("a create whose answer was lost", () => {
   it("leaves no second role: the lost one is found by its name and deleted before the next create", async () => {
     const { clock, fake, mostAlive, lease: open, sent } = leaseWorld();
@@ -232,6 +241,29 @@ describe("a create whose answer was lost", () => {
     expect(error.message).toMatch(/leaseRole then looked for "api-[a-z0-9]{8}" and deleted what it found/);
     expect(fake.roles()).toEqual([]);
   });
+
+  it("names the role left behind when the first create's answer is lost and looking for it fails", async () => {
+    const { error, lost } = await firstCreateLost("list_roles");
+    expect(error.message).toContain(
+      `leaseRole could not clean up after it: a role named ${lost?.name}, whose create answer was lost, may exist: looking for it failed: list_roles failed: 503`,
+    );
+    expect(error.message).toContain(
+      `Look for it with listRoles({ organization, database, branch, q: "${lost?.name}" }).`,
+    );
+    // Nothing says the lease goes on, or had opened: leaseRole rejected.
+    expect(error.message).not.toMatch(/lease closed|creates no other role|\.\./);
+  });
+
+  it("names the role found and left behind, with its id, when the first create's answer is lost and its delete fails", async () => {
+    const { error, lost } = await firstCreateLost("delete_role");
+    expect(error.message).toContain(
+      `leaseRole could not clean up after it: role ${lost?.name} (id ${lost?.id}) on acme/app-db/main, made by the create whose answer was lost, was left behind: deleting it failed: delete_role failed: 503`,
+    );
+    expect(error.message).toContain(
+      `Delete it with deleteRole({ organization, database, branch, id: "${lost?.id}" }).`,
+    );
+    expect(error.message).not.toMatch(/looking for it failed|lease closed|creates no other role|\.\./);
+  });
 });
 
 describe("a delete that fails after rotation", () => {
@@ -270,5 +302,48 @@ describe("a delete that fails after rotation", () => {
     expect(error.message).not.toContain(current.id);
     expect(fake.roles().map((role) => role.id)).toEqual([first.id]);
     expect(clock.pending()).toBe(0);
+  });
+});
+
+describe("a renew answer whose expires_at cannot be right", () => {
+  // Renewed at 390 s with an answer of no use for timing, the role is taken to expire at 390 + 600 s:
+  // renewed again at 780 s (210 s before that), as if the answer had said so.
+  for (const [what, expiresAt] of [
+    ["null", null],
+    ["far beyond now + ttl", "2099-01-01T00:00:00.000Z"],
+  ] as const) {
+    it(`times the next renewal from now + ttl when expires_at is ${what}, tells onError, and never lets the role expire`, async () => {
+      const { clock, fake, lease: open, sent, edit } = leaseWorld();
+      const errors: PlanetScaleError[] = [];
+      const lease = await open({ onError: (error) => errors.push(error) });
+      edit("renew_role", (role) => ({ ...role, expires_at: expiresAt }));
+      await clock.advance(RENEW_AT);
+      expect(sent("renew_role")).toHaveLength(1);
+      expect(errors.map((error) => error.message)).toEqual([
+        expect.stringContaining(`renew_role answered expires_at ${JSON.stringify(expiresAt)}`),
+      ]);
+      expect(errors[0]?.message).toContain(`the lease counts on ${new Date(clock.now() + 600_000).toISOString()}`);
+      expect(remaining(clock, lease.current())).toBe(600_000);
+      await clock.advance(RENEW_AT - 1);
+      expect(sent("renew_role")).toHaveLength(1);
+      await clock.advance(1);
+      expect(sent("renew_role")).toHaveLength(2);
+      for (let step = 0; step < 60; step++) {
+        await clock.advance(60_000);
+        expect(fake.roles().find((role) => role.id === lease.current().id)?.expired).toBe(false);
+      }
+      await lease.close();
+    });
+  }
+
+  it("believes an expires_at up to 5 s past now + ttl (clocks apart), telling onError nothing", async () => {
+    const { clock, lease: open, edit } = leaseWorld();
+    const errors: PlanetScaleError[] = [];
+    const lease = await open({ onError: (error) => errors.push(error) });
+    edit("renew_role", (role) => ({ ...role, expires_at: new Date(clock.now() + 605_000).toISOString() }));
+    await clock.advance(RENEW_AT);
+    expect(remaining(clock, lease.current())).toBe(605_000);
+    expect(errors).toEqual([]);
+    await lease.close();
   });
 });

@@ -160,7 +160,7 @@ describe("rotation, make before break", () => {
     await lease.close();
   });
 
-  it("keeps the previous role when onChange throws, deletes the new one, tells onError, and rotates again later", async () => {
+  it("keeps the previous role when onChange throws, deletes the new one after its grace, tells onError, and rotates again later", async () => {
     const { clock, fake, lease: open } = leaseWorld();
     const errors: Error[] = [];
     let refuse = false;
@@ -172,13 +172,18 @@ describe("rotation, make before break", () => {
     refuse = true;
     await clock.advance(15 * MINUTE);
     expect(lease.current().id).toBe(first.id);
-    expect(fake.roles().map((role) => role.id)).toEqual([first.id]);
+    const refused = fake.roles().find((role) => role.id !== first.id);
     expect(errors.map((error) => error.message)).toEqual([
       expect.stringContaining("onChange failed (pool would not switch)"),
     ]);
     refuse = false;
-    // The retry comes 5 to 10 s later (random 0.5: 7.5 s).
-    await clock.advance(7_500);
+    // The refused role lives out the default grace (60 s), longer than the retry's backoff (7.5 s);
+    // the next rotation waits for its delete, so that two at most are alive.
+    await clock.advance(60_000 - 1);
+    expect(fake.roles().map((role) => role.id)).toEqual([first.id, refused?.id]);
+    expect(lease.current().id).toBe(first.id);
+    await clock.advance(1);
+    expect(fake.roles().map((role) => role.id)).not.toContain(refused?.id);
     expect(lease.current().id).not.toBe(first.id);
     await lease.close();
   });

@@ -28,7 +28,8 @@ interface Held extends HeldTimes {
 interface Current extends Held {
   rotateAt: number | undefined;
 }
-interface Previous extends Held {
+/** It keeps its rotation time: onChange may refuse its successor and make it current again. */
+interface Previous extends Current {
   deleteAt: number;
   deleteFailures: number;
 }
@@ -40,6 +41,21 @@ function mayHaveCreated(error: unknown): boolean {
   return unusable || error.outcomeUnknown;
 }
 
+/**
+ * How far past now + ttl an answer's expires_at may be and still be believed: the API's clock and
+ * ours are a little apart, but a renewal cannot give more than the ttl.
+ */
+const EXPIRY_SLACK_MS = 5_000;
+
+/** How long the lease waits for onChange (a pool draining its clients, say) before it goes on without its answer. */
+export const ONCHANGE_WAIT_MS = 10 * 60_000;
+
+/** What came of a hand-over: onChange resolved, threw, had not settled in time, or the lease closed meanwhile. */
+type ChangeAnswer = "taken" | "late" | "closed" | { threw: unknown };
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof (value as { then?: unknown } | null)?.then === "function";
+
 export const retryAfterOf = (error: unknown) => (error instanceof RateLimitError ? error.retryAfterMs : undefined);
 
 export class LeaseHolder {
@@ -47,10 +63,15 @@ export class LeaseHolder {
   previous: Previous | undefined;
   /** Names of creates whose answer was lost: looked for and deleted before the next create. */
   readonly unverified: string[] = [];
+  /** Roles those creates were found to have made, until their delete succeeds, by name. */
+  readonly lostFound = new Map<string, Role>();
+  /** The name whose look (or delete) failed last. */
+  lostFailedAt: string | undefined;
   /** Roles made after close began: nobody was handed them, so close deletes them even with keepRoles. */
   readonly strays: Role[] = [];
   closed = false;
-  handingOver = false;
+  /** onChange calls not yet settled: a replacement under the safety margin may start one while another runs. */
+  #handOvers = 0;
   replaceRetryAt = 0;
   replaceFailures = 0;
   readonly stop = new AbortController();
@@ -67,6 +88,11 @@ export class LeaseHolder {
   ) {
     this.random = deps.random ?? Math.random;
     this.where = { organization: params.organization, database: params.database, branch: params.branch };
+  }
+
+  /** True while an onChange has not settled (nor been given up on). */
+  get handingOver(): boolean {
+    return this.#handOvers > 0;
   }
 
   times(): LeaseTimes {
@@ -114,11 +140,27 @@ export class LeaseHolder {
     return `role ${name}(id ${printable(role.id)}) on ${organization}/${database}/${branch}`;
   }
 
-  #expiryOf(role: Role, now: number): number | undefined {
-    if (role.expires_at === null || role.expires_at === undefined) return undefined;
-    const at = Date.parse(role.expires_at);
-    // An expiry that cannot be read is taken to be what the API promises: the ttl from now.
-    return Number.isNaN(at) ? (this.settings.ttlMs === undefined ? undefined : now + this.settings.ttlMs) : at;
+  /**
+   * The expiry to time a role by. For a role with a ttl, an answer with no expiry, one that cannot
+   * be read, or one later than now + ttl (past a slack for clocks apart) is not believed: the role
+   * is timed, and shown, as expiring the ttl from now (what the API promises), and onError is told.
+   */
+  #timed(role: Role, now: number, operation: string): { role: Role; expiresAt: number | undefined } {
+    const { ttlMs } = this.settings;
+    const at = role.expires_at === null || role.expires_at === undefined ? Number.NaN : Date.parse(role.expires_at);
+    if (ttlMs === undefined) return { role, expiresAt: Number.isNaN(at) ? undefined : at };
+    if (!Number.isNaN(at) && at <= now + ttlMs + EXPIRY_SLACK_MS) return { role, expiresAt: at };
+    const expiresAt = now + ttlMs;
+    const counted = new Date(expiresAt).toISOString();
+    const answered = JSON.stringify(role.expires_at ?? null);
+    this.report(
+      new PlanetScaleError(
+        `lease: ${operation} answered expires_at ${answered} for ${this.describe(role)}, whose ttl is ` +
+          `${ttlMs / 1000} s: the lease counts on ${counted} instead`,
+        { operation },
+      ),
+    );
+    return { role: redactInspect({ ...role, expires_at: counted }), expiresAt };
   }
 
   /**
@@ -143,10 +185,11 @@ export class LeaseHolder {
       throw error;
     }
     const now = this.deps.clock.now();
-    const expiresAt = this.#expiryOf(role, now);
+    const timed = this.#timed(role, now, "create_role");
     const { rotateAfterMs } = this.settings;
     const rotateAt = rotateAfterMs === undefined ? undefined : now + rotateAfterMs;
-    return { role, expiresAt, renewAt: this.#renewAt(expiresAt, now), failures: 0, rotateAt };
+    const { expiresAt } = timed;
+    return { role: timed.role, expiresAt, renewAt: this.#renewAt(expiresAt, now), failures: 0, rotateAt };
   }
 
   /** Renews `held` and re-bases on the expiry the answer carries; a failure moves the next try, never past `deadline`. */
@@ -155,9 +198,10 @@ export class LeaseHolder {
     try {
       const answer = await client.renewRole({ ...this.where, id: held.role.id }, { signal: this.stop.signal });
       // The renew answer carries no password: the create's stays.
-      held.role = redactInspect({ ...answer, password: held.role.password });
       const now = clock.now();
-      held.expiresAt = this.#expiryOf(held.role, now);
+      const timed = this.#timed(redactInspect({ ...answer, password: held.role.password }), now, "renew_role");
+      held.role = timed.role;
+      held.expiresAt = timed.expiresAt;
       held.renewAt = this.#renewAt(held.expiresAt, now);
       held.failures = 0;
     } catch (error) {
@@ -201,59 +245,142 @@ export class LeaseHolder {
     for (const name of [...this.unverified]) {
       try {
         for await (const role of client.listAllRoles({ ...this.where, q: name })) {
-          if (role.name === name) await client.deleteRole({ ...this.where, id: role.id });
+          if (role.name !== name) continue;
+          this.lostFound.set(name, role);
+          await client.deleteRole({ ...this.where, id: role.id }).catch((error: unknown) => {
+            if (!(error instanceof NotFoundError)) throw error;
+          });
         }
       } catch (error) {
-        if (error instanceof Error) {
-          const what = `role ${JSON.stringify(printable(name))}, which a create whose answer was lost may have made`;
-          extendMessage(error, `. The lease was clearing ${what}; it creates no other role until it has`);
-        }
+        this.lostFailedAt = name;
         throw error;
       }
+      this.lostFound.delete(name);
       this.unverified.splice(this.unverified.indexOf(name), 1);
     }
   }
 
+  /** A lost create's role in words: found (with its id) or only maybe made. */
+  lostRole(name: string): string {
+    const found = this.lostFound.get(name);
+    return found
+      ? `${this.describe(found)}, made by the create whose answer was lost,`
+      : `role ${JSON.stringify(printable(name))}, which a create whose answer was lost may have made,`;
+  }
+
   /**
    * Make before break: the previous role (if still there) and any lost create go first, so that
-   * at most two roles are alive; the next role is made and handed to onChange, and only then does
-   * the current one's grace start.
+   * at most two roles are alive; the next role is made and handed to onChange. Resolves once it
+   * is current, with `handed`, which settles once onChange has: the caller awaits that outside
+   * the queue, so that renewals go on while onChange takes its time.
    */
-  async replace(): Promise<Role> {
+  async replace(): Promise<{ role: Role; handed: Promise<void> }> {
     await this.deletePrevious();
-    await this.clearUnverified();
+    await this.clearUnverified().catch((error: unknown) => {
+      if (error instanceof Error && this.lostFailedAt !== undefined) {
+        const what = this.lostRole(this.lostFailedAt).replace(/,$/, "");
+        extendMessage(error, `. The lease was clearing ${what}; it creates no other role until it has`);
+      }
+      throw error;
+    });
     const next = await this.make();
     if (this.closed) {
       this.strays.push(next.role);
       throw this.closedError();
     }
-    await this.handOver(next);
-    return next.role;
+    return { role: next.role, handed: this.handOver(next) };
   }
 
-  /** Makes `next` current and tells onChange; if onChange throws, the previous one stays current. */
-  async handOver(next: Current): Promise<void> {
+  /** After a failed replacement, none is tried again before its backoff, nor past the current role's expiry. */
+  deferReplace(error: unknown): void {
+    const now = this.deps.clock.now();
+    const { expiresAt } = this.current;
+    const deadline = expiresAt !== undefined && expiresAt > now ? expiresAt : Number.POSITIVE_INFINITY;
+    this.replaceFailures++;
+    this.replaceRetryAt = retryPoint(now, this.replaceFailures, deadline, this.random, retryAfterOf(error));
+  }
+
+  /**
+   * Makes `next` current and tells onChange. Until onChange settles the previous role stays alive
+   * and renewed (its grace has not started); the outcome is applied in the queue.
+   */
+  handOver(next: Current): Promise<void> {
     const previous = this.current as Current | undefined;
     this.current = next;
-    this.handingOver = true;
+    const waiting = previous && { ...previous, deleteAt: Number.POSITIVE_INFINITY, deleteFailures: 0 };
+    if (waiting) this.previous = waiting;
+    this.#handOvers++;
+    return this.#answerOf(next, previous).then((answer) =>
+      this.exclusive(async () => this.#settle(answer, next, waiting)),
+    );
+  }
+
+  /** onChange's outcome, waited for ONCHANGE_WAIT_MS at most, or until the lease closes. */
+  async #answerOf(next: Current, previous: Current | undefined): Promise<ChangeAnswer> {
+    let answer: unknown;
     try {
-      await this.settings.onChange?.(next.role, previous?.role);
+      answer = this.settings.onChange?.(next.role, previous?.role);
     } catch (error) {
-      if (!previous) throw error;
-      this.current = previous;
-      // The slot of the previous role is free (replace emptied it): the unused role waits there for its delete.
-      this.previous = { ...next, deleteAt: this.deps.clock.now(), deleteFailures: 0 };
-      await this.deletePrevious().catch(() => {});
-      const message = error instanceof Error ? error.message : String(error);
-      throw new PlanetScaleError(
-        `lease: onChange failed (${message}), so the lease keeps ${this.describe(previous.role)}`,
-        { cause: error },
-      );
-    } finally {
-      this.handingOver = false;
+      return { threw: error };
     }
-    if (previous)
-      this.previous = { ...previous, deleteAt: this.deps.clock.now() + this.settings.graceMs, deleteFailures: 0 };
+    if (!isThenable(answer)) return "taken";
+    const waited = new AbortController();
+    const stopWaiting = () => waited.abort();
+    this.stop.signal.addEventListener("abort", stopWaiting, { once: true });
+    const late = this.deps.clock.sleep(ONCHANGE_WAIT_MS, waited.signal, { unref: true }).then(
+      () => "late" as const,
+      () => "closed" as const,
+    );
+    const taken = Promise.resolve(answer).then(
+      () => "taken" as const,
+      (error: unknown) => ({ threw: error }),
+    );
+    try {
+      return await Promise.race([taken, late]);
+    } finally {
+      waited.abort();
+      this.stop.signal.removeEventListener("abort", stopWaiting);
+    }
+  }
+
+  /** Starts the previous role's grace, or (onChange threw) goes back to the previous role. */
+  async #settle(answer: ChangeAnswer, next: Current, waiting: Previous | undefined): Promise<void> {
+    this.#handOvers--;
+    this.wake();
+    if (this.closed) return;
+    const now = this.deps.clock.now();
+    if (typeof answer === "object") return this.#refused(answer.threw, next, waiting);
+    if (answer === "late") {
+      const left = waiting ? `; ${this.describe(waiting.role)} is deleted after its grace` : "";
+      this.report(
+        new PlanetScaleError(
+          `lease: onChange has not settled ${ONCHANGE_WAIT_MS} ms after it was handed ${this.describe(next.role)}, ` +
+            `so the lease goes on with that role without waiting any longer${left}`,
+        ),
+      );
+    }
+    if (waiting && this.previous === waiting) waiting.deleteAt = now + this.settings.graceMs;
+  }
+
+  /**
+   * onChange threw: the previous role is current again. current() handed out the refused role
+   * while onChange ran, so it gets the grace any replaced role gets before its delete.
+   */
+  #refused(error: unknown, next: Current, waiting: Previous | undefined): void {
+    if (!waiting) throw error;
+    if (this.current === next && this.previous === waiting) {
+      const { deleteAt: _deleteAt, deleteFailures: _deleteFailures, ...held } = waiting;
+      this.current = held;
+      const deleteAt = this.deps.clock.now() + this.settings.graceMs;
+      this.previous = { ...next, deleteAt, deleteFailures: 0 };
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const failed = new PlanetScaleError(
+      `lease: onChange failed (${message}), so the lease keeps ${this.describe(waiting.role)}`,
+      { cause: error },
+    );
+    this.deferReplace(failed);
+    throw failed;
   }
 
   closedError(): PlanetScaleError {

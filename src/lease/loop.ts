@@ -1,17 +1,26 @@
 // The lease's own loop: sleep until something is due (timing.ts says when), do it, and again. Each
 // pass runs alone in the holder's queue, and every failure goes to onError: the lease keeps trying.
 import { PlanetScaleError } from "../errors.ts";
-import { type LeaseHolder, retryAfterOf } from "./holder.ts";
-import { dueWork, retryPoint, type Work, wakeAt } from "./timing.ts";
+import type { LeaseHolder } from "./holder.ts";
+import { dueWork, type Work, wakeAt } from "./timing.ts";
 
-/** The shortest wait between two passes of the loop. */
+/** The shortest wait between two passes of the loop, once a pass left work due that it had tried. */
 const MIN_PAUSE_MS = 1_000;
+/**
+ * A wake this close to its point counts as on time: Node's setTimeout can end a wait about a
+ * millisecond early measured against Date.now(), and a pass that found nothing due would wait again.
+ */
+const WAKE_SLACK_MS = 5;
 
-/** A replacement the lease makes on its own: a failure waits for its backoff, never past the current role's expiry. */
+/**
+ * A replacement the lease makes on its own: a failure waits for its backoff, never past the current
+ * role's expiry. onChange's outcome goes to onError when it comes; the loop does not wait for it.
+ */
 async function replaceInTurn(holder: LeaseHolder): Promise<void> {
   const { clock } = holder.deps;
   try {
-    await holder.replace();
+    const { handed } = await holder.replace();
+    handed.catch((error: unknown) => holder.report(error));
     const { expiresAt, role } = holder.current;
     const left = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - clock.now();
     if (left <= holder.settings.marginMs) {
@@ -24,11 +33,7 @@ async function replaceInTurn(holder: LeaseHolder): Promise<void> {
     holder.replaceFailures = 0;
     holder.replaceRetryAt = 0;
   } catch (error) {
-    const now = clock.now();
-    const { expiresAt } = holder.current;
-    const deadline = expiresAt !== undefined && expiresAt > now ? expiresAt : Number.POSITIVE_INFINITY;
-    holder.replaceFailures++;
-    holder.replaceRetryAt = retryPoint(now, holder.replaceFailures, deadline, holder.random, retryAfterOf(error));
+    holder.deferReplace(error);
     throw error;
   }
 }
@@ -42,12 +47,12 @@ function perform(holder: LeaseHolder, work: Work): Promise<void> {
   return previous ? holder.renew(previous, previous.deleteAt) : Promise.resolve();
 }
 
-/** Does what is due now, each kind of work at most once; failures go to onError. */
-export async function runDue(holder: LeaseHolder): Promise<void> {
+/** Does what is due within `slackMs` of now, each kind of work at most once; failures go to onError. Says whether it did anything. */
+export async function runDue(holder: LeaseHolder, slackMs = 0): Promise<boolean> {
   const tried = new Set<Work>();
   for (;;) {
-    const work = dueWork(holder.times(), holder.deps.clock.now()).find((due) => !tried.has(due));
-    if (work === undefined || holder.closed) return;
+    const work = dueWork(holder.times(), holder.deps.clock.now() + slackMs).find((due) => !tried.has(due));
+    if (work === undefined || holder.closed) return tried.size > 0;
     tried.add(work);
     try {
       await perform(holder, work);
@@ -64,8 +69,9 @@ function abortion(signal: AbortSignal): Promise<never> {
 
 /**
  * Sleeps until something is due, does it, and again, until closed. Its waits never keep a process
- * alive. After a pass, whatever is still due was tried in it and failed: the next pass waits at
- * least a second, so that no rule of the timing can make the lease call the API without pause.
+ * alive. After a pass that did something, whatever is still due was tried in it and failed: the
+ * next pass waits at least a second, so that no rule of the timing can make the lease call the
+ * API without pause. Work due later than that is waited for exactly, not put off to the second.
  */
 export async function runLoop(holder: LeaseHolder): Promise<void> {
   const { clock } = holder.deps;
@@ -73,14 +79,14 @@ export async function runLoop(holder: LeaseHolder): Promise<void> {
   while (!holder.closed) {
     const pause = holder.nextPause();
     const wait = wakeAt(holder.times(), clock.now()) - clock.now();
+    const floor = ran && wait <= WAKE_SLACK_MS ? MIN_PAUSE_MS : 0;
     try {
       if (wait === Number.POSITIVE_INFINITY) await abortion(pause);
-      else await clock.sleep(Math.max(ran ? MIN_PAUSE_MS : 0, wait), pause, { unref: true });
+      else await clock.sleep(Math.max(floor, wait), pause, { unref: true });
     } catch {
       ran = false;
       continue;
     }
-    await holder.exclusive(() => runDue(holder));
-    ran = true;
+    ran = await holder.exclusive(() => runDue(holder, WAKE_SLACK_MS));
   }
 }

@@ -14,8 +14,9 @@ export interface LeaseOptions {
   graceMs?: number;
   /**
    * Told of every new role, the first one included (with `previous` undefined), and awaited: the
-   * previous role's grace starts once it resolves. If it throws, the new role is deleted and the
-   * lease keeps the previous one.
+   * previous role's grace starts once it resolves (or after 10 minutes, told to onError). Both
+   * roles are renewed meanwhile. If it throws, the lease goes back to the previous role, and the new
+   * one (which current() handed out meanwhile) is deleted after graceMs.
    */
   onChange?: (next: Role, previous: Role | undefined) => unknown;
   /** Told of each failed renewal, replacement or delete the lease makes on its own; the lease keeps trying. */
@@ -103,8 +104,10 @@ export function checkFreshOptions(options: unknown, ttlMs: number | undefined): 
   if (unknown !== undefined) refuse(`fresh options.${unknown}`, "left out: fresh takes minValidityMs");
   const { minValidityMs } = options as { minValidityMs?: unknown };
   checkDuration("leaseRole", "minValidityMs", minValidityMs, 0);
-  if (ttlMs !== undefined && (minValidityMs as number) > ttlMs) {
-    refuse("minValidityMs", `at most the ttl (${ttlMs} ms): no role is valid for longer`);
+  // A new role is valid for the ttl at best, counted from its create, and the clock has moved by
+  // the time anyone asks: asking for the whole ttl would make a new role on every call in vain.
+  if (ttlMs !== undefined && (minValidityMs as number) >= ttlMs) {
+    refuse("minValidityMs", `less than the ttl (${ttlMs} ms): no role stays valid for the whole ttl once made`);
   }
   return (minValidityMs as number | undefined) ?? 0;
 }

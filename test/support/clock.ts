@@ -32,7 +32,15 @@ export async function settle(rounds = 20): Promise<void> {
   for (let round = 0; round < rounds; round++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-export function manualClock(start = Date.UTC(2026, 11, 1, 12, 0, 0)): ManualClock {
+export interface ManualClockOptions {
+  /**
+   * Waits of more than a second asked with { unref: true } end this many ms early, as Node's
+   * setTimeout at times does measured against Date.now() (the short wait that follows is exact).
+   */
+  earlyUnrefMs?: number;
+}
+
+export function manualClock(start = Date.UTC(2026, 11, 1, 12, 0, 0), options: ManualClockOptions = {}): ManualClock {
   let now = start;
   let order = 0;
   const sleepers: Sleeper[] = [];
@@ -50,12 +58,13 @@ export function manualClock(start = Date.UTC(2026, 11, 1, 12, 0, 0)): ManualCloc
     jump(ms) {
       now += ms;
     },
-    sleep(ms, signal, options) {
+    sleep(ms, signal, sleepOptions) {
       waits.push(ms);
       return new Promise<void>((resolve, reject) => {
         if (signal?.aborted) return reject(signal.reason);
-        const unref = options?.unref === true;
-        const sleeper: Sleeper = { at: now + ms, order: order++, resolve: () => resolve(), unref };
+        const unref = sleepOptions?.unref === true;
+        const early = unref && ms > 1_000 ? (options.earlyUnrefMs ?? 0) : 0;
+        const sleeper: Sleeper = { at: now + Math.max(0, ms - early), order: order++, resolve: () => resolve(), unref };
         sleepers.push(sleeper);
         signal?.addEventListener(
           "abort",

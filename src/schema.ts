@@ -51,7 +51,10 @@ function under(parent: string, problem: Problem | undefined): Problem | undefine
 const fieldEntries = new WeakMap<object, [string, FieldSchema][]>();
 const entriesOf = (fields: Readonly<Record<string, FieldSchema>>) => {
   let entries = fieldEntries.get(fields);
-  if (!entries) fieldEntries.set(fields, (entries = Object.entries(fields)));
+  if (!entries) {
+    entries = Object.entries(fields);
+    fieldEntries.set(fields, entries);
+  }
   return entries;
 };
 

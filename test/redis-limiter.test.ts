@@ -17,7 +17,7 @@ import {
 } from "../src/redis/index.ts";
 import { readAccepted, readHold, readTurn, UnusableReplyError } from "../src/redis/shared-pace.ts";
 import { createFakePlanetScale } from "../src/testing/index.ts";
-import { manualClock } from "./support/clock.ts";
+import { manualClock, waitFor } from "./support/clock.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { startRateLimitedServer } from "./support/rate-limited-server.ts";
 import { type RedisServer, startGarbageRedis, startRedisCluster, startRedisServer } from "./support/redis-server.ts";
@@ -108,7 +108,7 @@ describe("clients sharing one Redis budget", () => {
     await meetLimit(sharedLimiter(), server.url);
     const clock = manualClock();
     const call = clientOf(sharedLimiter({ clock }), server.url).createRole({ ...BRANCH, name: "after-the-hold" });
-    while (clock.pending() === 0) await pause(5);
+    await waitFor(() => !(clock.pending() === 0), "the limiter to wait on the clock");
     // What is left of the 5 s Redis holds the budget for, by Redis's own clock.
     const [wait] = clock.waits as [number];
     expect(wait).toBeGreaterThan(0);
@@ -129,7 +129,7 @@ describe("clients sharing one Redis budget", () => {
     const call = clientOf(sharedLimiter({ clock }), server.url)
       .createRole({ ...BRANCH, name: "given-up" }, { signal: controller.signal })
       .catch((reason: unknown) => reason);
-    while (clock.pending() === 0) await pause(5);
+    await waitFor(() => !(clock.pending() === 0), "the limiter to wait on the clock");
     controller.abort();
     // The clock never moves: only the abort can end the wait.
     expect(((await call) as Error).name).toBe("AbortError");
@@ -152,7 +152,7 @@ describe("clients sharing one Redis budget", () => {
     const held = clientOf(sharedLimiter({ key: `tenant-a-${keys}`, clock }), server.url)
       .createRole({ ...BRANCH, name: "same-key" }, { signal: controller.signal })
       .catch((reason: unknown) => reason);
-    while (clock.pending() === 0) await pause(5);
+    await waitFor(() => !(clock.pending() === 0), "the limiter to wait on the clock");
     controller.abort();
     expect(((await held) as Error).name).toBe("AbortError");
     expect(server.requests).toHaveLength(2);
@@ -297,7 +297,14 @@ async function onGarbage(reply: Parameters<typeof startGarbageRedis>[0], clock?:
   const garbage = await startGarbageRedis(reply);
   servers.push(garbage);
   const warnings: string[] = [];
-  const limiter = sharedLimiter({ url: garbage.url, onWarning: (m) => warnings.push(m), ...(clock ? { clock } : {}) });
+  // A generous command timeout: these tests are about what Redis answers, and a loaded machine
+  // (Postgres suites starting beside them) must not turn a slow answer into a silent Redis.
+  const limiter = sharedLimiter({
+    url: garbage.url,
+    commandTimeoutMs: 5_000,
+    onWarning: (m) => warnings.push(m),
+    ...(clock ? { clock } : {}),
+  });
   return { garbage, limiter, warnings };
 }
 
@@ -352,7 +359,7 @@ describe("when Redis answers what the scripts never return", () => {
     const { limiter, warnings } = await onGarbage("*2\r\n:60000\r\n:0\r\n", clock);
     const deadline = new AbortController();
     const short = limiter.acquire(deadline.signal, 5_000);
-    while (clock.pending() < 1) await pause(5);
+    await waitFor(() => !(clock.pending() < 1), "the limiter to wait on the clock");
     expect(clock.waits).toEqual([60_000]);
     const reason = new DOMException("The attempt's deadline passed", "TimeoutError");
     deadline.abort(reason);
@@ -366,7 +373,7 @@ describe("when Redis answers what the scripts never return", () => {
     const { limiter, warnings } = await onGarbage("*2\r\n:60000\r\n:0\r\n", clock);
     const roomy = limiter.acquire(undefined, 60_001);
     const untold = limiter.acquire();
-    while (clock.pending() < 2) await pause(5);
+    await waitFor(() => !(clock.pending() < 2), "the limiter to wait on the clock");
     expect(clock.waits).toEqual([60_000, 60_000]);
     expect(warnings).toEqual([]);
     await clock.advance(60_000);
@@ -405,7 +412,7 @@ describe("a busy process is not a silent Redis", () => {
       await holdLanded(own.url, `test-${keys}`);
       await clock.advance(1_000);
       const held = limiter.acquire();
-      while (clock.pending() === 0) await pause(5);
+      await waitFor(() => !(clock.pending() === 0), "the limiter to wait on the clock");
       expect(clock.waits.at(-1)).toBeGreaterThan(0);
       expect(clock.waits.at(-1)).toBeLessThanOrEqual(5_000);
       expect(warnings).toHaveLength(1);
@@ -436,7 +443,7 @@ describe("the default budget", () => {
     expect(await boundLimiter(tokenB, clock).acquire()).toBeUndefined();
     expect(clock.waits).toEqual([]);
     const held = boundLimiter(tokenA, clock).acquire();
-    while (clock.pending() === 0) await pause(5);
+    await waitFor(() => !(clock.pending() === 0), "the limiter to wait on the clock");
     expect(clock.waits[0]).toBeGreaterThan(0);
     await clock.advance(5_000);
     await held;
@@ -504,7 +511,7 @@ describe("a Redis client the caller already holds", () => {
       sharedLimiter().limited(5_000);
       await holdLanded(redis.url, `test-${keys}`);
       const held = limiter.acquire();
-      while (clock.pending() === 0) await pause(5);
+      await waitFor(() => !(clock.pending() === 0), "the limiter to wait on the clock");
       expect(clock.waits[0]).toBeGreaterThan(0);
       await clock.advance(5_000);
       await held;
@@ -537,7 +544,7 @@ describe("a Redis client the caller already holds", () => {
       meeting.limited(5_000);
       await holdLanded(`redis://127.0.0.1:${cluster.port}`, `${DEFAULT_KEY}:{${identity.slice(0, 16)}}`);
       const turn = held.acquire();
-      while (clock.pending() === 0 && warnings.length === 0) await pause(5);
+      await waitFor(() => !(clock.pending() === 0 && warnings.length === 0), "the limiter to wait on the clock");
       expect(warnings).toEqual([]);
       expect(clock.waits[0]).toBeGreaterThan(0);
       await clock.advance(5_000);

@@ -33,16 +33,27 @@ export function parsePostgresUrl(url: string): { host: string; database: string 
   return { host: `${parsed.hostname}:${parsed.port || "5432"}`, database };
 }
 
-// The driver's name in a property, not a literal: bundlers (and the build's constant folding) leave
-// such an import alone, so the fake bundles for a worker or a browser without pg, and only this
-// mode needs pg installed.
-const DRIVER = { specifier: "pg" };
+/**
+ * node-postgres, required through Node's own module loader (process.getBuiltinModule: Node 20.16+,
+ * Bun, Deno) from the project's folder, where a peer dependency lives. No import expression: a
+ * bundle for a worker or a browser carries none (workerd refuses an import whose specifier it cannot
+ * see), and only this mode needs pg installed.
+ */
+function loadDriver(): typeof import("pg") {
+  const host = (globalThis as { process?: { cwd?(): string; getBuiltinModule?(id: string): unknown } }).process;
+  const loader = host?.getBuiltinModule?.("node:module") as typeof import("node:module") | undefined;
+  if (!loader || !host?.cwd) {
+    throw new Error("createFakePlanetScale({ postgres }) needs Node 20.16 or later, Bun or Deno (to load pg)");
+  }
+  try {
+    return loader.createRequire(`${host.cwd()}/`)("pg") as typeof import("pg");
+  } catch (cause) {
+    throw new Error("createFakePlanetScale({ postgres }) needs pg installed: npm install --save-dev pg", { cause });
+  }
+}
 
 async function connectAdmin(url: string, failures: Error[]): Promise<Client> {
-  const loaded = (await import(/* @vite-ignore */ DRIVER.specifier).catch((cause: unknown) => {
-    throw new Error("createFakePlanetScale({ postgres }) needs pg installed: npm install --save-dev pg", { cause });
-  })) as { default: typeof import("pg") };
-  const pg = loaded.default;
+  const pg = loadDriver();
   const client = new pg.Client({ connectionString: url });
   // A server that stops under the fake fails the next request's SQL, not the test process.
   client.on("error", (error) => failures.push(error));

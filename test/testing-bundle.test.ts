@@ -79,6 +79,14 @@ describe("planetscale-roles/testing", () => {
     expect(code).not.toMatch(/\bimport\b[^;]*["']node:|require\(\s*["']node:/);
   });
 
+  it.each(["dist/testing.js", "dist/testing.cjs"])(
+    "%s has no import() expression, which workerd refuses when its specifier is not a literal",
+    async (file) => {
+      const code = await readFile(path.join(ROOT, file), "utf8");
+      expect(code).not.toMatch(/\bimport\s*\(/);
+    },
+  );
+
   it.each(["browser", "neutral"] as const)(
     "bundles for the %s platform, as for a worker, without node:http",
     async (platform) => {

@@ -4,7 +4,14 @@
 
 import type { PlanetScaleClient } from "../client.ts";
 import type { Clock } from "../clock.ts";
-import { extendMessage, NotFoundError, PlanetScaleError, RateLimitError, UnexpectedResponseError } from "../errors.ts";
+import {
+  describeRole,
+  extendMessage,
+  NotFoundError,
+  PlanetScaleError,
+  RateLimitError,
+  UnexpectedResponseError,
+} from "../errors.ts";
 import { quietly } from "../request.ts";
 import { attemptName } from "../roles.ts";
 import { printable, redactInspect } from "../secrets.ts";
@@ -135,9 +142,7 @@ export class LeaseHolder {
   }
 
   describe(role: { id: string; name?: string }): string {
-    const { organization, database, branch } = this.where;
-    const name = role.name ? `${printable(role.name)} ` : "";
-    return `role ${name}(id ${printable(role.id)}) on ${organization}/${database}/${branch}`;
+    return describeRole(this.where, role);
   }
 
   /**

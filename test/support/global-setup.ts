@@ -2,7 +2,7 @@
 // committed spec, on a free loopback port.
 import type { TestProject } from "vitest/node";
 import { startPrism } from "../../scripts/lib/prism.ts";
-import { missingPrograms } from "./preflight.ts";
+import { closedToPostgres, missingPrograms } from "./preflight.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -12,7 +12,7 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
-  const missing = missingPrograms();
+  const missing = missingPrograms() ?? closedToPostgres(process.cwd());
   if (missing) throw new Error(missing);
   const prism = await startPrism("openapi/planetscale.yaml");
   project.provide("prismUrl", prism.url);

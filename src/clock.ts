@@ -52,3 +52,55 @@ export const systemClock: Clock = {
   sleep,
   timeout: (ms) => AbortSignal.timeout(Math.min(ms, TIMER_LIMIT_MS)),
 };
+
+/**
+ * One attempt's deadline. `signal` goes with the request: it aborts when the time is up (a
+ * "TimeoutError" DOMException) or the caller's signal aborts; `expired` rejects with its reason at
+ * that moment, for what must end then even if the fetch does not (a fetch deaf to its signal, a body
+ * read); `clear()` once the attempt is over.
+ */
+export interface Deadline {
+  signal: AbortSignal;
+  /** The time limit's own signal, to tell a timeout from the caller's abort. */
+  timeout: AbortSignal;
+  expired: Promise<never>;
+  clear(): void;
+}
+
+const TIMEOUT_MESSAGE = "The operation was aborted due to timeout";
+
+/**
+ * The real clock's deadline is a controller and a timer that rejects `expired` itself: no listener
+ * on the signal, and nothing left alive once the attempt clears it. AbortSignal.timeout costs a
+ * third of a call's own work in Node (its signal is transferable and tracked until collected).
+ */
+export function attemptDeadline(clock: Clock, ms: number, caller: AbortSignal | undefined): Deadline {
+  let fire: (reason: unknown) => void = () => {};
+  const expired = new Promise<never>((_, reject) => {
+    fire = reject;
+  });
+  expired.catch(() => {});
+  let timeout: AbortSignal;
+  let clear = () => {};
+  if (clock === systemClock) {
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => {
+        const reason = new DOMException(TIMEOUT_MESSAGE, "TimeoutError");
+        controller.abort(reason);
+        fire(reason);
+      },
+      Math.min(ms, TIMER_LIMIT_MS),
+    );
+    unref(timer);
+    timeout = controller.signal;
+    clear = () => clearTimeout(timer);
+    if (!caller) return { signal: timeout, timeout, expired, clear };
+  } else {
+    timeout = clock.timeout(ms);
+  }
+  const signal = caller ? AbortSignal.any([caller, timeout]) : timeout;
+  if (signal.aborted) fire(signal.reason);
+  else signal.addEventListener("abort", () => fire(signal.reason), { once: true });
+  return { signal, timeout, expired, clear };
+}

@@ -4,7 +4,7 @@
 // order; each rule lives in the stage that owns it.
 import type { Client } from "openapi-fetch";
 import { readAnswer } from "./answers.ts";
-import type { Clock } from "./clock.ts";
+import { attemptDeadline, type Clock } from "./clock.ts";
 import {
   type AttemptState,
   abortedBeforeSending,
@@ -80,32 +80,41 @@ function prepare(ctx: ClientContext, operation: OperationId, params: unknown, op
   return { operation, policy, params: params as Record<string, unknown>, split, signal, timeoutMs, headers, settings };
 }
 
-/** Stage 2: through the gate, then one exchange. */
+/** Stage 2: through the gate, then one exchange, within the attempt's deadline. */
 async function attemptOnce(ctx: ClientContext, call: Call, attempt: number): Promise<ResponseInfo<unknown>> {
-  const deadline = ctx.clock.timeout(call.timeoutMs);
-  const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
+  const deadline = attemptDeadline(ctx.clock, call.timeoutMs, call.signal);
   const { operation, timeoutMs } = call;
   const state: AttemptState = {
     operation,
     timeoutMs,
-    deadline,
+    deadline: deadline.timeout,
     callerSignal: call.signal,
-    signal,
+    signal: deadline.signal,
     sent: false,
     secrets: ctx.secrets,
   };
-  // A call that met its deadline or abort at the gate was never sent, and says so.
-  const deadlineAt = ctx.clock.now() + call.timeoutMs;
-  const entering = enterGate(ctx.gate, signal, () => deadlineAt - ctx.clock.now());
-  if (entering) await entering.catch((reason: unknown) => Promise.reject(attemptFailure(reason, state)));
-  state.sent = true;
-  return exchangeOnce(ctx, call, attempt, state);
+  try {
+    // A call that met its deadline or abort at the gate was never sent, and says so.
+    const deadlineAt = ctx.clock.now() + call.timeoutMs;
+    const entering = enterGate(ctx.gate, deadline.signal, () => deadlineAt - ctx.clock.now());
+    if (entering) await entering.catch((reason: unknown) => Promise.reject(attemptFailure(reason, state)));
+    state.sent = true;
+    return await exchangeOnce(ctx, call, attempt, state, deadline.expired);
+  } finally {
+    deadline.clear();
+  }
 }
 
 /** Stages 3 and 4: one request, its answer read and checked; then the gate's place is given back. */
-async function exchangeOnce(ctx: ClientContext, call: Call, attempt: number, state: AttemptState) {
+async function exchangeOnce(
+  ctx: ClientContext,
+  call: Call,
+  attempt: number,
+  state: AttemptState,
+  expired: Promise<never>,
+) {
   const { signal } = state;
-  const exchange: Exchange = { url: "", text: "" };
+  const exchange: Exchange = { url: "", text: "", expired };
   const started = ctx.log ? ctx.clock.now() : 0;
   const log = (fields: Partial<RequestLogEvent>) => logAttempt(ctx, call, exchange, attempt, started, fields);
   let status: number | undefined;

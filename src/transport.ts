@@ -45,6 +45,8 @@ export function assertSafeUrl(url: string, field = "baseUrl", allowQuery = false
 export interface Exchange {
   url: string;
   text: string;
+  /** Rejects when the attempt's deadline passes or the caller aborts (clock.ts's `Deadline`). */
+  expired?: Promise<never>;
   /** Why reading stopped before the end: BodyTooLargeError, the signal's reason, or a broken stream. */
   readError?: unknown;
 }
@@ -69,19 +71,14 @@ export function guardedFetch(inner: typeof fetch, authorization: string): Record
     }
     const exchange: Exchange = record ?? { url: "", text: "" };
     exchange.url = request.url;
-    // Called bare: workerd's fetch refuses any `this` but the global one. Raced with the signal, so
-    // that a fetch of the caller's that ignores it still ends at the deadline.
-    let answered = false;
-    const fetching = inner(request, input instanceof Request ? init : undefined);
-    fetching.then(
-      () => (answered = true),
-      () => (answered = true),
-    );
-    const response: unknown = await Promise.race([fetching, abortedAfterATurn(request.signal, () => answered)]);
+    // Called bare: workerd's fetch refuses any `this` but the global one. Raced with the deadline,
+    // so that a fetch of the caller's that ignores its signal still ends then.
+    const expired = exchange.expired ?? whenAborted(request.signal);
+    const response: unknown = await heardBefore(inner(request, input instanceof Request ? init : undefined), expired);
     if (!(response instanceof Response) || response.type === "error") {
       throw new TypeError("fetch returned no usable Response (a network error, or not a Response at all)");
     }
-    const read = await readBody(response.body, request.signal);
+    const read = await readBody(response.body, expired);
     exchange.text = read.text;
     if (read.error !== undefined) exchange.readError = read.error;
     if (response.body === null || (record && response.ok)) return response;
@@ -119,30 +116,30 @@ function whenAborted(signal: AbortSignal): Promise<never> {
 }
 
 /**
- * Rejects with the signal's reason once it aborts, but a turn of the event loop later: a fetch that
+ * The fetch's answer, or the deadline's reason a turn of the event loop after it fires: a fetch that
  * answered in the same moment (its caller aborting as the answer came) is still heard.
  */
-function abortedAfterATurn(signal: AbortSignal, answered: () => boolean): Promise<never> {
-  return whenAborted(signal).catch((reason: unknown) =>
-    // Once the fetch has settled the race is over: no timer for a signal that fires later.
-    answered() ? new Promise<never>(() => {}) : new Promise<never>((_, reject) => setTimeout(() => reject(reason), 0)),
-  );
+function heardBefore<T>(fetching: Promise<T>, expired: Promise<never>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    fetching.then(resolve, reject);
+    // Rejecting once the fetch has settled changes nothing.
+    expired.catch((reason: unknown) => setTimeout(reject, 0, reason));
+  });
 }
 
 /**
- * Reads a body to the end, up to MAX_BODY_BYTES. When `signal` fires the stream is cancelled from
+ * Reads a body to the end, up to MAX_BODY_BYTES. When `aborted` rejects (the deadline or the caller) the stream is cancelled from
  * here: undici links our signal to the body only through a WeakRef to its Request, which a garbage
  * collection can cut once the headers are in (nodejs/node#55428). A broken read keeps what arrived.
  */
 export async function readBody(
   stream: ReadableStream<Uint8Array> | null | undefined,
-  signal: AbortSignal,
+  aborted: Promise<never>,
   limit = MAX_BODY_BYTES,
 ): Promise<{ text: string; error?: unknown }> {
   if (!stream) return { text: "" };
   const reader = stream.getReader();
   const decoder = new TextDecoder();
-  const aborted = whenAborted(signal);
   let text = "";
   let bytes = 0;
   try {

@@ -259,6 +259,32 @@ describe("limits and listeners", () => {
     });
   });
 
+  describe("the real clock's deadline", () => {
+    it("keeps no timer once a call has ended, however long its timeoutMs", async () => {
+      // Fake timers see the real clock's timers, unref'd ones too: each call's deadline must be
+      // cleared when it ends, not left to run out (20,000 calls would hold 20,000 for timeoutMs).
+      vi.useFakeTimers();
+      try {
+        const client = createClient({ serviceToken: "id:secret", baseUrl: server.url, fetch: answeringFetch() });
+        await Promise.all(Array.from({ length: 20 }, () => client.getRole(ROLE, { timeoutMs: 600_000 })));
+        await expect(client.getRole(ROLE, { timeoutMs: 600_000 })).resolves.toMatchObject({ id: "role-1" });
+        expect(vi.getTimerCount()).toBe(0);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it("still ends a call whose fetch never answers, and one whose caller aborts first", async () => {
+      const deaf: typeof fetch = () => new Promise(() => {});
+      const client = createClient({ serviceToken: "id:secret", baseUrl: server.url, fetch: deaf, maxRetries: 0 });
+      expect(await failure(client.getRole(ROLE, { timeoutMs: 20 }))).toBeInstanceOf(TimeoutError);
+      const controller = new AbortController();
+      const aborted = failure(client.getRole(ROLE, { timeoutMs: 600_000, signal: controller.signal }));
+      controller.abort();
+      expect(await aborted).toBeInstanceOf(AbortError);
+    });
+  });
+
   describe("listeners on the caller's signal", () => {
     it("are all gone after 10,000 calls that shared one long-lived signal", async () => {
       const warnings: Error[] = [];

@@ -47,58 +47,78 @@ function under(parent: string, problem: Problem | undefined): Problem | undefine
   return { ...problem, at: at(problem.at) };
 }
 
-// A schema's fields as entries, made once per schema: answers are checked on every call.
-const fieldEntries = new WeakMap<object, [string, FieldSchema][]>();
-const entriesOf = (fields: Readonly<Record<string, FieldSchema>>) => {
-  let entries = fieldEntries.get(fields);
-  if (!entries) {
-    entries = Object.entries(fields);
-    fieldEntries.set(fields, entries);
-  }
-  return entries;
-};
-
 /** The first place where `value` breaks `schema`, or undefined when it fits; `at` names the value. */
 export function schemaProblem(schema: FieldSchema, value: unknown, at: string, enums: boolean): Problem | undefined {
-  const problem = problemOf(schema, value, enums);
+  const problem = checkerOf(schema, enums)(value);
   return at === "" ? problem : under(at, problem);
 }
 
-function problemOf(schema: FieldSchema, value: unknown, enums: boolean): Problem | undefined {
-  if (value === null && schema.nullable) return undefined;
-  if (schema.type === "union") {
-    const members = schema.anyOf ?? [];
-    if (members.some((member) => problemOf(member, value, enums) === undefined)) return undefined;
-    return { at: "", kind: "type", expected: `one of: ${members.map((member) => member.type).join(", ")}`, value };
+// Answers are checked on every call, so each schema is turned once into a function that checks a
+// value against it: the walk then reads no schema object, whose many shapes would make every
+// property read slow.
+type Check = (value: unknown) => Problem | undefined;
+const checkers = { true: new WeakMap<FieldSchema, Check>(), false: new WeakMap<FieldSchema, Check>() };
+
+function checkerOf(schema: FieldSchema, enums: boolean): Check {
+  const made = checkers[`${enums}`];
+  let check = made.get(schema);
+  if (!check) {
+    const own = checkOf(schema, enums);
+    check = schema.nullable ? (value) => (value === null ? undefined : own(value)) : own;
+    made.set(schema, check);
   }
-  const fits = FITS[schema.type];
-  // "any", and types this package does not know: nothing to check.
-  if (!fits) return undefined;
-  if (!fits(value)) return { at: "", kind: "type", expected: EXPECTED[schema.type] as string, value };
-  if (enums && schema.enum && !schema.enum.includes(value as string)) {
-    return { at: "", kind: "enum", allowed: schema.enum, value };
-  }
-  if (schema.items && Array.isArray(value)) {
-    for (let index = 0; index < value.length; index++) {
-      const problem = problemOf(schema.items, value[index], enums);
-      if (problem) return under(`[${index}]`, problem);
-    }
-  }
-  return schema.fields ? fieldsProblem(schema, value as Record<string, unknown>, enums) : undefined;
+  return check;
 }
 
-function fieldsProblem(schema: FieldSchema, value: Record<string, unknown>, enums: boolean): Problem | undefined {
-  const required = schema.required ?? [];
-  for (const name of required) {
-    if (value[name] === undefined) {
-      return { at: "", kind: "missing", names: required.filter((each) => value[each] === undefined) };
+const fitsAnything: Check = () => undefined;
+
+function checkOf(schema: FieldSchema, enums: boolean): Check {
+  if (schema.type === "union") return unionCheck(schema.anyOf ?? [], enums);
+  const fits = FITS[schema.type];
+  // "any", and types this package does not know: nothing to check.
+  if (!fits) return fitsAnything;
+  const expected = EXPECTED[schema.type] as string;
+  const allowed = enums ? schema.enum : undefined;
+  const items = schema.items ? checkerOf(schema.items, enums) : undefined;
+  const fields = schema.fields ? fieldsCheck(schema.fields, schema.required ?? [], enums) : undefined;
+  return (value) => {
+    if (!fits(value)) return { at: "", kind: "type", expected, value };
+    if (allowed && !allowed.includes(value as string)) return { at: "", kind: "enum", allowed, value };
+    if (items && Array.isArray(value)) {
+      for (let index = 0; index < value.length; index++) {
+        const problem = items(value[index]);
+        if (problem) return under(`[${index}]`, problem);
+      }
     }
-  }
-  for (const [name, field] of entriesOf(schema.fields ?? {})) {
-    const item = value[name];
-    if (item === undefined) continue;
-    const problem = problemOf(field, item, enums);
-    if (problem) return under(name, problem);
-  }
-  return undefined;
+    return fields?.(value as Record<string, unknown>);
+  };
+}
+
+function unionCheck(members: readonly FieldSchema[], enums: boolean): Check {
+  const checks = members.map((member) => checkerOf(member, enums));
+  const expected = `one of: ${members.map((member) => member.type).join(", ")}`;
+  return (value) =>
+    checks.some((check) => check(value) === undefined) ? undefined : { at: "", kind: "type", expected, value };
+}
+
+function fieldsCheck(
+  fields: Readonly<Record<string, FieldSchema>>,
+  required: readonly string[],
+  enums: boolean,
+): (value: Record<string, unknown>) => Problem | undefined {
+  const checks = Object.entries(fields).map(([name, field]) => [name, checkerOf(field, enums)] as const);
+  return (value) => {
+    for (const name of required) {
+      if (value[name] === undefined) {
+        return { at: "", kind: "missing", names: required.filter((each) => value[each] === undefined) };
+      }
+    }
+    for (const [name, check] of checks) {
+      const item = value[name];
+      if (item === undefined) continue;
+      const problem = check(item);
+      if (problem) return under(name, problem);
+    }
+    return undefined;
+  };
 }

@@ -104,7 +104,8 @@ function checkPathParam(operation: OperationId, name: string, value: unknown): s
   }
   // "default.json" too: a server that reads format suffixes (Rails does) routes it to "default".
   const siblings = SIBLING_SEGMENTS[`${operation} ${name}`];
-  if (siblings?.has(value.split(".")[0] as string)) {
+  const dot = value.indexOf(".");
+  if (siblings?.has(dot === -1 ? value : value.slice(0, dot))) {
     const allowed = `other than ${[...siblings].join(", ")}, with or without a .suffix (those are other routes' paths)`;
     fail(operation, name, allowed, value);
   }
@@ -123,8 +124,9 @@ export function splitParams(operation: OperationId, params: unknown): SplitParam
   for (const name of facts.body?.required ?? []) {
     if (params[name] === undefined) fail(operation, name, "given", undefined);
   }
-  for (const [name, value] of Object.entries(params)) {
-    if (pathParams.includes(name) || value === undefined) continue;
+  for (const name of Object.keys(params)) {
+    const value = params[name];
+    if (value === undefined || pathParams.includes(name)) continue;
     const inQuery = Object.hasOwn(query, name);
     const schema = inQuery ? query[name] : Object.hasOwn(fields, name) ? fields[name] : undefined;
     if (!schema) {

@@ -222,7 +222,7 @@ function settle(options: ClientOptions) {
 /** The context every call of the client shares: transport, openapi-fetch client, gate, clock. */
 function contextOf(settings: ReturnType<typeof settle>): ClientContext {
   const { authorization, userAgent, backoff, clock } = settings;
-  const guarded = guardedFetch(settings.fetch, authorization);
+  const guarded = guardedFetch(settings.fetch, authorization, settings.baseUrl);
   const raw = createFetchClient<paths>({
     baseUrl: settings.baseUrl,
     fetch: (input) => guarded(input),

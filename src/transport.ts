@@ -59,10 +59,14 @@ export type RecordingFetch = (input: RequestInfo | URL, init?: RequestInit, reco
  * here, within the request's signal and MAX_BODY_BYTES. An operation passes `record` and reads the
  * body from it (the Response it gets back has been read); `raw` gets a Response over what was read.
  */
-export function guardedFetch(inner: typeof fetch, authorization: string): RecordingFetch {
+export function guardedFetch(inner: typeof fetch, authorization: string, baseUrl: string): RecordingFetch {
+  // A URL that starts with the checked base's origin and a slash has its scheme, host and port, and
+  // no user info: only other URLs (raw calls to anywhere) need the whole check.
+  const checkedOrigin = `${assertSafeUrl(baseUrl).origin}/`;
   return async (input, init, record) => {
     const request = input instanceof Request ? input : new Request(input, init);
-    assertSafeUrl(request.url, "request URL", true);
+    const { url } = request;
+    if (!url.startsWith(checkedOrigin) || url.includes("#")) assertSafeUrl(url, "request URL", true);
     if (request.headers.get("authorization") !== authorization) {
       throw new InvalidRequestError(
         "request headers must not replace Authorization: the credentials come from the client's serviceToken or accessToken",
@@ -70,7 +74,7 @@ export function guardedFetch(inner: typeof fetch, authorization: string): Record
       );
     }
     const exchange: Exchange = record ?? { url: "", text: "" };
-    exchange.url = request.url;
+    exchange.url = url;
     // Called bare: workerd's fetch refuses any `this` but the global one. Raced with the deadline,
     // so that a fetch of the caller's that ignores its signal still ends then.
     const expired = exchange.expired ?? whenAborted(request.signal);

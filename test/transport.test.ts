@@ -217,6 +217,22 @@ describe("tokens, failures and bodies", () => {
         await elsewhere.close();
       }
     });
+    it("refuses a raw call to the client's own server with a fragment, and sends nothing", async () => {
+      // The client's own origin is let through without a second parse; a fragment still is not.
+      const before = server.requests.length;
+      const error = await client()
+        .raw.GET(
+          "/organizations/{organization}/databases/{database}/branches/{branch}/roles#page-2" as never,
+          {
+            params: { path: BRANCH },
+          } as never,
+        )
+        .catch((e: unknown) => e as InvalidRequestError);
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      expect(error).toMatchObject({ field: "request URL" });
+      expect((error as InvalidRequestError).message).toMatch(/fragment/);
+      expect(server.requests).toHaveLength(before);
+    });
   });
 
   describe("what a failed fetch is taken to mean", () => {

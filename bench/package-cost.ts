@@ -42,6 +42,11 @@ console.log(
     `${(ours.gzip / OCTOKIT_GZIP).toFixed(2)}x Octokit core + retry + throttling (${kB(OCTOKIT_GZIP)}, issue 16), ` +
     `at most ${OCTOKIT_RATIO_TARGET}x: ${verdict(ours.gzip <= OCTOKIT_RATIO_TARGET * OCTOKIT_GZIP)}`,
 );
+const sources = (await createRoleBundle(ROOT, "./src/index.ts")).bySource;
+console.log(
+  "\nwhere its bytes come from (built from src/; minified bytes before gzip, which shrinks a table such as operations.ts far more than words)",
+);
+for (const [file, bytes] of sources) console.log(`${file.padEnd(46)}${String(bytes).padStart(7)} B`);
 
 function medianMs(args: string[]): number {
   const times: number[] = [];

@@ -20,7 +20,7 @@ export const TYPE_COST_TARGET = 1.5;
 /**
  * `contents` bundled as a user's bundler would (esbuild, minified, ESM), resolving the package's own
  * name through "exports" to dist/ (not through the repo's tsconfig paths, which point at the sources):
- * the code, its bytes gzipped, and the files it was made from.
+ * the code, its bytes gzipped, and the files it was made from with the minified bytes each put in.
  */
 export async function bundled(contents: string, root: string) {
   const result = await build({
@@ -39,15 +39,21 @@ export async function bundled(contents: string, root: string) {
   });
   const code = result.outputFiles[0]?.contents ?? new Uint8Array();
   const text = new TextDecoder().decode(code);
+  const output = Object.values(result.metafile.outputs)[0]?.inputs ?? {};
+  const bySource = Object.entries(output).map(([file, { bytesInOutput }]) => [file, bytesInOutput] as const);
   return {
     text,
     min: code.length,
     gzip: gzipSync(code, { level: 9 }).length,
     inputs: Object.keys(result.metafile.inputs),
+    bySource: bySource.sort(([, a], [, b]) => b - a),
   };
 }
 
-/** What `import { createRole }` from the built main entry weighs. */
+/**
+ * What `import { createRole }` from the built main entry weighs. From "./src/index.ts" instead, the
+ * bundle tells which source file its bytes come from (dist/index.js is one file), within about 0.5%.
+ */
 export function createRoleBundle(root: string, from = "./dist/index.js") {
   return bundled(`export { createRole } from ${JSON.stringify(from)};`, root);
 }

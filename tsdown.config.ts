@@ -44,6 +44,21 @@ function expandOneLineDocComments(code: string): string {
 }
 
 /**
+ * The ESM build's declarations: the CommonJS ones, re-exported. The two would be the same text (the
+ * generated types and every hover doc, twice the package's weight in declarations); a .d.cts cannot
+ * re-export an ES module, but a .d.ts can re-export a CommonJS one, and attw accepts it under every
+ * resolution. The classes then have one declaration, which is what they are to a type checker.
+ */
+function esmDeclarationsFromCjs(name: string): Rolldown.Plugin {
+  return {
+    name: "esm-declarations-from-cjs",
+    generateBundle() {
+      this.emitFile({ type: "asset", fileName: `${name}.d.ts`, source: `export * from "./${name}.cjs";\n` });
+    },
+  };
+}
+
+/**
  * A library entry: ESM and CJS with types whose doc comments survive. Each entry is its own build,
  * so that no entry shares a chunk with another (the main one never carries the fake or ioredis).
  */
@@ -53,11 +68,12 @@ function libraryEntry(name: string, source: string, platform: "neutral" | "node"
     // The other entries name the main entry's types by the package's own name (type imports only),
     // so that their .d.ts refer to index.d.ts instead of printing the generated types again.
     external: name === "index" ? [] : [/^planetscale-roles$/],
-    format: ["esm", "cjs"] as ("esm" | "cjs")[],
+    format: { esm: { dts: false as const }, cjs: {} },
     dts: true,
     // Added here rather than in `plugins`, which tsdown leaves out of the .d.cts build.
-    inputOptions(options: Rolldown.InputOptions) {
-      options.plugins = [options.plugins, docCommentsOnOwnLines()];
+    inputOptions(options: Rolldown.InputOptions, format: string) {
+      const own = format === "es" ? esmDeclarationsFromCjs(name) : docCommentsOnOwnLines();
+      options.plugins = [options.plugins, own];
     },
     platform,
     // .js and .cjs for every entry (platform "node" would name the ESM build .mjs).

@@ -2,6 +2,7 @@
 // oneOf / anyOf, and OpenAPI 3.1's type lists. Each document here is small and made for its case.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { render } from "../scripts/lib/generate.ts";
 import { operationFacts } from "../scripts/lib/operations.ts";
@@ -259,6 +260,27 @@ describe("the generator on real-world request fields", () => {
         label: { type: "string", nullable: true },
         size: { type: "string", enum: ["small", "large"] },
       });
+    });
+
+    it("writes an answer that requires all its fields without their names a second time, and still requires each", async () => {
+      const partly = { type: "object", properties: { a: { type: "string" }, b: { type: "string" } }, required: ["a"] };
+      const doc = document({}, undefined, {
+        type: "object",
+        properties: { identifier: { type: "string" }, partly },
+        required: ["identifier", "partly"],
+      });
+      const specPath = path.join(dir, "required.json");
+      await writeFile(specPath, JSON.stringify(doc));
+      const source = (await render(specPath)).get("operations.ts") ?? "";
+      // Once as a field; a list of the required names would be the second.
+      expect(source.match(/"identifier"/g)).toHaveLength(1);
+      const modulePath = path.join(dir, "operations.ts");
+      await writeFile(modulePath, source);
+      const { operations } = await import(pathToFileURL(modulePath).href);
+      const answer = operations.create_thing.response;
+      expect(answer.required).toEqual(["identifier", "partly"]);
+      // Not every field of this one is required: its own list stays as the spec gives it.
+      expect(answer.fields.partly.required).toEqual(["a"]);
     });
   });
 });

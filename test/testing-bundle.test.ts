@@ -8,30 +8,11 @@ import { build as bundle } from "esbuild";
 import { build } from "tsdown";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import buildConfig from "../tsdown.config.ts";
+import { createRoleBundle } from "./support/package-size.ts";
 import { ROOT, tempDir } from "./support/run.ts";
 
 // Strings that only the fake's code holds.
 const FAKE_MARKERS = ["createFakePlanetScale", "api.planetscale.invalid", "failNext", "connection-reset"];
-
-async function bundleCreateRole(from: string) {
-  const result = await bundle({
-    stdin: { contents: `export { createRole } from ${JSON.stringify(from)};`, resolveDir: ROOT, loader: "js" },
-    // A main entry built into a temporary folder finds openapi-fetch where the shipped one does.
-    nodePaths: [path.join(ROOT, "node_modules")],
-    // Resolve the package's name as a user's bundler does (through "exports" to dist/), not
-    // through the repo's tsconfig paths, which point it at the sources for the type check.
-    tsconfigRaw: {},
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "neutral",
-    mainFields: ["module", "main"],
-    write: false,
-    metafile: true,
-    logLevel: "silent",
-  });
-  return { code: result.outputFiles[0]?.text ?? "", inputs: Object.keys(result.metafile.inputs) };
-}
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -62,14 +43,14 @@ describe("the main entry", () => {
       clean: true,
       logLevel: "silent",
     });
-    const alone = await bundleCreateRole(path.join(dir, "index.js"));
-    const shipped = await bundleCreateRole("planetscale-roles");
+    const alone = await createRoleBundle(ROOT, path.join(dir, "index.js"));
+    const shipped = await createRoleBundle(ROOT, "planetscale-roles");
     expect(shipped.inputs.filter((input) => !input.includes("node_modules/")).sort()).toEqual([
       "<stdin>",
       "dist/index.js",
     ]);
-    expect(shipped.code.length).toBe(alone.code.length);
-    for (const marker of FAKE_MARKERS) expect(shipped.code).not.toContain(marker);
+    expect(shipped.min).toBe(alone.min);
+    for (const marker of FAKE_MARKERS) expect(shipped.text).not.toContain(marker);
   });
 });
 

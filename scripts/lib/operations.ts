@@ -136,6 +136,39 @@ function withMarkers(node: unknown, named: Map<string, string>): unknown {
   return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, withMarkers(value, named)]));
 }
 
+/** An object schema that requires every field it lists, in their order (most of the spec's answers). */
+function requiresAll(node: Record<string, unknown>): boolean {
+  const { type, fields, required } = node;
+  return type === "object" && isObject(fields) && JSON.stringify(required) === JSON.stringify(Object.keys(fields));
+}
+
+/**
+ * `node` as TypeScript source, indented as JSON.stringify(node, null, 2) would be, with the shared
+ * answers by name and `allRequired({...})` for an object schema that requires all its fields, so
+ * that their names are not written a second time: the table ships in every bundle of createRole.
+ */
+function sourceOf(node: unknown, indent = ""): string {
+  if (typeof node === "string") return /^@@(answer\d+)@@$/.exec(node)?.[1] ?? JSON.stringify(node);
+  if (typeof node !== "object" || node === null) return JSON.stringify(node);
+  const inner = `${indent}  `;
+  if (Array.isArray(node)) {
+    if (node.length === 0) return "[]";
+    return `[\n${node.map((item) => inner + sourceOf(item, inner)).join(",\n")}\n${indent}]`;
+  }
+  const record = node as Record<string, unknown>;
+  if (requiresAll(record)) {
+    const { required: _, ...rest } = record;
+    return `/* @__PURE__ */ allRequired(${sourceOf(rest, indent)})`;
+  }
+  const entries = Object.entries(record).filter(([, value]) => value !== undefined);
+  if (entries.length === 0) return "{}";
+  const lines = entries.map(([key, value]) => `${inner}${JSON.stringify(key)}: ${sourceOf(value, inner)}`);
+  return `{\n${lines.join(",\n")}\n${indent}}`;
+}
+
+/** A constant's initializer: `as const` where it is a literal (a call types its own result). */
+const constant = (source: string) => (/^[[{]/.test(source) ? `${source} as const` : source);
+
 /**
  * Answers that several operations share (the role, for six of them and inside list_roles' page) are
  * written once, as a constant the table refers to: the table ships in every bundle, so it is kept small.
@@ -150,13 +183,21 @@ function sharedAnswers(facts: Record<string, OperationFacts>): { consts: string[
   const consts: string[] = [];
   for (const text of answers) {
     const name = `answer${named.size}`;
-    consts.push(`const ${name} = ${JSON.stringify(withMarkers(JSON.parse(text), named), null, 2)} as const;\n`);
+    consts.push(`const ${name} = ${constant(sourceOf(withMarkers(JSON.parse(text), named)))};\n`);
     named.set(text, name);
   }
-  const table = JSON.stringify(withMarkers(facts, named), null, 2);
-  const refer = (text: string) => text.replace(/"@@(answer\d+)@@"/g, "$1");
-  return { consts: consts.map(refer), table: refer(table) };
+  return { consts, table: sourceOf(withMarkers(facts, named)) };
 }
+
+const ALL_REQUIRED = [
+  "/** An object schema that requires every field it lists, as most of the spec's answers do: the names are written once. */",
+  "function allRequired<const Schema extends { readonly fields: object }>(",
+  "  schema: Schema,",
+  "): Schema & { readonly required: readonly string[] } {",
+  "  return { ...schema, required: Object.keys(schema.fields) };",
+  "}",
+  "",
+];
 
 export function describeOperations(doc: OpenApiDocument): string {
   const facts = operationFacts(doc);
@@ -169,6 +210,7 @@ export function describeOperations(doc: OpenApiDocument): string {
     '/** The spec\'s operation ids, e.g. "create_role". */',
     "export type OperationId = keyof Operations;",
     "",
+    ...ALL_REQUIRED,
     "// The success answers' schemas, each written once.",
     ...consts,
     "/** What the spec says about each operation, for the checks and messages at run time. */",

@@ -81,9 +81,10 @@ export function attemptDeadline(clock: Clock, ms: number, caller: AbortSignal | 
   });
   expired.catch(() => {});
   let timeout: AbortSignal;
-  let clear = () => {};
+  let clearTimer = () => {};
   if (clock === systemClock) {
     const controller = new AbortController();
+    // Not unref'd: a call in flight keeps the process alive until it ends, as its caller awaits it.
     const timer = setTimeout(
       () => {
         const reason = new DOMException(TIMEOUT_MESSAGE, "TimeoutError");
@@ -92,15 +93,21 @@ export function attemptDeadline(clock: Clock, ms: number, caller: AbortSignal | 
       },
       Math.min(ms, TIMER_LIMIT_MS),
     );
-    unref(timer);
     timeout = controller.signal;
-    clear = () => clearTimeout(timer);
-    if (!caller) return { signal: timeout, timeout, expired, clear };
+    clearTimer = () => clearTimeout(timer);
+    if (!caller) return { signal: timeout, timeout, expired, clear: clearTimer };
   } else {
     timeout = clock.timeout(ms);
   }
   const signal = caller ? AbortSignal.any([caller, timeout]) : timeout;
-  if (signal.aborted) fire(signal.reason);
-  else signal.addEventListener("abort", () => fire(signal.reason), { once: true });
+  const onAbort = () => fire(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  const clear = () => {
+    // Node keeps a joined signal that has a listener alive as long as its sources: one the caller
+    // shares across calls would hold every call's deadline until it aborts (6 kB a call).
+    signal.removeEventListener("abort", onAbort);
+    clearTimer();
+  };
   return { signal, timeout, expired, clear };
 }

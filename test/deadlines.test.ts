@@ -274,6 +274,28 @@ describe("limits and listeners", () => {
       }
     });
 
+    const child = (mode: string, flags: string[] = []) =>
+      new Promise<string>((resolve, reject) => {
+        const script = path.join(ROOT, "test/support/deadline-child.ts");
+        execFile(
+          process.execPath,
+          [...flags, "--import", "tsx", script, mode],
+          { cwd: ROOT, timeout: 60_000 },
+          (error, stdout, stderr) =>
+            error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout.trim()),
+        );
+      });
+
+    it("leaves no call's deadline on the heap when calls share a signal that never fires", async () => {
+      // Node keeps a joined signal with a listener alive as long as its sources: 6 kB a call before.
+      const bytesPerCall = Number(await child("memory", ["--expose-gc"]));
+      expect(bytesPerCall).toBeLessThan(1_000);
+    });
+
+    it("keeps the process alive until a call ends, even when its fetch holds nothing open", async () => {
+      expect(await child("deaf")).toBe("TimeoutError");
+    });
+
     it("still ends a call whose fetch never answers, and one whose caller aborts first", async () => {
       const deaf: typeof fetch = () => new Promise(() => {});
       const client = createClient({ serviceToken: "id:secret", baseUrl: server.url, fetch: deaf, maxRetries: 0 });

@@ -40,7 +40,7 @@ import type {
   RolePage,
   UpdateRoleParams,
 } from "./types.ts";
-import { checkClientSettings, checkClientShape } from "./validate.ts";
+import { checkClientSettings, checkClientShape, checkedRawInit } from "./validate.ts";
 import { VERSION } from "./version.ts";
 
 // openapi-fetch has only a default export. Its CommonJS build sets `exports.default` with
@@ -197,7 +197,8 @@ function settle(options: ClientOptions) {
     env,
     clock,
     baseUrl: options.baseUrl ?? (env.PLANETSCALE_API_URL || DEFAULT_BASE_URL),
-    fetch: options.fetch ?? globalThis.fetch,
+    // Only a fetch left out falls back to the global one: null is a mistake to name, not a default.
+    fetch: options.fetch === undefined ? globalThis.fetch : options.fetch,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     maxRetries: options.maxRetries ?? defaultRetrySettings.maxRetries,
     userAgent: options.userAgent,
@@ -287,9 +288,26 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     resetDefaultRole: call("reset_default_role") as PlanetScaleClient["resetDefaultRole"],
     leaseRole: (params: CreateRoleParams, leaseOptions?: LeaseOptions) =>
       leaseRole({ client, clock: ctx.clock }, params, leaseOptions),
-    raw: ctx.raw,
+    raw: guardedRaw(ctx.raw),
   });
   return client;
+}
+
+const RAW_METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"] as const;
+
+/**
+ * openapi-fetch takes a `fetch` per request, which would skip the guarded fetch and its rules; the
+ * operations use that option themselves, so `raw` is handed out with it refused.
+ */
+function guardedRaw(raw: Client<paths>): Client<paths> {
+  type Send = (...args: unknown[]) => Promise<unknown>;
+  // The options are the last argument of every method: (url, init), and request's (method, url, init).
+  const checked =
+    (send: Send, at: number) =>
+    (...args: unknown[]) =>
+      checkedRawInit(args[at]).then(() => send(...args));
+  const methods = Object.fromEntries(RAW_METHODS.map((method) => [method, checked(raw[method] as Send, 1)]));
+  return { ...raw, ...methods, request: checked(raw.request as Send, 2) } as Client<paths>;
 }
 
 /** createRole with a client built from the environment (PLANETSCALE_SERVICE_TOKEN_ID/…, PLANETSCALE_API_URL). */

@@ -26,7 +26,9 @@ export function assertSafeUrl(url: string, field = "baseUrl", allowQuery = false
       { field },
     );
   }
-  if ((parsed.search !== "" && !allowQuery) || parsed.hash !== "") {
+  // A bare "?" or "#" leaves search and hash empty, yet every path would still go after it.
+  const query = parsed.search !== "" || parsed.href.includes("?");
+  if ((query && !allowQuery) || parsed.hash !== "" || parsed.href.includes("#")) {
     // Every path would be appended before them and then swallowed by the query or fragment.
     throw new InvalidRequestError(`${field} must not have a query (?…) or a fragment (#…)`, { field });
   }
@@ -77,8 +79,19 @@ export function guardedFetch(inner: typeof fetch, authorization: string, baseUrl
     exchange.url = url;
     // Called bare: workerd's fetch refuses any `this` but the global one. Raced with the deadline,
     // so that a fetch of the caller's that ignores its signal still ends then.
+    if (request.redirect !== "manual") {
+      // A redirect followed inside fetch would send the token again, wherever it points.
+      throw new InvalidRequestError(
+        `redirect must be "manual": redirects are never followed; got "${request.redirect}"`,
+        {
+          field: "redirect",
+        },
+      );
+    }
     const expired = exchange.expired ?? whenAborted(request.signal);
-    const response: unknown = await heardBefore(inner(request, input instanceof Request ? init : undefined), expired);
+    // A fetch of the caller's may hand back a Response without a promise.
+    const fetching = Promise.resolve(inner(request, input instanceof Request ? init : undefined));
+    const response: unknown = await heardBefore(fetching, expired);
     if (!(response instanceof Response) || response.type === "error") {
       throw new TypeError("fetch returned no usable Response (a network error, or not a Response at all)");
     }

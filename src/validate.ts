@@ -241,6 +241,16 @@ export function checkRequestOptions(operation: string, options: unknown): Reques
   return options as RequestOptions;
 }
 
+/** A raw request's options: its own fetch would skip the guarded fetch (https, credentials, redirects). */
+export async function checkedRawInit(init: unknown): Promise<void> {
+  if (typeof init === "object" && init !== null && (init as { fetch?: unknown }).fetch !== undefined) {
+    throw new InvalidRequestError(
+      "raw: a request's own fetch would skip the client's transport rules; pass fetch to createClient instead. Nothing was sent.",
+      { field: "fetch" },
+    );
+  }
+}
+
 /** createRole's options: the request options and recoverAmbiguous, which needs a name to recover by. */
 export function checkCreateOptions(params: unknown, options: unknown): RequestOptions & { recoverAmbiguous?: boolean } {
   const checked = checkRequestOptions("create_role", options) as RequestOptions & { recoverAmbiguous?: unknown };
@@ -378,7 +388,8 @@ export function checkClientSettings(settings: {
     throw new InvalidRequestError("createClient: onRetry must be a function", { field: "onRetry" });
   }
   if (typeof settings.fetch !== "function") {
-    throw new InvalidRequestError("createClient: fetch must be a function (no global fetch found)", { field: "fetch" });
+    const why = settings.fetch === undefined ? " (no global fetch found)" : `; got ${describe(settings.fetch)}`;
+    throw new InvalidRequestError(`createClient: fetch must be a function${why}`, { field: "fetch" });
   }
   if (userAgent !== undefined && (typeof userAgent !== "string" || !/^[\x20-\x7e]*$/.test(userAgent))) {
     throw new InvalidRequestError("createClient: userAgent must be a string of printable ASCII", {

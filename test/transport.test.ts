@@ -217,6 +217,61 @@ describe("tokens, failures and bodies", () => {
         await elsewhere.close();
       }
     });
+    it("refuses a raw call that brings its own fetch, which would skip these rules, and sends nothing", async () => {
+      let reached = false;
+      const own: typeof fetch = async () => {
+        reached = true;
+        return new Response("{}");
+      };
+      const error = await client()
+        .raw.GET("/organizations/{organization}/databases/{database}/branches/{branch}/roles", {
+          params: { path: BRANCH },
+          baseUrl: "http://plain.example/v1",
+          fetch: own,
+        })
+        .catch((e: unknown) => e as InvalidRequestError);
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      expect(error).toMatchObject({ field: "fetch" });
+      expect(reached).toBe(false);
+    });
+
+    it("refuses a raw call that asks to follow redirects, and sends nothing", async () => {
+      const before = server.requests.length;
+      const error = await client()
+        .raw.GET("/organizations/{organization}/databases/{database}/branches/{branch}/roles", {
+          params: { path: BRANCH },
+          redirect: "follow",
+        })
+        .catch((e: unknown) => e as InvalidRequestError);
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      expect(error).toMatchObject({ field: "redirect" });
+      expect(server.requests).toHaveLength(before);
+    });
+
+    it.each([
+      ["a bare ?", "https://api.example.test/v1?"],
+      ["a bare #", "https://api.example.test/v1#"],
+    ])("refuses a baseUrl ending in %s, under which every path would be a query or a fragment", (_, baseUrl) => {
+      const error = refusal(() => createClient({ serviceToken: "id:secret", baseUrl }));
+      expect(error.field).toBe("baseUrl");
+      expect(error.message).toMatch(/query|fragment/);
+    });
+
+    it("takes a Response that a fetch hands back without a promise", async () => {
+      const ps = createClient({
+        serviceToken: "id:secret",
+        baseUrl: "https://api.example.test/v1",
+        fetch: (() => Response.json(roleFixture())) as unknown as typeof fetch,
+      });
+      await expect(ps.getRole(ROLE)).resolves.toMatchObject({ id: roleFixture().id });
+    });
+
+    it("refuses fetch: null rather than falling back to the global fetch", () => {
+      const error = refusal(() => createClient({ serviceToken: "id:secret", fetch: null as unknown as typeof fetch }));
+      expect(error.field).toBe("fetch");
+      expect(error.message).toContain("got null");
+    });
+
     it("refuses a raw call to the client's own server with a fragment, and sends nothing", async () => {
       // The client's own origin is let through without a second parse; a fragment still is not.
       const before = server.requests.length;

@@ -6,6 +6,7 @@ import createFetchClient from "openapi-fetch";
 import type { paths } from "../src/generated/openapi.ts";
 import { createClient } from "../src/index.ts";
 import { roleFixture } from "../test/support/fixtures.ts";
+import { createRoleCalls, headers, payload, where } from "./lib/variants.ts";
 
 // Short batches, many rounds, variants taking turns: drift on a noisy machine hits all of them.
 const CALLS = Number(process.env.CALLS ?? 50);
@@ -31,11 +32,7 @@ const port = await new Promise<string>((resolve) =>
   child.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString().trim())),
 );
 const baseUrl = `http://127.0.0.1:${port}`;
-const where = { organization: "acme", database: "app-db", branch: "main" };
-const payload = { name: "bench", ttl: 3600, inherited_roles: ["pg_read_all_data" as const] };
-const headers = { Authorization: "id:token", Accept: "application/json", "Content-Type": "application/json" };
 
-const ps = createClient({ serviceToken: "id:token", baseUrl });
 // The same client without its rate-limit gate: what the gate costs when no 429 is seen.
 const ungated = createClient({
   serviceToken: "id:token",
@@ -58,14 +55,7 @@ const variants: Record<string, () => Promise<unknown>> = {
       params: { path: where },
       body: payload,
     }),
-  // The like-for-like baseline: every createRole call has a deadline, so this one gets one too.
-  "openapi-fetch + deadline": () =>
-    bare.POST("/organizations/{organization}/databases/{database}/branches/{branch}/roles", {
-      params: { path: where },
-      body: payload,
-      signal: AbortSignal.timeout(30_000),
-    }),
-  "planetscale-roles createRole": () => ps.createRole({ ...where, ...payload }),
+  ...createRoleCalls(baseUrl),
   "createRole, gate off": () => ungated.createRole({ ...where, ...payload }),
 };
 

@@ -22,7 +22,9 @@
 //   Otherwise A bounds what such a hold gives back, and when A is short of the burst the pace opened
 //   on, the burst was too large (a measured rate stands) or the hold gave back only its refill;
 //   the rate stays a lower bound, A / (H + D). About one burst is a window's renewal, or a bucket
-//   the hold refilled whole.
+//   the hold refilled whole; the burst is A less what the refill may have made while it went, but
+//   never less than A (up to the most a hold gave back) when A passed the opening burst well: a
+//   window gives its whole count at each start, however long the pace took to send it.
 // - After a hold the gate opens on a whole burst when holds this long were seen to give one back
 //   (the server renews its budget where its holds end: a window's start, or a bucket the hold
 //   refilled), else on what the rate refilled since the 429. Then it paces at the rate: a measured
@@ -141,12 +143,18 @@ function learnedFrom(seen: HoldSeen, known: Learned | undefined): Lesson {
   // burst was taken too large (the first was spread over the start).
   const short = accepted < 0.9 * known.burst;
   const whole = short ? { wholeAfterMs: heldMs } : {};
-  // The 429 came in the burst the pace opened on, which was too large by what the refill made while
-  // it went. A measured rate stands, unless it leaves no burst at all.
+  // What got through, less what the refill may have made while it went, was given back by the
+  // hold. But when well more than the burst the pace opened on got through, up to the most a hold
+  // gave back, that much came back whatever the refill was: a window gives its whole count at each
+  // start, however long the pace took to send it. A measured rate stands, unless it leaves no burst.
   const givenBack = accepted - (known.measured ? known.rate / RATE_MARGIN : 2 * overall) * sendingMs;
-  if (known.measured && givenBack >= 1) return { ...known, ...bound, ...whole, burst: Math.floor(givenBack) };
+  const pastBurst = accepted >= known.burst + LEARNING_SAMPLE;
+  const proven = pastBurst ? Math.floor(Math.min(accepted, known.ceiling)) : 1;
+  if (known.measured && givenBack >= 1) {
+    return { ...known, ...bound, ...whole, burst: Math.max(proven, Math.floor(givenBack)) };
+  }
   // Otherwise the rate may be anything above what came through: the pace probes upward from it.
-  const burst = short ? accepted : Math.max(1, Math.floor(givenBack));
+  const burst = short ? accepted : Math.max(proven, Math.floor(givenBack));
   return { ...known, ...bound, ...whole, rate: overall, burst, measured: false };
 }
 

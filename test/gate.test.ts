@@ -136,6 +136,16 @@ describe("what a hold teaches", () => {
     expect(learned?.rate).toBeCloseTo(125 / 2_040, 5);
   });
 
+  it("a window's whole count that got through past the burst the pace opened on is the burst again, however long the sending took", () => {
+    // A window of 125: the second hold took its count less the refill the sending might have made
+    // (the pace opened on 102); the third window gave its 125 again, spent in 300 ms at the pace.
+    const second = learnFromHold({ accepted: 125, heldMs: 2_000, sendingMs: 200, retryAfterMs: 2_000 }, first(125));
+    expect(second?.burst).toBe(102);
+    const third = learnFromHold({ accepted: 125, heldMs: 2_000, sendingMs: 300, retryAfterMs: 2_000 }, second);
+    expect(third?.measured).toBe(false);
+    expect(third?.burst).toBe(125);
+  });
+
   it("holds of different lengths that agree on the rate measure it (429s without Retry-After, held by the backoff)", () => {
     // A bucket of 100 + 100/s held 431 ms, then 301 ms: each gave back only its refill.
     const earlier = learnFromHold({ accepted: 44, heldMs: 431, sendingMs: 15, retryAfterMs: 264 }, first(102));

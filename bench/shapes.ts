@@ -5,51 +5,42 @@
 // some by name (comma-separated); CALLS changes the count.
 import { createClient } from "../src/index.ts";
 import { BRANCH } from "../test/support/fixtures.ts";
-import { fixedWindow, type Shape, tokenBucket } from "../test/support/limiter-shapes.ts";
+import { bucketIdeal, fixedWindow, type ShapeCase, tokenBucket, windowIdeal } from "../test/support/limiter-shapes.ts";
 import { startShapedServer } from "../test/support/rate-limited-server.ts";
 
 const CALLS = Number(process.env.CALLS ?? 500);
 const RUNS = Number(process.env.RUNS ?? 3);
 
-interface Case {
-  name: string;
-  shape: () => Shape;
-  /** The least time the shape lets CALLS through in, sending each the moment it may go. */
-  idealMs: number;
-  /** The ratio to the ideal that issue 18 asks for. */
-  target: number;
-}
-
-/** A bucket: its burst at once, then the rest at the refill rate. */
-const bucketIdeal = (burst: number, perSecond: number) => (Math.max(0, CALLS - burst) / perSecond) * 1000;
-/** A window: a whole window's count at the start of each, so the last window is the one that ends it. */
-const windowIdeal = (limit: number, windowMs: number) => (Math.ceil(CALLS / limit) - 1) * windowMs;
-
-const cases: Case[] = [
-  { name: "bucket 100 + 100/s", shape: () => tokenBucket(100, 100), idealMs: bucketIdeal(100, 100), target: 1.15 },
+const cases: ShapeCase[] = [
+  {
+    name: "bucket 100 + 100/s",
+    shape: () => tokenBucket(100, 100),
+    idealMs: bucketIdeal(CALLS, 100, 100),
+    target: 1.15,
+  },
   {
     name: "window 125 per 2 s",
     shape: () => fixedWindow(125, 2_000),
-    idealMs: windowIdeal(125, 2_000),
+    idealMs: windowIdeal(CALLS, 125, 2_000),
     target: 1.15,
   },
-  { name: "bucket 20 + 100/s", shape: () => tokenBucket(20, 100), idealMs: bucketIdeal(20, 100), target: 1.5 },
+  { name: "bucket 20 + 100/s", shape: () => tokenBucket(20, 100), idealMs: bucketIdeal(CALLS, 20, 100), target: 1.5 },
   {
     name: "bucket 100 + 100/s, no Retry-After",
     shape: () => tokenBucket(100, 100, "none"),
-    idealMs: bucketIdeal(100, 100),
+    idealMs: bucketIdeal(CALLS, 100, 100),
     target: 1.5,
   },
   {
     name: "window 125 per 2 s, X-RateLimit headers",
     shape: () => fixedWindow(125, 2_000, "x-ratelimit"),
-    idealMs: windowIdeal(125, 2_000),
+    idealMs: windowIdeal(CALLS, 125, 2_000),
     target: 1.15,
   },
   {
     name: "window 125 per 2 s, IETF RateLimit headers",
     shape: () => fixedWindow(125, 2_000, "ietf"),
-    idealMs: windowIdeal(125, 2_000),
+    idealMs: windowIdeal(CALLS, 125, 2_000),
     target: 1.15,
   },
 ];
@@ -63,7 +54,7 @@ interface Run {
   duplicates: number;
 }
 
-async function runOnce(test: Case): Promise<Run> {
+async function runOnce(test: ShapeCase): Promise<Run> {
   const server = await startShapedServer(test.shape());
   try {
     const ps = createClient({ serviceToken: "a:b", baseUrl: server.url });

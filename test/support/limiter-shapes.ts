@@ -7,6 +7,21 @@ import { roleFixture } from "./fixtures.ts";
 export type Verdict = { ok: boolean; retryAfter?: string; headers?: Record<string, string> };
 export type Shape = (now: number) => Verdict;
 
+/** A shape a benchmark runs (bench/): the least time it lets every call through in, sending each the moment it may go, and the ratio to it that issue 18 asks for. */
+export interface ShapeCase {
+  name: string;
+  shape: () => Shape;
+  idealMs: number;
+  target: number;
+}
+
+/** A bucket's ideal for `calls`: its burst at once, then the rest at the refill rate. */
+export const bucketIdeal = (calls: number, burst: number, perSecond: number) =>
+  (Math.max(0, calls - burst) / perSecond) * 1000;
+/** A window's ideal for `calls`: a whole window's count at the start of each, so the last window is the one that ends it. */
+export const windowIdeal = (calls: number, limit: number, windowMs: number) =>
+  (Math.ceil(calls / limit) - 1) * windowMs;
+
 /** Which rate-limit headers a shape adds to every answer, if any. */
 export type HeaderStyle = "none" | "x-ratelimit" | "ietf";
 

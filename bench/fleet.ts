@@ -9,7 +9,7 @@
 // not TypeScript compiled at start. Prints, for each run, the ratio to the ideal the shape allows,
 // the 429s, failures and duplicate creates and the start-up (spawn to the last process ready);
 // then min–max over RUNS (default 3) runs. SHAPES picks some by name, comma-separated; PROCESSES
-// and CALLS change the fleet.
+// and CALLS change the fleet; TRACE=1 prints where each run's time went, as the limiter saw it.
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -18,7 +18,14 @@ import path from "node:path";
 import { createClient } from "../src/index.ts";
 import { createRedisRateLimiter } from "../src/redis/index.ts";
 import { BRANCH } from "../test/support/fixtures.ts";
-import { bucketIdeal, fixedWindow, type ShapeCase, tokenBucket, windowIdeal } from "../test/support/limiter-shapes.ts";
+import {
+  bucketIdeal,
+  fixedWindow,
+  type ShapeCase,
+  tokenBucket,
+  tracedShape,
+  windowIdeal,
+} from "../test/support/limiter-shapes.ts";
 import { startShapedServer } from "../test/support/rate-limited-server.ts";
 import { startRedisServer } from "../test/support/redis-server.ts";
 
@@ -47,6 +54,8 @@ type Message = { url: string } | { ready: true } | { failures: number } | { stat
 interface Seen {
   created: string[];
   limited: number;
+  /** Where the time went, from the limiter's side. */
+  phases: string;
 }
 
 const send = (message: Message) => process.send?.(message);
@@ -56,10 +65,11 @@ const next = async (child: NodeJS.Process | ChildProcess): Promise<Message> =>
 /** The limiter's process: answers with its URL, then with what it saw when asked. */
 async function limiterProcess(name: string): Promise<void> {
   const test = cases.find((c) => c.name === name) as ShapeCase;
-  const server = await startShapedServer(test.shape());
+  const traced = tracedShape(test.shape());
+  const server = await startShapedServer(traced.shape);
   send({ url: server.url });
   await next(process);
-  send({ created: server.created, limited: server.limited });
+  send({ created: server.created, limited: server.limited, phases: traced.phases() });
   await server.close();
   process.disconnect();
 }
@@ -84,6 +94,7 @@ interface Run {
   requests: number;
   failures: number;
   duplicates: number;
+  phases: string;
 }
 
 async function runFleet(bundle: string, test: ShapeCase, redisUrl: string, key: string): Promise<Run> {
@@ -101,7 +112,7 @@ async function runFleet(bundle: string, test: ShapeCase, redisUrl: string, key: 
   const finished = await Promise.all(done);
   const wallMs = performance.now() - started;
   limiter.send({ stats: true });
-  const { created, limited } = (await next(limiter)) as Seen;
+  const { created, limited, phases } = (await next(limiter)) as Seen;
   await Promise.all([limiter, ...members].map((child) => child.exitCode ?? once(child, "exit")));
   return {
     ratio: wallMs / test.idealMs,
@@ -110,6 +121,7 @@ async function runFleet(bundle: string, test: ShapeCase, redisUrl: string, key: 
     requests: created.length + limited,
     failures: finished.reduce((sum, { failures }) => sum + failures, 0),
     duplicates: created.length - new Set(created).size,
+    phases,
   };
 }
 
@@ -169,6 +181,7 @@ async function main(): Promise<void> {
             `  ${test.name}, ${mode}: ${result.ratio.toFixed(2)}x, 429s ${result.limited} of ${result.requests}, ` +
               `failures ${result.failures}, duplicates ${result.duplicates}, start-up ${result.startupMs.toFixed(0)} ms`,
           );
+          if (process.env.TRACE) console.log(`    ${result.phases}`);
         }
       }
       console.log(summary(test, "own gate per process", runs.own));

@@ -2,10 +2,18 @@
 // against each rate limiter shape of issue 18, scaled in time, over real loopback HTTP. For each
 // run: the wall time against the ideal the shape allows, the share of 429 answers, failures and
 // duplicate creates; then min–max over the runs. RUNS (default 3) runs each shape; SHAPES picks
-// some by name (comma-separated); CALLS changes the count.
+// some by name (comma-separated); CALLS changes the count; TRACE=1 prints where each run's time
+// went, as the limiter saw it (stretches of sending and of holding).
 import { createClient } from "../src/index.ts";
 import { BRANCH } from "../test/support/fixtures.ts";
-import { bucketIdeal, fixedWindow, type ShapeCase, tokenBucket, windowIdeal } from "../test/support/limiter-shapes.ts";
+import {
+  bucketIdeal,
+  fixedWindow,
+  type ShapeCase,
+  tokenBucket,
+  tracedShape,
+  windowIdeal,
+} from "../test/support/limiter-shapes.ts";
 import { startShapedServer } from "../test/support/rate-limited-server.ts";
 
 const CALLS = Number(process.env.CALLS ?? 500);
@@ -52,10 +60,13 @@ interface Run {
   requests: number;
   failures: number;
   duplicates: number;
+  /** Where the time went, from the limiter's side. */
+  phases: string;
 }
 
 async function runOnce(test: ShapeCase): Promise<Run> {
-  const server = await startShapedServer(test.shape());
+  const traced = tracedShape(test.shape());
+  const server = await startShapedServer(traced.shape);
   try {
     const ps = createClient({ serviceToken: "a:b", baseUrl: server.url });
     const started = performance.now();
@@ -71,6 +82,7 @@ async function runOnce(test: ShapeCase): Promise<Run> {
       limitedShare: server.limited / requests,
       failures: results.filter((result) => result.status === "rejected").length,
       duplicates: server.created.length - new Set(server.created).size,
+      phases: traced.phases(),
     };
   } finally {
     await server.close();
@@ -93,6 +105,7 @@ for (const test of cases.filter((c) => !picked || picked.some((name) => c.name.s
       `  ${test.name}: ${result.ratio.toFixed(2)}x, 429s ${result.limited} of ${result.requests}, ` +
         `failures ${result.failures}, duplicates ${result.duplicates}`,
     );
+    if (process.env.TRACE) console.log(`    ${result.phases}`);
   }
   const met = runs.every(
     (r) => r.ratio <= test.target && r.limitedShare <= 0.1 && r.failures === 0 && r.duplicates === 0,

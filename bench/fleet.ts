@@ -18,14 +18,7 @@ import path from "node:path";
 import { createClient } from "../src/index.ts";
 import { createRedisRateLimiter } from "../src/redis/index.ts";
 import { BRANCH } from "../test/support/fixtures.ts";
-import {
-  bucketIdeal,
-  fixedWindow,
-  type ShapeCase,
-  tokenBucket,
-  tracedShape,
-  windowIdeal,
-} from "../test/support/limiter-shapes.ts";
+import * as shapes from "../test/support/limiter-shapes.ts";
 import { startShapedServer } from "../test/support/rate-limited-server.ts";
 import { startRedisServer } from "../test/support/redis-server.ts";
 
@@ -34,20 +27,25 @@ const CALLS = Number(process.env.CALLS ?? 125);
 const RUNS = Number(process.env.RUNS ?? 3);
 const TOTAL = PROCESSES * CALLS;
 
-const cases: ShapeCase[] = [
+const cases: shapes.ShapeCase[] = [
   {
     name: "bucket 100 + 100/s",
-    shape: () => tokenBucket(100, 100),
-    idealMs: bucketIdeal(TOTAL, 100, 100),
+    shape: () => shapes.tokenBucket(100, 100),
+    idealMs: shapes.bucketIdeal(TOTAL, 100, 100),
     target: 1.3,
   },
   {
     name: "window 125 per 2 s",
-    shape: () => fixedWindow(125, 2_000),
-    idealMs: windowIdeal(TOTAL, 125, 2_000),
+    shape: () => shapes.fixedWindow(125, 2_000),
+    idealMs: shapes.windowIdeal(TOTAL, 125, 2_000),
     target: 1.3,
   },
-  { name: "bucket 20 + 100/s", shape: () => tokenBucket(20, 100), idealMs: bucketIdeal(TOTAL, 20, 100), target: 1.6 },
+  {
+    name: "bucket 20 + 100/s",
+    shape: () => shapes.tokenBucket(20, 100),
+    idealMs: shapes.bucketIdeal(TOTAL, 20, 100),
+    target: 1.6,
+  },
 ];
 
 type Message = { url: string } | { ready: true } | { failures: number } | { stats: true } | Seen;
@@ -64,8 +62,8 @@ const next = async (child: NodeJS.Process | ChildProcess): Promise<Message> =>
 
 /** The limiter's process: answers with its URL, then with what it saw when asked. */
 async function limiterProcess(name: string): Promise<void> {
-  const test = cases.find((c) => c.name === name) as ShapeCase;
-  const traced = tracedShape(test.shape());
+  const test = cases.find((c) => c.name === name) as shapes.ShapeCase;
+  const traced = shapes.tracedShape(test.shape());
   const server = await startShapedServer(traced.shape);
   send({ url: server.url });
   await next(process);
@@ -97,7 +95,7 @@ interface Run {
   phases: string;
 }
 
-async function runFleet(bundle: string, test: ShapeCase, redisUrl: string, key: string): Promise<Run> {
+async function runFleet(bundle: string, test: shapes.ShapeCase, redisUrl: string, key: string): Promise<Run> {
   const spawn = (...args: string[]) => fork(bundle, args, { stdio: "inherit", execArgv: [] });
   const limiter = spawn("limiter", test.name);
   const { url } = (await next(limiter)) as { url: string };
@@ -130,7 +128,7 @@ const range = (values: number[], digits: number, unit = "") => {
   return min === max ? `${min}${unit}` : `${min}–${max}${unit}`;
 };
 
-function summary(test: ShapeCase, label: string, runs: Run[], target?: number): string {
+function summary(test: shapes.ShapeCase, label: string, runs: Run[], target?: number): string {
   const share = runs.map((r) => (100 * r.limited) / r.requests);
   const met = runs.every((r) => r.ratio <= (target ?? Number.POSITIVE_INFINITY) && r.failures === 0);
   const verdict = target === undefined ? "" : met && share.every((s) => s <= 10) ? ": met" : ": NOT met";

@@ -29,7 +29,9 @@
 //   (the server renews its budget where its holds end: a window's start, or a bucket the hold
 //   refilled), else on what the rate refilled since the 429. Then it paces at the rate: a measured
 //   rate a little under what was seen, raised by a tenth after each quiet stretch; a lower bound
-//   doubled every tenth of the hold, so that the next 429 comes soon after the budget is spent:
+//   doubled every tenth of the hold, counting in nothing until the burst it opened on is spent
+//   (which at the concurrency cap, or for a fleet, takes a while), so that the next 429 comes soon
+//   after the budget is spent:
 //   that 429 measures the rate, and for a window its Retry-After points at the next window's start.
 // - Rate-limit headers on any answer (X-RateLimit-Remaining/Reset, RateLimit-Remaining/Reset, the
 //   IETF RateLimit r/t and RateLimit-Policy q/w) say the rest outright: what remains of the budget
@@ -365,7 +367,12 @@ export class Pace {
     if (this.rate === 0) return start - now;
     let at = Math.max(start, this.#books.countedAt);
     const rate = this.measured ? this.rate : this.#probed(at);
-    const tokens = Math.min(this.burst, this.#books.tokens + (at - this.#books.countedAt) * rate);
+    // A probe begins where the burst the pace opened on ends: while that burst is being sent (at the
+    // concurrency cap, or by a fleet) a window gives nothing more, and the probe's first 429 is
+    // all it needs to say when the next window starts.
+    const probing = !this.measured && this.#books.tokens >= 1;
+    const refilled = probing ? 0 : (at - this.#books.countedAt) * rate;
+    const tokens = Math.min(this.burst, this.#books.tokens + refilled);
     if (tokens < 1) at += (1 - tokens) / rate;
     this.#books.tokens = Math.max(0, tokens - 1);
     this.#books.countedAt = at;

@@ -57,6 +57,15 @@ describe("the pace", () => {
     expect(pace.measured).toBe(false);
   });
 
+  it("starts the probe where the burst it opened on ends: while that burst is being sent, nothing more is counted in", () => {
+    const pace = afterFirstHold(100, 2_000);
+    expect(waits(pace, 2_010, 50).every((wait) => wait === 0)).toBe(true);
+    // Half a second later (the burst sent at the concurrency cap, or by a fleet), the rest of it goes, then the probe.
+    const later = waits(pace, 2_510, 51);
+    expect(later.slice(0, 50).every((wait) => wait === 0)).toBe(true);
+    expect(later[50]).toBeGreaterThan(0);
+  });
+
   it("counts no answer that arrives during a hold: it was sent before the hold, and the next hold learns nothing from it", () => {
     const pace = afterFirstHold(20, 1_000);
     const { rate, burst } = pace;

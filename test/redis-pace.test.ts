@@ -53,7 +53,7 @@ async function givenAtOnce(limiter: RedisRateLimiter, clock: ManualClock, count:
 }
 
 describe("processes sharing one Redis budget", () => {
-  it("a process that met no 429 opens on the burst another learned, at the hold's end, then waits its turn", async () => {
+  it("a process that met no 429 opens on the burst others learned, at the hold's end, then waits its turn", async () => {
     keys++;
     const [a, b] = [processOf(), processOf()];
     // Two processes counted 15 accepted answers each, in turns that interleave, before A met the 429.
@@ -74,8 +74,9 @@ describe("processes sharing one Redis budget", () => {
     expect(c.clock.waits[0]).toBeGreaterThan(0);
     expect(c.clock.waits[0]).toBeLessThanOrEqual(300);
     await pause(350);
+    // The 30 the hold gave back, less the turns A and C took at its end.
     const d = processOf();
-    expect(await givenAtOnce(d.limiter, d.clock, 40)).toBe(30);
+    expect(await givenAtOnce(d.limiter, d.clock, 40)).toBe(28);
   });
 
   it("holds every process until the reset that another's answer said, when it said nothing remains", async () => {

@@ -89,6 +89,8 @@ export class SharedPace {
   readonly #client: Redis | Cluster;
   #queue: Queued[] = [];
   #sending = false;
+  /** The 429s this process has sent to Redis that have not landed yet. */
+  readonly #landing = new Set<Promise<void>>();
 
   constructor(
     client: Redis | Cluster,
@@ -117,8 +119,21 @@ export class SharedPace {
     return turn;
   }
 
-  limited(retryAfterMs: number, reading: RateLimitReading | undefined): Promise<void> {
-    return this.#apply((pace, now) => pace.limited(now, retryAfterMs, reading));
+  /**
+   * A 429 goes to Redis at once, beside any batch this process has there: every call the fleet
+   * sends before the hold lands meets a 429 too. (The write is a compare-and-set like any other,
+   * so the batch it passes is applied again on top of it.)
+   */
+  async limited(retryAfterMs: number, reading: RateLimitReading | undefined): Promise<void> {
+    const landing = this.#commit([(pace, now) => pace.limited(now, retryAfterMs, reading)]);
+    // The batches this process sends next wait for it: its calls after the 429 are held too.
+    const landed = landing.then(
+      () => {},
+      () => {},
+    );
+    this.#landing.add(landed);
+    void landed.then(() => this.#landing.delete(landed));
+    await landing;
   }
 
   accepted(reading: RateLimitReading | undefined): Promise<void> {
@@ -135,6 +150,7 @@ export class SharedPace {
   async #send(): Promise<void> {
     this.#sending = true;
     while (this.#queue.length > 0) {
+      if (this.#landing.size > 0) await Promise.all(this.#landing);
       const batch = this.#queue.splice(0);
       try {
         const results = await this.#commit(batch.map(({ step }) => step));

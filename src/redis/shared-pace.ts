@@ -16,8 +16,11 @@ const IDLE_MS = 3_600_000;
 /** ioredis's states while a connection is being made, before commands go out. */
 const CONNECTING = new Set(["wait", "connecting", "connect"]);
 
-/** Writes one batch tries before the pace counts as moving too fast to follow: others wrote first each time. */
-const MAX_WRITES = 20;
+/**
+ * Writes one batch tries before the pace counts as moving too fast to follow: others wrote first
+ * each time. Four processes on a loaded machine (bench:fleet) once lost 20 in a row.
+ */
+const MAX_WRITES = 50;
 
 /** Redis answered something its script never returns. */
 export class UnusableReplyError extends Error {

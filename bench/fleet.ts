@@ -1,52 +1,82 @@
-// npm run bench:fleet — a fleet of processes sharing one token's rate limit. A token bucket (a burst,
-// then a steady refill; 429 with Retry-After in whole seconds) runs in its own process; PROCESSES
-// child processes each send CALLS concurrent createRole calls with default client options. Run twice
-// in one run: each process with its own in-memory gate, then all sharing the Redis limiter (a
-// redis-server this script starts). Prints, for each, the wall time against the ideal the bucket
-// allows ((PROCESSES x CALLS - BURST) / REFILL), the share of 429 answers, failures and duplicate creates.
-// BURST, REFILL (per second), PROCESSES and CALLS (per process) are read from the environment.
+// npm run bench:fleet — a fleet of processes sharing one token's rate limit, against each shape of
+// issue 18 scaled in time: a token bucket 100 + 100/s, a fixed window of 125 per 2 s (Retry-After
+// to the window's end, in whole seconds), a token bucket 20 + 100/s (whole-second Retry-After). The
+// limiter runs in its own process; PROCESSES child processes each send CALLS concurrent createRole
+// calls with default client options, each with its own in-memory gate and then all sharing the
+// Redis limiter (a redis-server this script starts, a fresh key a run). The wall time runs from
+// spawning the processes to the last answer: their start-up is included. The processes run a
+// bundle of this file (made once, before any clock starts), as a deployed service runs built code,
+// not TypeScript compiled at start. Prints, for each run, the ratio to the ideal the shape allows,
+// the 429s, failures and duplicate creates and the start-up (spawn to the last process ready);
+// then min–max over RUNS (default 3) runs. SHAPES picks some by name, comma-separated; PROCESSES
+// and CALLS change the fleet; TRACE=1 prints where each run's time went, as the limiter saw it.
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
-import { fileURLToPath } from "node:url";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { createClient } from "../src/index.ts";
 import { createRedisRateLimiter } from "../src/redis/index.ts";
 import { BRANCH } from "../test/support/fixtures.ts";
-import { startRateLimitedServer } from "../test/support/rate-limited-server.ts";
+import * as shapes from "../test/support/limiter-shapes.ts";
+import { startShapedServer } from "../test/support/rate-limited-server.ts";
 import { startRedisServer } from "../test/support/redis-server.ts";
 
-const BURST = Number(process.env.BURST ?? 100);
-const REFILL = Number(process.env.REFILL ?? 100);
 const PROCESSES = Number(process.env.PROCESSES ?? 4);
 const CALLS = Number(process.env.CALLS ?? 125);
+const RUNS = Number(process.env.RUNS ?? 3);
+const TOTAL = PROCESSES * CALLS;
 
-type Message =
-  | { url: string }
-  | { ready: true }
-  | { go: true }
-  | { failures: number }
-  | { stats: true }
-  | { created: string[]; limited: number };
+const cases: shapes.ShapeCase[] = [
+  {
+    name: "bucket 100 + 100/s",
+    shape: () => shapes.tokenBucket(100, 100),
+    idealMs: shapes.bucketIdeal(TOTAL, 100, 100),
+    target: 1.3,
+  },
+  {
+    name: "window 125 per 2 s",
+    shape: () => shapes.fixedWindow(125, 2_000),
+    idealMs: shapes.windowIdeal(TOTAL, 125, 2_000),
+    target: 1.3,
+  },
+  {
+    name: "bucket 20 + 100/s",
+    shape: () => shapes.tokenBucket(20, 100),
+    idealMs: shapes.bucketIdeal(TOTAL, 20, 100),
+    target: 1.6,
+  },
+];
+
+type Message = { url: string } | { ready: true } | { failures: number } | { stats: true } | Seen;
+interface Seen {
+  created: string[];
+  limited: number;
+  /** Where the time went, from the limiter's side. */
+  phases: string;
+}
 
 const send = (message: Message) => process.send?.(message);
 const next = async (child: NodeJS.Process | ChildProcess): Promise<Message> =>
   (await once(child, "message"))[0] as Message;
 
-/** The token bucket's process: answers with its URL, then with what it saw when asked. */
-async function bucket(): Promise<void> {
-  const server = await startRateLimitedServer(BURST, REFILL);
+/** The limiter's process: answers with its URL, then with what it saw when asked. */
+async function limiterProcess(name: string): Promise<void> {
+  const test = cases.find((c) => c.name === name) as shapes.ShapeCase;
+  const traced = shapes.tracedShape(test.shape());
+  const server = await startShapedServer(traced.shape);
   send({ url: server.url });
   await next(process);
-  send({ created: server.created, limited: server.limited });
+  send({ created: server.created, limited: server.limited, phases: traced.phases() });
   await server.close();
   process.disconnect();
 }
 
-/** One process of the fleet: CALLS concurrent creates, started on the parent's word. */
-async function member(index: string, url: string, redisUrl: string | undefined): Promise<void> {
-  const limiter = redisUrl ? createRedisRateLimiter({ url: redisUrl }) : undefined;
+/** One process of the fleet: says it is ready, then sends CALLS concurrent creates at once. */
+async function member(index: string, url: string, redisUrl: string, key: string): Promise<void> {
+  const limiter = redisUrl ? createRedisRateLimiter({ url: redisUrl, key }) : undefined;
   const ps = createClient({ serviceToken: "a:b", baseUrl: url, ...(limiter ? { rateLimiter: limiter } : {}) });
   send({ ready: true });
-  await next(process);
   const results = await Promise.allSettled(
     Array.from({ length: CALLS }, (_, i) => ps.createRole({ ...BRANCH, name: `fleet-${index}-${i}` })),
   );
@@ -55,54 +85,113 @@ async function member(index: string, url: string, redisUrl: string | undefined):
   process.disconnect();
 }
 
-const spawnSelf = (...args: string[]) =>
-  fork(fileURLToPath(import.meta.url), args, { execArgv: ["--import", "tsx"], stdio: "inherit" });
+interface Run {
+  ratio: number;
+  startupMs: number;
+  limited: number;
+  requests: number;
+  failures: number;
+  duplicates: number;
+  phases: string;
+}
 
-async function runFleet(redisUrl: string | undefined) {
-  const bucketProcess = spawnSelf("bucket");
-  const { url } = (await next(bucketProcess)) as { url: string };
-  const members = Array.from({ length: PROCESSES }, (_, i) =>
-    spawnSelf("member", String(i), url, ...(redisUrl ? [redisUrl] : [])),
-  );
-  await Promise.all(members.map(next));
+async function runFleet(bundle: string, test: shapes.ShapeCase, redisUrl: string, key: string): Promise<Run> {
+  const spawn = (...args: string[]) => fork(bundle, args, { stdio: "inherit", execArgv: [] });
+  const limiter = spawn("limiter", test.name);
+  const { url } = (await next(limiter)) as { url: string };
   const started = performance.now();
-  for (const child of members) child.send({ go: true });
-  const done = (await Promise.all(members.map(next))) as { failures: number }[];
+  const members = Array.from({ length: PROCESSES }, (_, i) => spawn("member", String(i), url, redisUrl, key));
+  // Each process says it is ready, then that it is done.
+  const done = members.map(async (child) => {
+    await next(child);
+    const readyAt = performance.now();
+    return { readyAt, ...((await next(child)) as { failures: number }) };
+  });
+  const finished = await Promise.all(done);
   const wallMs = performance.now() - started;
-  bucketProcess.send({ stats: true });
-  const { created, limited } = (await next(bucketProcess)) as { created: string[]; limited: number };
-  await Promise.all([bucketProcess, ...members].map((child) => child.exitCode ?? once(child, "exit")));
+  limiter.send({ stats: true });
+  const { created, limited, phases } = (await next(limiter)) as Seen;
+  await Promise.all([limiter, ...members].map((child) => child.exitCode ?? once(child, "exit")));
   return {
-    wallMs,
+    ratio: wallMs / test.idealMs,
+    startupMs: Math.max(...finished.map(({ readyAt }) => readyAt)) - started,
     limited,
     requests: created.length + limited,
-    failures: done.reduce((sum, { failures }) => sum + failures, 0),
+    failures: finished.reduce((sum, { failures }) => sum + failures, 0),
     duplicates: created.length - new Set(created).size,
+    phases,
   };
 }
 
-function report(label: string, run: Awaited<ReturnType<typeof runFleet>>): void {
-  const idealMs = (Math.max(0, PROCESSES * CALLS - BURST) / REFILL) * 1000;
-  console.log(
-    `${label}: wall ${run.wallMs.toFixed(0)} ms, ideal ${idealMs.toFixed(0)} ms, ratio ${(run.wallMs / idealMs).toFixed(2)}x; ` +
-      `429 answers ${run.limited} of ${run.requests} requests (${((100 * run.limited) / run.requests).toFixed(1)}%); ` +
-      `failures ${run.failures}; duplicate creates ${run.duplicates}`,
+const range = (values: number[], digits: number, unit = "") => {
+  const [min, max] = [Math.min(...values), Math.max(...values)].map((value) => value.toFixed(digits));
+  return min === max ? `${min}${unit}` : `${min}–${max}${unit}`;
+};
+
+function summary(test: shapes.ShapeCase, label: string, runs: Run[], target?: number): string {
+  const share = runs.map((r) => (100 * r.limited) / r.requests);
+  const met = runs.every((r) => r.ratio <= (target ?? Number.POSITIVE_INFINITY) && r.failures === 0);
+  const verdict = target === undefined ? "" : met && share.every((s) => s <= 10) ? ": met" : ": NOT met";
+  return (
+    `${test.name}, ${label} (ideal ${(test.idealMs / 1000).toFixed(1)} s${target ? `, target ${target}x` : ""}): ` +
+    `${range(
+      runs.map((r) => r.ratio),
+      2,
+      "x",
+    )}, 429s ${range(share, 1, "%")}, failures ${range(
+      runs.map((r) => r.failures),
+      0,
+    )}, duplicates ${range(
+      runs.map((r) => r.duplicates),
+      0,
+    )}, start-up ${range(
+      runs.map((r) => r.startupMs),
+      0,
+      " ms",
+    )}${verdict}`
   );
 }
 
-const [role, ...args] = process.argv.slice(2);
-if (role === "bucket") await bucket();
-else if (role === "member") await member(args[0] ?? "0", args[1] ?? "", args[2]);
-else {
-  console.log(
-    `${PROCESSES} processes x ${CALLS} concurrent creates, default options; bucket ${BURST} + ${REFILL}/s in its own process`,
-  );
-  report("own gate per process  ", await runFleet(undefined));
+/** This file and what it imports as one CommonJS file, for the processes to start without compiling TypeScript. */
+async function bundled(dir: string): Promise<string> {
+  const { build } = await import("esbuild");
+  const outfile = path.join(dir, "fleet.cjs");
+  const entry = new URL(import.meta.url).pathname;
+  await build({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", outfile, logLevel: "error" });
+  return outfile;
+}
+
+async function main(): Promise<void> {
+  const picked = process.env.SHAPES?.split(",").map((name) => name.trim());
+  const dir = await mkdtemp(path.join(tmpdir(), "psr-fleet-"));
   const redis = await startRedisServer();
+  let key = 0;
   try {
-    report("shared Redis limiter  ", await runFleet(redis.url));
+    const bundle = await bundled(dir);
+    console.log(`${PROCESSES} processes x ${CALLS} concurrent creates, default options; ${RUNS} runs of each`);
+    for (const test of cases.filter((c) => !picked || picked.some((name) => c.name.startsWith(name)))) {
+      const runs: Record<"own" | "shared", Run[]> = { own: [], shared: [] };
+      for (let run = 0; run < RUNS; run++) {
+        for (const mode of ["own", "shared"] as const) {
+          const result = await runFleet(bundle, test, mode === "shared" ? redis.url : "", `fleet-${key++}`);
+          runs[mode].push(result);
+          console.log(
+            `  ${test.name}, ${mode}: ${result.ratio.toFixed(2)}x, 429s ${result.limited} of ${result.requests}, ` +
+              `failures ${result.failures}, duplicates ${result.duplicates}, start-up ${result.startupMs.toFixed(0)} ms`,
+          );
+          if (process.env.TRACE) console.log(`    ${result.phases}`);
+        }
+      }
+      console.log(summary(test, "own gate per process", runs.own));
+      console.log(summary(test, "shared Redis limiter", runs.shared, test.target));
+    }
   } finally {
     await redis.stop();
+    await rm(dir, { recursive: true, force: true });
   }
-  console.log("targets (shared): ratio at most 1.30x, 429 answers at most 10%, no failure, no duplicate create");
 }
+
+const [role, ...args] = process.argv.slice(2);
+if (role === "limiter") void limiterProcess(args[0] ?? "");
+else if (role === "member") void member(args[0] ?? "0", args[1] ?? "", args[2] ?? "", args[3] ?? "");
+else void main();

@@ -2,54 +2,53 @@
 // against each rate limiter shape of issue 18, scaled in time, over real loopback HTTP. For each
 // run: the wall time against the ideal the shape allows, the share of 429 answers, failures and
 // duplicate creates; then min–max over the runs. RUNS (default 3) runs each shape; SHAPES picks
-// some by name (comma-separated); CALLS changes the count.
+// some by name (comma-separated); CALLS changes the count; TRACE=1 prints where each run's time
+// went, as the limiter saw it (stretches of sending and of holding).
 import { createClient } from "../src/index.ts";
 import { BRANCH } from "../test/support/fixtures.ts";
-import { fixedWindow, type Shape, tokenBucket } from "../test/support/limiter-shapes.ts";
+import {
+  bucketIdeal,
+  fixedWindow,
+  type ShapeCase,
+  tokenBucket,
+  tracedShape,
+  windowIdeal,
+} from "../test/support/limiter-shapes.ts";
 import { startShapedServer } from "../test/support/rate-limited-server.ts";
 
 const CALLS = Number(process.env.CALLS ?? 500);
 const RUNS = Number(process.env.RUNS ?? 3);
 
-interface Case {
-  name: string;
-  shape: () => Shape;
-  /** The least time the shape lets CALLS through in, sending each the moment it may go. */
-  idealMs: number;
-  /** The ratio to the ideal that issue 18 asks for. */
-  target: number;
-}
-
-/** A bucket: its burst at once, then the rest at the refill rate. */
-const bucketIdeal = (burst: number, perSecond: number) => (Math.max(0, CALLS - burst) / perSecond) * 1000;
-/** A window: a whole window's count at the start of each, so the last window is the one that ends it. */
-const windowIdeal = (limit: number, windowMs: number) => (Math.ceil(CALLS / limit) - 1) * windowMs;
-
-const cases: Case[] = [
-  { name: "bucket 100 + 100/s", shape: () => tokenBucket(100, 100), idealMs: bucketIdeal(100, 100), target: 1.15 },
+const cases: ShapeCase[] = [
+  {
+    name: "bucket 100 + 100/s",
+    shape: () => tokenBucket(100, 100),
+    idealMs: bucketIdeal(CALLS, 100, 100),
+    target: 1.15,
+  },
   {
     name: "window 125 per 2 s",
     shape: () => fixedWindow(125, 2_000),
-    idealMs: windowIdeal(125, 2_000),
+    idealMs: windowIdeal(CALLS, 125, 2_000),
     target: 1.15,
   },
-  { name: "bucket 20 + 100/s", shape: () => tokenBucket(20, 100), idealMs: bucketIdeal(20, 100), target: 1.5 },
+  { name: "bucket 20 + 100/s", shape: () => tokenBucket(20, 100), idealMs: bucketIdeal(CALLS, 20, 100), target: 1.5 },
   {
     name: "bucket 100 + 100/s, no Retry-After",
     shape: () => tokenBucket(100, 100, "none"),
-    idealMs: bucketIdeal(100, 100),
+    idealMs: bucketIdeal(CALLS, 100, 100),
     target: 1.5,
   },
   {
     name: "window 125 per 2 s, X-RateLimit headers",
     shape: () => fixedWindow(125, 2_000, "x-ratelimit"),
-    idealMs: windowIdeal(125, 2_000),
+    idealMs: windowIdeal(CALLS, 125, 2_000),
     target: 1.15,
   },
   {
     name: "window 125 per 2 s, IETF RateLimit headers",
     shape: () => fixedWindow(125, 2_000, "ietf"),
-    idealMs: windowIdeal(125, 2_000),
+    idealMs: windowIdeal(CALLS, 125, 2_000),
     target: 1.15,
   },
 ];
@@ -61,10 +60,13 @@ interface Run {
   requests: number;
   failures: number;
   duplicates: number;
+  /** Where the time went, from the limiter's side. */
+  phases: string;
 }
 
-async function runOnce(test: Case): Promise<Run> {
-  const server = await startShapedServer(test.shape());
+async function runOnce(test: ShapeCase): Promise<Run> {
+  const traced = tracedShape(test.shape());
+  const server = await startShapedServer(traced.shape);
   try {
     const ps = createClient({ serviceToken: "a:b", baseUrl: server.url });
     const started = performance.now();
@@ -80,6 +82,7 @@ async function runOnce(test: Case): Promise<Run> {
       limitedShare: server.limited / requests,
       failures: results.filter((result) => result.status === "rejected").length,
       duplicates: server.created.length - new Set(server.created).size,
+      phases: traced.phases(),
     };
   } finally {
     await server.close();
@@ -102,6 +105,7 @@ for (const test of cases.filter((c) => !picked || picked.some((name) => c.name.s
       `  ${test.name}: ${result.ratio.toFixed(2)}x, 429s ${result.limited} of ${result.requests}, ` +
         `failures ${result.failures}, duplicates ${result.duplicates}`,
     );
+    if (process.env.TRACE) console.log(`    ${result.phases}`);
   }
   const met = runs.every(
     (r) => r.ratio <= test.target && r.limitedShare <= 0.1 && r.failures === 0 && r.duplicates === 0,

@@ -22,12 +22,16 @@
 //   Otherwise A bounds what such a hold gives back, and when A is short of the burst the pace opened
 //   on, the burst was too large (a measured rate stands) or the hold gave back only its refill;
 //   the rate stays a lower bound, A / (H + D). About one burst is a window's renewal, or a bucket
-//   the hold refilled whole.
+//   the hold refilled whole; the burst is A less what the refill may have made while it went, but
+//   never less than A (up to the most a hold gave back) when A passed the opening burst well: a
+//   window gives its whole count at each start, however long the pace took to send it.
 // - After a hold the gate opens on a whole burst when holds this long were seen to give one back
 //   (the server renews its budget where its holds end: a window's start, or a bucket the hold
 //   refilled), else on what the rate refilled since the 429. Then it paces at the rate: a measured
 //   rate a little under what was seen, raised by a tenth after each quiet stretch; a lower bound
-//   doubled every tenth of the hold, so that the next 429 comes soon after the budget is spent:
+//   doubled every tenth of the hold, counting in nothing until the burst it opened on is spent
+//   (which at the concurrency cap, or for a fleet, takes a while), so that the next 429 comes soon
+//   after the budget is spent:
 //   that 429 measures the rate, and for a window its Retry-After points at the next window's start.
 // - Rate-limit headers on any answer (X-RateLimit-Remaining/Reset, RateLimit-Remaining/Reset, the
 //   IETF RateLimit r/t and RateLimit-Policy q/w) say the rest outright: what remains of the budget
@@ -78,33 +82,6 @@ export const FORGET_PACE_MS = 60_000;
 /** A measured rate is paced this much under what was seen: at the rate itself, jitter costs a hold. */
 export const RATE_MARGIN = 0.95;
 
-/**
- * The pace the shared limiter (src/redis) learns from a hold: what got through since the previous
- * hold (`accepted` answers in `windowMs`) and the server's wait; nothing when too few got through
- * to tell. The in-memory Pace learns with `learnFromHold` instead.
- */
-export function paceAfterHold(
-  rate: number,
-  accepted: number,
-  windowMs: number,
-  retryAfterMs: number,
-): { rate: number; burst: number } | undefined {
-  if (accepted < LEARNING_SAMPLE) return undefined;
-  // What got through also holds what the server refilled while it was let through, so both the
-  // rate and the burst are taken a little short of what was seen: overshooting costs a hold.
-  const seen = (0.95 * accepted) / Math.max(windowMs, retryAfterMs);
-  const learned = rate === 0 ? seen : Math.min(rate * 0.9, Math.max(seen, rate * 0.5));
-  return { rate: learned, burst: Math.max(1, Math.floor(0.9 * Math.min(accepted, retryAfterMs * learned))) };
-}
-
-/**
- * The shared limiter's probe upwards: after each quiet stretch as long as a hold, ask for a quarter
- * more. Returns the raised rate, or nothing while no raise is due (`lastRaiseAt`: the last one).
- */
-export function raisedRate(rate: number, now: number, pausedUntil: number, lastRaiseAt: number): number | undefined {
-  return rate > 0 && now - Math.max(pausedUntil, lastRaiseAt) > 1_000 ? rate * 1.25 : undefined;
-}
-
 /** What the server let through between two holds, as the first 429 of the later one finds it. */
 export interface HoldSeen {
   /** Answers accepted since the previous hold began (since the first request before any hold). */
@@ -136,8 +113,7 @@ export interface Learned {
 
 /**
  * What a hold teaches (the model at the top of this file), given what earlier holds taught (none
- * before the first). Nothing when too few got through to tell. Pure, so that a shared store learns
- * the same way.
+ * before the first). Nothing when too few got through to tell.
  */
 export function learnFromHold(seen: HoldSeen, known: Learned | undefined): Learned | undefined {
   if (seen.accepted < LEARNING_SAMPLE) return undefined;
@@ -169,12 +145,18 @@ function learnedFrom(seen: HoldSeen, known: Learned | undefined): Lesson {
   // burst was taken too large (the first was spread over the start).
   const short = accepted < 0.9 * known.burst;
   const whole = short ? { wholeAfterMs: heldMs } : {};
-  // The 429 came in the burst the pace opened on, which was too large by what the refill made while
-  // it went. A measured rate stands, unless it leaves no burst at all.
+  // What got through, less what the refill may have made while it went, was given back by the
+  // hold. But when well more than the burst the pace opened on got through, up to the most a hold
+  // gave back, that much came back whatever the refill was: a window gives its whole count at each
+  // start, however long the pace took to send it. A measured rate stands, unless it leaves no burst.
   const givenBack = accepted - (known.measured ? known.rate / RATE_MARGIN : 2 * overall) * sendingMs;
-  if (known.measured && givenBack >= 1) return { ...known, ...bound, ...whole, burst: Math.floor(givenBack) };
+  const pastBurst = accepted >= known.burst + LEARNING_SAMPLE;
+  const proven = pastBurst ? Math.floor(Math.min(accepted, known.ceiling)) : 1;
+  if (known.measured && givenBack >= 1) {
+    return { ...known, ...bound, ...whole, burst: Math.max(proven, Math.floor(givenBack)) };
+  }
   // Otherwise the rate may be anything above what came through: the pace probes upward from it.
-  const burst = short ? accepted : Math.max(1, Math.floor(givenBack));
+  const burst = short ? accepted : Math.max(proven, Math.floor(givenBack));
   return { ...known, ...bound, ...whole, rate: overall, burst, measured: false };
 }
 
@@ -261,6 +243,71 @@ export function readRateLimitHeaders(headers: Headers, now: number): RateLimitRe
   return reading;
 }
 
+/** What a Pace keeps beside its public fields (Pace's #books says what each is). */
+interface Books {
+  tokens: number;
+  countedAt: number;
+  holdStart: number;
+  holdEnd: number;
+  accepted: number;
+  probeStep: number;
+  slowdown: number;
+  lastRaise: number;
+  learnedAt: number;
+  quietMs: number;
+  told: number;
+  toldResetAt: number;
+}
+
+/** A Pace as plain data (Pace.snapshot): the numbers it keeps, and what the holds so far taught. */
+export interface PaceSnapshot extends Books {
+  pausedUntil: number;
+  rate: number;
+  burst: number;
+  holds: number;
+  measured: boolean;
+  known: Learned | null;
+}
+
+const SNAPSHOT_NUMBERS = [
+  "pausedUntil",
+  "rate",
+  "burst",
+  "holds",
+  "tokens",
+  "countedAt",
+  "holdStart",
+  "holdEnd",
+  "accepted",
+  "probeStep",
+  "slowdown",
+  "lastRaise",
+  "learnedAt",
+  "quietMs",
+  "told",
+  "toldResetAt",
+] as const;
+const LEARNED_NUMBERS = ["rate", "burst", "ceiling", "ceilingHoldMs", "wholeAfterMs"] as const;
+const SEEN_NUMBERS = ["accepted", "heldMs", "sendingMs", "retryAfterMs"] as const;
+
+/** Every field a number (∞ allowed: a ceiling no hold has bounded yet), and nothing missing. */
+const numbers = (value: Record<string, unknown>, fields: readonly string[]) =>
+  fields.every((field) => typeof value[field] === "number" && !Number.isNaN(value[field]));
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null;
+
+function isSnapshot(value: unknown): value is PaceSnapshot {
+  if (!isRecord(value) || !numbers(value, SNAPSHOT_NUMBERS) || typeof value.measured !== "boolean") return false;
+  const { known } = value;
+  if (known === null) return true;
+  return (
+    isRecord(known) &&
+    numbers(known, LEARNED_NUMBERS) &&
+    typeof known.measured === "boolean" &&
+    isRecord(known.seen) &&
+    numbers(known.seen, SEEN_NUMBERS)
+  );
+}
+
 /** A lower bound doubles every this much of the hold it was learned at, within these bounds (ms). */
 const probeStep = (holdMs: number) => Math.min(1_000, Math.max(20, holdMs / 10));
 
@@ -280,39 +327,55 @@ export class Pace {
   holds = 0;
   /** The rate was measured, not only bounded from below. */
   measured = false;
-  // The budget as the pace counts it: `#tokens` left at `#countedAt`, which is later than now when
-  // slots are reserved ahead. Counted, not kept as a GCRA arrival time, so that the rate may change
-  // under it (a probe doubles it) without moving slots already earned.
-  #tokens = 0;
-  #countedAt = 0;
+  // What the pace keeps beside, all plain numbers (the model at the top of this file says why each):
+  // - the budget as the pace counts it: `tokens` left at `countedAt`, which is later than now when
+  //   slots are reserved ahead. Counted, not kept as a GCRA arrival time, so that the rate may change
+  //   under it (a probe doubles it) without moving slots already earned;
+  // - the interval the next hold learns from: the previous hold's start and end, what got through since;
+  // - the probe's step and slowdown, the last raise of a measured rate and the quiet stretch before one;
+  // - when the pace was last borne out (a hold's end, a declared policy): it is forgotten a minute later;
+  // - what the last rate-limit headers said remains (`told`, -1: no reading), until when.
+  #books: Books = {
+    ...{ tokens: 0, countedAt: 0, holdStart: -1, holdEnd: -1, accepted: 0 },
+    ...{ probeStep: 100, slowdown: 1, lastRaise: 0, learnedAt: 0, quietMs: 1_000, told: -1, toldResetAt: 0 },
+  };
   #known: Learned | undefined;
-  // The interval the next hold learns from: the previous hold's start and end, and what got through since.
-  #holdStart = -1;
-  #holdEnd = -1;
-  #accepted = 0;
-  #probeStep = 100;
-  #slowdown = 1;
-  #lastRaise = 0;
-  // When the pace was last borne out (a hold's end, a declared policy): it is forgotten a minute later.
-  #learnedAt = 0;
-  #quietMs = 1_000;
-  // What the last rate-limit headers said remains, until when; -1: no reading.
-  #told = -1;
-  #toldResetAt = 0;
+
+  /** Everything the pace knows, as plain data: what a shared store keeps so that a fleet paces by one model. */
+  snapshot(): PaceSnapshot {
+    const { pausedUntil, rate, burst, holds, measured } = this;
+    return { pausedUntil, rate, burst, holds, measured, ...this.#books, known: this.#known ?? null };
+  }
+
+  /** The pace a snapshot describes; nothing when `value` is not one (a store that kept something else). */
+  static restore(value: unknown): Pace | undefined {
+    if (!isSnapshot(value)) return undefined;
+    const pace = new Pace();
+    const { pausedUntil, rate, burst, holds, measured, known, ...books } = value;
+    Object.assign(pace, { pausedUntil, rate, burst, holds, measured });
+    pace.#books = books;
+    pace.#known = known ?? undefined;
+    return pace;
+  }
 
   /** Reserves the next slot; returns how long to wait for it (0: go now). */
   reserve(now: number): number {
-    if (this.#holdStart < 0) this.#holdStart = this.#holdEnd = now;
-    if (this.rate > 0 && now - this.#learnedAt > FORGET_PACE_MS) this.#forget(now);
+    if (this.#books.holdStart < 0) this.#books.holdStart = this.#books.holdEnd = now;
+    if (this.rate > 0 && now - this.#books.learnedAt > FORGET_PACE_MS) this.#forget(now);
     let start = Math.max(now, this.pausedUntil);
-    if (this.#told >= 0) start = this.#spendTold(start);
+    if (this.#books.told >= 0) start = this.#spendTold(start);
     if (this.rate === 0) return start - now;
-    let at = Math.max(start, this.#countedAt);
+    let at = Math.max(start, this.#books.countedAt);
     const rate = this.measured ? this.rate : this.#probed(at);
-    const tokens = Math.min(this.burst, this.#tokens + (at - this.#countedAt) * rate);
+    // A probe begins where the burst the pace opened on ends: while that burst is being sent (at the
+    // concurrency cap, or by a fleet) a window gives nothing more, and the probe's first 429 is
+    // all it needs to say when the next window starts.
+    const probing = !this.measured && this.#books.tokens >= 1;
+    const refilled = probing ? 0 : (at - this.#books.countedAt) * rate;
+    const tokens = Math.min(this.burst, this.#books.tokens + refilled);
     if (tokens < 1) at += (1 - tokens) / rate;
-    this.#tokens = Math.max(0, tokens - 1);
-    this.#countedAt = at;
+    this.#books.tokens = Math.max(0, tokens - 1);
+    this.#books.countedAt = at;
     return at - now;
   }
 
@@ -320,10 +383,10 @@ export class Pace {
     if (reading) this.#read(now, reading);
     // An answer during a hold was sent before it, and belongs to the interval the hold ended.
     if (now < this.pausedUntil) return;
-    this.#accepted++;
-    if (this.measured && now - Math.max(this.pausedUntil, this.#lastRaise) > this.#quietMs) {
+    this.#books.accepted++;
+    if (this.measured && now - Math.max(this.pausedUntil, this.#books.lastRaise) > this.#books.quietMs) {
       this.rate *= 1.1;
-      this.#lastRaise = now;
+      this.#books.lastRaise = now;
     }
   }
 
@@ -336,9 +399,9 @@ export class Pace {
       return;
     }
     const seen = {
-      accepted: this.#accepted,
-      heldMs: this.#holdEnd - this.#holdStart,
-      sendingMs: now - this.#holdEnd,
+      accepted: this.#books.accepted,
+      heldMs: this.#books.holdEnd - this.#books.holdStart,
+      sendingMs: now - this.#books.holdEnd,
       retryAfterMs,
     };
     const learned = learnFromHold(seen, this.#known);
@@ -346,46 +409,50 @@ export class Pace {
       ({ rate: this.rate, burst: this.burst, measured: this.measured } = learned);
       this.#known = learned;
     }
-    this.#holdStart = now;
-    this.#accepted = 0;
+    this.#books.holdStart = now;
+    this.#books.accepted = 0;
     // A probe that ran for a while and still taught no rate met others spending the same budget
     // (a fleet, each with its own gate): the next one climbs half as fast, so they do not all
     // overshoot at once. A measured rate starts the climb afresh.
-    const probedLong = seen.sendingMs >= 2 * this.#probeStep;
-    this.#slowdown = this.measured ? 1 : probedLong ? Math.min(16, 2 * this.#slowdown) : this.#slowdown;
-    this.#probeStep = probeStep(retryAfterMs) * this.#slowdown;
-    this.#quietMs = Math.max(1_000, 2 * retryAfterMs);
+    const probedLong = seen.sendingMs >= 2 * this.#books.probeStep;
+    this.#books.slowdown = this.measured
+      ? 1
+      : probedLong
+        ? Math.min(16, 2 * this.#books.slowdown)
+        : this.#books.slowdown;
+    this.#books.probeStep = probeStep(retryAfterMs) * this.#books.slowdown;
+    this.#books.quietMs = Math.max(1_000, 2 * retryAfterMs);
     this.#hold(until);
   }
 
   #hold(until: number): void {
     this.pausedUntil = until;
-    this.#learnedAt = until;
-    this.#holdEnd = until;
-    this.#lastRaise = until;
+    this.#books.learnedAt = until;
+    this.#books.holdEnd = until;
+    this.#books.lastRaise = until;
     // A hold long enough gives the whole burst back (a window renews at its start); a shorter one
     // only what the refill makes from the 429 on.
-    const held = until - this.#holdStart;
+    const held = until - this.#books.holdStart;
     const whole = held >= 0.9 * (this.#known?.wholeAfterMs ?? 0);
-    this.#tokens = whole ? this.burst : 0;
-    this.#countedAt = whole ? until : this.#holdStart;
+    this.#books.tokens = whole ? this.burst : 0;
+    this.#books.countedAt = whole ? until : this.#books.holdStart;
     this.holds++;
   }
 
   /** A lower bound, doubled every probe step since the hold ended. */
   #probed(at: number): number {
-    const steps = Math.min(30, Math.max(0, at - this.pausedUntil) / this.#probeStep);
+    const steps = Math.min(30, Math.max(0, at - this.pausedUntil) / this.#books.probeStep);
     return this.rate * 2 ** steps;
   }
 
   /** Takes one from what the headers said remains; returns when it may go (the reset when nothing does). */
   #spendTold(start: number): number {
-    if (start >= this.#toldResetAt) {
-      this.#told = -1;
+    if (start >= this.#books.toldResetAt) {
+      this.#books.told = -1;
       return start;
     }
-    if (this.#told === 0) return this.#toldResetAt;
-    this.#told--;
+    if (this.#books.told === 0) return this.#books.toldResetAt;
+    this.#books.told--;
     return start;
   }
 
@@ -393,10 +460,10 @@ export class Pace {
     if (remaining !== undefined && resetMs !== undefined) {
       // What remains until the reset says all a window needs; a pace from the policy would only
       // spread the next window's budget over it.
-      this.#told = Math.max(0, Math.floor(remaining));
-      this.#toldResetAt = now + resetMs;
+      this.#books.told = Math.max(0, Math.floor(remaining));
+      this.#books.toldResetAt = now + resetMs;
     } else if (quota !== undefined && windowMs !== undefined) {
-      this.#learnedAt = now;
+      this.#books.learnedAt = now;
       if (!this.measured) this.#declared(now, quota, windowMs);
     }
   }
@@ -406,8 +473,8 @@ export class Pace {
     this.rate = quota / windowMs;
     this.burst = quota;
     this.measured = true;
-    this.#tokens = quota;
-    this.#countedAt = now;
+    this.#books.tokens = quota;
+    this.#books.countedAt = now;
     const seen = { accepted: 0, heldMs: 0, sendingMs: 0, retryAfterMs: 0 };
     const whole = { ceiling: quota, ceilingHoldMs: Number.POSITIVE_INFINITY, wholeAfterMs: 0 };
     this.#known = { rate: this.rate, burst: quota, ...whole, measured: true, seen };
@@ -418,9 +485,9 @@ export class Pace {
     this.burst = 1;
     this.measured = false;
     this.#known = undefined;
-    this.#slowdown = 1;
-    this.#holdStart = this.#holdEnd = now;
-    this.#accepted = 0;
+    this.#books.slowdown = 1;
+    this.#books.holdStart = this.#books.holdEnd = now;
+    this.#books.accepted = 0;
   }
 }
 

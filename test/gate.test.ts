@@ -57,6 +57,15 @@ describe("the pace", () => {
     expect(pace.measured).toBe(false);
   });
 
+  it("starts the probe where the burst it opened on ends: while that burst is being sent, nothing more is counted in", () => {
+    const pace = afterFirstHold(100, 2_000);
+    expect(waits(pace, 2_010, 50).every((wait) => wait === 0)).toBe(true);
+    // Half a second later (the burst sent at the concurrency cap, or by a fleet), the rest of it goes, then the probe.
+    const later = waits(pace, 2_510, 51);
+    expect(later.slice(0, 50).every((wait) => wait === 0)).toBe(true);
+    expect(later[50]).toBeGreaterThan(0);
+  });
+
   it("counts no answer that arrives during a hold: it was sent before the hold, and the next hold learns nothing from it", () => {
     const pace = afterFirstHold(20, 1_000);
     const { rate, burst } = pace;
@@ -134,6 +143,16 @@ describe("what a hold teaches", () => {
     expect(learned?.measured).toBe(false);
     expect(learned?.wholeAfterMs).toBe(0);
     expect(learned?.rate).toBeCloseTo(125 / 2_040, 5);
+  });
+
+  it("a window's whole count that got through past the burst the pace opened on is the burst again, however long the sending took", () => {
+    // A window of 125: the second hold took its count less the refill the sending might have made
+    // (the pace opened on 102); the third window gave its 125 again, spent in 300 ms at the pace.
+    const second = learnFromHold({ accepted: 125, heldMs: 2_000, sendingMs: 200, retryAfterMs: 2_000 }, first(125));
+    expect(second?.burst).toBe(102);
+    const third = learnFromHold({ accepted: 125, heldMs: 2_000, sendingMs: 300, retryAfterMs: 2_000 }, second);
+    expect(third?.measured).toBe(false);
+    expect(third?.burst).toBe(125);
   });
 
   it("holds of different lengths that agree on the rate measure it (429s without Retry-After, held by the backoff)", () => {

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Clock, systemClock } from "../src/clock.ts";
+import { Pace } from "../src/gate.ts";
 import { createClient, DEFAULT_MAX_CONCURRENCY, type RateLimiter } from "../src/index.ts";
 import { answerWithin, NoAnswerError } from "../src/redis/answer.ts";
 import { credentialsIdentity } from "../src/redis/identity.ts";
@@ -15,7 +16,7 @@ import {
   type RedisRateLimiter,
   type RedisRateLimiterOptions,
 } from "../src/redis/index.ts";
-import { readAccepted, readHold, readTurn, UnusableReplyError } from "../src/redis/shared-pace.ts";
+import { encodePace, readKept, UnusableReplyError } from "../src/redis/shared-pace.ts";
 import { createFakePlanetScale } from "../src/testing/index.ts";
 import { manualClock, waitFor } from "./support/clock.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
@@ -83,7 +84,7 @@ async function meetLimit(rateLimiter: RateLimiter, baseUrl: string): Promise<voi
 }
 
 describe("clients sharing one Redis budget", () => {
-  it("meet few 429s and two holds at most when together they outrun a token bucket", async () => {
+  it("meet few 429s, and learn one pace from what all of them sent, when together they outrun a token bucket", async () => {
     keys++;
     const bucket = await startRateLimitedServer(50, 100);
     servers.push(bucket);
@@ -100,11 +101,11 @@ describe("clients sharing one Redis budget", () => {
     expect(new Set(bucket.created).size).toBe(120);
     expect(bucket.created).toHaveLength(120);
     expect(warnings).toEqual([]);
-    // The budget's epoch counts each hold and each pace a hold taught: one hold for the fleet, and
-    // at most one more at its end (the pace learns its burst from what got through before the
-    // first hold, which counts what the bucket refilled meanwhile too). A machine too busy to
-    // outrun the bucket meets no hold at all; the shared hold itself is proven by the next test.
-    expect(Number(await inspector.hget(`test-${keys}`, "epoch"))).toBeLessThanOrEqual(4);
+    // The pace the fleet learned is one: the burst the first hold taught is what all four sent
+    // before it (each process's own would be a quarter). A machine too busy to outrun the bucket
+    // meets no hold at all; the shared hold itself is proven by the next test.
+    const kept = Pace.restore(JSON.parse((await inspector.hget(`test-${keys}`, "pace")) ?? "null"));
+    if (kept && kept.holds > 0) expect(kept.burst).toBeGreaterThan(50);
     // Only calls already in flight when the bucket ran dry meet it: at most each client's cap, for
     // the whole run (without a gate, every call past the burst meets it, most of them several times).
     expect(bucket.limited).toBeLessThanOrEqual(4 * DEFAULT_MAX_CONCURRENCY);
@@ -286,7 +287,7 @@ function fakeClientOf(rateLimiter: RateLimiter) {
 async function holdLanded(url: string, key: string): Promise<void> {
   const inspector = new Redis(url);
   try {
-    while ((await inspector.hget(key, "pausedUntil")) === null) await pause(5);
+    while (!(Number(await inspector.hget(key, "pausedUntil")) > 0)) await pause(5);
   } finally {
     inspector.disconnect();
   }
@@ -298,6 +299,19 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function blockEventLoop(ms: number): void {
   const end = performance.now() + ms;
   while (performance.now() < end) {}
+}
+
+/** Redis's now in the replies of a fake Redis. */
+const REDIS_NOW = Date.UTC(2026, 11, 1, 12);
+const bulk = (text: string) => `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
+/** The pace script's reply, raw: [written, now, version, pace]. */
+const kept = (pace: Pace | undefined, version = 1, written = 0) =>
+  `*4\r\n:${written}\r\n${bulk(String(REDIS_NOW))}:${version}\r\n${bulk(pace ? encodePace(pace) : "")}`;
+/** A pace held `waitMs` from Redis's now, after `holds` holds. */
+function heldFor(waitMs: number, holds = 1): Pace {
+  const pace = new Pace();
+  pace.limited(REDIS_NOW, waitMs);
+  return Pace.restore({ ...pace.snapshot(), holds }) as Pace;
 }
 
 /** A limiter on a fake Redis that answers every script with `reply`, and the warnings it gives. */
@@ -320,7 +334,8 @@ describe("when Redis answers what the scripts never return", () => {
   it.each([
     ["+OK", "+OK\r\n"],
     ["an empty array", "*0\r\n"],
-    ["a day's wait", "*2\r\n:86400000\r\n:0\r\n"],
+    ["a pace that holds for a day", kept(heldFor(86_400_000))],
+    ["a pace that is not one", kept(undefined).replace("$0\r\n\r\n", bulk('{"rate":1}'))],
   ])("completes every call after %s, warns once, and asks Redis once a pause", async (_reply, raw) => {
     const clock = manualClock();
     const { garbage, limiter, warnings } = await onGarbage(raw, clock);
@@ -344,27 +359,40 @@ describe("when Redis answers what the scripts never return", () => {
     ["an accepted answer", (limiter: RedisRateLimiter) => limiter.accepted()],
     ["a 429", (limiter: RedisRateLimiter) => limiter.limited(1_000)],
   ])("warns once when Redis answers what the script told of %s never returns", async (_what, tell) => {
-    // [0, 0] is a reservation to go at once, and the reply of no other script.
-    const { garbage, limiter, warnings } = await onGarbage("*2\r\n:0\r\n:0\r\n", manualClock());
+    // The turn reads an empty pace and writes it back; what comes after is [0, 0], no reply of the script.
+    const replies = [kept(undefined, 0), kept(undefined, 1, 1)];
+    const { garbage, limiter, warnings } = await onGarbage(
+      (nth) => replies[nth - 1] ?? "*2\r\n:0\r\n:0\r\n",
+      manualClock(),
+    );
     await limiter.acquire();
     expect(warnings).toEqual([]);
     tell(limiter);
     while (warnings.length === 0) await pause(5);
     expect(warnings[0]).toContain("answered what the limiter cannot use");
-    expect(garbage.scripts).toBe(2);
+    expect(garbage.scripts).toBe(3);
   });
 
-  it("paces a call locally once the pace has moved under it at every one of five reservations", async () => {
-    const { garbage, limiter, warnings } = await onGarbage((nth) => `*2\r\n:1\r\n:${nth}\r\n`);
+  it("paces a call locally once a new hold has begun under it at every one of twenty reservations", async () => {
+    const { garbage, limiter, warnings } = await onGarbage((nth) => kept(heldFor(1, nth)));
     await limiter.acquire();
-    expect(garbage.scripts).toBe(5);
+    expect(garbage.scripts).toBe(20);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain("the pace moved 5 times while one call waited");
+    expect(warnings[0]).toContain("the pace moved 20 times while one call waited");
+  });
+
+  it("paces locally, warning once, when 50 writes of the pace in a row find it written by another first", async () => {
+    // Each reply says nothing was written and the budget is still empty: no process could ever write.
+    const { garbage, limiter, warnings } = await onGarbage(kept(undefined, 0));
+    await limiter.acquire();
+    expect(garbage.scripts).toBe(51);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("the pace was written by others 50 times in a row");
   });
 
   it("keeps the shared hold for a call whose wait is longer than the time it has left: the call waits until its signal ends it", async () => {
     const clock = manualClock();
-    const { limiter, warnings } = await onGarbage("*2\r\n:60000\r\n:0\r\n", clock);
+    const { limiter, warnings } = await onGarbage(kept(heldFor(60_000)), clock);
     const deadline = new AbortController();
     const short = limiter.acquire(deadline.signal, 5_000);
     await waitFor(() => !(clock.pending() < 1), "the limiter to wait on the clock");
@@ -378,7 +406,7 @@ describe("when Redis answers what the scripts never return", () => {
 
   it("waits as long as Redis says when the call has the time, or when it does not say how much it has", async () => {
     const clock = manualClock();
-    const { limiter, warnings } = await onGarbage("*2\r\n:60000\r\n:0\r\n", clock);
+    const { limiter, warnings } = await onGarbage(kept(heldFor(60_000)), clock);
     const roomy = limiter.acquire(undefined, 60_001);
     const untold = limiter.acquire();
     await waitFor(() => !(clock.pending() < 2), "the limiter to wait on the clock");
@@ -528,10 +556,10 @@ describe("a Redis client the caller already holds", () => {
       expect(existing.status).toBe("ready");
       expect(await existing.ping()).toBe("PONG");
       // Closed, the limiter paces this process alone and sends nothing more.
-      const before = Number(await inspector.hget(`test-${keys}`, "accepted"));
+      const before = Number(await inspector.hget(`test-${keys}`, "version"));
       limiter.accepted();
       await existing.ping();
-      expect(Number(await inspector.hget(`test-${keys}`, "accepted"))).toBe(before);
+      expect(Number(await inspector.hget(`test-${keys}`, "version"))).toBe(before);
     } finally {
       existing.disconnect();
     }
@@ -585,63 +613,35 @@ describe("the replies the limiter takes from Redis", () => {
   it.each([
     ["+OK", "OK"],
     ["nothing", []],
-    ["a wait alone", [5]],
-    ["three numbers", [5, 1, 2]],
-    ["a negative wait", [-5, 1]],
-    ["a fractional wait", [1.5, 1]],
-    ["a wait as text", ["5", 1]],
-    ["a negative epoch", [5, -1]],
-    ["an epoch as text", [5, "1"]],
-  ])("refuses a reservation of %s", (_what, reply) => {
-    expect(() => readTurn(reply, undefined, 60_000, "a minute")).toThrow(UnusableReplyError);
+    ["three fields", [0, "1", 0]],
+    ["written neither 0 nor 1", [2, "1", 0, ""]],
+    ["a time as a number", [0, 1, 0, ""]],
+    ["a time that is no number", [0, "nan", 0, ""]],
+    ["a negative version", [0, "1", -1, ""]],
+    ["a fractional version", [0, "1", 1.5, ""]],
+    ["a pace as a number", [0, "1", 0, 5]],
+    ["a pace that is no JSON", [0, "1", 0, "{rate"]],
+    ["a pace without its fields", [0, "1", 0, '{"rate":1}']],
+    ["a pace with a field of the wrong type", [0, "1", 0, encodePace(new Pace()).replace('"rate":0', '"rate":"0"')]],
+  ])("refuses a reply of %s", (_what, reply) => {
+    expect(() => readKept(reply)).toThrow(UnusableReplyError);
   });
 
-  it("takes a reservation's wait up to the longest allowed, and none for a call whose epoch has not moved", () => {
-    expect(readTurn([60_000, 3], undefined, 60_000, "a minute")).toEqual({ waitMs: 60_000, epoch: 3 });
-    expect(() => readTurn([60_001, 3], undefined, 60_000, "a minute")).toThrow(
-      "a wait of 60001 ms, longer than a minute",
-    );
-    expect(readTurn([0, 3], 3, 60_000, "a minute")).toEqual({ waitMs: 0, epoch: 3 });
-    expect(readTurn([5, 4], 3, 60_000, "a minute")).toEqual({ waitMs: 5, epoch: 4 });
-    expect(() => readTurn([5, 3], 3, 60_000, "a minute")).toThrow("a new wait for a call whose pace has not moved");
+  it("takes a write's reply, an empty budget as a fresh pace, and a kept pace whole (an unbounded ceiling included)", () => {
+    expect(readKept([1, "1234.5", 3, ""])).toMatchObject({ written: true, now: 1234.5, version: 3, pace: undefined });
+    expect(readKept([0, "5", 0, ""]).pace?.snapshot()).toEqual(new Pace().snapshot());
+    const learned = heldFor(1_000);
+    for (let i = 0; i < 30; i++) learned.accepted(REDIS_NOW + 1_000);
+    learned.limited(REDIS_NOW + 1_100, 1_000);
+    expect(learned.snapshot().known?.ceilingHoldMs).toBe(Number.POSITIVE_INFINITY);
+    const read = readKept([0, "5", 2, encodePace(learned)]);
+    expect(read).toMatchObject({ written: false, now: 5, version: 2 });
+    expect(read.pace?.snapshot()).toEqual(learned.snapshot());
   });
 
   it("shortens what it repeats of a long reply", () => {
     const reply = Array.from({ length: 50 }, () => 123_456);
-    expect(() => readTurn(reply, undefined, 1, "1 ms")).toThrow(/^\[(123456,){8}\.\.\.: not the/);
-  });
-
-  it.each([
-    ["[0] during a hold", [0], undefined],
-    ["a new hold", [2, "15", "1234.5", "0.25"], { epoch: 2, accepted: 15, windowMs: 1234.5, rate: 0.25 }],
-    [
-      "a new hold after a step back of Redis's clock",
-      [1, "0", "-3", "1e-05"],
-      { epoch: 1, accepted: 0, windowMs: -3, rate: 1e-5 },
-    ],
-  ])("takes a hold's reply: %s", (_what, reply, read) => {
-    expect(readHold(reply)).toEqual(read);
-  });
-
-  it.each([
-    ["+OK", "OK"],
-    ["[1] during a hold", [1]],
-    ["an epoch of 0 for a new hold", [0, "1", "1", "1"]],
-    ["a count of accepted answers with a fraction", [2, "1.5", "1", "1"]],
-    ["a negative rate", [2, "1", "1", "-1"]],
-    ["numbers where text is", [2, 1, 1, 1]],
-    ["text that is no number", [2, "1", "nan", "1"]],
-  ])("refuses a hold's reply of %s", (_what, reply) => {
-    expect(() => readHold(reply)).toThrow(UnusableReplyError);
-  });
-
-  it.each([
-    ["nothing", []],
-    ["three fields", ["1", "0", "0"]],
-    ["a negative time", ["-1", "0", "0", "0"]],
-    ["a number where text is", ["1", 0, "0", "0"]],
-  ])("refuses an accepted answer's reply of %s", (_what, reply) => {
-    expect(() => readAccepted(reply)).toThrow(UnusableReplyError);
+    expect(() => readKept(reply)).toThrow(/^\[(123456,){8}\.\.\.: not the/);
   });
 });
 

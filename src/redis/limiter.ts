@@ -4,7 +4,7 @@
 // Redis answers again. The limiter never fails a call.
 import { type Cluster, Redis, type RedisOptions } from "ioredis";
 import { type Clock, systemClock } from "../clock.ts";
-import { createRateLimiter, type RateLimiter } from "../gate.ts";
+import { createRateLimiter, type RateLimiter, readRateLimitHeaders } from "../gate.ts";
 import { budgetKey, DEFAULT_KEY, isIdentity } from "./identity.ts";
 import { RedisRoute } from "./route.ts";
 import { SharedPace, type Turn, UnusableReplyError } from "./shared-pace.ts";
@@ -19,8 +19,12 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 100;
  */
 const LONGEST_WAIT_MS = 3_600_000;
 
-/** Reservations one call makes at most: each one after the first means a hold or a new pace began while it waited. */
-const MAX_RESERVATIONS = 5;
+/**
+ * Reservations one call makes at most: each one after the first means a hold began or grew while it
+ * waited. A fleet's calls in flight at a 429 each lengthen the hold a little, and a call paced far
+ * ahead may live through several holds; a Redis that moves the pace under every wait is not that.
+ */
+const MAX_RESERVATIONS = 20;
 
 export interface RedisRateLimiterOptions {
   /** The Redis every process of the fleet names: `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. */
@@ -153,7 +157,7 @@ function sharedTurns(pace: SharedPace, route: RedisRoute, local: RateLimiter, cl
         return local.acquire(signal);
       }
       await clock.sleep(turn.waitMs, signal);
-      // A hold or a newly learned pace since the reservation moves this call behind it.
+      // A hold since the reservation moves this call behind it.
       epochSeen = turn.epoch;
     }
   };
@@ -201,11 +205,12 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   const { url, commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS, onWarning = console.warn, clock = systemClock } = options;
   const client = options.client ?? connect(url as string, commandTimeoutMs);
   const pace = new SharedPace(client, options.key ?? DEFAULT_KEY, commandTimeoutMs);
-  const local = createRateLimiter();
+  const local = createRateLimiter({ clock });
   const route = new RedisRoute(client, whereOf(url, client), onWarning, clock);
   const sharedTurn = sharedTurns(pace, route, local, clock);
   const turn = (signal: AbortSignal | undefined) => (route.shared ? sharedTurn(signal) : local.acquire(signal));
   const naming = budgetNaming(pace, options.key !== undefined);
+  const read = (headers: Headers | undefined) => (headers ? readRateLimitHeaders(headers, clock.now()) : undefined);
 
   return {
     acquire(signal) {
@@ -213,14 +218,14 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
       if (!pending) return turn(signal);
       return untilAborted(pending, signal).then(() => turn(signal));
     },
-    limited(retryAfterMs) {
+    limited(retryAfterMs, headers) {
       // The local limiter learns too, so that a fall-back starts from what this process saw.
-      local.limited(retryAfterMs);
-      if (route.shared) route.watch(pace.limited(retryAfterMs)).catch(() => {});
+      local.limited(retryAfterMs, headers);
+      if (route.shared) route.watch(pace.limited(retryAfterMs, read(headers))).catch(() => {});
     },
-    accepted() {
-      local.accepted();
-      if (route.shared) route.watch(pace.accepted()).catch(() => {});
+    accepted(headers) {
+      local.accepted(headers);
+      if (route.shared) route.watch(pace.accepted(read(headers))).catch(() => {});
     },
     bind: naming.bind,
     close() {

@@ -1,31 +1,48 @@
-// The Pace of gate.ts kept in Redis: the scripts keep the books atomically, and what a hold or a
-// quiet stretch teaches is decided here by the same functions the in-memory limiter uses. Every
-// reply is checked against what its script returns: a server that answers anything else (a proxy,
-// another program on the port, a broken Redis) is treated as Redis failing, never obeyed.
+// The Pace of gate.ts kept in Redis, whole: every process of the fleet applies what it saw (its
+// reservations, its answers and their rate-limit headers, its 429s) to the one pace Redis keeps,
+// with the same Pace code the in-memory limiter runs, at Redis's clock. A process sends what
+// happened in batches: while one batch is in Redis, the next gathers, so that a hundred calls
+// starting at once cost one read and one write. Every reply is checked against what the script
+// returns: a server that answers anything else (a proxy, another program on the port, a broken
+// Redis) is treated as Redis failing, never obeyed.
 import type { Cluster, Redis } from "ioredis";
-import { FORGET_PACE_MS, paceAfterHold, raisedRate } from "../gate.ts";
+import { Pace, type RateLimitReading } from "../gate.ts";
 import { answerWithin } from "./answer.ts";
-import { ACCEPT, HOLD, LEARN, RAISE, RESERVE } from "./scripts.ts";
+import { COMMIT } from "./scripts.ts";
 
-/** A budget nobody has used for this long is forgotten (its key expires). */
+/** A budget nobody has used for this long (past its hold) is forgotten (its key expires). */
 const IDLE_MS = 3_600_000;
 
 /** ioredis's states while a connection is being made, before commands go out. */
 const CONNECTING = new Set(["wait", "connecting", "connect"]);
+
+/**
+ * Writes one batch tries before the pace counts as moving too fast to follow: others wrote first
+ * each time. Four processes on a loaded machine (bench:fleet) once lost 20 in a row.
+ */
+const MAX_WRITES = 50;
 
 /** Redis answered something its script never returns. */
 export class UnusableReplyError extends Error {
   override name = "UnusableReplyError";
 }
 
-type Script = (key: string, ...args: (string | number)[]) => Promise<unknown>;
-type ScriptName = "Reserve" | "Hold" | "Learn" | "Accept" | "Raise";
-
 export interface Turn {
   /** How long to wait for the slot reserved (0: go now). */
   waitMs: number;
-  /** The pace's epoch when it was reserved: a wait must be reserved again if it has moved. */
+  /** The pace's count of holds when it was reserved: a wait must be reserved again if it has moved. */
   epoch: number;
+}
+
+/** What the script answered: the pace as Redis keeps it, at Redis's now. */
+export interface Kept {
+  written: boolean;
+  now: number;
+  version: number;
+  /** The pace kept (none when the reply is to a write, which keeps what was sent). */
+  pace: Pace | undefined;
+  /** Its JSON, to tell whether a batch changed it. */
+  text: string;
 }
 
 function unusable(reply: unknown, why: string): never {
@@ -36,52 +53,47 @@ function unusable(reply: unknown, why: string): never {
 const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 // Lua's tostring of a number: digits, maybe a fraction and an exponent.
 const NUMERAL = /^-?\d+(\.\d+)?(e[+-]?\d+)?$/;
-const isNumeral = (value: unknown, min = 0): value is string =>
-  typeof value === "string" && NUMERAL.test(value) && Number(value) >= min;
 
-/**
- * RESERVE's reply as a turn: two counts, a wait no longer than `longestWaitMs` (`limit` says what
- * that is), and no wait at all for a call whose epoch has not moved.
- */
-export function readTurn(reply: unknown, epochSeen: number | undefined, longestWaitMs: number, limit: string): Turn {
-  if (!Array.isArray(reply) || reply.length !== 2 || !isCount(reply[0]) || !isCount(reply[1])) {
-    unusable(reply, "not the [wait, epoch] of a reservation");
+// JSON has no ∞, which a ceiling no hold has bounded yet is.
+const INFINITE = "Infinity";
+export const encodePace = (pace: Pace): string =>
+  JSON.stringify(pace.snapshot(), (_key, value: unknown) => (value === Number.POSITIVE_INFINITY ? INFINITE : value));
+
+function decodePace(text: string): Pace | undefined {
+  if (text === "") return new Pace();
+  try {
+    return Pace.restore(JSON.parse(text, (_key, value: unknown) => (value === INFINITE ? Infinity : value)));
+  } catch {
+    return undefined;
   }
-  const [waitMs, epoch] = reply as [number, number];
-  if (epoch === epochSeen && waitMs !== 0) unusable(reply, "a new wait for a call whose pace has not moved");
-  if (waitMs > longestWaitMs) unusable(reply, `a wait of ${waitMs} ms, longer than ${limit}`);
-  return { waitMs, epoch };
 }
 
-/** HOLD's reply: [0] during a hold, or what the pace is learned from. */
-export function readHold(
-  reply: unknown,
-): { epoch: number; accepted: number; windowMs: number; rate: number } | undefined {
-  if (Array.isArray(reply) && reply.length === 1 && reply[0] === 0) return undefined;
-  if (!Array.isArray(reply) || reply.length !== 4) unusable(reply, "not the reply of a hold");
-  const [epoch, accepted, windowMs, rate] = reply as unknown[];
-  const counted = isNumeral(accepted) && Number.isSafeInteger(Number(accepted));
-  if (!isCount(epoch) || epoch < 1 || !counted || !isNumeral(windowMs, -Infinity) || !isNumeral(rate)) {
-    unusable(reply, "not the [epoch, accepted, window, rate] of a new hold");
+/** COMMIT's reply: [written 0 or 1, now, version, pace]. */
+export function readKept(reply: unknown): Kept {
+  const [written, now, version, text] = Array.isArray(reply) ? (reply as unknown[]) : [];
+  const shaped = Array.isArray(reply) && reply.length === 4 && (written === 0 || written === 1);
+  if (!shaped || typeof now !== "string" || !NUMERAL.test(now) || !isCount(version) || typeof text !== "string") {
+    unusable(reply, "not the [written, now, version, pace] of the pace's script");
   }
-  return { epoch, accepted: Number(accepted), windowMs: Number(windowMs), rate: Number(rate) };
+  const pace = written === 1 ? undefined : decodePace(text);
+  if (written === 0 && !pace) unusable(reply, "a pace that is not one");
+  return { written: written === 1, now: Number(now), version, pace, text };
 }
 
-/** ACCEPT's reply: [now, rate, pausedUntil, lastRaise], each a number as a string. */
-export function readAccepted(reply: unknown): [string, string, string, string] {
-  if (!Array.isArray(reply) || reply.length !== 4 || !reply.every((field) => isNumeral(field))) {
-    unusable(reply, "not the [now, rate, pausedUntil, lastRaise] of an accepted answer");
-  }
-  return reply as [string, string, string, string];
-}
-
-/** LEARN's and RAISE's reply: 1 when written, 0 when the pace moved first. */
-function readWritten(reply: unknown): void {
-  if (reply !== 0 && reply !== 1) unusable(reply, "neither 0 nor 1");
+/** What happened, as a change to the pace at Redis's now; run again on the pace another process wrote first. */
+type Step<T> = (pace: Pace, now: number) => T;
+interface Queued {
+  step: Step<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
 }
 
 export class SharedPace {
   readonly #client: Redis | Cluster;
+  #queue: Queued[] = [];
+  #sending = false;
+  /** The 429s this process has sent to Redis that have not landed yet. */
+  readonly #landing = new Set<Promise<void>>();
 
   constructor(
     client: Redis | Cluster,
@@ -89,41 +101,90 @@ export class SharedPace {
     public key: string,
     private readonly commandTimeoutMs: number,
   ) {
-    // defineCommand runs each script by EVALSHA and falls back to EVAL when Redis does not know it
+    // defineCommand runs the script by EVALSHA and falls back to EVAL when Redis does not know it
     // (a restarted server has forgotten every script).
-    const scripts = { Reserve: RESERVE, Hold: HOLD, Learn: LEARN, Accept: ACCEPT, Raise: RAISE };
-    for (const [name, lua] of Object.entries(scripts)) {
-      client.defineCommand(`planetscaleRoles${name}`, { numberOfKeys: 1, lua });
-    }
+    client.defineCommand("planetscaleRolesPace", { numberOfKeys: 1, lua: COMMIT });
     this.#client = client;
   }
 
-  #run(name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
-    const script = (this.#client as unknown as Record<string, Script>)[`planetscaleRoles${name}`] as Script;
-    const connecting = () => CONNECTING.has(this.#client.status);
-    return answerWithin(script.call(this.#client, this.key, ...args), this.commandTimeoutMs, connecting);
+  /**
+   * Reserves the next slot; a call that waited passes the holds it saw, and goes at once if no hold
+   * began since. A wait longer than `longestWaitMs` is refused (`limit` says what that is): no call
+   * could use it, so the pace Redis keeps is not one this code wrote.
+   */
+  async reserve(epochSeen: number | undefined, longestWaitMs: number, limit: string): Promise<Turn> {
+    const turn = await this.#apply((pace, now) => {
+      if (epochSeen !== undefined && pace.holds === epochSeen) return { waitMs: 0, epoch: epochSeen };
+      return { waitMs: pace.reserve(now), epoch: pace.holds };
+    });
+    if (!(turn.waitMs <= longestWaitMs))
+      unusable(turn.waitMs, `a wait of ${Math.ceil(turn.waitMs)} ms, longer than ${limit}`);
+    return turn;
   }
 
   /**
-   * Reserves the next slot; a call that waited passes the epoch it saw, and goes at once if nothing
-   * moved. A wait longer than `longestWaitMs` is refused: no call could use it.
+   * A 429 goes to Redis at once, beside any batch this process has there: every call the fleet
+   * sends before the hold lands meets a 429 too. (The write is a compare-and-set like any other,
+   * so the batch it passes is applied again on top of it.)
    */
-  async reserve(epochSeen: number | undefined, longestWaitMs: number, limit: string): Promise<Turn> {
-    const reply = await this.#run("Reserve", epochSeen ?? "", IDLE_MS, FORGET_PACE_MS);
-    return readTurn(reply, epochSeen, longestWaitMs, limit);
+  async limited(retryAfterMs: number, reading: RateLimitReading | undefined): Promise<void> {
+    const landing = this.#commit([(pace, now) => pace.limited(now, retryAfterMs, reading)]);
+    // The batches this process sends next wait for it: its calls after the 429 are held too.
+    const landed = landing.then(
+      () => {},
+      () => {},
+    );
+    this.#landing.add(landed);
+    void landed.then(() => this.#landing.delete(landed));
+    await landing;
   }
 
-  async limited(retryAfterMs: number): Promise<void> {
-    const hold = readHold(await this.#run("Hold", retryAfterMs, IDLE_MS + retryAfterMs));
-    if (!hold) return;
-    const learned = paceAfterHold(hold.rate, hold.accepted, hold.windowMs, retryAfterMs);
-    if (!learned) return;
-    readWritten(await this.#run("Learn", hold.epoch, String(learned.rate), String(learned.burst)));
+  accepted(reading: RateLimitReading | undefined): Promise<void> {
+    return this.#apply((pace, now) => pace.accepted(now, reading));
   }
 
-  async accepted(): Promise<void> {
-    const [now, rate, pausedUntil, lastRaise] = readAccepted(await this.#run("Accept", IDLE_MS));
-    const raised = raisedRate(Number(rate), Number(now), Number(pausedUntil), Number(lastRaise));
-    if (raised !== undefined) readWritten(await this.#run("Raise", rate, String(raised), now));
+  #apply<T>(step: Step<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ step, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#sending) void this.#send();
+    });
+  }
+
+  async #send(): Promise<void> {
+    this.#sending = true;
+    while (this.#queue.length > 0) {
+      if (this.#landing.size > 0) await Promise.all(this.#landing);
+      const batch = this.#queue.splice(0);
+      try {
+        const results = await this.#commit(batch.map(({ step }) => step));
+        for (const [i, queued] of batch.entries()) queued.resolve(results[i]);
+      } catch (error) {
+        for (const queued of batch) queued.reject(error);
+      }
+    }
+    this.#sending = false;
+  }
+
+  /** Applies the steps to the pace Redis keeps and writes it back, again on what another wrote first. */
+  async #commit(steps: Step<unknown>[]): Promise<unknown[]> {
+    let kept = readKept(await this.#run("", ""));
+    for (let write = 1; ; write++) {
+      const pace = kept.pace as Pace;
+      const results = steps.map((step) => step(pace, kept.now));
+      const text = encodePace(pace);
+      if (text === kept.text) return results;
+      const idleMs = IDLE_MS + Math.ceil(Math.max(0, pace.pausedUntil - kept.now));
+      const reply = readKept(await this.#run(kept.version, text, idleMs, pace.pausedUntil, pace.holds));
+      if (reply.written) return results;
+      if (write === MAX_WRITES) unusable(reply.version, `the pace was written by others ${MAX_WRITES} times in a row`);
+      kept = reply;
+    }
+  }
+
+  #run(...args: (string | number)[]): Promise<unknown> {
+    const script = (this.#client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)
+      .planetscaleRolesPace as (...args: unknown[]) => Promise<unknown>;
+    const connecting = () => CONNECTING.has(this.#client.status);
+    return answerWithin(script.call(this.#client, this.key, ...args), this.commandTimeoutMs, connecting);
   }
 }

@@ -7,6 +7,57 @@ import { roleFixture } from "./fixtures.ts";
 export type Verdict = { ok: boolean; retryAfter?: string; headers?: Record<string, string> };
 export type Shape = (now: number) => Verdict;
 
+/** A shape a benchmark runs (bench/): the least time it lets every call through in, sending each the moment it may go, and the ratio to it that issue 18 asks for. */
+export interface ShapeCase {
+  name: string;
+  shape: () => Shape;
+  idealMs: number;
+  target: number;
+}
+
+/** A bucket's ideal for `calls`: its burst at once, then the rest at the refill rate. */
+export const bucketIdeal = (calls: number, burst: number, perSecond: number) =>
+  (Math.max(0, calls - burst) / perSecond) * 1000;
+/** A window's ideal for `calls`: a whole window's count at the start of each, so the last window is the one that ends it. */
+export const windowIdeal = (calls: number, limit: number, windowMs: number) =>
+  (Math.ceil(calls / limit) - 1) * windowMs;
+
+/**
+ * `shape`, noting when it let requests through and refused them: `phases()` says where a run's time
+ * went, from the limiter's side, as alternating stretches of sending (how many got through) and
+ * holding (from the first 429 of a hold to the next request let through, with its Retry-After).
+ */
+export function tracedShape(shape: Shape): { shape: Shape; phases(): string } {
+  const seen: { at: number; ok: boolean; retryAfter?: string }[] = [];
+  const traced: Shape = (now) => {
+    const verdict = shape(now);
+    seen.push({ at: now, ok: verdict.ok, ...(verdict.retryAfter ? { retryAfter: verdict.retryAfter } : {}) });
+    return verdict;
+  };
+  const phases = () => {
+    const origin = seen[0]?.at ?? 0;
+    const ms = (at: number) => (at - origin).toFixed(0);
+    const out: string[] = [];
+    let [from, accepted, refused] = [origin, 0, 0];
+    let holding = false;
+    for (const { at, ok, retryAfter } of seen) {
+      if (ok && holding) {
+        out.push(`held to ${ms(at)} (${refused} 429s)`);
+        [from, accepted, refused, holding] = [at, 0, 0, false];
+      }
+      if (!ok && !holding) {
+        out.push(`sent ${accepted} in ${ms(from)}–${ms(at)}; 429 (Retry-After ${retryAfter ?? "none"})`);
+        holding = true;
+      }
+      if (ok) accepted++;
+      else refused++;
+    }
+    out.push(`sent ${accepted} in ${ms(from)}–${ms(seen.at(-1)?.at ?? origin)}`);
+    return out.join("; ");
+  };
+  return { shape: traced, phases };
+}
+
 /** Which rate-limit headers a shape adds to every answer, if any. */
 export type HeaderStyle = "none" | "x-ratelimit" | "ietf";
 

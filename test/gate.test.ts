@@ -215,6 +215,35 @@ describe("rate-limit headers", () => {
     expect(readRateLimitHeaders(older, now)).toEqual({ remaining: 3, resetMs: 2_000, quota: 10, windowMs: 1_000 });
   });
 
+  it("reads a reset given in epoch milliseconds, and one already past as no wait", () => {
+    const read = (reset: string) =>
+      readRateLimitHeaders(new Headers({ "x-ratelimit-remaining": "1", "x-ratelimit-reset": reset }), now);
+    expect(read(String(now + 5_000))).toStrictEqual({ remaining: 1, resetMs: 5_000 });
+    expect(read(String(now - 5_000))).toStrictEqual({ remaining: 1, resetMs: 0 });
+    // Up to 1e9 is seconds from now; past it, epoch seconds; past 1e12, epoch milliseconds.
+    expect(read("1000000000")?.resetMs).toBe(1e12);
+    expect(read("1000000000000")?.resetMs).toBe(1e15 - now);
+  });
+
+  it("reads only whole fields that are a number, with or without spaces and a fraction", () => {
+    const remaining = (value: string) =>
+      readRateLimitHeaders(new Headers({ "x-ratelimit-remaining": value }), now)?.remaining;
+    expect(remaining(" 7 ")).toBe(7);
+    expect(remaining("7.25")).toBe(7.25);
+    for (const bad of ["7x", "x7", "7 x", "7.x", "-7"]) expect(remaining(bad)).toBeUndefined();
+  });
+
+  it("leaves out what the headers do not say: no reset without one, no remaining without one", () => {
+    expect(readRateLimitHeaders(new Headers({ "x-ratelimit-remaining": "5" }), now)).toStrictEqual({ remaining: 5 });
+    expect(readRateLimitHeaders(new Headers({ ratelimit: '"default";t=30' }), now)).toStrictEqual({ resetMs: 30_000 });
+  });
+
+  it("takes a policy only with a quota and a window, both above 0", () => {
+    const policy = (value: string) => readRateLimitHeaders(new Headers({ "ratelimit-policy": value }), now);
+    expect(policy("10;w=60")).toStrictEqual({ quota: 10, windowMs: 60_000 });
+    for (const partial of ["0;w=60", "10;w=0", "q=10", "w=60"]) expect(policy(partial)).toStrictEqual({});
+  });
+
   it("reads nothing from an answer without them", () => {
     expect(readRateLimitHeaders(new Headers({ "content-type": "application/json" }), now)).toBeUndefined();
   });

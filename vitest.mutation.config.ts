@@ -5,7 +5,7 @@
 import { defineConfig, mergeConfig } from "vitest/config";
 import base from "./vitest.config.ts";
 
-export default mergeConfig(
+const config = mergeConfig(
   base,
   defineConfig({
     test: {
@@ -42,7 +42,28 @@ export default mergeConfig(
         "test/load.test.ts",
         // Type assertions only: nothing runs.
         "test/types.test.ts",
+        // An embedded PostgreSQL started in beforeAll (about a second, again for every mutant they
+        // reach) for what src/pg/ and src/testing/postgres.ts do with it, neither of them mutated. The
+        // client calls they make through the fake are the ones testing-fake, roles and lease-* prove.
+        "test/pg-fake.test.ts",
+        "test/pg-pool.test.ts",
+        // dist/ loaded in a bare project by child processes: the original code, whatever the mutant.
+        "test/pg-entry.test.ts",
+        // A child process (tsx) that must exit by itself: library code there is the original.
+        "test/lease-process.test.ts",
+        // README text against test/support and test/fixtures files, and the machine's own checks.
+        "test/pg-readme.test.ts",
+        "test/readme-lease.test.ts",
+        "test/preflight.test.ts",
+        // The README's proxy recipe through a real proxy: its rules (HTTP_PROXY, NO_PROXY) are the
+        // recipe's own, in test/fixtures; the library has no proxy code, and the user's fetch passing
+        // through the guarded fetch is transport.test.ts's.
+        "test/proxy-recipe.test.ts",
       ],
     },
   }),
 );
+// mergeConfig would add this setup to the base one, whose Postgres check is the one to leave out.
+config.test.globalSetup = ["test/support/mutation-setup.ts"];
+
+export default config;

@@ -66,13 +66,13 @@ export function redactText(text: string, secrets: readonly string[]): string {
 
 /**
  * What of an Authorization header value must never be shown: the whole value and the token in it,
- * each also as a URL would encode it; longest first, so that the whole value is masked as one. A
- * service token's id stays visible: it names the token, as a username does, and says which one failed.
+ * each also as a URL would encode it; each whole form before the token it contains, so that the
+ * whole value is masked as one. A service token's id stays visible: it names the token, as a
+ * username does, and says which one failed.
  */
 export function secretsOf(authorization: string): string[] {
   const token = authorization.startsWith("Bearer ")
     ? authorization.slice("Bearer ".length)
     : authorization.slice(authorization.indexOf(":") + 1);
-  const forms = [authorization, token].flatMap((part) => [part, encodeURIComponent(part)]);
-  return [...new Set(forms)].sort((a, b) => b.length - a.length);
+  return [...new Set([authorization, encodeURIComponent(authorization), token, encodeURIComponent(token)])];
 }

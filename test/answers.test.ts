@@ -5,6 +5,7 @@
 
 import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { answerProblem } from "../src/answers.ts";
 import { createClient, type PlanetScaleClient, PlanetScaleError, UnexpectedResponseError } from "../src/index.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
@@ -318,5 +319,19 @@ describe("statuses", () => {
       expect(shown).toContain("NotFoundError: get_role failed: 404 not_found: no role");
       expect(shown).toContain("status: 404");
     });
+  });
+});
+
+describe("the words for an answer of the wrong type", () => {
+  it("names what the value is, in the words a person reads", () => {
+    const object = { type: "object" };
+    expect(answerProblem(object, [])).toBe("with JSON that is an array, not an object");
+    expect(answerProblem(object, null)).toBe("with JSON that is null, not an object");
+    expect(answerProblem({ type: "string" }, {})).toBe("with JSON that is an object, not a string");
+    expect(answerProblem({ type: "string" }, true)).toBe("with JSON that is a boolean, not a string");
+    expect(answerProblem({ type: "string" }, 1.5)).toBe("with JSON that is a number, not a string");
+    expect(answerProblem({ type: "integer" }, 2 ** 60)).toBe(
+      "with JSON that is an integer too large to be exact, not an integer",
+    );
   });
 });

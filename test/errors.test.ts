@@ -5,6 +5,7 @@
 import { createServer as createNetServer } from "node:net";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
+import { describeRole, leftBehind } from "../src/errors.ts";
 import {
   AbortError,
   AuthenticationError,
@@ -253,5 +254,34 @@ describe("what to do next", () => {
       expect(error).toMatchObject({ operation: "create_role", outcomeUnknown: false, cause: reason });
       expect(server.requests).toHaveLength(0);
     });
+  });
+});
+
+describe("a temporary role whose delete failed", () => {
+  const where = { organization: "o", database: "d", branch: "b" };
+
+  it("says which role was left behind and how to delete it, keeping every dot of the reason but its last", () => {
+    const cause = new Error("could not reach api.test.");
+    const error = leftBehind(where, { id: "r1", name: "tmp" }, cause);
+    expect(error.message).toBe(
+      'role tmp (id r1) on o/d/b was left behind: deleting it failed: could not reach api.test. Delete it with deleteRole({ organization, database, branch, id: "r1" }).',
+    );
+    expect([error.operation, error.outcomeUnknown, error.cause]).toEqual(["delete_role", false, cause]);
+  });
+
+  it("says the role may be left behind only when the delete was a PlanetScaleError whose outcome is unknown", () => {
+    const unknown = new PlanetScaleError("timed out", { outcomeUnknown: true });
+    expect(leftBehind(where, { id: "r1" }, unknown).message).toMatch(
+      /^role \(id r1\) on o\/d\/b may have been left behind/,
+    );
+    expect(leftBehind(where, { id: "r1" }, unknown).outcomeUnknown).toBe(true);
+    const lookalike = Object.assign(new Error("boom"), { outcomeUnknown: true });
+    expect(leftBehind(where, { id: "r1" }, lookalike).message).toMatch(/was left behind: deleting it failed: boom/);
+    expect(leftBehind(where, { id: "r1" }, undefined).message).toMatch(/deleting it failed: undefined/);
+  });
+
+  it("names a role by its name and id only when the server gave them as text", () => {
+    expect(describeRole(where, { id: 7, name: "" })).toBe("role on o/d/b");
+    expect(describeRole(where, { id: "r1", name: 7 })).toBe("role (id r1) on o/d/b");
   });
 });

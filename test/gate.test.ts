@@ -9,7 +9,9 @@ import {
   type Learned,
   learnFromHold,
   Pace,
+  paceAfterHold,
   RATE_MARGIN,
+  raisedRate,
   readRateLimitHeaders,
 } from "../src/gate.ts";
 import { createClient, type RateLimiter, TimeoutError } from "../src/index.ts";
@@ -176,6 +178,42 @@ describe("what a hold teaches", () => {
   });
 });
 
+// The rule a budget shared in Redis learns by (src/redis/shared-pace.ts); its suites need a
+// redis-server, these need none.
+describe("what a hold teaches a shared budget", () => {
+  it("learns nothing from fewer than ten answers, and a pace from ten", () => {
+    expect(paceAfterHold(0, 9, 1_000, 1_000)).toBeUndefined();
+    expect(paceAfterHold(0, 10, 1_000, 1_000)).toBeDefined();
+  });
+
+  it("takes the first rate a little short of what got through, over the window or the wait, whichever is longer", () => {
+    // 100 in a 2 s window, a 1 s wait: 95 over 2 s; the burst is 90% of what that rate gives in the wait.
+    expect(paceAfterHold(0, 100, 2_000, 1_000)).toEqual({ rate: 95 / 2_000, burst: 42 });
+    // A wait longer than the window: 95 over the wait; the burst is then bounded by what got through.
+    expect(paceAfterHold(0, 100, 1_000, 4_000)).toEqual({ rate: 95 / 4_000, burst: 85 });
+  });
+
+  it("moves a known rate towards what got through, never above 90% of it nor below half", () => {
+    expect(paceAfterHold(0.1, 100, 1_000, 1_000)?.rate).toBeCloseTo(0.09, 10);
+    expect(paceAfterHold(0.1, 10, 1_000, 1_000)?.rate).toBeCloseTo(0.05, 10);
+    expect(paceAfterHold(0.1, 70, 1_000, 1_000)?.rate).toBeCloseTo(0.0665, 10);
+  });
+
+  it("always lets at least one go when the pace opens", () => {
+    expect(paceAfterHold(0, 10, 10_000, 1)?.burst).toBe(1);
+  });
+
+  it("raises a rate by a quarter once it has been quiet more than a second since the hold ended and since the last raise", () => {
+    expect(raisedRate(0.1, 3_001, 2_000, 0)).toBeCloseTo(0.125, 10);
+    expect(raisedRate(0.1, 3_001, 0, 2_000)).toBeCloseTo(0.125, 10);
+    expect(raisedRate(0.1, 3_000, 2_000, 0)).toBeUndefined();
+    expect(raisedRate(0.1, 2_500, 2_000, 0)).toBeUndefined();
+    expect(raisedRate(0.1, 2_500, 0, 2_000)).toBeUndefined();
+    // No rate learned yet: calls already go as fast as asked.
+    expect(raisedRate(0, 10_000, 0, 0)).toBeUndefined();
+  });
+});
+
 describe("rate-limit headers", () => {
   const now = Date.UTC(2026, 11, 1, 12, 0, 0);
   it("reads X-RateLimit-Remaining and -Reset, in seconds from now or as epoch seconds", () => {
@@ -194,6 +232,35 @@ describe("rate-limit headers", () => {
     expect(readRateLimitHeaders(ietf, now)).toEqual({ remaining: 50, resetMs: 30_000, quota: 100, windowMs: 60_000 });
     const older = new Headers({ "ratelimit-remaining": "3", "ratelimit-reset": "2", "ratelimit-policy": "10;w=1" });
     expect(readRateLimitHeaders(older, now)).toEqual({ remaining: 3, resetMs: 2_000, quota: 10, windowMs: 1_000 });
+  });
+
+  it("reads a reset given in epoch milliseconds, and one already past as no wait", () => {
+    const read = (reset: string) =>
+      readRateLimitHeaders(new Headers({ "x-ratelimit-remaining": "1", "x-ratelimit-reset": reset }), now);
+    expect(read(String(now + 5_000))).toStrictEqual({ remaining: 1, resetMs: 5_000 });
+    expect(read(String(now - 5_000))).toStrictEqual({ remaining: 1, resetMs: 0 });
+    // Up to 1e9 is seconds from now; past it, epoch seconds; past 1e12, epoch milliseconds.
+    expect(read("1000000000")?.resetMs).toBe(1e12);
+    expect(read("1000000000000")?.resetMs).toBe(1e15 - now);
+  });
+
+  it("reads only whole fields that are a number, with or without spaces and a fraction", () => {
+    const remaining = (value: string) =>
+      readRateLimitHeaders(new Headers({ "x-ratelimit-remaining": value }), now)?.remaining;
+    expect(remaining(" 7 ")).toBe(7);
+    expect(remaining("7.25")).toBe(7.25);
+    for (const bad of ["7x", "x7", "7 x", "7.x", "-7"]) expect(remaining(bad)).toBeUndefined();
+  });
+
+  it("leaves out what the headers do not say: no reset without one, no remaining without one", () => {
+    expect(readRateLimitHeaders(new Headers({ "x-ratelimit-remaining": "5" }), now)).toStrictEqual({ remaining: 5 });
+    expect(readRateLimitHeaders(new Headers({ ratelimit: '"default";t=30' }), now)).toStrictEqual({ resetMs: 30_000 });
+  });
+
+  it("takes a policy only with a quota and a window, both above 0", () => {
+    const policy = (value: string) => readRateLimitHeaders(new Headers({ "ratelimit-policy": value }), now);
+    expect(policy("10;w=60")).toStrictEqual({ quota: 10, windowMs: 60_000 });
+    for (const partial of ["0;w=60", "10;w=0", "q=10", "w=60"]) expect(policy(partial)).toStrictEqual({});
   });
 
   it("reads nothing from an answer without them", () => {
@@ -278,15 +345,21 @@ describe("a call whose deadline passes at the gate", () => {
 
 describe("a client whose token another job spends", () => {
   it("is not slowed for long by a 429 it met while barely sending", async () => {
-    const fake = createFakePlanetScale();
-    const ps = createClient({ fetch: fake.fetch, baseUrl: fake.baseUrl, serviceToken: fake.serviceToken });
+    const clock = manualClock();
+    const fake = createFakePlanetScale({ now: () => new Date(clock.now()) });
+    const ps = createClient({ fetch: fake.fetch, baseUrl: fake.baseUrl, serviceToken: fake.serviceToken, clock });
     await ps.createRole({ ...BRANCH, name: "a" });
     fake.failNext("get_default_role", { retryAfter: 1 });
-    await ps.getDefaultRole(BRANCH);
-    const started = Date.now();
-    await Promise.all(Array.from({ length: 60 }, (_, i) => ps.createRole({ ...BRANCH, name: `after-${i}` })));
-    // The hold is over by the time the 60 start; they go as fast as the fake answers.
-    expect(Date.now() - started).toBeLessThan(1_000);
+    const held = ps.getDefaultRole(BRANCH);
+    await clock.advance(1_250);
+    await held;
+    expect(clock.waits).toHaveLength(1);
+    // The hold is over by the time the 60 start: two answers taught no pace, so none waits at the gate.
+    const after = Promise.all(Array.from({ length: 60 }, (_, i) => ps.createRole({ ...BRANCH, name: `after-${i}` })));
+    await clock.advance(0);
+    expect(clock.waits).toHaveLength(1);
+    expect(fake.roles()).toHaveLength(61);
+    await after;
   });
 });
 

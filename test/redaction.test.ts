@@ -14,6 +14,7 @@ import {
   type RequestLogEvent,
   UnexpectedResponseError,
 } from "../src/index.ts";
+import { redactInspect, redactText, secretsOf } from "../src/secrets.ts";
 import { manualClock, waitFor } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
@@ -443,5 +444,39 @@ describe("in causes", () => {
       expect(error.cause).not.toBe(thrown);
       expect(inspect(error, { depth: 10 })).not.toContain(TOKEN);
     });
+  });
+});
+
+describe("the masks themselves", () => {
+  it("shows a secret that is absent or empty as it is, so that a missing password is seen as missing", () => {
+    const shown = inspect(redactInspect({ password: undefined, token: "", username: "u" }));
+    expect(shown).toContain("password: undefined");
+    expect(shown).toContain("token: ''");
+    expect(inspect(redactInspect({ password: PASSWORD }))).toBe("{ password: '[redacted]' }");
+  });
+
+  it("gives the masked copy to a runtime that calls the inspect hook without an inspect function", () => {
+    const role = redactInspect({ username: "u", password: PASSWORD });
+    const hook = (role as unknown as Record<symbol, (depth: number, options: object) => unknown>)[
+      Symbol.for("nodejs.util.inspect.custom")
+    ];
+    expect(hook?.call(role, 0, {})).toEqual({ username: "u", password: "[redacted]" });
+  });
+
+  it("can mask the same object twice (a role handed on by another layer)", () => {
+    const role = redactInspect(redactInspect({ password: PASSWORD }));
+    expect(inspect(role)).not.toContain(PASSWORD);
+  });
+
+  it("masks an Authorization value as one, plain or URL-encoded, rather than the token inside it", () => {
+    const authorization = `Bearer ${OAUTH}/x`;
+    const secrets = secretsOf(authorization);
+    expect(redactText(`sent ${authorization}`, secrets)).toBe("sent [redacted]");
+    expect(redactText(`sent ${encodeURIComponent(authorization)}`, secrets)).toBe("sent [redacted]");
+    expect(redactText(`token ${OAUTH}/x`, secrets)).toBe("token [redacted]");
+    // The service token's id names the token; only what follows the colon is secret.
+    expect(redactText(`${TOKEN_ID}:${TOKEN} as ${TOKEN_ID}`, secretsOf(`${TOKEN_ID}:${TOKEN}`))).toBe(
+      `[redacted] as ${TOKEN_ID}`,
+    );
   });
 });

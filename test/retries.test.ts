@@ -11,8 +11,9 @@ import {
   RateLimitError,
   ServerError,
   TimeoutError,
+  UnexpectedResponseError,
 } from "../src/index.ts";
-import { backoffMs, defaultRetrySettings, operationPolicy, parseRetryAfter } from "../src/retry.ts";
+import { backoffMs, decide, defaultRetrySettings, operationPolicy, parseRetryAfter } from "../src/retry.ts";
 import { asleep, expectSentAgainAt, type ManualClock, manualClock, waitFor } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
@@ -535,5 +536,60 @@ describe("with fast backoff", () => {
       expect(error).toBeInstanceOf(NotFoundError);
       expect(server.requests).toHaveLength(2);
     });
+  });
+});
+
+// decide's answer is data the loop in request.ts acts on: these read it directly.
+describe("the decision after a failed attempt", () => {
+  const settings = { ...defaultRetrySettings, random: () => 0.5 };
+  const history = { attempt: 1, earlierOutcomeUnknown: false, gated: false, mayRecover: false };
+  const limited = (retryAfterMs?: number) => new RateLimitError("429", { status: 429, retryAfterMs });
+
+  it("waits a Retry-After plus up to a quarter of it (at most a second) when no gate holds the call", () => {
+    // Half of the jitter's range: a quarter of 2 s is 500 ms, half of that 250.
+    expect(decide(limited(2_000), operationPolicy.create_role, history, settings)).toEqual({
+      kind: "retry",
+      delayMs: 2_250,
+    });
+    // A quarter of 8 s is more than a second: the jitter stays within a second.
+    expect(decide(limited(8_000), operationPolicy.create_role, history, settings)).toEqual({
+      kind: "retry",
+      delayMs: 8_500,
+    });
+  });
+
+  it("sends again at the gate's hold when a gate holds every call, and backs off without a Retry-After", () => {
+    const gated = { ...history, gated: true };
+    expect(decide(limited(2_000), operationPolicy.get_role, gated, settings)).toEqual({
+      kind: "retry",
+      delayMs: 2_000,
+      atGate: true,
+    });
+    expect(decide(limited(), operationPolicy.get_role, history, settings)).toEqual({
+      kind: "retry",
+      delayMs: backoffMs(1, settings),
+    });
+  });
+
+  it("sends again after a connection never made, and after a 5xx only where a repeat is harmless", () => {
+    const notSent = new ConnectionError("refused", { requestSent: false });
+    expect(decide(notSent, operationPolicy.create_role, history, settings)).toEqual({
+      kind: "retry",
+      delayMs: backoffMs(1, settings),
+    });
+    const busy = new ServerError("502", { status: 502, outcomeUnknown: true });
+    expect(decide(busy, operationPolicy.get_role, history, settings)).toEqual({
+      kind: "retry",
+      delayMs: backoffMs(1, settings),
+    });
+    expect(decide(busy, operationPolicy.create_role, history, settings)).toEqual({ kind: "fail" });
+  });
+
+  it("recovers a create whose 2xx could not be used, but not one that was redirected", () => {
+    const recovering = { ...history, mayRecover: true };
+    const garbled = new UnexpectedResponseError("201", { status: 201, body: "{" });
+    expect(decide(garbled, operationPolicy.create_role, recovering, settings)).toEqual({ kind: "recover" });
+    const redirected = new UnexpectedResponseError("302", { status: 302, body: "" });
+    expect(decide(redirected, operationPolicy.create_role, recovering, settings)).toEqual({ kind: "fail" });
   });
 });

@@ -559,3 +559,83 @@ describe("refusals in so many words", () => {
     });
   });
 });
+
+describe("createClient's options, refused before any request", () => {
+  const valid = { serviceToken: "a:b", baseUrl: "http://127.0.0.1:9" };
+  const noop = () => undefined;
+  const limiter = { acquire: noop, limited: noop, accepted: noop };
+  const clock = { now: () => 0, sleep: async () => {}, timeout: () => new AbortController().signal };
+  /** What createClient threw for these options (nothing when it took them). */
+  const refusal = (options: unknown): unknown => {
+    try {
+      createClient(options as never);
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+
+  it.each([
+    [
+      { bogus: 1 },
+      "options.bogus",
+      "createClient: options.bogus must be left out: the options are serviceToken, accessToken",
+    ],
+    [{ backoff: 5 }, "backoff", "createClient: backoff must be an object of baseMs, maxMs, maxRetryAfterMs"],
+    [{ backoff: null }, "backoff", "createClient: backoff must be an object of baseMs, maxMs, maxRetryAfterMs"],
+    [
+      { backoff: { jitter: 1 } },
+      "backoff.jitter",
+      "createClient: backoff.jitter must be left out: backoff takes baseMs, maxMs, maxRetryAfterMs",
+    ],
+    [{ logger: "x" }, "logger", "createClient: logger must be a function"],
+    [{ env: "x" }, "env", "createClient: env must be an object of variables"],
+    [{ env: null }, "env", "createClient: env must be an object of variables"],
+    [
+      { rateLimiter: { acquire: noop, limited: noop } },
+      "rateLimiter",
+      "createClient: rateLimiter must be false or an object",
+    ],
+    [
+      { rateLimiter: { ...limiter, bind: 1 } },
+      "rateLimiter.bind",
+      "createClient: rateLimiter.bind must be a function when given",
+    ],
+    [
+      { clock: { now: noop, sleep: noop } },
+      "clock",
+      "createClient: clock must be an object with now, sleep and timeout methods",
+    ],
+    [{ onRetry: 1 }, "onRetry", "createClient: onRetry must be a function"],
+    [{ fetch: 1 }, "fetch", "createClient: fetch must be a function"],
+    [{ userAgent: 5 }, "userAgent", "createClient: userAgent must be a string of printable ASCII"],
+    [{ userAgent: "a\nb" }, "userAgent", "createClient: userAgent must be a string of printable ASCII"],
+    [{ userAgent: "\nab" }, "userAgent", "createClient: userAgent must be a string of printable ASCII"],
+    [{ maxRetries: 1.5 }, "maxRetries", "createClient: maxRetries must be an integer of 0 or more"],
+    [{ timeoutMs: 0 }, "timeoutMs", "createClient: timeoutMs must be a number from 1 to"],
+    [{ backoff: { baseMs: -1 } }, "backoff.baseMs", "createClient: backoff.baseMs must be a number from 0 to"],
+    [{ backoff: { maxMs: -1 } }, "backoff.maxMs", "createClient: backoff.maxMs must be a number from 0 to"],
+    [
+      { backoff: { maxRetryAfterMs: -1 } },
+      "backoff.maxRetryAfterMs",
+      "createClient: backoff.maxRetryAfterMs must be a number from 0 to",
+    ],
+    [{ maxConcurrency: 0 }, "maxConcurrency", "createClient: maxConcurrency must be an integer of 1 or more"],
+    [{ maxConcurrency: 1.5 }, "maxConcurrency", "createClient: maxConcurrency must be an integer of 1 or more"],
+  ])("refuses %o, naming %s", (options, field, words) => {
+    const error = refusal({ ...valid, ...options });
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect((error as InvalidRequestError).field).toBe(field);
+    expect((error as Error).message).toContain(words);
+  });
+
+  it("refuses options that are not an object", () => {
+    expect((refusal(null) as InvalidRequestError).field).toBe("options");
+  });
+
+  it("takes every option in its range: an unbounded maxConcurrency, a clock, a limiter, printable ASCII", () => {
+    const options = { maxConcurrency: Number.POSITIVE_INFINITY, clock, rateLimiter: limiter, userAgent: "app/1.0 (x)" };
+    expect(() => createClient({ ...valid, ...options, fetch: noop as never, onRetry: noop, env: {} })).not.toThrow();
+    expect(() => createClient({ ...valid, rateLimiter: false })).not.toThrow();
+  });
+});

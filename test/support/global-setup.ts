@@ -14,6 +14,11 @@ declare module "vitest" {
 export default async function setup(project: TestProject) {
   const missing = missingPrograms() ?? closedToPostgres(process.cwd());
   if (missing) throw new Error(missing);
+  return provideMock(project);
+}
+
+/** Starts the Prism mock the suites `inject`; gives back what stops it. */
+export async function provideMock(project: TestProject) {
   const prism = await startPrism("openapi/planetscale.yaml");
   project.provide("prismUrl", prism.url);
   project.provide("prismStartupMs", prism.startupMs);

@@ -9,9 +9,7 @@ import {
   type Learned,
   learnFromHold,
   Pace,
-  paceAfterHold,
   RATE_MARGIN,
-  raisedRate,
   readRateLimitHeaders,
 } from "../src/gate.ts";
 import { createClient, type RateLimiter, TimeoutError } from "../src/index.ts";
@@ -175,42 +173,6 @@ describe("what a hold teaches", () => {
     expect(learned?.measured).toBe(true);
     expect(learned?.rate).toBe(measured?.rate);
     expect(learned?.burst).toBe(17);
-  });
-});
-
-// The rule a budget shared in Redis learns by (src/redis/shared-pace.ts); its suites need a
-// redis-server, these need none.
-describe("what a hold teaches a shared budget", () => {
-  it("learns nothing from fewer than ten answers, and a pace from ten", () => {
-    expect(paceAfterHold(0, 9, 1_000, 1_000)).toBeUndefined();
-    expect(paceAfterHold(0, 10, 1_000, 1_000)).toBeDefined();
-  });
-
-  it("takes the first rate a little short of what got through, over the window or the wait, whichever is longer", () => {
-    // 100 in a 2 s window, a 1 s wait: 95 over 2 s; the burst is 90% of what that rate gives in the wait.
-    expect(paceAfterHold(0, 100, 2_000, 1_000)).toEqual({ rate: 95 / 2_000, burst: 42 });
-    // A wait longer than the window: 95 over the wait; the burst is then bounded by what got through.
-    expect(paceAfterHold(0, 100, 1_000, 4_000)).toEqual({ rate: 95 / 4_000, burst: 85 });
-  });
-
-  it("moves a known rate towards what got through, never above 90% of it nor below half", () => {
-    expect(paceAfterHold(0.1, 100, 1_000, 1_000)?.rate).toBeCloseTo(0.09, 10);
-    expect(paceAfterHold(0.1, 10, 1_000, 1_000)?.rate).toBeCloseTo(0.05, 10);
-    expect(paceAfterHold(0.1, 70, 1_000, 1_000)?.rate).toBeCloseTo(0.0665, 10);
-  });
-
-  it("always lets at least one go when the pace opens", () => {
-    expect(paceAfterHold(0, 10, 10_000, 1)?.burst).toBe(1);
-  });
-
-  it("raises a rate by a quarter once it has been quiet more than a second since the hold ended and since the last raise", () => {
-    expect(raisedRate(0.1, 3_001, 2_000, 0)).toBeCloseTo(0.125, 10);
-    expect(raisedRate(0.1, 3_001, 0, 2_000)).toBeCloseTo(0.125, 10);
-    expect(raisedRate(0.1, 3_000, 2_000, 0)).toBeUndefined();
-    expect(raisedRate(0.1, 2_500, 2_000, 0)).toBeUndefined();
-    expect(raisedRate(0.1, 2_500, 0, 2_000)).toBeUndefined();
-    // No rate learned yet: calls already go as fast as asked.
-    expect(raisedRate(0, 10_000, 0, 0)).toBeUndefined();
   });
 });
 

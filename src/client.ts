@@ -45,12 +45,12 @@ import { VERSION } from "./version.ts";
 
 // openapi-fetch has only a default export. Its CommonJS build sets `exports.default` with
 // __esModule, which bundlers' Node-mode interop hands over as the whole module object; taking it
-// from the namespace works under every loader.
-const fetchClientModule = openapiFetch as unknown as {
-  default: typeof openapiFetch.default | { default: typeof openapiFetch.default };
-};
-const createFetchClient =
-  typeof fetchClientModule.default === "function" ? fetchClientModule.default : fetchClientModule.default.default;
+// from the namespace works under every loader. Only `.default` is read, and statically, so that a
+// bundler keeps nothing else of openapi-fetch.
+const exported: unknown = openapiFetch.default;
+const createFetchClient = (
+  typeof exported === "function" ? exported : (exported as { default: unknown }).default
+) as typeof openapiFetch.default;
 
 export const DEFAULT_BASE_URL = "https://api.planetscale.com/v1";
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -188,8 +188,12 @@ function processEnv(): Record<string, string | undefined> {
   );
 }
 
-/** The options with their defaults filled in, each checked. */
-function settle(options: ClientOptions) {
+/**
+ * The options with their defaults filled in, each checked. `defaultLimiter` is the limiter when none
+ * is given: createClient's gate, or none for the standalone createRole, whose one call has nothing to
+ * share it with (its 429s are waited out by the call itself), so that its bundle carries no gate.
+ */
+function settle(options: ClientOptions, defaultLimiter: (clock: Clock) => RateLimiter | false) {
   checkClientShape(options);
   const env = options.env ?? processEnv();
   const clock = options.clock ?? systemClock;
@@ -205,7 +209,7 @@ function settle(options: ClientOptions) {
     logger: options.logger ?? debugLogger(env),
     backoff: options.backoff ?? {},
     maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
-    rateLimiter: options.rateLimiter ?? createRateLimiter({ clock }),
+    rateLimiter: options.rateLimiter ?? defaultLimiter(clock),
     onRetry: options.onRetry,
   };
   checkClientSettings(settings);
@@ -260,7 +264,7 @@ function contextOf(settings: ReturnType<typeof settle>): ClientContext {
 }
 
 export function createClient(options: ClientOptions = {}): PlanetScaleClient {
-  const ctx = contextOf(settle(options));
+  const ctx = contextOf(settle(options, (clock) => createRateLimiter({ clock })));
   const call =
     <Id extends OperationId>(operation: Id) =>
     (params: OperationParams<Id>, requestOptions?: RequestOptions) =>
@@ -314,5 +318,5 @@ function guardedRaw(raw: Client<paths>): Client<paths> {
 export function createRole(params: CreateRoleParams, options?: CreateRoleOptions): ResponsePromise<Role> {
   // Straight to the pipeline rather than through createClient's methods, so that a bundle of
   // `import { createRole }` carries none of them (the lease above all).
-  return responsePromise(createRoleWithRecovery(contextOf(settle({})), params, options));
+  return responsePromise(createRoleWithRecovery(contextOf(settle({}, () => false)), params, options));
 }

@@ -64,6 +64,22 @@ describe("createRole against Prism", () => {
     }
   });
 
+  it("waits out a 429's Retry-After within the standalone createRole, whose one call has no gate", async () => {
+    const server = await startServer(json(200, roleFixture()));
+    const saved = { ...process.env };
+    try {
+      process.env.PLANETSCALE_SERVICE_TOKEN_ID = "env-id";
+      process.env.PLANETSCALE_SERVICE_TOKEN = "env-secret";
+      process.env.PLANETSCALE_API_URL = server.url;
+      server.next(json(429, { code: "too_many_requests", message: "slow down" }, { "retry-after": "0" }));
+      await expect(createRole(params)).resolves.toHaveProperty("password");
+      expect(server.requests).toHaveLength(2);
+    } finally {
+      process.env = saved;
+      await server.close();
+    }
+  });
+
   it("gets 401 from Prism when no credentials are sent, which shows Prism checks them", async () => {
     const withoutAuth: typeof fetch = (input, init) => {
       const request = new Request(input as Request, init);

@@ -19,6 +19,8 @@ const config = mergeConfig(
         "test/cli*.test.ts",
         // The built dist/, the packed tarball, bundles, the workflows and the licence, not src/.
         "test/declarations.test.ts",
+        // Sizes of the built dist/ (bundle, declarations, type-check cost), not src/.
+        "test/package-cost.test.ts",
         "test/testing-bundle.test.ts",
         "test/redis-entry.test.ts",
         "test/prism-recipe.test.ts",

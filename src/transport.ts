@@ -67,29 +67,13 @@ export function guardedFetch(inner: typeof fetch, authorization: string, baseUrl
   const checkedOrigin = `${assertSafeUrl(baseUrl).origin}/`;
   return async (input, init, record) => {
     const request = input instanceof Request ? input : new Request(input, init);
-    const { url } = request;
-    if (!url.startsWith(checkedOrigin) || url.includes("#")) assertSafeUrl(url, "request URL", true);
-    if (request.headers.get("authorization") !== authorization) {
-      throw new InvalidRequestError(
-        "request headers must not replace Authorization: the credentials come from the client's serviceToken or accessToken",
-        { field: "headers.Authorization" },
-      );
-    }
+    refuseUnsafe(request, checkedOrigin, authorization);
     const exchange: Exchange = record ?? { url: "", text: "" };
-    exchange.url = url;
-    // Called bare: workerd's fetch refuses any `this` but the global one. Raced with the deadline,
-    // so that a fetch of the caller's that ignores its signal still ends then.
-    if (request.redirect !== "manual") {
-      // A redirect followed inside fetch would send the token again, wherever it points.
-      throw new InvalidRequestError(
-        `redirect must be "manual": redirects are never followed; got "${request.redirect}"`,
-        {
-          field: "redirect",
-        },
-      );
-    }
+    exchange.url = request.url;
     const expired = exchange.expired ?? whenAborted(request.signal);
-    // A fetch of the caller's may hand back a Response without a promise.
+    // Called bare: workerd's fetch refuses any `this` but the global one; and a fetch of the
+    // caller's may hand back a Response without a promise. Raced with the deadline, so that a fetch
+    // that ignores its signal still ends then.
     const fetching = Promise.resolve(inner(request, input instanceof Request ? init : undefined));
     const response: unknown = await heardBefore(fetching, expired);
     if (!(response instanceof Response) || response.type === "error") {
@@ -103,6 +87,27 @@ export function guardedFetch(inner: typeof fetch, authorization: string, baseUrl
     // reads the recorded text instead).
     return new Response(record ? null : read.text, response);
   };
+}
+
+/** What a request must not do, refused before it is sent: go where the token may not, carry other credentials, follow a redirect. */
+function refuseUnsafe(request: Request, checkedOrigin: string, authorization: string): void {
+  const { url } = request;
+  if (!url.startsWith(checkedOrigin) || url.includes("#")) assertSafeUrl(url, "request URL", true);
+  if (request.headers.get("authorization") !== authorization) {
+    throw new InvalidRequestError(
+      "request headers must not replace Authorization: the credentials come from the client's serviceToken or accessToken",
+      { field: "headers.Authorization" },
+    );
+  }
+  if (request.redirect !== "manual") {
+    // A redirect followed inside fetch would send the token again, wherever it points.
+    throw new InvalidRequestError(
+      `redirect must be "manual": redirects are never followed; got "${request.redirect}"`,
+      {
+        field: "redirect",
+      },
+    );
+  }
 }
 
 /** Answers are a few kB (a page of 100 roles ~150 kB); reading stops here, whatever the server sends. */

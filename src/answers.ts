@@ -7,7 +7,7 @@ import { type OperationId, operations } from "./generated/operations.ts";
 import { type OperationPolicy, operationPolicy, parseRetryAfter } from "./retry.ts";
 import { type FieldSchema, schemaProblem } from "./schema.ts";
 import { redactInspect } from "./secrets.ts";
-import { BodyTooLargeError, type Exchange } from "./transport.ts";
+import { BodyNotUtf8Error, BodyTooLargeError, type Exchange } from "./transport.ts";
 
 function typeName(value: unknown): string {
   if (value === null) return "null";
@@ -33,6 +33,7 @@ export function answerProblem(schema: FieldSchema, value: unknown): string | und
 function successOf(operation: OperationId, exchange: Exchange): { data: unknown } | { why: Unusable } {
   const { text, readError } = exchange;
   if (readError instanceof BodyTooLargeError) return { why: { kind: "too large", limit: readError.limit } };
+  if (readError instanceof BodyNotUtf8Error) return { why: { kind: "not utf-8" } };
   if (readError !== undefined) return { why: { kind: "broken off", read: text.length, cause: readError } };
   const schema: FieldSchema | null = operations[operation].response;
   if (schema === null) return { data: undefined };

@@ -366,12 +366,14 @@ export type Unusable =
   | { kind: "too large"; limit: number }
   | { kind: "broken off"; read: number; cause: unknown }
   | { kind: "not json" }
+  | { kind: "not utf-8" }
   | { kind: "wrong shape"; problem: string };
 
 function unusableWords(why: Unusable): string {
   if (why.kind === "too large") return `with a body larger than ${why.limit} bytes, so reading stopped there`;
   if (why.kind === "broken off") return `but the answer broke off after ${why.read} characters`;
   if (why.kind === "not json") return "with a body that is not JSON";
+  if (why.kind === "not utf-8") return "with a body that is not UTF-8, as JSON must be";
   return why.problem;
 }
 

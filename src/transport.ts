@@ -149,6 +149,14 @@ function heardBefore<T>(fetching: Promise<T>, expired: Promise<never>): Promise<
   });
 }
 
+/** A whole body whose bytes are not UTF-8, which JSON must be (RFC 8259): its text has U+FFFD where they were. */
+export class BodyNotUtf8Error extends Error {
+  override name = "BodyNotUtf8Error";
+  constructor() {
+    super("the answer's bytes are not UTF-8");
+  }
+}
+
 /**
  * Reads a body to the end, up to MAX_BODY_BYTES. When `aborted` rejects (the deadline or the caller) the stream is cancelled from
  * here: undici links our signal to the body only through a WeakRef to its Request, which a garbage
@@ -161,23 +169,47 @@ export async function readBody(
 ): Promise<{ text: string; error?: unknown }> {
   if (!stream) return { text: "" };
   const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
+  const chunks: Uint8Array[] = [];
   let bytes = 0;
   try {
     for (;;) {
       const { done, value } = await Promise.race([reader.read(), aborted]);
-      if (done) return { text: text + decoder.decode() };
+      if (done) return decodeWhole(chunks);
       bytes += value.byteLength;
       if (bytes > limit) {
-        text += decoder.decode(value.subarray(0, value.byteLength - (bytes - limit)));
+        chunks.push(value.subarray(0, value.byteLength - (bytes - limit)));
         reader.cancel().catch(() => {});
-        return { text, error: new BodyTooLargeError(limit) };
+        return { text: lenient.decode(joined(chunks)), error: new BodyTooLargeError(limit) };
       }
-      text += decoder.decode(value, { stream: true });
+      chunks.push(value);
     }
   } catch (error) {
     reader.cancel(error).catch(() => {});
-    return { text: text + decoder.decode(), error };
+    return { text: lenient.decode(joined(chunks)), error };
   }
+}
+
+// Decoding without `stream: true` keeps no state between calls, so one decoder of each serves all.
+// A body cut short may end inside a character: only a whole body is held to UTF-8.
+const strict = new TextDecoder("utf-8", { fatal: true });
+const lenient = new TextDecoder();
+
+function decodeWhole(chunks: Uint8Array[]): { text: string; error?: unknown } {
+  const body = joined(chunks);
+  try {
+    return { text: strict.decode(body) };
+  } catch {
+    return { text: lenient.decode(body), error: new BodyNotUtf8Error() };
+  }
+}
+
+function joined(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const all = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return all;
 }

@@ -173,6 +173,44 @@ describe("on a recording server", () => {
       expect(JSON.parse(error.body)).toEqual(withoutPassword);
     });
 
+    it("whose bytes are not UTF-8 is refused, not handed out with a password the decoder changed", async () => {
+      // JSON is UTF-8 (RFC 8259): a byte that is not would reach the caller as U+FFFD, a password
+      // that silently fails to log in.
+      const bytes = Buffer.from(JSON.stringify(roleFixture({ password: "pscale_pw_AB" })));
+      bytes[bytes.indexOf("AB")] = 0xff;
+      const broken = createClient({
+        serviceToken: "id:secret",
+        baseUrl: "https://api.test/v1",
+        maxRetries: 0,
+        fetch: async () => new Response(bytes, { headers: { "content-type": "application/json" } }),
+      });
+      const error = await broken.createRole(BRANCH).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      const unexpected = error as UnexpectedResponseError;
+      expect(unexpected.message).toContain("create_role answered 200 with a body that is not UTF-8");
+      expect(unexpected.message).toContain("error.body");
+      // What arrived is kept, the byte it could not read marked.
+      expect(unexpected.body).toContain("pscale_pw_\uFFFDB");
+    });
+
+    it("reads a character whose bytes arrive in two pieces as one character", async () => {
+      const bytes = new TextEncoder().encode(JSON.stringify(roleFixture({ name: "rôle" })));
+      const split = bytes.indexOf(0xc3) + 1;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(bytes.slice(0, split));
+          controller.enqueue(bytes.slice(split));
+          controller.close();
+        },
+      });
+      const twoPieces = createClient({
+        serviceToken: "id:secret",
+        baseUrl: "https://api.test/v1",
+        fetch: async () => new Response(body, { headers: { "content-type": "application/json" } }),
+      });
+      expect((await twoPieces.createRole(BRANCH)).name).toBe("rôle");
+    });
+
     it("that is JSON but not an object keeps its raw body", async () => {
       server.next(json(200, "[1,2]"));
       expect((await unusable()).body).toBe("[1,2]");

@@ -415,7 +415,10 @@ export function explainUnknownOutcome(
   error: PlanetScaleError,
   policy: OperationPolicy,
   params: Record<string, unknown>,
+  earlierOutcomeUnknown = false,
 ): PlanetScaleError {
+  // An earlier attempt that may have taken effect leaves the call's outcome open, whatever the last said.
+  if (earlierOutcomeUnknown) error.outcomeUnknown = true;
   const where = `${String(params.organization)}/${String(params.database)}/${String(params.branch)}`;
   const status = error.status ?? 0;
   if (error instanceof UnexpectedResponseError && status >= 200 && status < 300 && !policy.repeatable) {

@@ -204,7 +204,9 @@ export async function callWithResponse<Id extends OperationId>(
     const decision = decide(failure, call.policy, history, call.settings);
     history.earlierOutcomeUnknown ||= failure.outcomeUnknown;
     if (decision.kind === "done") return notFoundMeansDone(failure) as ResponseInfo<OperationResult<Id>>;
-    if (decision.kind === "fail") throw explainUnknownOutcome(failure, call.policy, call.params);
+    if (decision.kind === "fail") {
+      throw explainUnknownOutcome(failure, call.policy, call.params, history.earlierOutcomeUnknown);
+    }
     if (decision.kind === "recover") {
       history.mayRecover = false;
       call.params = (await (recover as Recover)(failure)) as Record<string, unknown>;
@@ -214,7 +216,8 @@ export async function callWithResponse<Id extends OperationId>(
     quietly(ctx.onRetry, { operation, attempt: history.attempt, error: failure, delayMs: decision.delayMs });
     if (decision.atGate) continue;
     await ctx.clock.sleep(decision.delayMs, call.signal).catch((reason: unknown) => {
-      throw abortedWhileWaiting(operation, failure, reason);
+      const aborted = abortedWhileWaiting(operation, failure, reason);
+      throw explainUnknownOutcome(aborted, call.policy, call.params, history.earlierOutcomeUnknown);
     });
   }
 }

@@ -17,7 +17,7 @@ import {
   TimeoutError,
   UnexpectedResponseError,
 } from "../src/index.ts";
-import { manualClock, waitFor } from "./support/clock.ts";
+import { asleep, manualClock, waitFor } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH } from "./support/fixtures.ts";
 import { clientForTests, serverForTests } from "./support/per-test.ts";
@@ -217,6 +217,36 @@ describe("what to do next", () => {
           "may have been reset although no usable answer came back, so the old password may already be invalid. " +
           "Call resetRole({ organization, database, branch, id }) again to get a working one.",
       );
+    });
+
+    it("still warns of the old password when a reset left open is followed by a refusal", async () => {
+      // The first answer may have come after the reset took effect; the second says only that this
+      // attempt was refused.
+      server.next(BAD_GATEWAY, json(409, { code: "conflict", message: "branch is busy" }));
+      const error = await failure(client({ maxRetries: 1, backoff: { baseMs: 1, maxMs: 1 } }).resetRole(ROLE));
+      expect(server.requests).toHaveLength(2);
+      expect(error.message).toMatch(/^reset_role failed: 409 conflict: branch is busy\. The outcome is unknown/);
+      expect(error.message).toContain("the old password may already be invalid");
+      expect(error.outcomeUnknown).toBe(true);
+    });
+
+    it("warns of the old password when a reset left open is aborted while it waits to send again", async () => {
+      server.next(BAD_GATEWAY);
+      const clock = manualClock();
+      const controller = new AbortController();
+      const call = failure(
+        client({ maxRetries: 1, backoff: { baseMs: 4_000, maxMs: 4_000 }, clock }).resetRole(ROLE, {
+          signal: controller.signal,
+        }),
+      );
+      await asleep(clock);
+      controller.abort(new Error("shutting down"));
+      const error = await call;
+      expect(error).toBeInstanceOf(AbortError);
+      expect(error.message).toMatch(/^reset_role was aborted while waiting to retry after: reset_role failed: 502/);
+      expect(error.message).toContain("the old password may already be invalid");
+      expect(error.message).toContain("Call resetRole({ organization, database, branch, id }) again");
+      expect(error.outcomeUnknown).toBe(true);
     });
 
     it("tells resetDefaultRole's caller to call it again without an id", async () => {

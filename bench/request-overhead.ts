@@ -57,6 +57,9 @@ const variants: Record<string, () => Promise<unknown>> = {
     }),
   ...createRoleCalls(baseUrl),
   "createRole, gate off": () => ungated.createRole({ ...where, ...payload }),
+  // The baseline again, on a client of its own: how far apart two identical calls measure here, so
+  // that a ratio within that much of 1 says nothing.
+  "same baseline, again": createRoleCalls(baseUrl)["openapi-fetch + deadline"] as () => Promise<unknown>,
 };
 
 const perCall: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
@@ -78,9 +81,13 @@ const bareUs = median(perCall["bare openapi-fetch"] ?? []);
 const deadlineUs = median(perCall["openapi-fetch + deadline"] ?? []);
 console.log(`${CALLS} sequential calls x ${ROUNDS} interleaved rounds, median per call`);
 // Throughput is the inverse: createRole's throughput relative to a baseline is baseline µs / createRole µs.
+const noise = Math.abs(median(perCall["same baseline, again"] ?? []) / deadlineUs - 1);
 for (const [name, values] of Object.entries(perCall)) {
   const us = median(values);
   console.log(
     `${name.padEnd(30)}${us.toFixed(1).padStart(8)} µs   ${(us / bareUs).toFixed(3)}x openapi-fetch   ${(us / deadlineUs).toFixed(3)}x openapi-fetch+deadline   ${(us / fetchUs).toFixed(3)}x fetch`,
   );
 }
+console.log(
+  `the same baseline on a second client measured ${(100 * noise).toFixed(1)}% off: ratios within that of 1 are noise`,
+);

@@ -228,29 +228,6 @@ describe("rate-limit headers", () => {
   it("reads nothing from an answer without them", () => {
     expect(readRateLimitHeaders(new Headers({ "content-type": "application/json" }), now)).toBeUndefined();
   });
-
-  it("spends what remains at once, then holds every call until the reset, without meeting a 429", () => {
-    const pace = new Pace();
-    pace.accepted(0, { remaining: 2, resetMs: 1_500 });
-    expect(waits(pace, 0, 4)).toEqual([0, 0, 1_500, 1_500]);
-    expect(waits(pace, 1_500, 3)).toEqual([0, 0, 0]);
-  });
-
-  it("with what remains and its reset known, a policy does not pace the next window: it opens whole", () => {
-    const pace = new Pace();
-    pace.accepted(0, { remaining: 1, resetMs: 1_000, quota: 100, windowMs: 60_000 });
-    expect(waits(pace, 0, 2)).toEqual([0, 1_000]);
-    expect(waits(pace, 1_000, 100).every((wait) => wait === 0)).toBe(true);
-  });
-
-  it("a policy alone sets the burst and the rate", () => {
-    const pace = new Pace();
-    pace.accepted(0, { quota: 10, windowMs: 1_000 });
-    const slots = waits(pace, 0, 12);
-    expect(slots.slice(0, 10)).toEqual(Array(10).fill(0));
-    expect(slots[10]).toBeCloseTo(100, 5);
-    expect(slots[11]).toBeCloseTo(200, 5);
-  });
 });
 
 describe("a call whose deadline passes at the gate", () => {

@@ -538,6 +538,7 @@ export class ConcurrencyGate {
       const leave = () => {
         const index = this.#waiting.indexOf(admit);
         if (index >= 0) this.#waiting.splice(index, 1);
+        // Stryker disable next-line OptionalChaining: leave listens only on the follower, which exists only with a signal
         reject(signal?.reason);
       };
       follower?.addEventListener("abort", leave, { once: true });

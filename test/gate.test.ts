@@ -1,6 +1,7 @@
 // The pace a client learns at the rate limit (the model at the top of src/gate.ts): what it learns
 // from which signal, what it does with it, when it forgets, and that no wait outlasts a deadline.
-import { describe, expect, it } from "vitest";
+import { getEventListeners } from "node:events";
+import { describe, expect, it, vi } from "vitest";
 import {
   ConcurrencyGate,
   createRateLimiter,
@@ -14,7 +15,7 @@ import {
 } from "../src/gate.ts";
 import { createClient, type RateLimiter, TimeoutError } from "../src/index.ts";
 import { createFakePlanetScale } from "../src/testing/index.ts";
-import { asleep, expectSentAgainAt, manualClock } from "./support/clock.ts";
+import { asleep, expectSentAgainAt, manualClock, settle } from "./support/clock.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { limitedApi, type Shape } from "./support/limiter-shapes.ts";
 import { serverForTests } from "./support/per-test.ts";
@@ -225,31 +226,17 @@ describe("rate-limit headers", () => {
     for (const partial of ["0;w=60", "10;w=0", "q=10", "w=60"]) expect(policy(partial)).toStrictEqual({});
   });
 
+  it("reads the draft's long names between commas and spaces, and no name inside another", () => {
+    const long = new Headers({ ratelimit: "limit=100, remaining=42, reset=9" });
+    expect(readRateLimitHeaders(long, now)).toStrictEqual({ remaining: 42, resetMs: 9_000 });
+    const inside = new Headers({ ratelimit: '"default";xr=5;r=3;at=7;t=2' });
+    expect(readRateLimitHeaders(inside, now)).toStrictEqual({ remaining: 3, resetMs: 2_000 });
+    const garbled = new Headers({ ratelimit: '"default";r=many;t=-2', "ratelimit-policy": '"default";q=;w=60' });
+    expect(readRateLimitHeaders(garbled, now)).toStrictEqual({});
+  });
+
   it("reads nothing from an answer without them", () => {
     expect(readRateLimitHeaders(new Headers({ "content-type": "application/json" }), now)).toBeUndefined();
-  });
-
-  it("spends what remains at once, then holds every call until the reset, without meeting a 429", () => {
-    const pace = new Pace();
-    pace.accepted(0, { remaining: 2, resetMs: 1_500 });
-    expect(waits(pace, 0, 4)).toEqual([0, 0, 1_500, 1_500]);
-    expect(waits(pace, 1_500, 3)).toEqual([0, 0, 0]);
-  });
-
-  it("with what remains and its reset known, a policy does not pace the next window: it opens whole", () => {
-    const pace = new Pace();
-    pace.accepted(0, { remaining: 1, resetMs: 1_000, quota: 100, windowMs: 60_000 });
-    expect(waits(pace, 0, 2)).toEqual([0, 1_000]);
-    expect(waits(pace, 1_000, 100).every((wait) => wait === 0)).toBe(true);
-  });
-
-  it("a policy alone sets the burst and the rate", () => {
-    const pace = new Pace();
-    pace.accepted(0, { quota: 10, windowMs: 1_000 });
-    const slots = waits(pace, 0, 12);
-    expect(slots.slice(0, 10)).toEqual(Array(10).fill(0));
-    expect(slots[10]).toBeCloseTo(100, 5);
-    expect(slots[11]).toBeCloseTo(200, 5);
   });
 });
 
@@ -399,5 +386,142 @@ describe("holds", () => {
         await gated.close();
       }
     });
+  });
+});
+
+describe("the gate's queue", () => {
+  /** Whether `promise` has settled yet, as "pending", "admitted" or the reason it was refused. */
+  function watch(promise: Promise<void> | undefined) {
+    let state: unknown = promise ? "pending" : "admitted";
+    promise?.then(
+      () => {
+        state = "admitted";
+      },
+      (reason: unknown) => {
+        state = reason;
+      },
+    );
+    return () => state;
+  }
+
+  it("lets calls over the cap in, in order, each as a place frees; a call admitted holds its place", async () => {
+    const gate = new ConcurrencyGate(1);
+    expect(gate.enter(undefined)).toBeUndefined();
+    const [second, third] = [watch(gate.enter(undefined)), watch(gate.enter(undefined))];
+    gate.leave();
+    await settle();
+    expect([second(), third()]).toEqual(["admitted", "pending"]);
+    gate.leave();
+    await settle();
+    expect(third()).toBe("admitted");
+    expect(gate.enter(undefined)).toBeInstanceOf(Promise);
+  });
+
+  it("lets a call aborted while queued leave with its signal's reason, taking no place and freeing none", async () => {
+    const gate = { concurrency: new ConcurrencyGate(1), limiter: createRateLimiter({ clock: manualClock() }) };
+    const acquire = vi.spyOn(gate.limiter, "acquire");
+    expect(enterGate(gate, undefined)).toBeUndefined();
+    const controller = new AbortController();
+    const aborted = watch(enterGate(gate, controller.signal));
+    const next = watch(enterGate(gate, undefined));
+    const reason = new Error("the caller gave up");
+    controller.abort(reason);
+    await settle();
+    expect([aborted(), next()]).toEqual([reason, "pending"]);
+    // The place the first call frees goes to the next in line, not to the one that left.
+    gate.concurrency.leave();
+    await settle();
+    expect(next()).toBe("admitted");
+    expect(acquire).toHaveBeenCalledTimes(2);
+    expect(gate.concurrency.enter(undefined)).toBeInstanceOf(Promise);
+  });
+
+  it("leaves no listener behind on the signal a queued call followed, admitted or aborted", async () => {
+    // Node keeps a signal that follows another and has an abort listener alive as long as its
+    // source, and an aborted one for good: a signal shared by many calls would hold one per call.
+    const any = vi.spyOn(AbortSignal, "any");
+    try {
+      const gate = new ConcurrencyGate(1);
+      gate.enter(undefined);
+      const shared = new AbortController();
+      const admitted = watch(gate.enter(shared.signal));
+      const admittedFollower = any.mock.results[0]?.value as AbortSignal;
+      const left = new AbortController();
+      const aborted = watch(gate.enter(left.signal));
+      const abortedFollower = any.mock.results[1]?.value as AbortSignal;
+      expect(getEventListeners(admittedFollower, "abort")).toHaveLength(1);
+      gate.leave();
+      left.abort(new Error("gave up"));
+      await settle();
+      expect([admitted(), aborted()]).toEqual(["admitted", left.signal.reason]);
+      expect(getEventListeners(admittedFollower, "abort")).toHaveLength(0);
+      expect(getEventListeners(abortedFollower, "abort")).toHaveLength(0);
+    } finally {
+      any.mockRestore();
+    }
+  });
+
+  it("gives back the place when the limiter throws, and the caller gets its error", () => {
+    const failure = new Error("the store is gone");
+    const limiter: RateLimiter = {
+      acquire: () => {
+        throw failure;
+      },
+      limited: () => {},
+      accepted: () => {},
+    };
+    const gate = { concurrency: new ConcurrencyGate(1), limiter };
+    expect(() => enterGate(gate, undefined)).toThrow(failure);
+    expect(gate.concurrency.enter(undefined)).toBeUndefined();
+  });
+
+  it("gives back the place when the wait at the pace ends on the call's abort", async () => {
+    const clock = manualClock();
+    const gate = { concurrency: new ConcurrencyGate(1), limiter: createRateLimiter({ clock }) };
+    gate.limiter.limited(1_000);
+    const controller = new AbortController();
+    const held = enterGate(gate, controller.signal);
+    const reason = new Error("deadline");
+    controller.abort(reason);
+    await expect(held).rejects.toBe(reason);
+    expect(gate.concurrency.enter(undefined)).toBeUndefined();
+  });
+});
+
+describe("the wait at the pace", () => {
+  /** A limiter whose headers said nothing remains for a second, and a call waiting at it. */
+  function waitingForReset() {
+    const clock = manualClock(0);
+    const limiter = createRateLimiter({ clock });
+    limiter.accepted(new Headers({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1" }));
+    let passed = false;
+    limiter.acquire()?.then(() => {
+      passed = true;
+    });
+    return { clock, limiter, passed: () => passed };
+  }
+
+  /** Proves the call waiting on `clock` passes exactly `ms` from now: not at `ms - 1`, and at `ms`. */
+  async function expectPassedIn(clock: ReturnType<typeof manualClock>, passed: () => boolean, ms: number) {
+    await clock.advance(ms - 1);
+    expect(passed()).toBe(false);
+    await clock.advance(1);
+    expect(passed()).toBe(true);
+  }
+
+  it("moves a call behind a hold that began while it waited", async () => {
+    const { clock, limiter, passed } = waitingForReset();
+    await clock.advance(500);
+    limiter.limited(2_000);
+    await expectPassedIn(clock, passed, 2_000);
+    expect(clock.waits).toEqual([1_000, 1_500]);
+  });
+
+  it("costs a call nothing more for a hold that began and ended while it waited", async () => {
+    const { clock, limiter, passed } = waitingForReset();
+    await clock.advance(100);
+    limiter.limited(200);
+    await expectPassedIn(clock, passed, 900);
+    expect(clock.waits).toEqual([1_000]);
   });
 });

@@ -132,8 +132,8 @@ function whenAborted(signal: AbortSignal): Promise<never> {
     // Stryker disable ObjectLiteral,BooleanLiteral: a signal aborts once; { once: true } only drops the listener from a signal that is done, and that dies with its request
     if (signal.aborted) reject(signal.reason);
     else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-    // Stryker restore ObjectLiteral,BooleanLiteral
   });
+  // Stryker restore ObjectLiteral,BooleanLiteral
   // Nothing else may be listening: a fetch that throws at once leaves it behind, to reject later.
   aborted.catch(() => {});
   return aborted;

@@ -7,6 +7,7 @@ import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerProblem } from "../src/answers.ts";
 import { createClient, type PlanetScaleClient, PlanetScaleError, UnexpectedResponseError } from "../src/index.ts";
+import { type FieldSchema, schemaProblem } from "../src/schema.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
 import { serverForTests } from "./support/per-test.ts";
@@ -67,6 +68,15 @@ describe("a list answer of the wrong shape", () => {
 });
 
 describe("a create answer of the wrong shape", () => {
+  it("with no body at all is unusable, and keeps the empty body", async () => {
+    const bodiless: typeof fetch = async () => new Response(null, { status: 200 });
+    const ps = createClient({ serviceToken: "id:secret", baseUrl: "https://api.test/v1", fetch: bodiless });
+    const error = await failure(ps.createRole({ ...BRANCH, name: "ci" }));
+    expect(error).toBeInstanceOf(UnexpectedResponseError);
+    expect(error.message).toMatch(/^create_role answered 200 with a body that is not JSON\./);
+    expect((error as UnexpectedResponseError).body).toBe("");
+  });
+
   it("in createTemporaryRole says which role, by name, is left and how to find it, keeps the body and deletes nothing", async () => {
     const { id: _id, ...withoutId } = roleFixture({ name: "tmp" });
     const { ps, sent } = answering(withoutId);
@@ -371,5 +381,66 @@ describe("the words for an answer of the wrong type", () => {
     expect(answerProblem({ type: "integer" }, 2 ** 60)).toBe(
       "with JSON that is an integer too large to be exact, not an integer",
     );
+  });
+});
+
+// Each schema here is made in its test: a check is compiled once per schema and kept, so a schema
+// of the spec's would have been compiled by whichever test met it first.
+describe("the walk of an answer against its schema", () => {
+  const role = (): FieldSchema => ({
+    type: "object",
+    fields: { id: { type: "string" }, name: { type: "string" }, note: { type: "string" } },
+    required: ["id", "name"],
+  });
+
+  it("finds required fields missing at any depth, naming each by its path", () => {
+    const page = { type: "object", fields: { data: { type: "array", items: role() } }, required: ["data"] };
+    const answer = { data: [{ id: "role-1", name: "ci" }, { note: "half a role" }] };
+    expect(schemaProblem(page, answer, "", false)).toEqual({
+      at: "data[1]",
+      kind: "missing",
+      names: ["data[1].id", "data[1].name"],
+    });
+    expect(answerProblem(page, answer)).toBe("without data[1].id and data[1].name");
+  });
+
+  it("requires the listed fields only: an absent optional field fits, a present one is checked", () => {
+    const schema = role();
+    expect(schemaProblem(schema, { id: "role-1", name: "ci" }, "", false)).toBeUndefined();
+    expect(schemaProblem(schema, { id: "role-1", name: "ci", note: 5 }, "", false)).toEqual({
+      at: "note",
+      kind: "type",
+      expected: "a string",
+      value: 5,
+    });
+    expect(schemaProblem(schema, { note: "x" }, "", false)).toEqual({ at: "", kind: "missing", names: ["id", "name"] });
+    const optional = { type: "object", fields: { note: { type: "string" } } };
+    expect(schemaProblem(optional, {}, "", false)).toBeUndefined();
+  });
+
+  it("takes any items in an array the spec gives no item schema", () => {
+    expect(schemaProblem({ type: "array" }, [1, "two", { three: 3 }], "", false)).toBeUndefined();
+  });
+
+  it("fits null to type null, with or without nullable, and nothing else", () => {
+    expect(schemaProblem({ type: "null" }, null, "", false)).toBeUndefined();
+    expect(schemaProblem({ type: "null", nullable: true }, null, "", false)).toBeUndefined();
+    expect(schemaProblem({ type: "null" }, 0, "", false)).toMatchObject({ kind: "type", expected: "null" });
+  });
+
+  it("takes a finite number for type number, and nothing else", () => {
+    const number = { type: "number" };
+    expect(schemaProblem(number, 1.5, "", false)).toBeUndefined();
+    expect(schemaProblem(number, "1.5", "", false)).toMatchObject({ kind: "type", expected: "a number" });
+    expect(schemaProblem(number, Number.POSITIVE_INFINITY, "", false)).toMatchObject({ kind: "type" });
+  });
+
+  it("lets no value through a union the spec gives no members", () => {
+    expect(schemaProblem({ type: "union" }, "x", "", false)).toEqual({
+      at: "",
+      kind: "type",
+      expected: "one of: ",
+      value: "x",
+    });
   });
 });

@@ -62,6 +62,26 @@ describe("timeouts and aborts", () => {
     expect(answering.requests.length).toBe(before);
   });
 
+  it("cancels a body's stream cut by the deadline, with the deadline's reason, though the fetch did not tie it to the signal", async () => {
+    let cancelled: unknown = "not cancelled";
+    const stalled: typeof fetch = async () => {
+      const body = new ReadableStream<Uint8Array>({
+        start: (controller) => controller.enqueue(new TextEncoder().encode('{"id":')),
+        cancel: (reason) => {
+          cancelled = reason;
+        },
+      });
+      return new Response(body, { status: 200, headers: { "content-type": "application/json" } });
+    };
+    const clock = manualClock();
+    const ps = createClient({ serviceToken: "id:secret", baseUrl: "https://api.test/v1", fetch: stalled, clock });
+    const call = failure(ps.getRole({ ...BRANCH, id: "r" }, { timeoutMs: 100, maxRetries: 0 }));
+    await clock.advance(100);
+    expect(await call).toBeInstanceOf(TimeoutError);
+    expect(cancelled).toBeInstanceOf(DOMException);
+    expect(cancelled).toMatchObject({ name: "TimeoutError" });
+  });
+
   it("leaves no timer or socket behind: a process that timed out, aborted and succeeded exits by itself", async () => {
     const child = path.join(ROOT, "test/support/timeout-child.ts");
     const started = Date.now();

@@ -40,6 +40,11 @@ describe("withResponse", () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it("gives the fetch's own Response, whose url is where the request went", async () => {
+    const { response } = await ps.getRole(ROLE).withResponse();
+    expect(response.url).toBe(`${server.url}/organizations/acme/databases/app-db/branches/main/roles/role-1`);
+  });
+
   it("works for operations that answer 204, and for a delete whose repeat found the role gone", async () => {
     server.next(json(204, "", { "x-request-id": "req-del" }));
     const deleted = await ps.deleteRole(ROLE).withResponse();

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { createServer as createHttpsServer } from "node:https";
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from "node:net";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   AbortError,
   ConnectionError,
@@ -18,7 +18,8 @@ import {
   TimeoutError,
   UnexpectedResponseError,
 } from "../src/index.ts";
-import { manualClock, waitFor } from "./support/clock.ts";
+import { guardedFetch, readBody } from "../src/transport.ts";
+import { manualClock, settle, waitFor } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
 import { clientForTests, notingHeaders, serverForTests } from "./support/per-test.ts";
@@ -102,6 +103,126 @@ describe("the caller's fetch", () => {
   });
 });
 
+describe("a raw call", () => {
+  const ROLES = "/organizations/{organization}/databases/{database}/branches/{branch}/roles";
+  const raw = (fetch: typeof globalThis.fetch, baseUrl = "https://api.test/v1") =>
+    createClient({ serviceToken: "id:secret", baseUrl, fetch, maxRetries: 0 }).raw;
+  /** A fetch that never answers, deaf to the request's signal, as a caller's fetch may be. */
+  const deaf: typeof fetch = () => new Promise<Response>(() => {});
+  /** How `promise` ended so far: "pending" until it settles, then its value or its reason. */
+  const watch = (promise: Promise<unknown>) => {
+    const seen: { outcome: unknown } = { outcome: "pending" };
+    promise.then(
+      (value) => {
+        seen.outcome = value;
+      },
+      (reason: unknown) => {
+        seen.outcome = reason;
+      },
+    );
+    return seen;
+  };
+  /** A turn of the event loop: the guarded fetch gives a fetch that long to answer after the signal fires. */
+  const aTurnLater = async () => {
+    await settle();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await settle();
+  };
+
+  it("may carry a query to another server that may receive the token", async () => {
+    const other = await startServer(json(200, pageFixture()));
+    try {
+      const { response } = await raw(fetch, server.url).GET(ROLES, {
+        params: { path: BRANCH, query: { page: 2 } },
+        baseUrl: other.url,
+      });
+      expect(response.status).toBe(200);
+      expect(other.requests.map((request) => request.url)).toEqual([
+        "/organizations/acme/databases/app-db/branches/main/roles?page=2",
+      ]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("answered 204 resolves with that status and no body", async () => {
+    const noContent: typeof fetch = async () => new Response(null, { status: 204 });
+    const { data, response } = await raw(noContent).DELETE(`${ROLES}/{id}`, {
+      params: { path: { ...BRANCH, id: "role-1" } },
+    });
+    expect(response.status).toBe(204);
+    expect(data).toBeUndefined();
+  });
+
+  it("whose signal has already fired ends with its reason, though the fetch never answers", async () => {
+    const reason = new Error("shutting down");
+    const call = watch(raw(deaf).GET(ROLES, { params: { path: BRANCH }, signal: AbortSignal.abort(reason) }));
+    await aTurnLater();
+    expect(call.outcome).toBe(reason);
+  });
+
+  it("ends with the signal's reason when the caller aborts, though the fetch never answers", async () => {
+    const controller = new AbortController();
+    const call = watch(raw(deaf).GET(ROLES, { params: { path: BRANCH }, signal: controller.signal }));
+    await aTurnLater();
+    expect(call.outcome).toBe("pending");
+    const reason = new Error("deploy cancelled");
+    controller.abort(reason);
+    await aTurnLater();
+    expect(call.outcome).toBe(reason);
+  });
+
+  it("whose fetch throws at once leaves nothing to reject unhandled when its signal fires later", async () => {
+    const unhandled: unknown[] = [];
+    const note = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", note);
+    try {
+      const thrower = (() => {
+        throw new TypeError("no network here");
+      }) as typeof fetch;
+      const controller = new AbortController();
+      const error = await raw(thrower)
+        .GET(ROLES, { params: { path: BRANCH }, signal: controller.signal })
+        .catch((e: unknown) => e);
+      expect(error).toEqual(new TypeError("no network here"));
+      controller.abort(new Error("later"));
+      await aTurnLater();
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", note);
+    }
+  });
+});
+
+describe("the guarded fetch", () => {
+  const AUTHORIZATION = "Bearer pscale_oauth_x";
+  const guarded = guardedFetch(async () => Response.json({}), AUTHORIZATION, "https://api.test/v1");
+  const to = (url: string) => new Request(url, { headers: { authorization: AUTHORIZATION }, redirect: "manual" });
+
+  it("lets a URL on the client's own checked origin through without parsing it again; any other is parsed", async () => {
+    const own = to("https://api.test/v1/organizations/acme/databases/app-db/branches/main/roles?page=2");
+    const other = to("https://other.test/v1/organizations");
+    const parsed: string[] = [];
+    const Parser = URL;
+    vi.stubGlobal(
+      "URL",
+      class extends Parser {
+        constructor(url: string | URL, base?: string | URL) {
+          parsed.push(String(url));
+          super(url, base);
+        }
+      },
+    );
+    try {
+      await guarded(own);
+      await guarded(other);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(parsed).toEqual([other.url]);
+  });
+});
+
 describe("a fetch of the caller's that misbehaves", () => {
   const where = { ...BRANCH, name: "ci" };
   const create = (fetch: typeof globalThis.fetch, options = {}) =>
@@ -127,6 +248,7 @@ describe("a fetch of the caller's that misbehaves", () => {
     expect(error).toBeInstanceOf(ConnectionError);
     expect(error).toMatchObject({ requestSent: true, outcomeUnknown: true });
     expect(error.message).toMatch(/^create_role: the connection failed after the request was sent \(/);
+    expect(error.message).toContain("(fetch returned no usable Response (a network error, or not a Response at all))");
     expect(error.message).toContain("may have been created");
   });
 
@@ -245,6 +367,9 @@ describe("tokens, failures and bodies", () => {
         .catch((e: unknown) => e as InvalidRequestError);
       expect(error).toBeInstanceOf(InvalidRequestError);
       expect(error).toMatchObject({ field: "redirect" });
+      expect((error as InvalidRequestError).message).toBe(
+        'redirect must be "manual": redirects are never followed; got "follow"',
+      );
       expect(server.requests).toHaveLength(before);
     });
 
@@ -365,6 +490,12 @@ describe("tokens, failures and bodies", () => {
   });
 
   describe("reading a body", () => {
+    it("reads an answer without a body (a 204's) as empty text", async () => {
+      const never = new Promise<never>(() => {});
+      expect(await readBody(null, never)).toEqual({ text: "" });
+      expect(await readBody(new Response(null, { status: 204 }).body, never)).toEqual({ text: "" });
+    });
+
     it("keeps an empty 2xx create answer as an empty body", async () => {
       server.next((_req, res) => res.writeHead(200, { "content-length": "0" }).end());
       const error = await failure(client().createRole({ ...BRANCH, name: "ci" }));

@@ -115,14 +115,24 @@ function refuseUnsafe(request: Request, checkedOrigin: string, authorization: st
 /** Answers are a few kB (a page of 100 roles ~150 kB); reading stops here, whatever the server sends. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-// Its name and message are for a debugger: answers.ts reads only its class and limit, and the
-// instance reaches no caller (a raw call's exchange is dropped).
+// Their names and messages are for a debugger: answers.ts reads only their class and limit, and
+// an instance reaches no caller (a raw call's exchange is dropped).
 export class BodyTooLargeError extends Error {
   // Stryker disable next-line StringLiteral: read by no code (above)
   override name = "BodyTooLargeError";
   constructor(readonly limit: number) {
     // Stryker disable next-line StringLiteral: read by no code (above)
     super(`the answer was larger than ${limit} bytes, so reading stopped there`);
+  }
+}
+
+/** A whole body whose bytes are not UTF-8, which JSON must be (RFC 8259): its text has U+FFFD where they were. */
+export class BodyNotUtf8Error extends Error {
+  // Stryker disable next-line StringLiteral: read by no code (above)
+  override name = "BodyNotUtf8Error";
+  constructor() {
+    // Stryker disable next-line StringLiteral: read by no code (above)
+    super("the answer's bytes are not UTF-8");
   }
 }
 
@@ -149,14 +159,6 @@ function heardBefore<T>(fetching: Promise<T>, expired: Promise<never>): Promise<
     // Rejecting once the fetch has settled changes nothing.
     expired.catch((reason: unknown) => setTimeout(reject, 0, reason));
   });
-}
-
-/** A whole body whose bytes are not UTF-8, which JSON must be (RFC 8259): its text has U+FFFD where they were. */
-export class BodyNotUtf8Error extends Error {
-  override name = "BodyNotUtf8Error";
-  constructor() {
-    super("the answer's bytes are not UTF-8");
-  }
 }
 
 /**

@@ -102,6 +102,13 @@ describe("createRole refuses bad input before sending", () => {
     );
   });
 
+  it("refuses a serviceToken object with a field other than id and token, naming it", () => {
+    // A misspelt field (`secret` for `token`) would otherwise be dropped without a word.
+    const options = { serviceToken: { id: "a", token: "t", secret: "hunter2" } as { id: string; token: string } };
+    expect(() => createClient(options)).toThrow('serviceToken has an unknown field "secret"; allowed: id, token');
+    expect(() => createClient(options)).not.toThrow(/hunter2/);
+  });
+
   it("refuses bad client options", () => {
     expect(() => createClient({ serviceToken: "no-colon" })).toThrow(/serviceToken must be "<id>:<token>"/);
     expect(() => createClient({ serviceToken: { id: "", token: "t" } })).toThrow(/serviceToken.id/);

@@ -18,6 +18,7 @@ import { enterGate, type Gate } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import { type OperationId, operations } from "./generated/operations.ts";
 import { decide, holdAfter, type OperationPolicy, operationPolicy, type RetrySettings } from "./retry.ts";
+import { redactResponseInfo } from "./secrets.ts";
 import type { Exchange, RecordingFetch } from "./transport.ts";
 import type {
   OperationResult,
@@ -257,7 +258,7 @@ export function responsePromise<T>(answer: Promise<ResponseInfo<T>>): ResponsePr
   data.withResponse = () => {
     // The caller handles the failure through this promise; the data promise must not report it twice.
     data.catch(() => {});
-    return answer;
+    return answer.then(redactResponseInfo);
   };
   return data;
 }

@@ -76,3 +76,21 @@ export function secretsOf(authorization: string): string[] {
     : authorization.slice(authorization.indexOf(":") + 1);
   return [...new Set([authorization, encodeURIComponent(authorization), token, encodeURIComponent(token)])];
 }
+
+/**
+ * Makes util.inspect/console.log show what `withResponse()` gives without the answer's headers,
+ * which may echo the credentials: the response as its status and URL. Reading `response.headers`
+ * in code is unchanged.
+ */
+export function redactResponseInfo<T extends { response: Response }>(info: T): T {
+  Object.defineProperty(info, INSPECT, {
+    value(_depth: number, options: object, inspect: (value: unknown, options: object) => string) {
+      const { status, statusText, url } = info.response;
+      const shown = { ...info, response: { status, statusText, url } };
+      return typeof inspect === "function" ? inspect(shown, options) : shown;
+    },
+    enumerable: false,
+    configurable: true,
+  });
+  return info;
+}

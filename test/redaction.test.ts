@@ -370,6 +370,22 @@ describe("echoed back", () => {
       expect((await failure(client.getRole(ROLE))).apiMessage).toBe(`unknown token id ${id}`);
     });
 
+    it("is not printed with a success's withResponse(), whose headers may echo it", async () => {
+      server.next(json(200, roleFixture(), { "x-echo": `${TOKEN_ID}:${TOKEN}` }));
+      const info = await ps.createRole({ ...BRANCH, name: "echo" }).withResponse();
+      for (const text of [
+        ...everythingShown(info),
+        inspect(info, { showHidden: true, depth: 5 }),
+        format("%o", info),
+      ]) {
+        expect(text).not.toContain(TOKEN);
+        expect(text).not.toContain(PASSWORD);
+      }
+      // What is shown still says which answer it was; the headers stay readable in code.
+      expect(inspect(info)).toContain("status: 200");
+      expect(info.response.headers.get("x-echo")).toBe(`${TOKEN_ID}:${TOKEN}`);
+    });
+
     it("is masked in a success's requestId", async () => {
       server.next(json(200, roleFixture(), { "x-request-id": `id-${TOKEN}` }));
       const { requestId } = await ps.getRole(ROLE).withResponse();

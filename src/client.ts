@@ -40,7 +40,7 @@ import type {
   RolePage,
   UpdateRoleParams,
 } from "./types.ts";
-import { checkClientSettings, checkClientShape, checkedRawInit } from "./validate.ts";
+import { checkClientSettings, checkClientShape, checkedRawInit, checkFetch } from "./validate.ts";
 import { VERSION } from "./version.ts";
 
 // openapi-fetch has only a default export. Its CommonJS build sets `exports.default` with
@@ -188,16 +188,11 @@ function processEnv(): Record<string, string | undefined> {
   );
 }
 
-/**
- * The options with their defaults filled in, each checked. `defaultLimiter` is the limiter when none
- * is given: createClient's gate, or none for the standalone createRole, whose one call has nothing to
- * share it with (its 429s are waited out by the call itself), so that its bundle carries no gate.
- */
-function settle(options: ClientOptions, defaultLimiter: (clock: Clock) => RateLimiter | false) {
-  checkClientShape(options);
+/** The options with their defaults filled in; `rateLimiter` stands in when none is given. */
+function withDefaults(options: ClientOptions, rateLimiter: (clock: Clock) => RateLimiter | false) {
   const env = options.env ?? processEnv();
   const clock = options.clock ?? systemClock;
-  const settings = {
+  return {
     env,
     clock,
     baseUrl: options.baseUrl ?? (env.PLANETSCALE_API_URL || DEFAULT_BASE_URL),
@@ -209,11 +204,19 @@ function settle(options: ClientOptions, defaultLimiter: (clock: Clock) => RateLi
     logger: options.logger ?? debugLogger(env),
     backoff: options.backoff ?? {},
     maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
-    rateLimiter: options.rateLimiter ?? defaultLimiter(clock),
+    rateLimiter: options.rateLimiter ?? rateLimiter(clock),
     onRetry: options.onRetry,
   };
+}
+
+type Settings = ReturnType<typeof withDefaults> & { authorization: string };
+
+/** createClient's options, each checked, with their defaults; a shared limiter learns whose budget it keeps. */
+function settle(options: ClientOptions): Settings {
+  checkClientShape(options);
+  const settings = withDefaults(options, (clock) => createRateLimiter({ clock }));
   checkClientSettings(settings);
-  const authorization = authorizationHeader(options, env);
+  const authorization = authorizationHeader(options, settings.env);
   const bind = settings.rateLimiter ? settings.rateLimiter.bind?.bind(settings.rateLimiter) : undefined;
   if (bind) {
     const identity = credentialsIdentity(authorization);
@@ -225,7 +228,7 @@ function settle(options: ClientOptions, defaultLimiter: (clock: Clock) => RateLi
 }
 
 /** The context every call of the client shares: transport, openapi-fetch client, gate, clock. */
-function contextOf(settings: ReturnType<typeof settle>): ClientContext {
+function contextOf(settings: Settings): ClientContext {
   const { authorization, userAgent, backoff, clock } = settings;
   const guarded = guardedFetch(settings.fetch, authorization, settings.baseUrl);
   const raw = createFetchClient<paths>({
@@ -264,7 +267,7 @@ function contextOf(settings: ReturnType<typeof settle>): ClientContext {
 }
 
 export function createClient(options: ClientOptions = {}): PlanetScaleClient {
-  const ctx = contextOf(settle(options, (clock) => createRateLimiter({ clock })));
+  const ctx = contextOf(settle(options));
   const call =
     <Id extends OperationId>(operation: Id) =>
     (params: OperationParams<Id>, requestOptions?: RequestOptions) =>
@@ -317,6 +320,12 @@ function guardedRaw(raw: Client<paths>): Client<paths> {
 /** createRole with a client built from the environment (PLANETSCALE_SERVICE_TOKEN_ID/…, PLANETSCALE_API_URL). */
 export function createRole(params: CreateRoleParams, options?: CreateRoleOptions): ResponsePromise<Role> {
   // Straight to the pipeline rather than through createClient's methods, so that a bundle of
-  // `import { createRole }` carries none of them (the lease above all).
-  return responsePromise(createRoleWithRecovery(contextOf(settle({}, () => false)), params, options));
+  // `import { createRole }` carries none of them (the lease above all). It takes no client options,
+  // so of createClient's checks only those of what the environment gives apply: the credentials,
+  // the base URL (guardedFetch), a global fetch. Its one call has no gate to share: no rate limiter,
+  // and its 429s are waited out by the call itself.
+  const settings = withDefaults({}, () => false);
+  checkFetch(settings.fetch);
+  const ctx = contextOf({ ...settings, authorization: authorizationHeader({}, settings.env) });
+  return responsePromise(createRoleWithRecovery(ctx, params, options));
 }

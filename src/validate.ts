@@ -360,6 +360,14 @@ function checkClock(clock: unknown): void {
   }
 }
 
+/** The fetch a client sends with: the caller's, or the global one, which some runtimes lack. */
+export function checkFetch(fetch: unknown): void {
+  if (typeof fetch !== "function") {
+    const why = fetch === undefined ? " (no global fetch found)" : `; got ${describe(fetch)}`;
+    throw new InvalidRequestError(`createClient: fetch must be a function${why}`, { field: "fetch" });
+  }
+}
+
 /** createClient's settings once the defaults are in: each in its range, before any request. */
 export function checkClientSettings(settings: {
   baseUrl: string;
@@ -387,10 +395,7 @@ export function checkClientSettings(settings: {
   if (settings.onRetry !== undefined && typeof settings.onRetry !== "function") {
     throw new InvalidRequestError("createClient: onRetry must be a function", { field: "onRetry" });
   }
-  if (typeof settings.fetch !== "function") {
-    const why = settings.fetch === undefined ? " (no global fetch found)" : `; got ${describe(settings.fetch)}`;
-    throw new InvalidRequestError(`createClient: fetch must be a function${why}`, { field: "fetch" });
-  }
+  checkFetch(settings.fetch);
   if (userAgent !== undefined && (typeof userAgent !== "string" || !/^[\x20-\x7e]*$/.test(userAgent))) {
     throw new InvalidRequestError("createClient: userAgent must be a string of printable ASCII", {
       field: "userAgent",

@@ -23,30 +23,6 @@ export interface SplitParams {
 // dot, so no "." or "..") means no value can reach another endpoint, however it is encoded.
 const PATH_SEGMENT = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/;
 
-/**
- * For each operation's path parameters, the literal segments that sibling routes have at the same
- * place: `…/roles/{id}` with id "default" would be `…/roles/default`, which is get_default_role.
- * Derived from the generated paths, so a new sibling route is covered by a regenerate.
- */
-const SIBLING_SEGMENTS: Record<string, ReadonlySet<string>> = (() => {
-  const templates = Object.values(operations).map((facts) => (facts.path as string).split("/"));
-  const isParam = (segment: string) => segment.startsWith("{");
-  const found: Record<string, Set<string>> = {};
-  for (const [operation, facts] of Object.entries(operations)) {
-    const own = (facts.path as string).split("/");
-    own.forEach((segment, index) => {
-      if (!isParam(segment)) return;
-      const prefixMatches = (other: string[]) =>
-        own.slice(0, index).every((part, at) => isParam(part) || isParam(other[at] ?? "") || part === other[at]);
-      const literals = templates
-        .filter((other) => other.length > index && !isParam(other[index] ?? "{") && prefixMatches(other))
-        .map((other) => other[index] as string);
-      found[`${operation} ${segment.slice(1, -1)}`] = new Set(literals);
-    });
-  }
-  return found;
-})();
-
 // Rules the API applies that the spec leaves out, keyed by field name wherever it appears.
 const EXTRA_RULES: Record<string, (value: unknown) => string | undefined> = {
   ttl: (value) => ((value as number) < 0 ? "a non-negative integer number of seconds" : undefined),
@@ -90,8 +66,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** A path parameter: one URL segment that cannot reach another route, however it is encoded. */
-function checkPathParam(operation: OperationId, name: string, value: unknown): string {
+/**
+ * A path parameter: one URL segment that cannot reach another route, however it is encoded.
+ * `siblings`: the literal segments other routes have in its place (`…/roles/{id}` with id "default"
+ * would be `…/roles/default`, get_default_role), which the generator derives from the spec's paths.
+ */
+function checkPathParam(operation: OperationId, name: string, value: unknown, siblings?: readonly string[]): string {
   if (value === undefined || value === "") fail(operation, name, "given (a non-empty string)", value);
   if (typeof value !== "string") fail(operation, name, "a string", value);
   if (!PATH_SEGMENT.test(value)) {
@@ -103,10 +83,9 @@ function checkPathParam(operation: OperationId, name: string, value: unknown): s
     );
   }
   // "default.json" too: a server that reads format suffixes (Rails does) routes it to "default".
-  const siblings = SIBLING_SEGMENTS[`${operation} ${name}`];
   const dot = value.indexOf(".");
-  if (siblings?.has(dot === -1 ? value : value.slice(0, dot))) {
-    const allowed = `other than ${[...siblings].join(", ")}, with or without a .suffix (those are other routes' paths)`;
+  if (siblings?.includes(dot === -1 ? value : value.slice(0, dot))) {
+    const allowed = `other than ${siblings.join(", ")}, with or without a .suffix (those are other routes' paths)`;
     fail(operation, name, allowed, value);
   }
   return value;
@@ -120,7 +99,8 @@ export function splitParams(operation: OperationId, params: unknown): SplitParam
   const pathParams: readonly string[] = facts.pathParams;
   const query: Record<string, FieldSchema> = facts.query;
   const fields: Record<string, FieldSchema> = facts.body?.fields ?? {};
-  for (const name of pathParams) split.path[name] = checkPathParam(operation, name, params[name]);
+  const siblings: Record<string, readonly string[] | undefined> = facts.siblingSegments;
+  for (const name of pathParams) split.path[name] = checkPathParam(operation, name, params[name], siblings[name]);
   for (const name of facts.body?.required ?? []) {
     if (params[name] === undefined) fail(operation, name, "given", undefined);
   }

@@ -13,23 +13,48 @@ function allRequired<const Schema extends { readonly fields: object }>(
   return { ...schema, required: Object.keys(schema.fields) };
 }
 
-// The success answers' schemas, each written once.
-const answer0 = /* @__PURE__ */ allRequired({
-  "type": "object",
-  "fields": {
-    "username": {
-      "type": "string"
-    },
-    "password": {
-      "type": "string"
-    },
-    "access_host_url": {
-      "type": "string"
-    }
+// What the table holds more than once, written once.
+const shared0 = {
+  "type": "array",
+  "items": {
+    "type": "string",
+    "enum": [
+      "pg_checkpoint",
+      "pg_create_subscription",
+      "pg_maintain",
+      "pg_monitor",
+      "pg_read_all_data",
+      "pg_read_all_settings",
+      "pg_read_all_stats",
+      "pg_signal_backend",
+      "pg_stat_scan_tables",
+      "pg_use_reserved_connections",
+      "pg_write_all_data",
+      "postgres"
+    ]
   }
-});
+} as const;
 
-const answer1 = /* @__PURE__ */ allRequired({
+const shared1 = {
+  "organization": [
+    "manage_passwords",
+    "manage_production_branch_passwords",
+    "manage_read_only_passwords",
+    "manage_production_read_only_passwords"
+  ],
+  "database": [
+    "manage_passwords",
+    "manage_production_branch_passwords",
+    "manage_read_only_passwords",
+    "manage_production_read_only_passwords"
+  ],
+  "branch": [
+    "manage_passwords",
+    "manage_read_only_passwords"
+  ]
+} as const;
+
+const shared2 = /* @__PURE__ */ allRequired({
   "type": "object",
   "fields": {
     "id": {
@@ -96,26 +121,7 @@ const answer1 = /* @__PURE__ */ allRequired({
     "ttl": {
       "type": "integer"
     },
-    "inherited_roles": {
-      "type": "array",
-      "items": {
-        "type": "string",
-        "enum": [
-          "pg_checkpoint",
-          "pg_create_subscription",
-          "pg_maintain",
-          "pg_monitor",
-          "pg_read_all_data",
-          "pg_read_all_settings",
-          "pg_read_all_stats",
-          "pg_signal_backend",
-          "pg_stat_scan_tables",
-          "pg_use_reserved_connections",
-          "pg_write_all_data",
-          "postgres"
-        ]
-      }
-    },
+    "inherited_roles": shared0,
     "with_replication": {
       "type": "boolean"
     },
@@ -178,47 +184,6 @@ const answer1 = /* @__PURE__ */ allRequired({
   }
 });
 
-const answer2 = /* @__PURE__ */ allRequired({
-  "type": "object",
-  "fields": {
-    "type": {
-      "type": "string"
-    },
-    "current_page": {
-      "type": "integer"
-    },
-    "per_page": {
-      "type": "integer"
-    },
-    "next_page": {
-      "type": "integer",
-      "nullable": true
-    },
-    "next_page_url": {
-      "type": "string",
-      "nullable": true
-    },
-    "prev_page": {
-      "type": "integer",
-      "nullable": true
-    },
-    "prev_page_url": {
-      "type": "string",
-      "nullable": true
-    },
-    "total_count": {
-      "type": "integer"
-    },
-    "total_pages": {
-      "type": "integer"
-    },
-    "data": {
-      "type": "array",
-      "items": answer1
-    }
-  }
-});
-
 /** What the spec says about each operation, for the checks and messages at run time. */
 export const operations = {
   "create_role": {
@@ -238,26 +203,7 @@ export const operations = {
         "ttl": {
           "type": "integer"
         },
-        "inherited_roles": {
-          "type": "array",
-          "items": {
-            "type": "string",
-            "enum": [
-              "pg_checkpoint",
-              "pg_create_subscription",
-              "pg_maintain",
-              "pg_monitor",
-              "pg_read_all_data",
-              "pg_read_all_settings",
-              "pg_read_all_stats",
-              "pg_signal_backend",
-              "pg_stat_scan_tables",
-              "pg_use_reserved_connections",
-              "pg_write_all_data",
-              "postgres"
-            ]
-          }
-        },
+        "inherited_roles": shared0,
         "with_replication": {
           "type": "boolean"
         },
@@ -280,30 +226,14 @@ export const operations = {
       },
       "required": []
     },
-    "response": answer1,
+    "response": shared2,
     "serviceTokenAccesses": [
       "create_production_branch_password",
       "create_production_read_only_branch_password",
       "create_branch_password"
     ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
-      ]
-    }
+    "oauthScopes": shared1,
+    "siblingSegments": {}
   },
   "delete_role": {
     "method": "delete",
@@ -326,22 +256,11 @@ export const operations = {
       "delete_production_read_only_branch_password",
       "delete_branch_password"
     ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
+    "oauthScopes": shared1,
+    "siblingSegments": {
+      "id": [
+        "default",
+        "reset-default"
       ]
     }
   },
@@ -355,7 +274,7 @@ export const operations = {
     ],
     "query": {},
     "body": null,
-    "response": answer1,
+    "response": shared2,
     "serviceTokenAccesses": [
       "read_branch",
       "delete_branch",
@@ -364,24 +283,8 @@ export const operations = {
       "connect_production_read_only_branch",
       "connect_branch"
     ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
-      ]
-    }
+    "oauthScopes": shared1,
+    "siblingSegments": {}
   },
   "get_role": {
     "method": "get",
@@ -394,7 +297,7 @@ export const operations = {
     ],
     "query": {},
     "body": null,
-    "response": answer1,
+    "response": shared2,
     "serviceTokenAccesses": [
       "read_branch",
       "delete_branch",
@@ -403,22 +306,11 @@ export const operations = {
       "connect_production_read_only_branch",
       "connect_branch"
     ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
+    "oauthScopes": shared1,
+    "siblingSegments": {
+      "id": [
+        "default",
+        "reset-default"
       ]
     }
   },
@@ -451,7 +343,46 @@ export const operations = {
       }
     },
     "body": null,
-    "response": answer2,
+    "response": /* @__PURE__ */ allRequired({
+      "type": "object",
+      "fields": {
+        "type": {
+          "type": "string"
+        },
+        "current_page": {
+          "type": "integer"
+        },
+        "per_page": {
+          "type": "integer"
+        },
+        "next_page": {
+          "type": "integer",
+          "nullable": true
+        },
+        "next_page_url": {
+          "type": "string",
+          "nullable": true
+        },
+        "prev_page": {
+          "type": "integer",
+          "nullable": true
+        },
+        "prev_page_url": {
+          "type": "string",
+          "nullable": true
+        },
+        "total_count": {
+          "type": "integer"
+        },
+        "total_pages": {
+          "type": "integer"
+        },
+        "data": {
+          "type": "array",
+          "items": shared2
+        }
+      }
+    }),
     "serviceTokenAccesses": [
       "read_branch",
       "delete_branch",
@@ -460,24 +391,8 @@ export const operations = {
       "connect_production_read_only_branch",
       "connect_branch"
     ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
-      ]
-    }
+    "oauthScopes": shared1,
+    "siblingSegments": {}
   },
   "reassign_role_objects": {
     "method": "post",
@@ -505,22 +420,11 @@ export const operations = {
       "delete_production_read_only_branch_password",
       "delete_branch_password"
     ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
+    "oauthScopes": shared1,
+    "siblingSegments": {
+      "id": [
+        "default",
+        "reset-default"
       ]
     }
   },
@@ -535,28 +439,17 @@ export const operations = {
     ],
     "query": {},
     "body": null,
-    "response": answer1,
+    "response": shared2,
     "serviceTokenAccesses": [
       "create_production_branch_password",
       "create_production_read_only_branch_password",
       "create_branch_password"
     ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
+    "oauthScopes": shared1,
+    "siblingSegments": {
+      "id": [
+        "default",
+        "reset-default"
       ]
     }
   },
@@ -570,30 +463,27 @@ export const operations = {
     ],
     "query": {},
     "body": null,
-    "response": answer0,
+    "response": /* @__PURE__ */ allRequired({
+      "type": "object",
+      "fields": {
+        "username": {
+          "type": "string"
+        },
+        "password": {
+          "type": "string"
+        },
+        "access_host_url": {
+          "type": "string"
+        }
+      }
+    }),
     "serviceTokenAccesses": [
       "delete_production_branch_password",
       "delete_production_read_only_branch_password",
       "delete_branch_password"
     ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
-      ]
-    }
+    "oauthScopes": shared1,
+    "siblingSegments": {}
   },
   "reset_role": {
     "method": "post",
@@ -606,28 +496,17 @@ export const operations = {
     ],
     "query": {},
     "body": null,
-    "response": answer1,
+    "response": shared2,
     "serviceTokenAccesses": [
       "delete_production_branch_password",
       "delete_production_read_only_branch_password",
       "delete_branch_password"
     ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
+    "oauthScopes": shared1,
+    "siblingSegments": {
+      "id": [
+        "default",
+        "reset-default"
       ]
     }
   },
@@ -665,28 +544,17 @@ export const operations = {
       },
       "required": []
     },
-    "response": answer1,
+    "response": shared2,
     "serviceTokenAccesses": [
       "create_production_branch_password",
       "create_production_read_only_branch_password",
       "create_branch_password"
     ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
+    "oauthScopes": shared1,
+    "siblingSegments": {
+      "id": [
+        "default",
+        "reset-default"
       ]
     }
   }

@@ -4,7 +4,7 @@ import type { Client } from "openapi-fetch";
 import * as openapiFetch from "openapi-fetch";
 import { type Clock, systemClock } from "./clock.ts";
 import { authorizationHeader, credentialsIdentity, type ServiceToken } from "./credentials.ts";
-import { ConcurrencyGate, createRateLimiter, type RateLimiter } from "./gate.ts";
+import { ConcurrencyGate, createRateLimiter, type Gate, type RateLimiter } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import type { OperationId } from "./generated/operations.ts";
 import { type Lease, type LeaseOptions, leaseRole } from "./lease.ts";
@@ -228,7 +228,7 @@ function settle(options: ClientOptions): Settings {
 }
 
 /** The context every call of the client shares: transport, openapi-fetch client, gate, clock. */
-function contextOf(settings: Settings): ClientContext {
+function contextOf(settings: Settings, gate?: Gate): ClientContext {
   const { authorization, userAgent, backoff, clock } = settings;
   const guarded = guardedFetch(settings.fetch, authorization, settings.baseUrl);
   const raw = createFetchClient<paths>({
@@ -251,7 +251,6 @@ function contextOf(settings: Settings): ClientContext {
     maxDelayMs: backoff.maxMs ?? defaultRetrySettings.maxDelayMs,
     maxRetryAfterMs: backoff.maxRetryAfterMs ?? defaultRetrySettings.maxRetryAfterMs,
   };
-  const limiter = settings.rateLimiter || undefined;
   return {
     raw,
     fetch: guarded,
@@ -260,14 +259,16 @@ function contextOf(settings: Settings): ClientContext {
     retry,
     log: settings.logger,
     secrets: secretsOf(authorization),
-    gate: { concurrency: new ConcurrencyGate(settings.maxConcurrency), limiter },
+    gate,
     onRetry: settings.onRetry,
     clock,
   };
 }
 
 export function createClient(options: ClientOptions = {}): PlanetScaleClient {
-  const ctx = contextOf(settle(options));
+  const settings = settle(options);
+  const limiter = settings.rateLimiter || undefined;
+  const ctx = contextOf(settings, { concurrency: new ConcurrencyGate(settings.maxConcurrency), limiter });
   const call =
     <Id extends OperationId>(operation: Id) =>
     (params: OperationParams<Id>, requestOptions?: RequestOptions) =>
@@ -322,8 +323,8 @@ export function createRole(params: CreateRoleParams, options?: CreateRoleOptions
   // Straight to the pipeline rather than through createClient's methods, so that a bundle of
   // `import { createRole }` carries none of them (the lease above all). It takes no client options,
   // so of createClient's checks only those of what the environment gives apply: the credentials,
-  // the base URL (guardedFetch), a global fetch. Its one call has no gate to share: no rate limiter,
-  // and its 429s are waited out by the call itself.
+  // the base URL (guardedFetch), a global fetch. Its one call has no gate: nothing to share a
+  // concurrency cap or a rate limiter with, and its 429s are waited out by the call itself.
   const settings = withDefaults({}, () => false);
   checkFetch(settings.fetch);
   const ctx = contextOf({ ...settings, authorization: authorizationHeader({}, settings.env) });

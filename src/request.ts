@@ -40,8 +40,11 @@ export interface ClientContext {
   log: ((event: RequestLogEvent) => void) | undefined;
   /** The credentials in the forms a server might echo them, masked in anything shown. */
   secrets: readonly string[];
-  /** The client's one gate: concurrency cap and rate limiter, shared by all its calls. */
-  gate: Gate;
+  /**
+   * The client's one gate: concurrency cap and rate limiter, shared by all its calls. None for the
+   * standalone createRole, whose one call has nothing to share it with.
+   */
+  gate: Gate | undefined;
   onRetry: ((event: RetryEvent) => void) | undefined;
   clock: Clock;
 }
@@ -96,7 +99,7 @@ async function attemptOnce(ctx: ClientContext, call: Call, attempt: number): Pro
   try {
     // A call that met its deadline or abort at the gate was never sent, and says so.
     const deadlineAt = ctx.clock.now() + call.timeoutMs;
-    const entering = enterGate(ctx.gate, deadline.signal, () => deadlineAt - ctx.clock.now());
+    const entering = ctx.gate && enterGate(ctx.gate, deadline.signal, () => deadlineAt - ctx.clock.now());
     if (entering) await entering.catch((reason: unknown) => Promise.reject(attemptFailure(reason, state)));
     state.sent = true;
     return await exchangeOnce(ctx, call, attempt, state, deadline.expired);
@@ -123,7 +126,7 @@ async function exchangeOnce(
       throw attemptFailure(error, state);
     });
     status = response.status;
-    if (status !== 429) ctx.gate.limiter?.accepted(response.headers);
+    if (status !== 429) ctx.gate?.limiter?.accepted(response.headers);
     // A deadline or abort that cut a 2xx body short is a timeout or an abort (retried where
     // harmless), unless the answer carried a one-time password: then what was read is kept. An error
     // answer cut short still has its status, which is what decides.
@@ -140,10 +143,10 @@ async function exchangeOnce(
     // The hold starts before this call gives up its place, so that no call waiting for the place
     // slips through ahead of it.
     if (failure instanceof RateLimitError)
-      ctx.gate.limiter?.limited(holdAfter(failure, attempt, call.settings), failure.headers);
+      ctx.gate?.limiter?.limited(holdAfter(failure, attempt, call.settings), failure.headers);
     throw failure;
   } finally {
-    ctx.gate.concurrency.leave();
+    ctx.gate?.concurrency.leave();
   }
 }
 
@@ -189,7 +192,7 @@ export async function callWithResponse<Id extends OperationId>(
   const history = {
     attempt: 0,
     earlierOutcomeUnknown: false,
-    gated: ctx.gate.limiter !== undefined,
+    gated: ctx.gate?.limiter !== undefined,
     mayRecover: !!recover,
   };
   for (;;) {

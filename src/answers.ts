@@ -3,8 +3,8 @@
 // Unknown fields and enum values the spec does not list pass through untouched: PlanetScale adds
 // them before the spec catches up (`pscale_managed`).
 import { errorFromResponse, type PlanetScaleError, requestIdOf, type Unusable, unusableAnswer } from "./errors.ts";
-import { type OperationId, operations } from "./generated/operations.ts";
-import { type OperationPolicy, operationPolicy, parseRetryAfter } from "./retry.ts";
+import type { Operation } from "./generated/operations.ts";
+import { type OperationPolicy, parseRetryAfter } from "./retry.ts";
 import { type FieldSchema, schemaProblem } from "./schema.ts";
 import { redactInspect } from "./secrets.ts";
 import { BodyTooLargeError, type Exchange } from "./transport.ts";
@@ -30,11 +30,15 @@ export function answerProblem(schema: FieldSchema, value: unknown): string | und
 }
 
 /** A 2xx read to its end: the result, checked against its schema, or why it cannot be used. */
-function successOf(operation: OperationId, exchange: Exchange): { data: unknown } | { why: Unusable } {
+function successOf(
+  facts: Operation,
+  policy: OperationPolicy,
+  exchange: Exchange,
+): { data: unknown } | { why: Unusable } {
   const { text, readError } = exchange;
   if (readError instanceof BodyTooLargeError) return { why: { kind: "too large", limit: readError.limit } };
   if (readError !== undefined) return { why: { kind: "broken off", read: text.length, cause: readError } };
-  const schema: FieldSchema | null = operations[operation].response;
+  const schema: FieldSchema | null = facts.response;
   if (schema === null) return { data: undefined };
   let parsed: unknown;
   try {
@@ -42,7 +46,7 @@ function successOf(operation: OperationId, exchange: Exchange): { data: unknown 
   } catch {
     return { why: { kind: "not json" } };
   }
-  const problem = answerProblem(schema, parsed) ?? credentialsProblem(operation, parsed);
+  const problem = answerProblem(schema, parsed) ?? credentialsProblem(policy, parsed);
   return problem ? { why: { kind: "wrong shape", problem } } : { data: redactInspect(parsed as object) };
 }
 
@@ -50,8 +54,7 @@ function successOf(operation: OperationId, exchange: Exchange): { data: unknown 
  * An answer that should carry a one-time password must carry it, and the username it goes with:
  * the spec types them as strings, and an empty one is as lost as an absent one.
  */
-function credentialsProblem(operation: OperationId, parsed: unknown): string | undefined {
-  const policy: OperationPolicy = operationPolicy[operation];
+function credentialsProblem(policy: OperationPolicy, parsed: unknown): string | undefined {
   if (!policy.returnsPassword || typeof parsed !== "object" || parsed === null) return undefined;
   const record = parsed as Record<string, unknown>;
   const missing = ["username", "password"].filter((key) => typeof record[key] !== "string" || record[key] === "");
@@ -63,7 +66,7 @@ function credentialsProblem(operation: OperationId, parsed: unknown): string | u
  * either is masked for the credentials and made printable by the error constructors.
  */
 export function readAnswer(
-  operation: OperationId,
+  facts: Operation,
   policy: OperationPolicy,
   response: Response,
   exchange: Exchange,
@@ -73,9 +76,13 @@ export function readAnswer(
   const requestId = requestIdOf(response.headers, secrets);
   if (!response.ok) {
     const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), now);
-    throw errorFromResponse(operation, response, exchange.text, { retryAfterMs, secrets }) as PlanetScaleError;
+    throw errorFromResponse(facts.id, response, exchange.text, {
+      retryAfterMs,
+      secrets,
+      needs: facts,
+    }) as PlanetScaleError;
   }
-  const success = successOf(operation, exchange);
-  if ("why" in success) throw unusableAnswer(operation, policy, response, exchange.text, success.why, requestId);
+  const success = successOf(facts, policy, exchange);
+  if ("why" in success) throw unusableAnswer(facts.id, policy, response, exchange.text, success.why, requestId);
   return { data: success.data, requestId };
 }

@@ -6,7 +6,18 @@ import { type Clock, systemClock } from "./clock.ts";
 import { authorizationHeader, credentialsIdentity, type ServiceToken } from "./credentials.ts";
 import { ConcurrencyGate, createRateLimiter, type Gate, type RateLimiter } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
-import type { OperationId } from "./generated/operations.ts";
+import {
+  delete_role,
+  get_default_role,
+  get_role,
+  list_roles,
+  type Operation,
+  reassign_role_objects,
+  renew_role,
+  reset_default_role,
+  reset_role,
+  update_role,
+} from "./generated/operations.ts";
 import { type Lease, type LeaseOptions, leaseRole } from "./lease.ts";
 import { debugLogger } from "./log.ts";
 import { type ClientContext, callWithResponse, responsePromise } from "./request.ts";
@@ -270,15 +281,15 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
   const limiter = settings.rateLimiter || undefined;
   const ctx = contextOf(settings, { concurrency: new ConcurrencyGate(settings.maxConcurrency), limiter });
   const call =
-    <Id extends OperationId>(operation: Id) =>
-    (params: OperationParams<Id>, requestOptions?: RequestOptions) =>
-      responsePromise(callWithResponse(ctx, operation, params, requestOptions));
+    <Op extends Operation>(facts: Op) =>
+    (params: OperationParams<Op["id"]>, requestOptions?: RequestOptions) =>
+      responsePromise(callWithResponse(ctx, facts, params, requestOptions));
 
   // Methods only: the credentials live in the closure, so logging the client shows no secret.
   const client: PlanetScaleClient = redactInspect({
     createRole: (params: CreateRoleParams, requestOptions?: CreateRoleOptions) =>
       responsePromise(createRoleWithRecovery(ctx, params, requestOptions)),
-    listRoles: call("list_roles") as PlanetScaleClient["listRoles"],
+    listRoles: call(list_roles) as PlanetScaleClient["listRoles"],
     listAllRoles: (params: Omit<ListRolesParams, "page">, requestOptions?: RequestOptions) =>
       listAllRoles(ctx, params, requestOptions),
     createTemporaryRole: <T>(
@@ -286,14 +297,14 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
       use: (role: Role) => Promise<T> | T,
       requestOptions?: CreateRoleOptions,
     ) => createTemporaryRole(ctx, params, use, requestOptions),
-    getRole: call("get_role"),
-    updateRole: call("update_role"),
-    deleteRole: call("delete_role") as PlanetScaleClient["deleteRole"],
-    renewRole: call("renew_role"),
-    resetRole: call("reset_role"),
-    reassignRoleObjects: call("reassign_role_objects") as PlanetScaleClient["reassignRoleObjects"],
-    getDefaultRole: call("get_default_role"),
-    resetDefaultRole: call("reset_default_role") as PlanetScaleClient["resetDefaultRole"],
+    getRole: call(get_role),
+    updateRole: call(update_role),
+    deleteRole: call(delete_role) as PlanetScaleClient["deleteRole"],
+    renewRole: call(renew_role),
+    resetRole: call(reset_role),
+    reassignRoleObjects: call(reassign_role_objects) as PlanetScaleClient["reassignRoleObjects"],
+    getDefaultRole: call(get_default_role),
+    resetDefaultRole: call(reset_default_role) as PlanetScaleClient["resetDefaultRole"],
     leaseRole: (params: CreateRoleParams, leaseOptions?: LeaseOptions) =>
       leaseRole({ client, clock: ctx.clock }, params, leaseOptions),
     raw: guardedRaw(ctx.raw),

@@ -2,7 +2,7 @@
 // answer mapped to its class, a failed fetch, a fired deadline or abort, an unusable 2xx, and the
 // words that say what an unknown outcome means and how to check. Input refusals are made in
 // validate.ts (InvalidRequestError), where the rules are.
-import { type OperationId, operations } from "./generated/operations.ts";
+import type { OperationId } from "./generated/operations.ts";
 import type { OperationPolicy } from "./retry.ts";
 import { printable, redactText } from "./secrets.ts";
 
@@ -96,17 +96,22 @@ export class AuthenticationError extends PlanetScaleError {
   override name = "AuthenticationError";
 }
 
+/** What an operation needs of the credentials, as the spec says (its generated facts). */
+export interface Needs {
+  readonly serviceTokenAccesses: readonly string[];
+  readonly oauthScopes: Readonly<Record<string, readonly string[]>>;
+}
+
 export class PermissionDeniedError extends PlanetScaleError {
   override name = "PermissionDeniedError";
   /** Service-token accesses of which the operation needs at least one, from the spec. */
   readonly serviceTokenAccesses: readonly string[];
   /** OAuth scopes, per resource level, of which the operation needs at least one. */
   readonly oauthScopes: Readonly<Record<string, readonly string[]>>;
-  constructor(message: string, details: ErrorDetails = {}) {
-    const needs = needsOf(details.operation);
-    super(`${message}${needs.text}`, details);
-    this.serviceTokenAccesses = needs.serviceTokenAccesses;
-    this.oauthScopes = needs.oauthScopes;
+  constructor(message: string, details: ErrorDetails & { needs?: Needs | undefined } = {}) {
+    super(`${message}${needsText(details.operation, details.needs)}`, details);
+    this.serviceTokenAccesses = details.needs?.serviceTokenAccesses ?? [];
+    this.oauthScopes = details.needs?.oauthScopes ?? {};
   }
 }
 
@@ -163,17 +168,14 @@ export class UnexpectedResponseError extends PlanetScaleError {
   }
 }
 
-function needsOf(operation: string | undefined) {
-  const facts =
-    operation && Object.hasOwn(operations, operation) ? operations[operation as keyof typeof operations] : undefined;
-  const serviceTokenAccesses: readonly string[] = facts?.serviceTokenAccesses ?? [];
-  const oauthScopes: Readonly<Record<string, readonly string[]>> = facts?.oauthScopes ?? {};
-  if (!facts) return { serviceTokenAccesses, oauthScopes, text: "" };
-  const scopes = Object.entries(oauthScopes).map(([level, list]) => `${level}: ${list.join(", ")}`);
-  const text =
-    `. ${operation} needs a service token with one of these accesses: ${serviceTokenAccesses.join(", ")}` +
-    `; or an OAuth token with one of these scopes (${scopes.join("; ")})`;
-  return { serviceTokenAccesses, oauthScopes, text };
+/** The sentence a 403's message ends with: which accesses or scopes would do. */
+function needsText(operation: string | undefined, needs: Needs | undefined): string {
+  if (!needs) return "";
+  const scopes = Object.entries(needs.oauthScopes).map(([level, list]) => `${level}: ${list.join(", ")}`);
+  return (
+    `. ${operation} needs a service token with one of these accesses: ${needs.serviceTokenAccesses.join(", ")}` +
+    `; or an OAuth token with one of these scopes (${scopes.join("; ")})`
+  );
 }
 
 const REQUEST_ID_HEADERS = ["x-request-id", "request-id", "x-planetscale-request-id"];
@@ -215,7 +217,7 @@ export function errorFromResponse(
   operation: string,
   response: Response,
   text: string,
-  extra: { retryAfterMs?: number | undefined; secrets?: readonly string[] } = {},
+  extra: { retryAfterMs?: number | undefined; secrets?: readonly string[]; needs?: Needs } = {},
 ): PlanetScaleError {
   const { status } = response;
   const api = apiErrorOf(text, extra.secrets ?? []);
@@ -231,7 +233,7 @@ export function errorFromResponse(
   };
   const message = `${operation} failed: ${status}${api.code ? ` ${api.code}` : ""}: ${said}${requestId ? ` (request id ${requestId})` : ""}`;
   if (status === 401) return new AuthenticationError(message, details);
-  if (status === 403) return new PermissionDeniedError(message, details);
+  if (status === 403) return new PermissionDeniedError(message, { ...details, needs: extra.needs });
   if (status === 404) return new NotFoundError(message, details);
   if (status === 429) return new RateLimitError(message, { ...details, retryAfterMs: extra.retryAfterMs });
   // A 5xx may come after the server acted (a proxy timing out, a crash after the write).

@@ -16,7 +16,7 @@ import {
 } from "./errors.ts";
 import { enterGate, type Gate } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
-import { type OperationId, operations } from "./generated/operations.ts";
+import type { Operation, OperationId } from "./generated/operations.ts";
 import { decide, holdAfter, type OperationPolicy, operationPolicy, type RetrySettings } from "./retry.ts";
 import type { Exchange, RecordingFetch } from "./transport.ts";
 import type {
@@ -52,6 +52,8 @@ export interface ClientContext {
 /** One call, its input checked: what every attempt of it sends and under which rules. */
 interface Call {
   operation: OperationId;
+  /** What the spec says about it (generated). */
+  facts: Operation;
   policy: OperationPolicy;
   params: Record<string, unknown>;
   split: SplitParams;
@@ -69,8 +71,9 @@ export type Recover = (failure: PlanetScaleError) => Promise<object>;
 type Request = (method: string, path: string, init: Record<string, unknown>) => Promise<{ response: Response }>;
 
 /** Stage 1: the input, checked before anything is sent. */
-function prepare(ctx: ClientContext, operation: OperationId, params: unknown, options: unknown): Call {
-  const split = splitParams(operation, params);
+function prepare(ctx: ClientContext, facts: Operation, params: unknown, options: unknown): Call {
+  const operation = facts.id;
+  const split = splitParams(facts, params);
   const {
     signal,
     timeoutMs = ctx.timeoutMs,
@@ -80,7 +83,8 @@ function prepare(ctx: ClientContext, operation: OperationId, params: unknown, op
   if (signal?.aborted) throw abortedBeforeSending(operation, signal);
   const settings = maxRetries === ctx.retry.maxRetries ? ctx.retry : { ...ctx.retry, maxRetries };
   const policy: OperationPolicy = operationPolicy[operation];
-  return { operation, policy, params: params as Record<string, unknown>, split, signal, timeoutMs, headers, settings };
+  const given = params as Record<string, unknown>;
+  return { operation, facts, policy, params: given, split, signal, timeoutMs, headers, settings };
 }
 
 /** Stage 2: through the gate, then one exchange, within the attempt's deadline. */
@@ -133,7 +137,7 @@ async function exchangeOnce(
     if (response.ok && exchange.readError !== undefined && signal.aborted && !call.policy.returnsPassword) {
       throw attemptFailure(exchange.readError, state);
     }
-    const answer = readAnswer(call.operation, call.policy, response, exchange, ctx.secrets, ctx.clock.now());
+    const answer = readAnswer(call.facts, call.policy, response, exchange, ctx.secrets, ctx.clock.now());
     log({ status: response.status, ...(answer.requestId ? { requestId: answer.requestId } : {}) });
     return { data: answer.data, response, requestId: answer.requestId };
   } catch (error) {
@@ -151,7 +155,7 @@ async function exchangeOnce(
 }
 
 function send(ctx: ClientContext, call: Call, signal: AbortSignal, exchange: Exchange) {
-  const facts = operations[call.operation];
+  const { facts } = call;
   return (ctx.raw.request as Request)(facts.method, facts.path, {
     params: { path: call.split.path, query: call.split.query },
     body: call.split.body,
@@ -172,7 +176,7 @@ function logAttempt(
   fields: Partial<RequestLogEvent>,
 ): void {
   if (!ctx.log) return;
-  const facts = operations[call.operation];
+  const { facts } = call;
   // The URL as sent, less the client's base: path and query, never the host.
   const path = exchange.url.startsWith(ctx.baseUrl) ? exchange.url.slice(ctx.baseUrl.length) : facts.path;
   const method = facts.method.toUpperCase();
@@ -180,15 +184,19 @@ function logAttempt(
   quietly(ctx.log, { operation: call.operation, method, path, attempt, durationMs, ...fields });
 }
 
-/** Stage 5 runs here: each failure goes to `decide`, and the loop does what it says. */
-export async function callWithResponse<Id extends OperationId>(
+/**
+ * Stage 5 runs here: each failure goes to `decide`, and the loop does what it says. The operation
+ * comes as its generated facts (`create_role`…), so that a bundle carries only the operations it calls.
+ */
+export async function callWithResponse<Op extends Operation, Id extends OperationId = Op["id"]>(
   ctx: ClientContext,
-  operation: Id,
+  facts: Op,
   params: unknown,
   options?: unknown,
   recover?: Recover,
 ): Promise<ResponseInfo<OperationResult<Id>>> {
-  const call = prepare(ctx, operation, params, options);
+  const call = prepare(ctx, facts, params, options);
+  const { operation } = call;
   const history = {
     attempt: 0,
     earlierOutcomeUnknown: false,
@@ -211,7 +219,7 @@ export async function callWithResponse<Id extends OperationId>(
     if (decision.kind === "recover") {
       history.mayRecover = false;
       call.params = (await (recover as Recover)(failure)) as Record<string, unknown>;
-      call.split = splitParams(operation, call.params);
+      call.split = splitParams(facts, call.params);
       continue;
     }
     quietly(ctx.onRetry, { operation, attempt: history.attempt, error: failure, delayMs: decision.delayMs });
@@ -239,13 +247,13 @@ export function quietly<T>(hook: ((value: T) => unknown) | undefined, value: T):
   } catch {}
 }
 
-export async function callOperation<Id extends OperationId>(
+export async function callOperation<Op extends Operation>(
   ctx: ClientContext,
-  operation: Id,
+  facts: Op,
   params: unknown,
   options?: unknown,
-): Promise<OperationResult<Id>> {
-  return (await callWithResponse(ctx, operation, params, options)).data;
+): Promise<OperationResult<Op["id"]>> {
+  return (await callWithResponse(ctx, facts, params, options)).data;
 }
 
 /**

@@ -4,14 +4,14 @@
 import type { ClientOptions } from "./client.ts";
 import { TIMER_LIMIT_MS } from "./clock.ts";
 import { InvalidRequestError } from "./errors.ts";
-import { type OperationId, operations } from "./generated/operations.ts";
+import { create_role, type Operation, type OperationId } from "./generated/operations.ts";
 import { type FieldSchema, schemaProblem } from "./schema.ts";
 import { printable } from "./secrets.ts";
 import { assertSafeUrl } from "./transport.ts";
 import type { InheritedRole, RequestOptions } from "./types.ts";
 
 /** The roles a new role may inherit, as the spec lists them (generated). */
-export const INHERITED_ROLES: readonly InheritedRole[] = operations.create_role.body.fields.inherited_roles.items.enum;
+export const INHERITED_ROLES: readonly InheritedRole[] = create_role.body.fields.inherited_roles.items.enum;
 
 export interface SplitParams {
   path: Record<string, string>;
@@ -91,9 +91,9 @@ function checkPathParam(operation: OperationId, name: string, value: unknown, si
   return value;
 }
 
-/** Validates `params` for `operation` and sorts them into path, query and body. */
-export function splitParams(operation: OperationId, params: unknown): SplitParams {
-  const facts = operations[operation];
+/** Validates `params` for the operation and sorts them into path, query and body. */
+export function splitParams(facts: Operation, params: unknown): SplitParams {
+  const operation = facts.id;
   if (!isPlainObject(params)) fail(operation, "params", "a plain object of path parameters and fields", params);
   const split: SplitParams = { path: {}, query: {}, body: facts.body ? {} : undefined };
   const pathParams: readonly string[] = facts.pathParams;

@@ -249,13 +249,9 @@ describe("the generator on real-world request fields", () => {
       await writeFile(specPath, JSON.stringify(doc));
       const files = await render(specPath);
       expect(files.get("openapi.ts")).toMatch(/label\?: string \| null;/);
-      const operations = files.get("operations.ts") ?? "";
-      const facts = JSON.parse(
-        (/export const operations = (\{[\s\S]*\}) as const/.exec(operations)?.[1] ?? "{}").replace(
-          /: (shared\d+)/g,
-          ': "$1"',
-        ),
-      );
+      const modulePath = path.join(dir, "facts.ts");
+      await writeFile(modulePath, files.get("operations.ts") ?? "");
+      const { operations: facts } = await import(pathToFileURL(modulePath).href);
       expect(facts.create_thing.body.fields).toEqual({
         kind: { type: "string", enum: ["reader", "writer"] },
         label: { type: "string", nullable: true },
@@ -297,6 +293,25 @@ describe("the operation table the generator writes", () => {
     // The OAuth scopes every operation shares: one table, a list for each of its three levels.
     expect(source.match(/"manage_passwords"/g)).toHaveLength(3);
   });
+
+  it.each(["delete", "get-thing", "x = 1; globalThis.pwned", "Get_Thing"])(
+    "refuses operation id %j, which could not name its constant, and writes nothing",
+    async (operationId) => {
+      const { dir, cleanup } = await tempDir();
+      try {
+        const doc = document({}, undefined, { type: "object" });
+        const post = (doc.paths["/things"] as { post: Record<string, unknown> }).post;
+        post.operationId = operationId;
+        const specPath = path.join(dir, "odd-id.json");
+        await writeFile(specPath, JSON.stringify(doc));
+        await expect(render(specPath)).rejects.toThrow(
+          `operation id ${JSON.stringify(operationId)} cannot name a constant of src/generated/operations.ts`,
+        );
+      } finally {
+        await cleanup();
+      }
+    },
+  );
 
   it("names for each path parameter the literal segments other routes have in its place", () => {
     const op = (operationId: string) => ({ get: { tags: ["Roles"], operationId, responses: {} } });

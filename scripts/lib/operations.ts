@@ -1,7 +1,9 @@
 // Turns each operation of the spec into the facts the runtime checks against, written out as a
 // TypeScript constant so that no list from the spec is ever typed by hand in src/.
+
+import { printable } from "../../src/secrets.ts";
 import { deref, type SchemaAt, type SchemaView, schemaAt, viewSchema } from "./schema.ts";
-import { isObject, type OpenApiDocument } from "./spec.ts";
+import { isObject, type OpenApiDocument, SpecError } from "./spec.ts";
 
 const METHODS = ["get", "put", "post", "delete", "patch"] as const;
 
@@ -21,6 +23,7 @@ interface FieldSchema {
 }
 
 interface OperationFacts {
+  id: string;
   method: string;
   path: string;
   pathParams: string[];
@@ -139,6 +142,7 @@ export function operationFacts(doc: OpenApiDocument): Record<string, OperationFa
         query[String(p.name)] = fieldSchema(doc, schemaAt(p.schema), `${id} query ${String(p.name)}`);
       }
       facts[id] = {
+        id,
         method,
         path: route,
         pathParams: parameters.filter((p) => p.in === "path").map((p) => String(p.name)),
@@ -258,7 +262,7 @@ const constant = (source: string) => (/^[[{]/.test(source) ? `${source} as const
  * once, as a constant the table refers to, and an object schema that requires all its fields without
  * its list of names: the table ships in every bundle of createRole, so it is kept small.
  */
-function sharedValues(facts: Record<string, OperationFacts>): { consts: string[]; table: string } {
+function sharedValues(facts: Record<string, OperationFacts>): { consts: string[]; table: Record<string, unknown> } {
   let table: unknown = withAllRequired(facts);
   let definitions: { marker: Shared; node: unknown }[] = [];
   const roots = () => [table, ...definitions.map(({ node }) => node)];
@@ -276,7 +280,7 @@ function sharedValues(facts: Record<string, OperationFacts>): { consts: string[]
     marker.name = `shared${index}`;
   });
   const consts = definitions.map(({ node, marker }) => `const ${marker.name} = ${constant(sourceOf(node))};\n`);
-  return { consts, table: sourceOf(table) };
+  return { consts, table: table as Record<string, unknown> };
 }
 
 const ALL_REQUIRED = [
@@ -289,9 +293,20 @@ const ALL_REQUIRED = [
   "",
 ];
 
+// Each operation is a constant of its own, named by its id, so that a bundle keeps only the
+// operations it calls: a snake_case id with an underscore is a name no reserved word can be.
+const EXPORTABLE_ID = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/;
+
 export function describeOperations(doc: OpenApiDocument): string {
   const facts = operationFacts(doc);
   const ids = Object.keys(facts).sort();
+  const odd = ids.find((id) => !EXPORTABLE_ID.test(id));
+  if (odd !== undefined) {
+    throw new SpecError(
+      `operation id ${JSON.stringify(printable(odd))} cannot name a constant of src/generated/operations.ts: ` +
+        "the generator takes snake_case ids of two words or more (create_role)",
+    );
+  }
   const sorted = Object.fromEntries(ids.map((id) => [id, facts[id] as OperationFacts]));
   const { consts, table } = sharedValues(sorted);
   return [
@@ -301,10 +316,15 @@ export function describeOperations(doc: OpenApiDocument): string {
     "export type OperationId = keyof Operations;",
     "",
     ...ALL_REQUIRED,
-    "// What the table holds more than once, written once.",
+    "// What the operations hold more than once, written once.",
     ...consts,
-    "/** What the spec says about each operation, for the checks and messages at run time. */",
-    `export const operations = ${table} as const satisfies Record<OperationId, unknown>;`,
+    "// What the spec says about each operation, for the checks and messages at run time.",
+    ...ids.map((id) => `export const ${id} = ${constant(sourceOf(table[id]))};\n`),
+    "/** Every operation by its id. */",
+    `export const operations = { ${ids.join(", ")} } as const satisfies Record<OperationId, unknown>;`,
+    "",
+    "/** One operation's facts. */",
+    "export type Operation = (typeof operations)[OperationId];",
     "",
   ].join("\n");
 }

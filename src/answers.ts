@@ -4,7 +4,7 @@
 // them before the spec catches up (`pscale_managed`).
 import { errorFromResponse, type PlanetScaleError, requestIdOf, type Unusable, unusableAnswer } from "./errors.ts";
 import type { Operation } from "./generated/operations.ts";
-import { type OperationPolicy, parseRetryAfter } from "./retry.ts";
+import { type OperationRule, parseRetryAfter } from "./retry.ts";
 import { type FieldSchema, schemaProblem } from "./schema.ts";
 import { redactInspect } from "./secrets.ts";
 import { BodyTooLargeError, type Exchange } from "./transport.ts";
@@ -30,11 +30,7 @@ export function answerProblem(schema: FieldSchema, value: unknown): string | und
 }
 
 /** A 2xx read to its end: the result, checked against its schema, or why it cannot be used. */
-function successOf(
-  facts: Operation,
-  policy: OperationPolicy,
-  exchange: Exchange,
-): { data: unknown } | { why: Unusable } {
+function successOf(facts: Operation, policy: OperationRule, exchange: Exchange): { data: unknown } | { why: Unusable } {
   const { text, readError } = exchange;
   if (readError instanceof BodyTooLargeError) return { why: { kind: "too large", limit: readError.limit } };
   if (readError !== undefined) return { why: { kind: "broken off", read: text.length, cause: readError } };
@@ -54,7 +50,7 @@ function successOf(
  * An answer that should carry a one-time password must carry it, and the username it goes with:
  * the spec types them as strings, and an empty one is as lost as an absent one.
  */
-function credentialsProblem(policy: OperationPolicy, parsed: unknown): string | undefined {
+function credentialsProblem(policy: OperationRule, parsed: unknown): string | undefined {
   if (!policy.returnsPassword || typeof parsed !== "object" || parsed === null) return undefined;
   const record = parsed as Record<string, unknown>;
   const missing = ["username", "password"].filter((key) => typeof record[key] !== "string" || record[key] === "");
@@ -67,7 +63,7 @@ function credentialsProblem(policy: OperationPolicy, parsed: unknown): string | 
  */
 export function readAnswer(
   facts: Operation,
-  policy: OperationPolicy,
+  policy: OperationRule,
   response: Response,
   exchange: Exchange,
   secrets: readonly string[],

@@ -3,7 +3,7 @@
 // words that say what an unknown outcome means and how to check. Input refusals are made in
 // validate.ts (InvalidRequestError), where the rules are.
 import type { OperationId } from "./generated/operations.ts";
-import type { OperationPolicy } from "./retry.ts";
+import type { OperationRule } from "./retry.ts";
 import { printable, redactText } from "./secrets.ts";
 
 export interface ErrorDetails {
@@ -383,7 +383,7 @@ function unusableWords(why: Unusable): string {
  */
 export function unusableAnswer(
   operation: OperationId,
-  policy: OperationPolicy,
+  policy: OperationRule,
   response: Response,
   text: string,
   why: Unusable,
@@ -413,7 +413,7 @@ function methodOf(operation: string): string {
  */
 export function explainUnknownOutcome(
   error: PlanetScaleError,
-  policy: OperationPolicy,
+  policy: OperationRule,
   params: Record<string, unknown>,
 ): PlanetScaleError {
   const where = `${String(params.organization)}/${String(params.database)}/${String(params.branch)}`;

@@ -17,7 +17,7 @@ import {
 import { enterGate, type Gate } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import type { Operation, OperationId } from "./generated/operations.ts";
-import { decide, holdAfter, type OperationPolicy, operationPolicy, type RetrySettings } from "./retry.ts";
+import { decide, holdAfter, type OperationRule, operationRules, type RetrySettings } from "./retry.ts";
 import type { Exchange, RecordingFetch } from "./transport.ts";
 import type {
   OperationResult,
@@ -54,7 +54,7 @@ interface Call {
   operation: OperationId;
   /** What the spec says about it (generated). */
   facts: Operation;
-  policy: OperationPolicy;
+  policy: OperationRule;
   params: Record<string, unknown>;
   split: SplitParams;
   signal: AbortSignal | undefined;
@@ -82,7 +82,7 @@ function prepare(ctx: ClientContext, facts: Operation, params: unknown, options:
   } = checkRequestOptions(operation, options);
   if (signal?.aborted) throw abortedBeforeSending(operation, signal);
   const settings = maxRetries === ctx.retry.maxRetries ? ctx.retry : { ...ctx.retry, maxRetries };
-  const policy: OperationPolicy = operationPolicy[operation];
+  const policy: OperationRule = operationRules[operation];
   const given = params as Record<string, unknown>;
   return { operation, facts, policy, params: given, split, signal, timeoutMs, headers, settings };
 }

@@ -407,6 +407,12 @@ function methodOf(operation: string): string {
   return operation.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
+/** The call that finds a role by its name on the caller's branch, as a message tells it. */
+function listRolesCall(name: unknown): string {
+  const q = typeof name === "string" ? `, q: ${JSON.stringify(printable(name))}` : "";
+  return `listRoles({ organization, database, branch${q} })`;
+}
+
 /**
  * Adds to a failure what it means on the server and how to check: for an outcome left open, and for
  * a create whose 2xx could not be used (the role exists; its password may be in error.body).
@@ -419,9 +425,8 @@ export function explainUnknownOutcome(
   const where = `${String(params.organization)}/${String(params.database)}/${String(params.branch)}`;
   const status = error.status ?? 0;
   if (error instanceof UnexpectedResponseError && status >= 200 && status < 300 && !policy.repeatable) {
-    const name = typeof params.name === "string" ? printable(params.name) : undefined;
-    const which = name ? `A role named ${JSON.stringify(name)}` : "A role";
-    const find = name ? `listRoles({ organization, database, branch, q: ${JSON.stringify(name)} })` : "listRoles";
+    const which = typeof params.name === "string" ? `A role named ${JSON.stringify(printable(params.name))}` : "A role";
+    const find = listRolesCall(params.name);
     extendMessage(error, ` ${which} now exists on ${where}; if you cannot use it, find it with ${find} and delete it.`);
     return error;
   }
@@ -435,11 +440,10 @@ export function explainUnknownOutcome(
         `so the old password may already be invalid. Call ${methodOf(String(error.operation))}(${args}) again to get a working one.`,
     );
   } else if (!policy.repeatable) {
-    const byName = typeof params.name === "string" ? `, q: ${JSON.stringify(params.name)}` : "";
     extendMessage(
       error,
       `. The outcome is unknown: the role may have been created on ${where} although no usable answer came back, ` +
-        `so it was not sent again. Check with listRoles({ organization, database, branch${byName} }) and delete any role you cannot use.`,
+        `so it was not sent again. Check with ${listRolesCall(params.name)} and delete any role you cannot use.`,
     );
   }
   return error;
@@ -488,8 +492,8 @@ export function recoveryUnchecked(
   extendMessage(
     original,
     `. Recovery could not check whether role ${attemptName} was created (${(listError as Error).message}), so it ` +
-      `deleted nothing and did not create again. Look for it with listRoles({ organization, database, branch, ` +
-      `q: ${JSON.stringify(attemptName)} }) and delete it if it is there: its password was never seen`,
+      `deleted nothing and did not create again. Look for it with ${listRolesCall(attemptName)} and delete it if ` +
+      "it is there: its password was never seen",
   );
   return original;
 }

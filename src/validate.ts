@@ -40,14 +40,18 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/** A call's input refused before sending: the operation, what is wrong, and that nothing went out. */
+function refuse(operation: string, field: string, what: string): never {
+  throw new InvalidRequestError(`${operation}: ${what}. Nothing was sent.`, { operation, field });
+}
+
 function fail(operation: string, field: string, allowed: string, value: unknown): never {
-  throw new InvalidRequestError(
-    `${operation}: ${field} must be ${allowed}; got ${describe(value)}. Nothing was sent.`,
-    {
-      operation,
-      field,
-    },
-  );
+  refuse(operation, field, `${field} must be ${allowed}; got ${describe(value)}`);
+}
+
+/** A key that is none of the allowed ones, refused naming them. */
+function refuseUnknown(operation: string, field: string, what: string, key: string, allowed: readonly string[]): never {
+  refuse(operation, field, `unknown ${what} ${JSON.stringify(key)}; allowed: ${allowed.join(", ")}`);
 }
 
 /** Checks one value the caller gives against its generated schema, and the API's unwritten rules. */
@@ -110,11 +114,7 @@ export function splitParams(facts: Operation, params: unknown): SplitParams {
     const inQuery = Object.hasOwn(query, name);
     const schema = inQuery ? query[name] : Object.hasOwn(fields, name) ? fields[name] : undefined;
     if (!schema) {
-      const known = [...pathParams, ...Object.keys(query), ...Object.keys(fields)];
-      throw new InvalidRequestError(
-        `${operation}: unknown field ${JSON.stringify(name)}; allowed: ${known.join(", ")}. Nothing was sent.`,
-        { operation, field: name },
-      );
+      refuseUnknown(operation, name, "field", name, [...pathParams, ...Object.keys(query), ...Object.keys(fields)]);
     }
     checkValue(operation, name, schema, value);
     if (inQuery) split.query[name] = value;
@@ -207,12 +207,7 @@ export function checkRequestOptions(operation: string, options: unknown): Reques
   if (!isPlainObject(options)) fail(operation, "options", "an object of request options", options);
   const known = operation === "create_role" ? CREATE_OPTION_KEYS : REQUEST_OPTION_KEYS;
   const unknown = Object.keys(options).find((key) => !known.includes(key));
-  if (unknown !== undefined) {
-    throw new InvalidRequestError(
-      `${operation}: unknown option ${JSON.stringify(unknown)}; allowed: ${known.join(", ")}. Nothing was sent.`,
-      { operation, field: `options.${unknown}` },
-    );
-  }
+  if (unknown !== undefined) refuseUnknown(operation, `options.${unknown}`, "option", unknown, known);
   const { signal } = options as RequestOptions;
   if (signal !== undefined && !isAbortSignal(signal)) fail(operation, "signal", "an AbortSignal", signal);
   checkDuration(operation, "timeoutMs", options.timeoutMs, 1);
@@ -236,17 +231,11 @@ export function checkCreateOptions(params: unknown, options: unknown): RequestOp
   const checked = checkRequestOptions("create_role", options) as RequestOptions & { recoverAmbiguous?: unknown };
   const { recoverAmbiguous } = checked;
   if (recoverAmbiguous !== undefined && typeof recoverAmbiguous !== "boolean") {
-    throw new InvalidRequestError("create_role: recoverAmbiguous must be true or false. Nothing was sent.", {
-      operation: "create_role",
-      field: "recoverAmbiguous",
-    });
+    refuse("create_role", "recoverAmbiguous", "recoverAmbiguous must be true or false");
   }
   const name = (params as { name?: unknown } | undefined)?.name;
   if (recoverAmbiguous && (typeof name !== "string" || name.trim() === "")) {
-    throw new InvalidRequestError(
-      "create_role: recoverAmbiguous needs a name, to find the role a lost answer created. Nothing was sent.",
-      { operation: "create_role", field: "name" },
-    );
+    refuse("create_role", "name", "recoverAmbiguous needs a name, to find the role a lost answer created");
   }
   return checked as RequestOptions & { recoverAmbiguous?: boolean };
 }

@@ -9,7 +9,7 @@ import { ROOT } from "./support/run.ts";
 // Issue 16's target is 14 500 B (CREATE_ROLE_GZIP_TARGET), which this bundle does not meet yet (what
 // is left to cut is in the client and the gate: see bench/package-cost.ts). Until then the ceiling is
 // what it weighs now, so that it can only shrink; lower it with every cut.
-const CREATE_ROLE_GZIP_CEILING = 14_700;
+const CREATE_ROLE_GZIP_CEILING = 14_650;
 
 describe("the cost of the package", () => {
   it("import { createRole } bundles to no more than its ceiling, min+gzip", async () => {

@@ -4,6 +4,7 @@ import type { Client } from "openapi-fetch";
 import * as openapiFetch from "openapi-fetch";
 import { type Clock, systemClock } from "./clock.ts";
 import { authorizationHeader, credentialsIdentity, type ServiceToken } from "./credentials.ts";
+import { explainUnknownReset } from "./errors.ts";
 import { ConcurrencyGate, createRateLimiter, type Gate, type RateLimiter } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import {
@@ -20,7 +21,7 @@ import {
 } from "./generated/operations.ts";
 import { type Lease, type LeaseOptions, leaseRole } from "./lease.ts";
 import { debugLogger } from "./log.ts";
-import { type ClientContext, callWithResponse, responsePromise } from "./request.ts";
+import { type ClientContext, callWithResponse, responsePromise, type Steps } from "./request.ts";
 import { defaultRetrySettings, type RetrySettings } from "./retry.ts";
 import {
   type CreateRoleOptions,
@@ -280,10 +281,11 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
   const settings = settle(options);
   const limiter = settings.rateLimiter || undefined;
   const ctx = contextOf(settings, { concurrency: new ConcurrencyGate(settings.maxConcurrency), limiter });
+  // A reset whose outcome is left open may already have made the old password invalid: its error says so.
   const call =
-    <Op extends Operation>(facts: Op) =>
+    <Op extends Operation>(facts: Op, explain?: Steps["explain"]) =>
     (params: OperationParams<Op["id"]>, requestOptions?: RequestOptions) =>
-      responsePromise(callWithResponse(ctx, facts, params, requestOptions));
+      responsePromise(callWithResponse(ctx, facts, params, requestOptions, { explain }));
 
   // Methods only: the credentials live in the closure, so logging the client shows no secret.
   const client: PlanetScaleClient = redactInspect({
@@ -301,10 +303,10 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
     updateRole: call(update_role),
     deleteRole: call(delete_role) as PlanetScaleClient["deleteRole"],
     renewRole: call(renew_role),
-    resetRole: call(reset_role),
+    resetRole: call(reset_role, explainUnknownReset),
     reassignRoleObjects: call(reassign_role_objects) as PlanetScaleClient["reassignRoleObjects"],
     getDefaultRole: call(get_default_role),
-    resetDefaultRole: call(reset_default_role) as PlanetScaleClient["resetDefaultRole"],
+    resetDefaultRole: call(reset_default_role, explainUnknownReset) as PlanetScaleClient["resetDefaultRole"],
     leaseRole: (params: CreateRoleParams, leaseOptions?: LeaseOptions) =>
       leaseRole({ client, clock: ctx.clock }, params, leaseOptions),
     raw: guardedRaw(ctx.raw),

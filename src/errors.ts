@@ -413,39 +413,42 @@ function listRolesCall(name: unknown): string {
   return `listRoles({ organization, database, branch${q} })`;
 }
 
+/** Where the call's role lives, as `organization/database/branch`. */
+function whereOf(params: Record<string, unknown>): string {
+  return `${String(params.organization)}/${String(params.database)}/${String(params.branch)}`;
+}
+
 /**
- * Adds to a failure what it means on the server and how to check: for an outcome left open, and for
- * a create whose 2xx could not be used (the role exists; its password may be in error.body).
+ * Adds to a create's failure what it means on the server and how to check: a 2xx that could not be
+ * used (the role exists; its password may be in error.body), or an outcome left open.
  */
-export function explainUnknownOutcome(
-  error: PlanetScaleError,
-  policy: OperationRule,
-  params: Record<string, unknown>,
-): PlanetScaleError {
-  const where = `${String(params.organization)}/${String(params.database)}/${String(params.branch)}`;
+export function explainUnknownCreate(error: PlanetScaleError, params: Record<string, unknown>): PlanetScaleError {
+  const where = whereOf(params);
   const status = error.status ?? 0;
-  if (error instanceof UnexpectedResponseError && status >= 200 && status < 300 && !policy.repeatable) {
+  if (error instanceof UnexpectedResponseError && status >= 200 && status < 300) {
     const which = typeof params.name === "string" ? `A role named ${JSON.stringify(printable(params.name))}` : "A role";
     const find = listRolesCall(params.name);
     extendMessage(error, ` ${which} now exists on ${where}; if you cannot use it, find it with ${find} and delete it.`);
-    return error;
-  }
-  if (!error.outcomeUnknown) return error;
-  if (policy.returnsPassword && policy.repeatable) {
-    const args =
-      typeof params.id === "string" ? "{ organization, database, branch, id }" : "{ organization, database, branch }";
-    extendMessage(
-      error,
-      `. The outcome is unknown: the password on ${where} may have been reset although no usable answer came back, ` +
-        `so the old password may already be invalid. Call ${methodOf(String(error.operation))}(${args}) again to get a working one.`,
-    );
-  } else if (!policy.repeatable) {
+  } else if (error.outcomeUnknown) {
     extendMessage(
       error,
       `. The outcome is unknown: the role may have been created on ${where} although no usable answer came back, ` +
         `so it was not sent again. Check with ${listRolesCall(params.name)} and delete any role you cannot use.`,
     );
   }
+  return error;
+}
+
+/** Adds to the failure of a reset whose outcome was left open that the old password may be gone, and what to call. */
+export function explainUnknownReset(error: PlanetScaleError, params: Record<string, unknown>): PlanetScaleError {
+  if (!error.outcomeUnknown) return error;
+  const args =
+    typeof params.id === "string" ? "{ organization, database, branch, id }" : "{ organization, database, branch }";
+  extendMessage(
+    error,
+    `. The outcome is unknown: the password on ${whereOf(params)} may have been reset although no usable answer came back, ` +
+      `so the old password may already be invalid. Call ${methodOf(String(error.operation))}(${args}) again to get a working one.`,
+  );
   return error;
 }
 

@@ -10,7 +10,6 @@ import {
   abortedBeforeSending,
   abortedWhileWaiting,
   attemptFailure,
-  explainUnknownOutcome,
   PlanetScaleError,
   RateLimitError,
 } from "./errors.ts";
@@ -65,6 +64,17 @@ interface Call {
 
 /** What recovery does for a create whose outcome is unknown: clean up, and say what to send next. */
 export type Recover = (failure: PlanetScaleError) => Promise<object>;
+
+/**
+ * What a caller adds for its operation: `recover`, the opt-in recovery of an ambiguous create; and
+ * `explain`, which adds to a failure what it means on the server and how to check (errors.ts has one
+ * for creates and one for resets). Given by the caller rather than looked up, so that a bundle
+ * carries only the words for the operations it calls.
+ */
+export interface Steps {
+  recover?: Recover | undefined;
+  explain?: ((failure: PlanetScaleError, params: Record<string, unknown>) => PlanetScaleError) | undefined;
+}
 
 // openapi-fetch types each call by its literal path; here the path comes from the operation table,
 // so the call goes through this one signature. The public types stay exact (types.ts).
@@ -193,7 +203,7 @@ export async function callWithResponse<Op extends Operation, Id extends Operatio
   facts: Op,
   params: unknown,
   options?: unknown,
-  recover?: Recover,
+  { recover, explain }: Steps = {},
 ): Promise<ResponseInfo<OperationResult<Id>>> {
   const call = prepare(ctx, facts, params, options);
   const { operation } = call;
@@ -215,7 +225,7 @@ export async function callWithResponse<Op extends Operation, Id extends Operatio
     const decision = decide(failure, call.policy, history, call.settings);
     history.earlierOutcomeUnknown ||= failure.outcomeUnknown;
     if (decision.kind === "done") return notFoundMeansDone(failure) as ResponseInfo<OperationResult<Id>>;
-    if (decision.kind === "fail") throw explainUnknownOutcome(failure, call.policy, call.params);
+    if (decision.kind === "fail") throw explain ? explain(failure, call.params) : failure;
     if (decision.kind === "recover") {
       history.mayRecover = false;
       call.params = (await (recover as Recover)(failure)) as Record<string, unknown>;

@@ -4,6 +4,7 @@
 import {
   AbortError,
   badPaging,
+  explainUnknownCreate,
   InvalidRequestError,
   leftBehind,
   NotFoundError,
@@ -150,7 +151,8 @@ export async function createRoleWithRecovery(
   options?: CreateRoleOptions,
 ): Promise<ResponseInfo<Role>> {
   const { recoverAmbiguous, ...requestOptions } = checkCreateOptions(params, options);
-  if (!recoverAmbiguous) return callWithResponse(ctx, create_role, params, requestOptions);
+  const explain = explainUnknownCreate;
+  if (!recoverAmbiguous) return callWithResponse(ctx, create_role, params, requestOptions, { explain });
   let sent: CreateRoleParams & { name: string } = { ...params, name: attemptName(params.name as string) };
   // The pipeline asks for this once, when an attempt's outcome is unknown; the next attempt it
   // makes is a new create under a name of its own.
@@ -159,7 +161,7 @@ export async function createRoleWithRecovery(
     sent = { ...params, name: attemptName(params.name as string) };
     return sent;
   };
-  return callWithResponse(ctx, create_role, sent, requestOptions, recover);
+  return callWithResponse(ctx, create_role, sent, requestOptions, { recover, explain });
 }
 
 /** Deletes the role(s) carrying this attempt's name, if the lost create made one; touches nothing else. */

@@ -28,15 +28,16 @@ export interface ErrorDetails {
 const hiddenHeaders = new WeakMap<Error, Headers>();
 const hiddenBodies = new WeakMap<Error, string>();
 
+// The fields are `declare`d: each constructor assigns them, so none is defined first as undefined.
 export class PlanetScaleError extends Error {
   override name = "PlanetScaleError";
-  readonly operation: string | undefined;
-  readonly status: number | undefined;
-  readonly code: string | undefined;
-  readonly apiMessage: string | undefined;
-  readonly requestId: string | undefined;
+  declare readonly operation: string | undefined;
+  declare readonly status: number | undefined;
+  declare readonly code: string | undefined;
+  declare readonly apiMessage: string | undefined;
+  declare readonly requestId: string | undefined;
   /** The request may have taken effect on the server; see the message for how to check. */
-  outcomeUnknown: boolean;
+  declare outcomeUnknown: boolean;
 
   constructor(message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -85,7 +86,7 @@ export function extendMessage(error: Error, more: string): void {
 export class InvalidRequestError extends PlanetScaleError {
   override name = "InvalidRequestError";
   /** The offending input, e.g. "ttl" or "inherited_roles[1]". */
-  readonly field: string | undefined;
+  declare readonly field: string | undefined;
   constructor(message: string, details: ErrorDetails & { field?: string } = {}) {
     super(message, details);
     this.field = details.field;
@@ -105,9 +106,9 @@ export interface Needs {
 export class PermissionDeniedError extends PlanetScaleError {
   override name = "PermissionDeniedError";
   /** Service-token accesses of which the operation needs at least one, from the spec. */
-  readonly serviceTokenAccesses: readonly string[];
+  declare readonly serviceTokenAccesses: readonly string[];
   /** OAuth scopes, per resource level, of which the operation needs at least one. */
-  readonly oauthScopes: Readonly<Record<string, readonly string[]>>;
+  declare readonly oauthScopes: Readonly<Record<string, readonly string[]>>;
   constructor(message: string, details: ErrorDetails & { needs?: Needs | undefined } = {}) {
     super(`${message}${needsText(details.operation, details.needs)}`, details);
     this.serviceTokenAccesses = details.needs?.serviceTokenAccesses ?? [];
@@ -122,7 +123,7 @@ export class NotFoundError extends PlanetScaleError {
 export class RateLimitError extends PlanetScaleError {
   override name = "RateLimitError";
   /** How long the server asked us to wait, when it said so. */
-  readonly retryAfterMs: number | undefined;
+  declare readonly retryAfterMs: number | undefined;
   constructor(message: string, details: ErrorDetails & { retryAfterMs?: number | undefined } = {}) {
     super(message, details);
     this.retryAfterMs = details.retryAfterMs;
@@ -136,7 +137,7 @@ export class ServerError extends PlanetScaleError {
 export class ConnectionError extends PlanetScaleError {
   override name = "ConnectionError";
   /** False only when the connection was never established, so the server cannot have seen the request. */
-  readonly requestSent: boolean;
+  declare readonly requestSent: boolean;
   constructor(message: string, details: ErrorDetails & { requestSent: boolean }) {
     super(message, details);
     this.requestSent = details.requestSent;

@@ -3,12 +3,20 @@
 // deterministic for a given build and tool versions (bench/package-cost.ts prints them in full).
 // `npm test` builds dist/ before this runs.
 import { describe, expect, it } from "vitest";
-import { CREATE_ROLE_GZIP_TARGET, createRoleBundle, TYPE_COST_TARGET, typesToCheck } from "./support/package-size.ts";
+import {
+  CREATE_ROLE_GZIP_TARGET,
+  createRoleBundle,
+  OCTOKIT_GZIP,
+  OCTOKIT_RATIO_TARGET,
+  TYPE_COST_TARGET,
+  typesToCheck,
+} from "./support/package-size.ts";
 import { ROOT } from "./support/run.ts";
 
-// Issue 16's target is 14 500 B min+gzip (CREATE_ROLE_GZIP_TARGET), which the bundle now meets with a
-// few bytes to spare; the ceiling can only come down from here.
-const CREATE_ROLE_GZIP_CEILING = CREATE_ROLE_GZIP_TARGET;
+// Issue 16's targets: at most 14 500 B min+gzip (CREATE_ROLE_GZIP_TARGET), and at most 0.85x Octokit
+// core + plugin-retry + plugin-throttling (17 000 B), which is 14 450 B and so the one that binds. The
+// bundle meets both now; the ceiling can only come down from here.
+const CREATE_ROLE_GZIP_CEILING = Math.min(CREATE_ROLE_GZIP_TARGET, OCTOKIT_RATIO_TARGET * OCTOKIT_GZIP);
 
 describe("the cost of the package", () => {
   it("import { createRole } bundles to no more than its ceiling, min+gzip", async () => {

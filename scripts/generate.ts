@@ -1,7 +1,8 @@
 // npm run generate [-- --check] [--spec FILE] [--out DIR]
 // Writes src/generated/ from openapi/planetscale.yaml: the openapi-typescript types, and the
 // per-operation facts the runtime needs (method, path, parameters, body fields with their enum
-// lists, required accesses and scopes). With --check it writes nothing and fails when the
+// lists, required accesses and scopes, the literal segments other routes have where its path has a
+// parameter). With --check it writes nothing and fails when the
 // committed files differ from what the spec gives, or when the spec leaves a decision open
 // (scripts/lib/decisions.ts); without it, the open decisions are printed as notes.
 import { mkdir, readFile, writeFile } from "node:fs/promises";

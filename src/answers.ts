@@ -3,8 +3,8 @@
 // Unknown fields and enum values the spec does not list pass through untouched: PlanetScale adds
 // them before the spec catches up (`pscale_managed`).
 import { errorFromResponse, type PlanetScaleError, requestIdOf, type Unusable, unusableAnswer } from "./errors.ts";
-import { type OperationId, operations } from "./generated/operations.ts";
-import { type OperationPolicy, operationPolicy, parseRetryAfter } from "./retry.ts";
+import type { Operation } from "./generated/operations.ts";
+import { type OperationRule, parseRetryAfter } from "./retry.ts";
 import { type FieldSchema, schemaProblem } from "./schema.ts";
 import { redactInspect } from "./secrets.ts";
 import { BodyNotUtf8Error, BodyTooLargeError, type Exchange } from "./transport.ts";
@@ -30,12 +30,12 @@ export function answerProblem(schema: FieldSchema, value: unknown): string | und
 }
 
 /** A 2xx read to its end: the result, checked against its schema, or why it cannot be used. */
-function successOf(operation: OperationId, exchange: Exchange): { data: unknown } | { why: Unusable } {
+function successOf(facts: Operation, policy: OperationRule, exchange: Exchange): { data: unknown } | { why: Unusable } {
   const { text, readError } = exchange;
   if (readError instanceof BodyTooLargeError) return { why: { kind: "too large", limit: readError.limit } };
   if (readError instanceof BodyNotUtf8Error) return { why: { kind: "not utf-8" } };
   if (readError !== undefined) return { why: { kind: "broken off", read: text.length, cause: readError } };
-  const schema: FieldSchema | null = operations[operation].response;
+  const schema: FieldSchema | null = facts.response;
   if (schema === null) return { data: undefined };
   let parsed: unknown;
   try {
@@ -43,7 +43,7 @@ function successOf(operation: OperationId, exchange: Exchange): { data: unknown 
   } catch {
     return { why: { kind: "not json" } };
   }
-  const problem = answerProblem(schema, parsed) ?? credentialsProblem(operation, parsed);
+  const problem = answerProblem(schema, parsed) ?? credentialsProblem(policy, parsed);
   return problem ? { why: { kind: "wrong shape", problem } } : { data: redactInspect(parsed as object) };
 }
 
@@ -51,8 +51,7 @@ function successOf(operation: OperationId, exchange: Exchange): { data: unknown 
  * An answer that should carry a one-time password must carry it, and the username it goes with:
  * the spec types them as strings, and an empty one is as lost as an absent one.
  */
-function credentialsProblem(operation: OperationId, parsed: unknown): string | undefined {
-  const policy: OperationPolicy = operationPolicy[operation];
+function credentialsProblem(policy: OperationRule, parsed: unknown): string | undefined {
   if (!policy.returnsPassword || typeof parsed !== "object" || parsed === null) return undefined;
   const record = parsed as Record<string, unknown>;
   const missing = ["username", "password"].filter((key) => typeof record[key] !== "string" || record[key] === "");
@@ -64,8 +63,8 @@ function credentialsProblem(operation: OperationId, parsed: unknown): string | u
  * either is masked for the credentials and made printable by the error constructors.
  */
 export function readAnswer(
-  operation: OperationId,
-  policy: OperationPolicy,
+  facts: Operation,
+  policy: OperationRule,
   response: Response,
   exchange: Exchange,
   secrets: readonly string[],
@@ -74,9 +73,13 @@ export function readAnswer(
   const requestId = requestIdOf(response.headers, secrets);
   if (!response.ok) {
     const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), now);
-    throw errorFromResponse(operation, response, exchange.text, { retryAfterMs, secrets }) as PlanetScaleError;
+    throw errorFromResponse(facts.id, response, exchange.text, {
+      retryAfterMs,
+      secrets,
+      needs: facts,
+    }) as PlanetScaleError;
   }
-  const success = successOf(operation, exchange);
-  if ("why" in success) throw unusableAnswer(operation, policy, response, exchange.text, success.why, requestId);
+  const success = successOf(facts, policy, exchange);
+  if ("why" in success) throw unusableAnswer(facts.id, policy, response, exchange.text, success.why, requestId);
   return { data: success.data, requestId };
 }

@@ -4,12 +4,24 @@ import type { Client } from "openapi-fetch";
 import * as openapiFetch from "openapi-fetch";
 import { type Clock, systemClock } from "./clock.ts";
 import { authorizationHeader, credentialsIdentity, type ServiceToken } from "./credentials.ts";
-import { ConcurrencyGate, createRateLimiter, type RateLimiter } from "./gate.ts";
+import { explainUnknownReset } from "./errors.ts";
+import { ConcurrencyGate, createRateLimiter, type Gate, type RateLimiter } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
-import type { OperationId } from "./generated/operations.ts";
+import {
+  delete_role,
+  get_default_role,
+  get_role,
+  list_roles,
+  type Operation,
+  reassign_role_objects,
+  renew_role,
+  reset_default_role,
+  reset_role,
+  update_role,
+} from "./generated/operations.ts";
 import { type Lease, type LeaseOptions, leaseRole } from "./lease.ts";
 import { debugLogger } from "./log.ts";
-import { type ClientContext, callWithResponse, responsePromise } from "./request.ts";
+import { type ClientContext, callWithResponse, responsePromise, type Steps } from "./request.ts";
 import { defaultRetrySettings, type RetrySettings } from "./retry.ts";
 import {
   type CreateRoleOptions,
@@ -40,7 +52,7 @@ import type {
   RolePage,
   UpdateRoleParams,
 } from "./types.ts";
-import { checkClientSettings, checkClientShape, checkedRawInit } from "./validate.ts";
+import { checkClientSettings, checkClientShape, checkedRawInit, checkFetch } from "./validate.ts";
 import { VERSION } from "./version.ts";
 
 // openapi-fetch has only a default export. Its CommonJS build sets `exports.default` with
@@ -188,16 +200,11 @@ function processEnv(): Record<string, string | undefined> {
   );
 }
 
-/**
- * The options with their defaults filled in, each checked. `defaultLimiter` is the limiter when none
- * is given: createClient's gate, or none for the standalone createRole, whose one call has nothing to
- * share it with (its 429s are waited out by the call itself), so that its bundle carries no gate.
- */
-function settle(options: ClientOptions, defaultLimiter: (clock: Clock) => RateLimiter | false) {
-  checkClientShape(options);
+/** The options with their defaults filled in; `rateLimiter` stands in when none is given. */
+function withDefaults(options: ClientOptions, rateLimiter: (clock: Clock) => RateLimiter | false) {
   const env = options.env ?? processEnv();
   const clock = options.clock ?? systemClock;
-  const settings = {
+  return {
     env,
     clock,
     baseUrl: options.baseUrl ?? (env.PLANETSCALE_API_URL || DEFAULT_BASE_URL),
@@ -209,11 +216,19 @@ function settle(options: ClientOptions, defaultLimiter: (clock: Clock) => RateLi
     logger: options.logger ?? debugLogger(env),
     backoff: options.backoff ?? {},
     maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
-    rateLimiter: options.rateLimiter ?? defaultLimiter(clock),
+    rateLimiter: options.rateLimiter ?? rateLimiter(clock),
     onRetry: options.onRetry,
   };
+}
+
+type Settings = ReturnType<typeof withDefaults> & { authorization: string };
+
+/** createClient's options, each checked, with their defaults; a shared limiter learns whose budget it keeps. */
+function settle(options: ClientOptions): Settings {
+  checkClientShape(options);
+  const settings = withDefaults(options, (clock) => createRateLimiter({ clock }));
   checkClientSettings(settings);
-  const authorization = authorizationHeader(options, env);
+  const authorization = authorizationHeader(options, settings.env);
   const bind = settings.rateLimiter ? settings.rateLimiter.bind?.bind(settings.rateLimiter) : undefined;
   if (bind) {
     const identity = credentialsIdentity(authorization);
@@ -225,7 +240,7 @@ function settle(options: ClientOptions, defaultLimiter: (clock: Clock) => RateLi
 }
 
 /** The context every call of the client shares: transport, openapi-fetch client, gate, clock. */
-function contextOf(settings: ReturnType<typeof settle>): ClientContext {
+function contextOf(settings: Settings, gate?: Gate): ClientContext {
   const { authorization, userAgent, backoff, clock } = settings;
   const guarded = guardedFetch(settings.fetch, authorization, settings.baseUrl);
   const raw = createFetchClient<paths>({
@@ -248,7 +263,6 @@ function contextOf(settings: ReturnType<typeof settle>): ClientContext {
     maxDelayMs: backoff.maxMs ?? defaultRetrySettings.maxDelayMs,
     maxRetryAfterMs: backoff.maxRetryAfterMs ?? defaultRetrySettings.maxRetryAfterMs,
   };
-  const limiter = settings.rateLimiter || undefined;
   return {
     raw,
     fetch: guarded,
@@ -257,24 +271,27 @@ function contextOf(settings: ReturnType<typeof settle>): ClientContext {
     retry,
     log: settings.logger,
     secrets: secretsOf(authorization),
-    gate: { concurrency: new ConcurrencyGate(settings.maxConcurrency), limiter },
+    gate,
     onRetry: settings.onRetry,
     clock,
   };
 }
 
 export function createClient(options: ClientOptions = {}): PlanetScaleClient {
-  const ctx = contextOf(settle(options, (clock) => createRateLimiter({ clock })));
+  const settings = settle(options);
+  const limiter = settings.rateLimiter || undefined;
+  const ctx = contextOf(settings, { concurrency: new ConcurrencyGate(settings.maxConcurrency), limiter });
+  // A reset whose outcome is left open may already have made the old password invalid: its error says so.
   const call =
-    <Id extends OperationId>(operation: Id) =>
-    (params: OperationParams<Id>, requestOptions?: RequestOptions) =>
-      responsePromise(callWithResponse(ctx, operation, params, requestOptions));
+    <Op extends Operation>(facts: Op, explain?: Steps["explain"]) =>
+    (params: OperationParams<Op["id"]>, requestOptions?: RequestOptions) =>
+      responsePromise(callWithResponse(ctx, facts, params, requestOptions, { explain }));
 
   // Methods only: the credentials live in the closure, so logging the client shows no secret.
   const client: PlanetScaleClient = redactInspect({
     createRole: (params: CreateRoleParams, requestOptions?: CreateRoleOptions) =>
       responsePromise(createRoleWithRecovery(ctx, params, requestOptions)),
-    listRoles: call("list_roles") as PlanetScaleClient["listRoles"],
+    listRoles: call(list_roles) as PlanetScaleClient["listRoles"],
     listAllRoles: (params: Omit<ListRolesParams, "page">, requestOptions?: RequestOptions) =>
       listAllRoles(ctx, params, requestOptions),
     createTemporaryRole: <T>(
@@ -282,14 +299,14 @@ export function createClient(options: ClientOptions = {}): PlanetScaleClient {
       use: (role: Role) => Promise<T> | T,
       requestOptions?: CreateRoleOptions,
     ) => createTemporaryRole(ctx, params, use, requestOptions),
-    getRole: call("get_role"),
-    updateRole: call("update_role"),
-    deleteRole: call("delete_role") as PlanetScaleClient["deleteRole"],
-    renewRole: call("renew_role"),
-    resetRole: call("reset_role"),
-    reassignRoleObjects: call("reassign_role_objects") as PlanetScaleClient["reassignRoleObjects"],
-    getDefaultRole: call("get_default_role"),
-    resetDefaultRole: call("reset_default_role") as PlanetScaleClient["resetDefaultRole"],
+    getRole: call(get_role),
+    updateRole: call(update_role),
+    deleteRole: call(delete_role) as PlanetScaleClient["deleteRole"],
+    renewRole: call(renew_role),
+    resetRole: call(reset_role, explainUnknownReset),
+    reassignRoleObjects: call(reassign_role_objects) as PlanetScaleClient["reassignRoleObjects"],
+    getDefaultRole: call(get_default_role),
+    resetDefaultRole: call(reset_default_role, explainUnknownReset) as PlanetScaleClient["resetDefaultRole"],
     leaseRole: (params: CreateRoleParams, leaseOptions?: LeaseOptions) =>
       leaseRole({ client, clock: ctx.clock }, params, leaseOptions),
     raw: guardedRaw(ctx.raw),
@@ -317,6 +334,12 @@ function guardedRaw(raw: Client<paths>): Client<paths> {
 /** createRole with a client built from the environment (PLANETSCALE_SERVICE_TOKEN_ID/…, PLANETSCALE_API_URL). */
 export function createRole(params: CreateRoleParams, options?: CreateRoleOptions): ResponsePromise<Role> {
   // Straight to the pipeline rather than through createClient's methods, so that a bundle of
-  // `import { createRole }` carries none of them (the lease above all).
-  return responsePromise(createRoleWithRecovery(contextOf(settle({}, () => false)), params, options));
+  // `import { createRole }` carries none of them (the lease above all). It takes no client options,
+  // so of createClient's checks only those of what the environment gives apply: the credentials,
+  // the base URL (guardedFetch), a global fetch. Its one call has no gate: nothing to share a
+  // concurrency cap or a rate limiter with, and its 429s are waited out by the call itself.
+  const settings = withDefaults({}, () => false);
+  checkFetch(settings.fetch);
+  const ctx = contextOf({ ...settings, authorization: authorizationHeader({}, settings.env) });
+  return responsePromise(createRoleWithRecovery(ctx, params, options));
 }

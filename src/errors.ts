@@ -2,8 +2,8 @@
 // answer mapped to its class, a failed fetch, a fired deadline or abort, an unusable 2xx, and the
 // words that say what an unknown outcome means and how to check. Input refusals are made in
 // validate.ts (InvalidRequestError), where the rules are.
-import { type OperationId, operations } from "./generated/operations.ts";
-import type { OperationPolicy } from "./retry.ts";
+import type { OperationId } from "./generated/operations.ts";
+import type { OperationRule } from "./retry.ts";
 import { printable, redactText } from "./secrets.ts";
 
 export interface ErrorDetails {
@@ -28,15 +28,16 @@ export interface ErrorDetails {
 const hiddenHeaders = new WeakMap<Error, Headers>();
 const hiddenBodies = new WeakMap<Error, string>();
 
+// The fields are `declare`d: each constructor assigns them, so none is defined first as undefined.
 export class PlanetScaleError extends Error {
   override name = "PlanetScaleError";
-  readonly operation: string | undefined;
-  readonly status: number | undefined;
-  readonly code: string | undefined;
-  readonly apiMessage: string | undefined;
-  readonly requestId: string | undefined;
+  declare readonly operation: string | undefined;
+  declare readonly status: number | undefined;
+  declare readonly code: string | undefined;
+  declare readonly apiMessage: string | undefined;
+  declare readonly requestId: string | undefined;
   /** The request may have taken effect on the server; see the message for how to check. */
-  outcomeUnknown: boolean;
+  declare outcomeUnknown: boolean;
 
   constructor(message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -85,7 +86,7 @@ export function extendMessage(error: Error, more: string): void {
 export class InvalidRequestError extends PlanetScaleError {
   override name = "InvalidRequestError";
   /** The offending input, e.g. "ttl" or "inherited_roles[1]". */
-  readonly field: string | undefined;
+  declare readonly field: string | undefined;
   constructor(message: string, details: ErrorDetails & { field?: string } = {}) {
     super(message, details);
     this.field = details.field;
@@ -96,17 +97,22 @@ export class AuthenticationError extends PlanetScaleError {
   override name = "AuthenticationError";
 }
 
+/** What an operation needs of the credentials, as the spec says (its generated facts). */
+export interface Needs {
+  readonly serviceTokenAccesses: readonly string[];
+  readonly oauthScopes: Readonly<Record<string, readonly string[]>>;
+}
+
 export class PermissionDeniedError extends PlanetScaleError {
   override name = "PermissionDeniedError";
   /** Service-token accesses of which the operation needs at least one, from the spec. */
-  readonly serviceTokenAccesses: readonly string[];
+  declare readonly serviceTokenAccesses: readonly string[];
   /** OAuth scopes, per resource level, of which the operation needs at least one. */
-  readonly oauthScopes: Readonly<Record<string, readonly string[]>>;
-  constructor(message: string, details: ErrorDetails = {}) {
-    const needs = needsOf(details.operation);
-    super(`${message}${needs.text}`, details);
-    this.serviceTokenAccesses = needs.serviceTokenAccesses;
-    this.oauthScopes = needs.oauthScopes;
+  declare readonly oauthScopes: Readonly<Record<string, readonly string[]>>;
+  constructor(message: string, details: ErrorDetails & { needs?: Needs | undefined } = {}) {
+    super(`${message}${needsText(details.operation, details.needs)}`, details);
+    this.serviceTokenAccesses = details.needs?.serviceTokenAccesses ?? [];
+    this.oauthScopes = details.needs?.oauthScopes ?? {};
   }
 }
 
@@ -117,7 +123,7 @@ export class NotFoundError extends PlanetScaleError {
 export class RateLimitError extends PlanetScaleError {
   override name = "RateLimitError";
   /** How long the server asked us to wait, when it said so. */
-  readonly retryAfterMs: number | undefined;
+  declare readonly retryAfterMs: number | undefined;
   constructor(message: string, details: ErrorDetails & { retryAfterMs?: number | undefined } = {}) {
     super(message, details);
     this.retryAfterMs = details.retryAfterMs;
@@ -131,7 +137,7 @@ export class ServerError extends PlanetScaleError {
 export class ConnectionError extends PlanetScaleError {
   override name = "ConnectionError";
   /** False only when the connection was never established, so the server cannot have seen the request. */
-  readonly requestSent: boolean;
+  declare readonly requestSent: boolean;
   constructor(message: string, details: ErrorDetails & { requestSent: boolean }) {
     super(message, details);
     this.requestSent = details.requestSent;
@@ -163,17 +169,14 @@ export class UnexpectedResponseError extends PlanetScaleError {
   }
 }
 
-function needsOf(operation: string | undefined) {
-  const facts =
-    operation && Object.hasOwn(operations, operation) ? operations[operation as keyof typeof operations] : undefined;
-  const serviceTokenAccesses: readonly string[] = facts?.serviceTokenAccesses ?? [];
-  const oauthScopes: Readonly<Record<string, readonly string[]>> = facts?.oauthScopes ?? {};
-  if (!facts) return { serviceTokenAccesses, oauthScopes, text: "" };
-  const scopes = Object.entries(oauthScopes).map(([level, list]) => `${level}: ${list.join(", ")}`);
-  const text =
-    `. ${operation} needs a service token with one of these accesses: ${serviceTokenAccesses.join(", ")}` +
-    `; or an OAuth token with one of these scopes (${scopes.join("; ")})`;
-  return { serviceTokenAccesses, oauthScopes, text };
+/** The sentence a 403's message ends with: which accesses or scopes would do. */
+function needsText(operation: string | undefined, needs: Needs | undefined): string {
+  if (!needs) return "";
+  const scopes = Object.entries(needs.oauthScopes).map(([level, list]) => `${level}: ${list.join(", ")}`);
+  return (
+    `. ${operation} needs a service token with one of these accesses: ${needs.serviceTokenAccesses.join(", ")}` +
+    `; or an OAuth token with one of these scopes (${scopes.join("; ")})`
+  );
 }
 
 const REQUEST_ID_HEADERS = ["x-request-id", "request-id", "x-planetscale-request-id"];
@@ -215,7 +218,7 @@ export function errorFromResponse(
   operation: string,
   response: Response,
   text: string,
-  extra: { retryAfterMs?: number | undefined; secrets?: readonly string[] } = {},
+  extra: { retryAfterMs?: number | undefined; secrets?: readonly string[]; needs?: Needs } = {},
 ): PlanetScaleError {
   const { status } = response;
   const api = apiErrorOf(text, extra.secrets ?? []);
@@ -231,7 +234,7 @@ export function errorFromResponse(
   };
   const message = `${operation} failed: ${status}${api.code ? ` ${api.code}` : ""}: ${said}${requestId ? ` (request id ${requestId})` : ""}`;
   if (status === 401) return new AuthenticationError(message, details);
-  if (status === 403) return new PermissionDeniedError(message, details);
+  if (status === 403) return new PermissionDeniedError(message, { ...details, needs: extra.needs });
   if (status === 404) return new NotFoundError(message, details);
   if (status === 429) return new RateLimitError(message, { ...details, retryAfterMs: extra.retryAfterMs });
   // A 5xx may come after the server acted (a proxy timing out, a crash after the write).
@@ -383,7 +386,7 @@ function unusableWords(why: Unusable): string {
  */
 export function unusableAnswer(
   operation: OperationId,
-  policy: OperationPolicy,
+  policy: OperationRule,
   response: Response,
   text: string,
   why: Unusable,
@@ -407,44 +410,48 @@ function methodOf(operation: string): string {
   return operation.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
+/** The call that finds a role by its name on the caller's branch, as a message tells it. */
+function listRolesCall(name: unknown): string {
+  const q = typeof name === "string" ? `, q: ${JSON.stringify(printable(name))}` : "";
+  return `listRoles({ organization, database, branch${q} })`;
+}
+
+/** Where the call's role lives, as `organization/database/branch`. */
+function whereOf(params: Record<string, unknown>): string {
+  return `${String(params.organization)}/${String(params.database)}/${String(params.branch)}`;
+}
+
 /**
- * Adds to a failure what it means on the server and how to check: for an outcome left open, and for
- * a create whose 2xx could not be used (the role exists; its password may be in error.body).
+ * Adds to a create's failure what it means on the server and how to check: a 2xx that could not be
+ * used (the role exists; its password may be in error.body), or an outcome left open.
  */
-export function explainUnknownOutcome(
-  error: PlanetScaleError,
-  policy: OperationPolicy,
-  params: Record<string, unknown>,
-  earlierOutcomeUnknown = false,
-): PlanetScaleError {
-  // An earlier attempt that may have taken effect leaves the call's outcome open, whatever the last said.
-  if (earlierOutcomeUnknown) error.outcomeUnknown = true;
-  const where = `${String(params.organization)}/${String(params.database)}/${String(params.branch)}`;
+export function explainUnknownCreate(error: PlanetScaleError, params: Record<string, unknown>): PlanetScaleError {
+  const where = whereOf(params);
   const status = error.status ?? 0;
-  if (error instanceof UnexpectedResponseError && status >= 200 && status < 300 && !policy.repeatable) {
-    const name = typeof params.name === "string" ? printable(params.name) : undefined;
-    const which = name ? `A role named ${JSON.stringify(name)}` : "A role";
-    const find = name ? `listRoles({ organization, database, branch, q: ${JSON.stringify(name)} })` : "listRoles";
+  if (error instanceof UnexpectedResponseError && status >= 200 && status < 300) {
+    const which = typeof params.name === "string" ? `A role named ${JSON.stringify(printable(params.name))}` : "A role";
+    const find = listRolesCall(params.name);
     extendMessage(error, ` ${which} now exists on ${where}; if you cannot use it, find it with ${find} and delete it.`);
-    return error;
-  }
-  if (!error.outcomeUnknown) return error;
-  if (policy.returnsPassword && policy.repeatable) {
-    const args =
-      typeof params.id === "string" ? "{ organization, database, branch, id }" : "{ organization, database, branch }";
-    extendMessage(
-      error,
-      `. The outcome is unknown: the password on ${where} may have been reset although no usable answer came back, ` +
-        `so the old password may already be invalid. Call ${methodOf(String(error.operation))}(${args}) again to get a working one.`,
-    );
-  } else if (!policy.repeatable) {
-    const byName = typeof params.name === "string" ? `, q: ${JSON.stringify(params.name)}` : "";
+  } else if (error.outcomeUnknown) {
     extendMessage(
       error,
       `. The outcome is unknown: the role may have been created on ${where} although no usable answer came back, ` +
-        `so it was not sent again. Check with listRoles({ organization, database, branch${byName} }) and delete any role you cannot use.`,
+        `so it was not sent again. Check with ${listRolesCall(params.name)} and delete any role you cannot use.`,
     );
   }
+  return error;
+}
+
+/** Adds to the failure of a reset whose outcome was left open that the old password may be gone, and what to call. */
+export function explainUnknownReset(error: PlanetScaleError, params: Record<string, unknown>): PlanetScaleError {
+  if (!error.outcomeUnknown) return error;
+  const args =
+    typeof params.id === "string" ? "{ organization, database, branch, id }" : "{ organization, database, branch }";
+  extendMessage(
+    error,
+    `. The outcome is unknown: the password on ${whereOf(params)} may have been reset although no usable answer came back, ` +
+      `so the old password may already be invalid. Call ${methodOf(String(error.operation))}(${args}) again to get a working one.`,
+  );
   return error;
 }
 
@@ -491,8 +498,8 @@ export function recoveryUnchecked(
   extendMessage(
     original,
     `. Recovery could not check whether role ${attemptName} was created (${(listError as Error).message}), so it ` +
-      `deleted nothing and did not create again. Look for it with listRoles({ organization, database, branch, ` +
-      `q: ${JSON.stringify(attemptName)} }) and delete it if it is there: its password was never seen`,
+      `deleted nothing and did not create again. Look for it with ${listRolesCall(attemptName)} and delete it if ` +
+      "it is there: its password was never seen",
   );
   return original;
 }

@@ -10,14 +10,13 @@ import {
   abortedBeforeSending,
   abortedWhileWaiting,
   attemptFailure,
-  explainUnknownOutcome,
   PlanetScaleError,
   RateLimitError,
 } from "./errors.ts";
 import { enterGate, type Gate } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
-import { type OperationId, operations } from "./generated/operations.ts";
-import { decide, holdAfter, type OperationPolicy, operationPolicy, type RetrySettings } from "./retry.ts";
+import type { Operation, OperationId } from "./generated/operations.ts";
+import { decide, holdAfter, type OperationRule, operationRules, type RetrySettings } from "./retry.ts";
 import { redactResponseInfo } from "./secrets.ts";
 import type { Exchange, RecordingFetch } from "./transport.ts";
 import type {
@@ -41,8 +40,11 @@ export interface ClientContext {
   log: ((event: RequestLogEvent) => void) | undefined;
   /** The credentials in the forms a server might echo them, masked in anything shown. */
   secrets: readonly string[];
-  /** The client's one gate: concurrency cap and rate limiter, shared by all its calls. */
-  gate: Gate;
+  /**
+   * The client's one gate: concurrency cap and rate limiter, shared by all its calls. None for the
+   * standalone createRole, whose one call has nothing to share it with.
+   */
+  gate: Gate | undefined;
   onRetry: ((event: RetryEvent) => void) | undefined;
   clock: Clock;
 }
@@ -50,7 +52,9 @@ export interface ClientContext {
 /** One call, its input checked: what every attempt of it sends and under which rules. */
 interface Call {
   operation: OperationId;
-  policy: OperationPolicy;
+  /** What the spec says about it (generated). */
+  facts: Operation;
+  policy: OperationRule;
   params: Record<string, unknown>;
   split: SplitParams;
   signal: AbortSignal | undefined;
@@ -62,13 +66,25 @@ interface Call {
 /** What recovery does for a create whose outcome is unknown: clean up, and say what to send next. */
 export type Recover = (failure: PlanetScaleError) => Promise<object>;
 
+/**
+ * What a caller adds for its operation: `recover`, the opt-in recovery of an ambiguous create; and
+ * `explain`, which adds to a failure what it means on the server and how to check (errors.ts has one
+ * for creates and one for resets). Given by the caller rather than looked up, so that a bundle
+ * carries only the words for the operations it calls.
+ */
+export interface Steps {
+  recover?: Recover | undefined;
+  explain?: ((failure: PlanetScaleError, params: Record<string, unknown>) => PlanetScaleError) | undefined;
+}
+
 // openapi-fetch types each call by its literal path; here the path comes from the operation table,
 // so the call goes through this one signature. The public types stay exact (types.ts).
 type Request = (method: string, path: string, init: Record<string, unknown>) => Promise<{ response: Response }>;
 
 /** Stage 1: the input, checked before anything is sent. */
-function prepare(ctx: ClientContext, operation: OperationId, params: unknown, options: unknown): Call {
-  const split = splitParams(operation, params);
+function prepare(ctx: ClientContext, facts: Operation, params: unknown, options: unknown): Call {
+  const operation = facts.id;
+  const split = splitParams(facts, params);
   const {
     signal,
     timeoutMs = ctx.timeoutMs,
@@ -77,8 +93,9 @@ function prepare(ctx: ClientContext, operation: OperationId, params: unknown, op
   } = checkRequestOptions(operation, options);
   if (signal?.aborted) throw abortedBeforeSending(operation, signal);
   const settings = maxRetries === ctx.retry.maxRetries ? ctx.retry : { ...ctx.retry, maxRetries };
-  const policy: OperationPolicy = operationPolicy[operation];
-  return { operation, policy, params: params as Record<string, unknown>, split, signal, timeoutMs, headers, settings };
+  const policy: OperationRule = operationRules[operation];
+  const given = params as Record<string, unknown>;
+  return { operation, facts, policy, params: given, split, signal, timeoutMs, headers, settings };
 }
 
 /** Stage 2: through the gate, then one exchange, within the attempt's deadline. */
@@ -97,7 +114,7 @@ async function attemptOnce(ctx: ClientContext, call: Call, attempt: number): Pro
   try {
     // A call that met its deadline or abort at the gate was never sent, and says so.
     const deadlineAt = ctx.clock.now() + call.timeoutMs;
-    const entering = enterGate(ctx.gate, deadline.signal, () => deadlineAt - ctx.clock.now());
+    const entering = ctx.gate && enterGate(ctx.gate, deadline.signal, () => deadlineAt - ctx.clock.now());
     if (entering) await entering.catch((reason: unknown) => Promise.reject(attemptFailure(reason, state)));
     state.sent = true;
     return await exchangeOnce(ctx, call, attempt, state, deadline.expired);
@@ -124,14 +141,14 @@ async function exchangeOnce(
       throw attemptFailure(error, state);
     });
     status = response.status;
-    if (status !== 429) ctx.gate.limiter?.accepted(response.headers);
+    if (status !== 429) ctx.gate?.limiter?.accepted(response.headers);
     // A deadline or abort that cut a 2xx body short is a timeout or an abort (retried where
     // harmless), unless the answer carried a one-time password: then what was read is kept. An error
     // answer cut short still has its status, which is what decides.
     if (response.ok && exchange.readError !== undefined && signal.aborted && !call.policy.returnsPassword) {
       throw attemptFailure(exchange.readError, state);
     }
-    const answer = readAnswer(call.operation, call.policy, response, exchange, ctx.secrets, ctx.clock.now());
+    const answer = readAnswer(call.facts, call.policy, response, exchange, ctx.secrets, ctx.clock.now());
     log({ status: response.status, ...(answer.requestId ? { requestId: answer.requestId } : {}) });
     return { data: answer.data, response, requestId: answer.requestId };
   } catch (error) {
@@ -141,15 +158,15 @@ async function exchangeOnce(
     // The hold starts before this call gives up its place, so that no call waiting for the place
     // slips through ahead of it.
     if (failure instanceof RateLimitError)
-      ctx.gate.limiter?.limited(holdAfter(failure, attempt, call.settings), failure.headers);
+      ctx.gate?.limiter?.limited(holdAfter(failure, attempt, call.settings), failure.headers);
     throw failure;
   } finally {
-    ctx.gate.concurrency.leave();
+    ctx.gate?.concurrency.leave();
   }
 }
 
 function send(ctx: ClientContext, call: Call, signal: AbortSignal, exchange: Exchange) {
-  const facts = operations[call.operation];
+  const { facts } = call;
   return (ctx.raw.request as Request)(facts.method, facts.path, {
     params: { path: call.split.path, query: call.split.query },
     body: call.split.body,
@@ -170,7 +187,7 @@ function logAttempt(
   fields: Partial<RequestLogEvent>,
 ): void {
   if (!ctx.log) return;
-  const facts = operations[call.operation];
+  const { facts } = call;
   // The URL as sent, less the client's base: path and query, never the host.
   const path = exchange.url.startsWith(ctx.baseUrl) ? exchange.url.slice(ctx.baseUrl.length) : facts.path;
   const method = facts.method.toUpperCase();
@@ -178,19 +195,23 @@ function logAttempt(
   quietly(ctx.log, { operation: call.operation, method, path, attempt, durationMs, ...fields });
 }
 
-/** Stage 5 runs here: each failure goes to `decide`, and the loop does what it says. */
-export async function callWithResponse<Id extends OperationId>(
+/**
+ * Stage 5 runs here: each failure goes to `decide`, and the loop does what it says. The operation
+ * comes as its generated facts (`create_role`…), so that a bundle carries only the operations it calls.
+ */
+export async function callWithResponse<Op extends Operation, Id extends OperationId = Op["id"]>(
   ctx: ClientContext,
-  operation: Id,
+  facts: Op,
   params: unknown,
   options?: unknown,
-  recover?: Recover,
+  { recover, explain }: Steps = {},
 ): Promise<ResponseInfo<OperationResult<Id>>> {
-  const call = prepare(ctx, operation, params, options);
+  const call = prepare(ctx, facts, params, options);
+  const { operation } = call;
   const history = {
     attempt: 0,
     earlierOutcomeUnknown: false,
-    gated: ctx.gate.limiter !== undefined,
+    gated: ctx.gate?.limiter !== undefined,
     mayRecover: !!recover,
   };
   for (;;) {
@@ -205,22 +226,28 @@ export async function callWithResponse<Id extends OperationId>(
     const decision = decide(failure, call.policy, history, call.settings);
     history.earlierOutcomeUnknown ||= failure.outcomeUnknown;
     if (decision.kind === "done") return notFoundMeansDone(failure) as ResponseInfo<OperationResult<Id>>;
-    if (decision.kind === "fail") {
-      throw explainUnknownOutcome(failure, call.policy, call.params, history.earlierOutcomeUnknown);
-    }
+    if (decision.kind === "fail") throw finalFailure(failure, history.earlierOutcomeUnknown, call, explain);
     if (decision.kind === "recover") {
       history.mayRecover = false;
       call.params = (await (recover as Recover)(failure)) as Record<string, unknown>;
-      call.split = splitParams(operation, call.params);
+      call.split = splitParams(facts, call.params);
       continue;
     }
     quietly(ctx.onRetry, { operation, attempt: history.attempt, error: failure, delayMs: decision.delayMs });
     if (decision.atGate) continue;
     await ctx.clock.sleep(decision.delayMs, call.signal).catch((reason: unknown) => {
-      const aborted = abortedWhileWaiting(operation, failure, reason);
-      throw explainUnknownOutcome(aborted, call.policy, call.params, history.earlierOutcomeUnknown);
+      throw finalFailure(abortedWhileWaiting(operation, failure, reason), history.earlierOutcomeUnknown, call, explain);
     });
   }
+}
+
+/**
+ * The failure a call ends with, in the words its caller gave: open when an earlier attempt may have
+ * taken effect, whatever the last one said (a reset left open, then refused or aborted).
+ */
+function finalFailure(failure: PlanetScaleError, earlierUnknown: boolean, call: Call, explain: Steps["explain"]) {
+  if (earlierUnknown) failure.outcomeUnknown = true;
+  return explain ? explain(failure, call.params) : failure;
 }
 
 function notFoundMeansDone(failure: PlanetScaleError): ResponseInfo<undefined> {
@@ -240,13 +267,13 @@ export function quietly<T>(hook: ((value: T) => unknown) | undefined, value: T):
   } catch {}
 }
 
-export async function callOperation<Id extends OperationId>(
+export async function callOperation<Op extends Operation>(
   ctx: ClientContext,
-  operation: Id,
+  facts: Op,
   params: unknown,
   options?: unknown,
-): Promise<OperationResult<Id>> {
-  return (await callWithResponse(ctx, operation, params, options)).data;
+): Promise<OperationResult<Op["id"]>> {
+  return (await callWithResponse(ctx, facts, params, options)).data;
 }
 
 /**

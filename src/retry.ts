@@ -24,38 +24,54 @@ export interface OperationPolicy {
   notFoundOnRepeatMeansDone?: true;
 }
 
+/** What the pipeline reads of a row: the rule without its reason. */
+export type OperationRule = Omit<OperationPolicy, "because">;
+
 /**
  * Every operation sends again when the connection was never established (nothing reached the
- * server) and after a 429 (the server refused it unseen). Beyond that, only where a repeat is harmless.
+ * server) and after a 429 (the server refused it unseen). Beyond that, only where a repeat is
+ * harmless. Each row's reason is beside it in `operationReasons`: the pipeline reads only these, so
+ * that a bundle that calls the API carries the words only if it imports `operationPolicy`.
  */
-export const operationPolicy = {
-  create_role: {
-    repeatable: false,
-    because: "each create mints another role; a repeat after a lost answer leaves a role whose password nobody has",
-    returnsPassword: true,
-  },
-  list_roles: { repeatable: true, because: "reads only" },
-  get_role: { repeatable: true, because: "reads only" },
-  get_default_role: { repeatable: true, because: "reads only" },
-  update_role: { repeatable: true, because: "PATCH sets the same name and settings again; the end state is the same" },
-  delete_role: {
-    repeatable: true,
-    because: "the role is gone either way; a repeat after a lost answer sees 404, which counts as done",
-    notFoundOnRepeatMeansDone: true,
-  },
-  renew_role: { repeatable: true, because: "renewing again only moves the expiry to the same point, from now" },
-  reset_role: {
-    repeatable: true,
-    because: "each reset replaces the password; only the last answer's password works, and that is the one returned",
-    returnsPassword: true,
-  },
-  reset_default_role: {
-    repeatable: true,
-    because: "as reset_role: the last password returned is the one that works",
-    returnsPassword: true,
-  },
-  reassign_role_objects: { repeatable: true, because: "objects already owned by the successor stay with it" },
-} as const satisfies Record<OperationId, OperationPolicy>;
+export const operationRules = {
+  create_role: { repeatable: false, returnsPassword: true },
+  list_roles: { repeatable: true },
+  get_role: { repeatable: true },
+  get_default_role: { repeatable: true },
+  update_role: { repeatable: true },
+  delete_role: { repeatable: true, notFoundOnRepeatMeansDone: true },
+  renew_role: { repeatable: true },
+  reset_role: { repeatable: true, returnsPassword: true },
+  reset_default_role: { repeatable: true, returnsPassword: true },
+  reassign_role_objects: { repeatable: true },
+} as const satisfies Record<OperationId, OperationRule>;
+
+/** Why each row of `operationRules` says what it says, in terms of what a repeat does on PlanetScale's side. */
+const operationReasons = {
+  create_role: "each create mints another role; a repeat after a lost answer leaves a role whose password nobody has",
+  list_roles: "reads only",
+  get_role: "reads only",
+  get_default_role: "reads only",
+  update_role: "PATCH sets the same name and settings again; the end state is the same",
+  delete_role: "the role is gone either way; a repeat after a lost answer sees 404, which counts as done",
+  renew_role: "renewing again only moves the expiry to the same point, from now",
+  reset_role: "each reset replaces the password; only the last answer's password works, and that is the one returned",
+  reset_default_role: "as reset_role: the last password returned is the one that works",
+  reassign_role_objects: "objects already owned by the successor stay with it",
+} as const satisfies Record<OperationId, string>;
+
+type Policy = { readonly [Id in OperationId]: (typeof operationRules)[Id] & { readonly because: string } };
+
+function withReasons(): Policy {
+  const rows = Object.entries(operationRules).map(([id, rule]) => [
+    id,
+    { ...rule, because: operationReasons[id as OperationId] },
+  ]);
+  return Object.fromEntries(rows) as Policy;
+}
+
+/** The retry policy, one row per operation: each rule with its reason. */
+export const operationPolicy: Policy = /* @__PURE__ */ withReasons();
 
 export interface RetrySettings {
   maxRetries: number;
@@ -167,7 +183,7 @@ function ambiguousCreate(error: PlanetScaleError): boolean {
  */
 export function decide(
   error: PlanetScaleError,
-  policy: OperationPolicy,
+  policy: OperationRule,
   history: CallHistory,
   settings: RetrySettings,
 ): Decision {

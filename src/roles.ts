@@ -4,6 +4,7 @@
 import {
   AbortError,
   badPaging,
+  explainUnknownCreate,
   InvalidRequestError,
   leftBehind,
   NotFoundError,
@@ -11,6 +12,7 @@ import {
   recoveryLeftBehind,
   recoveryUnchecked,
 } from "./errors.ts";
+import { create_role, delete_role, list_roles } from "./generated/operations.ts";
 import { type ClientContext, callOperation, callWithResponse } from "./request.ts";
 import { redactInspect } from "./secrets.ts";
 import type { CreateRoleParams, ListRolesParams, RequestOptions, ResponseInfo, Role, RolePage } from "./types.ts";
@@ -49,7 +51,7 @@ function pick(params: Where): Where {
 async function readAllPages(ctx: ClientContext, params: Omit<ListRolesParams, "page">, options?: RequestOptions) {
   const seen = new Map<string, ListedRole>();
   for (let page = 1; ; ) {
-    const answer = await callWithResponse(ctx, "list_roles", { ...params, page }, options);
+    const answer = await callWithResponse(ctx, list_roles, { ...params, page }, options);
     const result = answer.data;
     const fresh = result.data.filter((role) => !seen.has(role.id));
     for (const role of fresh) seen.set(role.id, role);
@@ -119,7 +121,7 @@ export async function createTemporaryRole<T>(
   const { recoverAmbiguous: _, ...requestOptions } = options ?? {};
   try {
     // Cleanup runs even when the caller's signal fired: that is what makes the role temporary.
-    await callOperation(ctx, "delete_role", { ...pick(params), id: role.id }, { ...requestOptions, signal: undefined });
+    await callOperation(ctx, delete_role, { ...pick(params), id: role.id }, { ...requestOptions, signal: undefined });
   } catch (deleteError) {
     // Gone already (the callback or a janitor deleted it): what the delete was for is done.
     if (!(deleteError instanceof NotFoundError)) {
@@ -149,7 +151,8 @@ export async function createRoleWithRecovery(
   options?: CreateRoleOptions,
 ): Promise<ResponseInfo<Role>> {
   const { recoverAmbiguous, ...requestOptions } = checkCreateOptions(params, options);
-  if (!recoverAmbiguous) return callWithResponse(ctx, "create_role", params, requestOptions);
+  const explain = explainUnknownCreate;
+  if (!recoverAmbiguous) return callWithResponse(ctx, create_role, params, requestOptions, { explain });
   let sent: CreateRoleParams & { name: string } = { ...params, name: attemptName(params.name as string) };
   // The pipeline asks for this once, when an attempt's outcome is unknown; the next attempt it
   // makes is a new create under a name of its own.
@@ -158,7 +161,7 @@ export async function createRoleWithRecovery(
     sent = { ...params, name: attemptName(params.name as string) };
     return sent;
   };
-  return callWithResponse(ctx, "create_role", sent, requestOptions, recover);
+  return callWithResponse(ctx, create_role, sent, requestOptions, { recover, explain });
 }
 
 /** Deletes the role(s) carrying this attempt's name, if the lost create made one; touches nothing else. */
@@ -179,7 +182,7 @@ async function removeAttemptRole(
   }
   for (const role of own) {
     try {
-      await callOperation(ctx, "delete_role", { ...where, id: role.id }, options);
+      await callOperation(ctx, delete_role, { ...where, id: role.id }, options);
     } catch (deleteError) {
       throw recoveryLeftBehind(original, where, role, deleteError);
     }

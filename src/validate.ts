@@ -4,14 +4,14 @@
 import type { ClientOptions } from "./client.ts";
 import { TIMER_LIMIT_MS } from "./clock.ts";
 import { InvalidRequestError } from "./errors.ts";
-import { type OperationId, operations } from "./generated/operations.ts";
+import { create_role, type Operation, type OperationId } from "./generated/operations.ts";
 import { type FieldSchema, schemaProblem } from "./schema.ts";
 import { printable } from "./secrets.ts";
 import { assertSafeUrl } from "./transport.ts";
 import type { InheritedRole, RequestOptions } from "./types.ts";
 
 /** The roles a new role may inherit, as the spec lists them (generated). */
-export const INHERITED_ROLES: readonly InheritedRole[] = operations.create_role.body.fields.inherited_roles.items.enum;
+export const INHERITED_ROLES: readonly InheritedRole[] = create_role.body.fields.inherited_roles.items.enum;
 
 export interface SplitParams {
   path: Record<string, string>;
@@ -22,30 +22,6 @@ export interface SplitParams {
 // A path parameter is one URL segment. Allowing only URL-unreserved characters (and no leading
 // dot, so no "." or "..") means no value can reach another endpoint, however it is encoded.
 const PATH_SEGMENT = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/;
-
-/**
- * For each operation's path parameters, the literal segments that sibling routes have at the same
- * place: `…/roles/{id}` with id "default" would be `…/roles/default`, which is get_default_role.
- * Derived from the generated paths, so a new sibling route is covered by a regenerate.
- */
-const SIBLING_SEGMENTS: Record<string, ReadonlySet<string>> = (() => {
-  const templates = Object.values(operations).map((facts) => (facts.path as string).split("/"));
-  const isParam = (segment: string) => segment.startsWith("{");
-  const found: Record<string, Set<string>> = {};
-  for (const [operation, facts] of Object.entries(operations)) {
-    const own = (facts.path as string).split("/");
-    own.forEach((segment, index) => {
-      if (!isParam(segment)) return;
-      const prefixMatches = (other: string[]) =>
-        own.slice(0, index).every((part, at) => isParam(part) || isParam(other[at] ?? "") || part === other[at]);
-      const literals = templates
-        .filter((other) => other.length > index && !isParam(other[index] ?? "{") && prefixMatches(other))
-        .map((other) => other[index] as string);
-      found[`${operation} ${segment.slice(1, -1)}`] = new Set(literals);
-    });
-  }
-  return found;
-})();
 
 // Rules the API applies that the spec leaves out, keyed by field name wherever it appears.
 const EXTRA_RULES: Record<string, (value: unknown) => string | undefined> = {
@@ -64,14 +40,18 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/** A call's input refused before sending: the operation, what is wrong, and that nothing went out. */
+function refuse(operation: string, field: string, what: string): never {
+  throw new InvalidRequestError(`${operation}: ${what}. Nothing was sent.`, { operation, field });
+}
+
 function fail(operation: string, field: string, allowed: string, value: unknown): never {
-  throw new InvalidRequestError(
-    `${operation}: ${field} must be ${allowed}; got ${describe(value)}. Nothing was sent.`,
-    {
-      operation,
-      field,
-    },
-  );
+  refuse(operation, field, `${field} must be ${allowed}; got ${describe(value)}`);
+}
+
+/** A key that is none of the allowed ones, refused naming them. */
+function refuseUnknown(operation: string, field: string, what: string, key: string, allowed: readonly string[]): never {
+  refuse(operation, field, `unknown ${what} ${JSON.stringify(key)}; allowed: ${allowed.join(", ")}`);
 }
 
 /** Checks one value the caller gives against its generated schema, and the API's unwritten rules. */
@@ -90,8 +70,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** A path parameter: one URL segment that cannot reach another route, however it is encoded. */
-function checkPathParam(operation: OperationId, name: string, value: unknown): string {
+/**
+ * A path parameter: one URL segment that cannot reach another route, however it is encoded.
+ * `siblings`: the literal segments other routes have in its place (`…/roles/{id}` with id "default"
+ * would be `…/roles/default`, get_default_role), which the generator derives from the spec's paths.
+ */
+function checkPathParam(operation: OperationId, name: string, value: unknown, siblings?: readonly string[]): string {
   if (value === undefined || value === "") fail(operation, name, "given (a non-empty string)", value);
   if (typeof value !== "string") fail(operation, name, "a string", value);
   if (!PATH_SEGMENT.test(value)) {
@@ -103,24 +87,24 @@ function checkPathParam(operation: OperationId, name: string, value: unknown): s
     );
   }
   // "default.json" too: a server that reads format suffixes (Rails does) routes it to "default".
-  const siblings = SIBLING_SEGMENTS[`${operation} ${name}`];
   const dot = value.indexOf(".");
-  if (siblings?.has(dot === -1 ? value : value.slice(0, dot))) {
-    const allowed = `other than ${[...siblings].join(", ")}, with or without a .suffix (those are other routes' paths)`;
+  if (siblings?.includes(dot === -1 ? value : value.slice(0, dot))) {
+    const allowed = `other than ${siblings.join(", ")}, with or without a .suffix (those are other routes' paths)`;
     fail(operation, name, allowed, value);
   }
   return value;
 }
 
-/** Validates `params` for `operation` and sorts them into path, query and body. */
-export function splitParams(operation: OperationId, params: unknown): SplitParams {
-  const facts = operations[operation];
+/** Validates `params` for the operation and sorts them into path, query and body. */
+export function splitParams(facts: Operation, params: unknown): SplitParams {
+  const operation = facts.id;
   if (!isPlainObject(params)) fail(operation, "params", "a plain object of path parameters and fields", params);
   const split: SplitParams = { path: {}, query: {}, body: facts.body ? {} : undefined };
   const pathParams: readonly string[] = facts.pathParams;
   const query: Record<string, FieldSchema> = facts.query;
   const fields: Record<string, FieldSchema> = facts.body?.fields ?? {};
-  for (const name of pathParams) split.path[name] = checkPathParam(operation, name, params[name]);
+  const siblings: Record<string, readonly string[] | undefined> = facts.siblingSegments;
+  for (const name of pathParams) split.path[name] = checkPathParam(operation, name, params[name], siblings[name]);
   for (const name of facts.body?.required ?? []) {
     if (params[name] === undefined) fail(operation, name, "given", undefined);
   }
@@ -130,11 +114,7 @@ export function splitParams(operation: OperationId, params: unknown): SplitParam
     const inQuery = Object.hasOwn(query, name);
     const schema = inQuery ? query[name] : Object.hasOwn(fields, name) ? fields[name] : undefined;
     if (!schema) {
-      const known = [...pathParams, ...Object.keys(query), ...Object.keys(fields)];
-      throw new InvalidRequestError(
-        `${operation}: unknown field ${JSON.stringify(name)}; allowed: ${known.join(", ")}. Nothing was sent.`,
-        { operation, field: name },
-      );
+      refuseUnknown(operation, name, "field", name, [...pathParams, ...Object.keys(query), ...Object.keys(fields)]);
     }
     checkValue(operation, name, schema, value);
     if (inQuery) split.query[name] = value;
@@ -227,12 +207,7 @@ export function checkRequestOptions(operation: string, options: unknown): Reques
   if (!isPlainObject(options)) fail(operation, "options", "an object of request options", options);
   const known = operation === "create_role" ? CREATE_OPTION_KEYS : REQUEST_OPTION_KEYS;
   const unknown = Object.keys(options).find((key) => !known.includes(key));
-  if (unknown !== undefined) {
-    throw new InvalidRequestError(
-      `${operation}: unknown option ${JSON.stringify(unknown)}; allowed: ${known.join(", ")}. Nothing was sent.`,
-      { operation, field: `options.${unknown}` },
-    );
-  }
+  if (unknown !== undefined) refuseUnknown(operation, `options.${unknown}`, "option", unknown, known);
   const { signal } = options as RequestOptions;
   if (signal !== undefined && !isAbortSignal(signal)) fail(operation, "signal", "an AbortSignal", signal);
   checkDuration(operation, "timeoutMs", options.timeoutMs, 1);
@@ -256,17 +231,11 @@ export function checkCreateOptions(params: unknown, options: unknown): RequestOp
   const checked = checkRequestOptions("create_role", options) as RequestOptions & { recoverAmbiguous?: unknown };
   const { recoverAmbiguous } = checked;
   if (recoverAmbiguous !== undefined && typeof recoverAmbiguous !== "boolean") {
-    throw new InvalidRequestError("create_role: recoverAmbiguous must be true or false. Nothing was sent.", {
-      operation: "create_role",
-      field: "recoverAmbiguous",
-    });
+    refuse("create_role", "recoverAmbiguous", "recoverAmbiguous must be true or false");
   }
   const name = (params as { name?: unknown } | undefined)?.name;
   if (recoverAmbiguous && (typeof name !== "string" || name.trim() === "")) {
-    throw new InvalidRequestError(
-      "create_role: recoverAmbiguous needs a name, to find the role a lost answer created. Nothing was sent.",
-      { operation: "create_role", field: "name" },
-    );
+    refuse("create_role", "name", "recoverAmbiguous needs a name, to find the role a lost answer created");
   }
   return checked as RequestOptions & { recoverAmbiguous?: boolean };
 }
@@ -360,6 +329,14 @@ function checkClock(clock: unknown): void {
   }
 }
 
+/** The fetch a client sends with: the caller's, or the global one, which some runtimes lack. */
+export function checkFetch(fetch: unknown): void {
+  if (typeof fetch !== "function") {
+    const why = fetch === undefined ? " (no global fetch found)" : `; got ${describe(fetch)}`;
+    throw new InvalidRequestError(`createClient: fetch must be a function${why}`, { field: "fetch" });
+  }
+}
+
 /** createClient's settings once the defaults are in: each in its range, before any request. */
 export function checkClientSettings(settings: {
   baseUrl: string;
@@ -387,10 +364,7 @@ export function checkClientSettings(settings: {
   if (settings.onRetry !== undefined && typeof settings.onRetry !== "function") {
     throw new InvalidRequestError("createClient: onRetry must be a function", { field: "onRetry" });
   }
-  if (typeof settings.fetch !== "function") {
-    const why = settings.fetch === undefined ? " (no global fetch found)" : `; got ${describe(settings.fetch)}`;
-    throw new InvalidRequestError(`createClient: fetch must be a function${why}`, { field: "fetch" });
-  }
+  checkFetch(settings.fetch);
   if (userAgent !== undefined && (typeof userAgent !== "string" || !/^[\x20-\x7e]*$/.test(userAgent))) {
     throw new InvalidRequestError("createClient: userAgent must be a string of printable ASCII", {
       field: "userAgent",

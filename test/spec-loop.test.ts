@@ -151,14 +151,18 @@ describe("a change that needs a decision", CHILD_PROCESSES, () => {
     expect(check.stderr).toContain(
       `operation disable_role (POST ${ROLE}/disable) has no row in operationPolicy (src/retry.ts): ` +
         "decide whether sending it again after a 5xx, a reset or a timeout is harmless (repeatable: true) " +
-        'or could act twice (repeatable: false), say why in "because", and list it in the Retries table of README.md.',
+        "or could act twice (repeatable: false) in operationRules, say why in operationReasons, and list it in the " +
+        "Retries table of README.md.",
     );
 
     const retry = await readRepo("src/retry.ts");
-    const row = '  disable_role: { repeatable: true, because: "disabling twice leaves it disabled" },\n';
+    const rule = "  disable_role: { repeatable: true },\n";
+    const reason = '  disable_role: "disabling twice leaves it disabled",\n';
+    const rulesEnd = "} as const satisfies Record<OperationId, OperationRule>;";
+    const reasonsEnd = "} as const satisfies Record<OperationId, string>;";
     await writeFile(
       path.join(repo, "src/retry.ts"),
-      retry.replace("} as const satisfies", `${row}} as const satisfies`),
+      retry.replace(rulesEnd, `${rule}${rulesEnd}`).replace(reasonsEnd, `${reason}${reasonsEnd}`),
     );
     const decided = await npmRun("generate", "--check");
     expect(decided.code, decided.stderr).toBe(0);

@@ -1,14 +1,15 @@
 // The spec tools on schemas as real-world documents write them: $ref (also to itself), allOf /
 // oneOf / anyOf, and OpenAPI 3.1's type lists. Each document here is small and made for its case.
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { render } from "../scripts/lib/generate.ts";
 import { operationFacts } from "../scripts/lib/operations.ts";
-import type { OpenApiDocument } from "../scripts/lib/spec.ts";
+import { type OpenApiDocument, parseDocument } from "../scripts/lib/spec.ts";
 import { diffSpecs, formatSummary } from "../scripts/lib/spec-diff.ts";
-import { tempDir } from "./support/run.ts";
+import { operations } from "../src/generated/operations.ts";
+import { ROOT, tempDir } from "./support/run.ts";
 
 /** One Roles-tagged POST /things, with the given request body and 200 answer schemas. */
 function document(
@@ -248,13 +249,9 @@ describe("the generator on real-world request fields", () => {
       await writeFile(specPath, JSON.stringify(doc));
       const files = await render(specPath);
       expect(files.get("openapi.ts")).toMatch(/label\?: string \| null;/);
-      const operations = files.get("operations.ts") ?? "";
-      const facts = JSON.parse(
-        (/export const operations = (\{[\s\S]*\}) as const/.exec(operations)?.[1] ?? "{}").replace(
-          /: (answer\d+)/g,
-          ': "$1"',
-        ),
-      );
+      const modulePath = path.join(dir, "facts.ts");
+      await writeFile(modulePath, files.get("operations.ts") ?? "");
+      const { operations: facts } = await import(pathToFileURL(modulePath).href);
       expect(facts.create_thing.body.fields).toEqual({
         kind: { type: "string", enum: ["reader", "writer"] },
         label: { type: "string", nullable: true },
@@ -282,5 +279,61 @@ describe("the generator on real-world request fields", () => {
       // Not every field of this one is required: its own list stays as the spec gives it.
       expect(answer.fields.partly.required).toEqual(["a"]);
     });
+  });
+});
+
+describe("the operation table the generator writes", () => {
+  it("holds every fact of the committed spec, with each long repeat written once", async () => {
+    const specPath = path.join(ROOT, "openapi/planetscale.yaml");
+    const doc = parseDocument(await readFile(specPath, "utf8"), specPath);
+    expect(JSON.parse(JSON.stringify(operations))).toEqual(operationFacts(doc));
+    const source = (await render(specPath)).get("operations.ts") ?? "";
+    // The roles a role may inherit: in create_role's body and in the answer of every role it returns.
+    expect(source.match(/"pg_read_all_data"/g)).toHaveLength(1);
+    // The OAuth scopes every operation shares: one table, a list for each of its three levels.
+    expect(source.match(/"manage_passwords"/g)).toHaveLength(3);
+  });
+
+  it.each(["delete", "get-thing", "x = 1; globalThis.pwned", "Get_Thing"])(
+    "refuses operation id %j, which could not name its constant, and writes nothing",
+    async (operationId) => {
+      const { dir, cleanup } = await tempDir();
+      try {
+        const doc = document({}, undefined, { type: "object" });
+        const post = (doc.paths["/things"] as { post: Record<string, unknown> }).post;
+        post.operationId = operationId;
+        const specPath = path.join(dir, "odd-id.json");
+        await writeFile(specPath, JSON.stringify(doc));
+        await expect(render(specPath)).rejects.toThrow(
+          `operation id ${JSON.stringify(operationId)} cannot name a constant of src/generated/operations.ts`,
+        );
+      } finally {
+        await cleanup();
+      }
+    },
+  );
+
+  it("names for each path parameter the literal segments other routes have in its place", () => {
+    const op = (operationId: string) => ({ get: { tags: ["Roles"], operationId, responses: {} } });
+    const doc: OpenApiDocument = {
+      openapi: "3.0.1",
+      info: { title: "things", version: "1" },
+      paths: {
+        "/orgs/{org}/things/{id}": op("get_thing"),
+        "/orgs/{org}/things/{id}/parts": op("list_parts"),
+        "/orgs/{org}/things/latest": op("get_latest"),
+        "/orgs/{org}/things/bulk-delete": op("bulk_delete"),
+        "/orgs/mine": op("get_mine"),
+        "/orgs/mine/{part}": op("get_mine_part"),
+        "/elsewhere/{id}": op("get_elsewhere"),
+      },
+    };
+    const facts = operationFacts(doc);
+    expect(facts.get_thing?.siblingSegments).toEqual({ org: ["mine"], id: ["bulk-delete", "latest"] });
+    expect(facts.list_parts?.siblingSegments).toEqual({ org: ["mine"], id: ["bulk-delete", "latest"] });
+    expect(facts.get_latest?.siblingSegments).toEqual({ org: ["mine"] });
+    // Its org "mine" is a literal where the others have a parameter: part "things" reaches them.
+    expect(facts.get_mine_part?.siblingSegments).toEqual({ part: ["things"] });
+    expect(facts.get_elsewhere?.siblingSegments).toEqual({});
   });
 });

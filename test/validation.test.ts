@@ -6,6 +6,7 @@ import { operations } from "../src/generated/operations.ts";
 import {
   ConnectionError,
   createClient,
+  createRole,
   INHERITED_ROLES,
   InvalidRequestError,
   type PlanetScaleClient,
@@ -644,5 +645,66 @@ describe("createClient's options, refused before any request", () => {
     const options = { maxConcurrency: Number.POSITIVE_INFINITY, clock, rateLimiter: limiter, userAgent: "app/1.0 (x)" };
     expect(() => createClient({ ...valid, ...options, fetch: noop as never, onRetry: noop, env: {} })).not.toThrow();
     expect(() => createClient({ ...valid, rateLimiter: false })).not.toThrow();
+  });
+});
+
+describe("the standalone createRole, refused before any request", () => {
+  // It takes no client options: what can be wrong is what the environment gives it.
+  const withEnv = async (env: Record<string, string>, run: () => unknown): Promise<unknown> => {
+    const saved = { ...process.env };
+    try {
+      delete process.env.PLANETSCALE_ACCESS_TOKEN;
+      Object.assign(process.env, { PLANETSCALE_API_URL: server.url }, env);
+      return await (async () => run())();
+    } catch (error) {
+      return error;
+    } finally {
+      process.env = saved;
+    }
+  };
+  const token = { PLANETSCALE_SERVICE_TOKEN_ID: "env-id", PLANETSCALE_SERVICE_TOKEN: "env-secret" };
+
+  it("refuses when the runtime has no global fetch, naming fetch", async () => {
+    const sent = server.requests.length;
+    const globalFetch = globalThis.fetch;
+    const error = await withEnv(token, () => {
+      (globalThis as { fetch?: unknown }).fetch = undefined;
+      try {
+        return createRole(BRANCH);
+      } finally {
+        globalThis.fetch = globalFetch;
+      }
+    });
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error).toMatchObject({
+      field: "fetch",
+      message: "createClient: fetch must be a function (no global fetch found)",
+    });
+    expect(server.requests).toHaveLength(sent);
+  });
+
+  it("refuses a PLANETSCALE_API_URL over plain http to another host, naming baseUrl", async () => {
+    const error = await withEnv({ ...token, PLANETSCALE_API_URL: "http://api.planetscale.com/v1" }, () =>
+      createRole(BRANCH),
+    );
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error).toMatchObject({ field: "baseUrl" });
+    expect((error as Error).message).toContain("credentials are only sent over https");
+  });
+
+  it("refuses when the environment holds no credentials, saying which variables to set", async () => {
+    const sent = server.requests.length;
+    const error = await withEnv({ PLANETSCALE_SERVICE_TOKEN_ID: "", PLANETSCALE_SERVICE_TOKEN: "" }, () =>
+      createRole(BRANCH),
+    );
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect((error as Error).message).toContain("set PLANETSCALE_SERVICE_TOKEN_ID and PLANETSCALE_SERVICE_TOKEN");
+    expect(server.requests).toHaveLength(sent);
+  });
+
+  it("sends what the environment gives once it passes", async () => {
+    const sent = server.requests.length;
+    await expect(withEnv(token, () => createRole(BRANCH))).resolves.toHaveProperty("password");
+    expect(server.requests).toHaveLength(sent + 1);
   });
 });

@@ -19,8 +19,8 @@ export function policyDecisions(doc: OpenApiDocument, policyIds: readonly string
       ({ id, method, route }) =>
         `operation ${printable(id)} (${method} ${printable(route)}) has no row in ${POLICY}: ` +
         "decide whether sending it again after " +
-        "a 5xx, a reset or a timeout is harmless (repeatable: true) or could act twice (repeatable: false), " +
-        'say why in "because", and list it in the Retries table of README.md.',
+        "a 5xx, a reset or a timeout is harmless (repeatable: true) or could act twice (repeatable: false) in " +
+        "operationRules, say why in operationReasons, and list it in the Retries table of README.md.",
     );
   const stale = policyIds
     .filter((id) => !operations.some((operation) => operation.id === id))

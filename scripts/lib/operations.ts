@@ -1,7 +1,9 @@
 // Turns each operation of the spec into the facts the runtime checks against, written out as a
 // TypeScript constant so that no list from the spec is ever typed by hand in src/.
+
+import { printable } from "../../src/secrets.ts";
 import { deref, type SchemaAt, type SchemaView, schemaAt, viewSchema } from "./schema.ts";
-import { isObject, type OpenApiDocument } from "./spec.ts";
+import { isObject, type OpenApiDocument, SpecError } from "./spec.ts";
 
 const METHODS = ["get", "put", "post", "delete", "patch"] as const;
 
@@ -21,6 +23,7 @@ interface FieldSchema {
 }
 
 interface OperationFacts {
+  id: string;
   method: string;
   path: string;
   pathParams: string[];
@@ -30,6 +33,11 @@ interface OperationFacts {
   response: FieldSchema | null;
   serviceTokenAccesses: string[];
   oauthScopes: Record<string, string[]>;
+  /**
+   * For each path parameter that has them, the literal segments other routes have in its place:
+   * `…/roles/{id}` with id "default" would be `…/roles/default`, which is get_default_role.
+   */
+  siblingSegments: Record<string, string[]>;
 }
 
 function fieldOf(doc: OpenApiDocument, view: SchemaView, where: string): FieldSchema {
@@ -101,8 +109,28 @@ function successSchema(doc: OpenApiDocument, op: Record<string, unknown>, id: st
   return null;
 }
 
+const isParam = (segment: string) => segment.startsWith("{");
+
+/** The literal segments other routes have where `route` has a parameter, by parameter name. */
+function siblingSegments(route: string, routes: readonly string[]): Record<string, string[]> {
+  const own = route.split("/");
+  const others = routes.map((other) => other.split("/"));
+  const found: Record<string, string[]> = {};
+  own.forEach((segment, index) => {
+    if (!isParam(segment)) return;
+    // A parameter matches any segment, so a route is a sibling when every segment before this one could match.
+    const reaches = (other: string[]) =>
+      own.slice(0, index).every((part, at) => isParam(part) || isParam(other[at] as string) || part === other[at]);
+    const literals = others
+      .filter((other) => other.length > index && !isParam(other[index] as string) && reaches(other))
+      .map((other) => other[index] as string);
+    if (literals.length > 0) found[segment.slice(1, -1)] = [...new Set(literals)].sort();
+  });
+  return found;
+}
+
 export function operationFacts(doc: OpenApiDocument): Record<string, OperationFacts> {
-  const facts: Record<string, OperationFacts> = {};
+  const facts: Record<string, Omit<OperationFacts, "siblingSegments">> = {};
   for (const [route, item] of Object.entries(doc.paths)) {
     for (const method of METHODS) {
       const op = item[method];
@@ -114,6 +142,7 @@ export function operationFacts(doc: OpenApiDocument): Record<string, OperationFa
         query[String(p.name)] = fieldSchema(doc, schemaAt(p.schema), `${id} query ${String(p.name)}`);
       }
       facts[id] = {
+        id,
         method,
         path: route,
         pathParams: parameters.filter((p) => p.in === "path").map((p) => String(p.name)),
@@ -124,16 +153,10 @@ export function operationFacts(doc: OpenApiDocument): Record<string, OperationFa
       };
     }
   }
-  return facts;
-}
-
-/** `node` with every subtree equal to a named schema replaced by that name's marker. */
-function withMarkers(node: unknown, named: Map<string, string>): unknown {
-  if (typeof node !== "object" || node === null) return node;
-  const name = named.get(JSON.stringify(node));
-  if (name) return `@@${name}@@`;
-  if (Array.isArray(node)) return node.map((item) => withMarkers(item, named));
-  return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, withMarkers(value, named)]));
+  const routes = Object.values(facts).map((fact) => fact.path);
+  return Object.fromEntries(
+    Object.entries(facts).map(([id, fact]) => [id, { ...fact, siblingSegments: siblingSegments(fact.path, routes) }]),
+  );
 }
 
 /** An object schema that requires every field it lists, in their order (most of the spec's answers). */
@@ -142,25 +165,89 @@ function requiresAll(node: Record<string, unknown>): boolean {
   return type === "object" && isObject(fields) && JSON.stringify(required) === JSON.stringify(Object.keys(fields));
 }
 
-/**
- * `node` as TypeScript source, indented as JSON.stringify(node, null, 2) would be, with the shared
- * answers by name and `allRequired({...})` for an object schema that requires all its fields, so
- * that their names are not written a second time: the table ships in every bundle of createRole.
- */
+/** Such a schema without its list of required names, written `allRequired({...})`, which takes them from its fields. */
+class AllRequired {
+  constructor(readonly schema: Record<string, unknown>) {}
+}
+
+/** A value written once as a constant, in place of each of its copies. */
+class Shared {
+  constructor(public name: string) {}
+}
+
+/** `node` with every object schema that requires all its fields as AllRequired. */
+function withAllRequired(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withAllRequired);
+  if (!isObject(node)) return node;
+  const copy = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, withAllRequired(value)]));
+  if (!requiresAll(node)) return copy;
+  const { required: _, ...schema } = copy;
+  return new AllRequired(schema);
+}
+
+/** The children of a node that may themselves be shared. */
+function childrenOf(node: unknown): unknown[] {
+  if (node instanceof AllRequired) return [node.schema];
+  if (Array.isArray(node)) return node;
+  return isObject(node) ? Object.values(node) : [];
+}
+
+/** A text that is equal for equal values, and that no spec value can forge for a marker. */
+function keyOf(node: unknown): string {
+  if (node instanceof Shared) return `#${node.name}`;
+  if (node instanceof AllRequired) return `allRequired(${keyOf(node.schema)})`;
+  if (Array.isArray(node)) return `[${node.map(keyOf).join(",")}]`;
+  if (!isObject(node)) return JSON.stringify(node) ?? "undefined";
+  return `{${Object.entries(node)
+    .map(([key, value]) => `${JSON.stringify(key)}:${keyOf(value)}`)
+    .join(",")}}`;
+}
+
+/** `node` with every subtree whose key is `key` replaced by `marker`. */
+function replaced(node: unknown, key: string, marker: Shared): unknown {
+  if (node instanceof Shared || typeof node !== "object" || node === null) return node;
+  if (keyOf(node) === key) return marker;
+  if (node instanceof AllRequired)
+    return new AllRequired(replaced(node.schema, key, marker) as Record<string, unknown>);
+  if (Array.isArray(node)) return node.map((item) => replaced(item, key, marker));
+  return Object.fromEntries(Object.entries(node).map(([name, value]) => [name, replaced(value, key, marker)]));
+}
+
+// A copy shorter than this (in keyOf's text) is left in place: a constant costs its declaration, and
+// gzip takes a short repeat almost for free (measured on createRole's bundle: sharing from 40
+// characters up weighs 17 B more than from 200).
+const SHARED_MIN_LENGTH = 200;
+
+/** The largest value (object or list) that `roots` hold more than once, if any is worth sharing. */
+function largestRepeat(roots: readonly unknown[]): { key: string; node: unknown } | undefined {
+  const seen = new Map<string, { node: unknown; count: number }>();
+  const visit = (node: unknown) => {
+    if (node instanceof Shared || typeof node !== "object" || node === null) return;
+    const key = keyOf(node);
+    const entry = seen.get(key);
+    if (entry) entry.count++;
+    else seen.set(key, { node, count: 1 });
+    childrenOf(node).forEach(visit);
+  };
+  roots.forEach(visit);
+  let best: { key: string; node: unknown } | undefined;
+  for (const [key, { node, count }] of seen) {
+    if (count > 1 && key.length >= SHARED_MIN_LENGTH && key.length > (best?.key.length ?? 0)) best = { key, node };
+  }
+  return best;
+}
+
+/** `node` as TypeScript source, indented as JSON.stringify(node, null, 2) would be. */
 function sourceOf(node: unknown, indent = ""): string {
-  if (typeof node === "string") return /^@@(answer\d+)@@$/.exec(node)?.[1] ?? JSON.stringify(node);
+  if (node instanceof Shared) return node.name;
+  if (node instanceof AllRequired) return `/* @__PURE__ */ allRequired(${sourceOf(node.schema, indent)})`;
   if (typeof node !== "object" || node === null) return JSON.stringify(node);
   const inner = `${indent}  `;
   if (Array.isArray(node)) {
     if (node.length === 0) return "[]";
     return `[\n${node.map((item) => inner + sourceOf(item, inner)).join(",\n")}\n${indent}]`;
   }
-  const record = node as Record<string, unknown>;
-  if (requiresAll(record)) {
-    const { required: _, ...rest } = record;
-    return `/* @__PURE__ */ allRequired(${sourceOf(rest, indent)})`;
-  }
-  const entries = Object.entries(record).filter(([, value]) => value !== undefined);
+  const entries = Object.entries(node).filter(([, value]) => value !== undefined);
   if (entries.length === 0) return "{}";
   const lines = entries.map(([key, value]) => `${inner}${JSON.stringify(key)}: ${sourceOf(value, inner)}`);
   return `{\n${lines.join(",\n")}\n${indent}}`;
@@ -170,23 +257,30 @@ function sourceOf(node: unknown, indent = ""): string {
 const constant = (source: string) => (/^[[{]/.test(source) ? `${source} as const` : source);
 
 /**
- * Answers that several operations share (the role, for six of them and inside list_roles' page) are
- * written once, as a constant the table refers to: the table ships in every bundle, so it is kept small.
+ * What the table holds more than once at length (the role answer of six operations, also inside
+ * list_roles' page; the OAuth scopes every operation lists; the roles a role may inherit) is written
+ * once, as a constant the table refers to, and an object schema that requires all its fields without
+ * its list of names: the table ships in every bundle of createRole, so it is kept small.
  */
-function sharedAnswers(facts: Record<string, OperationFacts>): { consts: string[]; table: string } {
-  // Smallest first, so that a larger answer refers to the smaller ones it contains.
-  const answers = [
-    ...new Set(Object.values(facts).flatMap((fact) => (fact.response ? [JSON.stringify(fact.response)] : []))),
-  ];
-  answers.sort((a, b) => a.length - b.length);
-  const named = new Map<string, string>();
-  const consts: string[] = [];
-  for (const text of answers) {
-    const name = `answer${named.size}`;
-    consts.push(`const ${name} = ${constant(sourceOf(withMarkers(JSON.parse(text), named)))};\n`);
-    named.set(text, name);
+function sharedValues(facts: Record<string, OperationFacts>): { consts: string[]; table: Record<string, unknown> } {
+  let table: unknown = withAllRequired(facts);
+  let definitions: { marker: Shared; node: unknown }[] = [];
+  const roots = () => [table, ...definitions.map(({ node }) => node)];
+  // Largest first: a copy inside a shared value is then counted once, in the value's one definition.
+  for (let repeat = largestRepeat(roots()); repeat; repeat = largestRepeat(roots())) {
+    // Named for now by the order found, so that markers stay distinct while the search goes on.
+    const marker = new Shared(String(definitions.length));
+    const share = (node: unknown) => replaced(node, repeat.key, marker);
+    table = share(table);
+    definitions = [...definitions.map((each) => ({ ...each, node: share(each.node) })), { marker, node: repeat.node }];
   }
-  return { consts, table: sourceOf(withMarkers(facts, named)) };
+  // Declared smallest first (the reverse of the order found), so that each refers only to constants above it.
+  definitions.reverse();
+  definitions.forEach(({ marker }, index) => {
+    marker.name = `shared${index}`;
+  });
+  const consts = definitions.map(({ node, marker }) => `const ${marker.name} = ${constant(sourceOf(node))};\n`);
+  return { consts, table: table as Record<string, unknown> };
 }
 
 const ALL_REQUIRED = [
@@ -199,11 +293,22 @@ const ALL_REQUIRED = [
   "",
 ];
 
+// Each operation is a constant of its own, named by its id, so that a bundle keeps only the
+// operations it calls: a snake_case id with an underscore is a name no reserved word can be.
+const EXPORTABLE_ID = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/;
+
 export function describeOperations(doc: OpenApiDocument): string {
   const facts = operationFacts(doc);
   const ids = Object.keys(facts).sort();
+  const odd = ids.find((id) => !EXPORTABLE_ID.test(id));
+  if (odd !== undefined) {
+    throw new SpecError(
+      `operation id ${JSON.stringify(printable(odd))} cannot name a constant of src/generated/operations.ts: ` +
+        "the generator takes snake_case ids of two words or more (create_role)",
+    );
+  }
   const sorted = Object.fromEntries(ids.map((id) => [id, facts[id] as OperationFacts]));
-  const { consts, table } = sharedAnswers(sorted);
+  const { consts, table } = sharedValues(sorted);
   return [
     'import type { operations as Operations } from "./openapi.ts";',
     "",
@@ -211,10 +316,15 @@ export function describeOperations(doc: OpenApiDocument): string {
     "export type OperationId = keyof Operations;",
     "",
     ...ALL_REQUIRED,
-    "// The success answers' schemas, each written once.",
+    "// What the operations hold more than once, written once.",
     ...consts,
-    "/** What the spec says about each operation, for the checks and messages at run time. */",
-    `export const operations = ${table} as const satisfies Record<OperationId, unknown>;`,
+    "// What the spec says about each operation, for the checks and messages at run time.",
+    ...ids.map((id) => `export const ${id} = ${constant(sourceOf(table[id]))};\n`),
+    "/** Every operation by its id. */",
+    `export const operations = { ${ids.join(", ")} } as const satisfies Record<OperationId, unknown>;`,
+    "",
+    "/** One operation's facts. */",
+    "export type Operation = (typeof operations)[OperationId];",
     "",
   ].join("\n");
 }

@@ -13,23 +13,48 @@ function allRequired<const Schema extends { readonly fields: object }>(
   return { ...schema, required: Object.keys(schema.fields) };
 }
 
-// The success answers' schemas, each written once.
-const answer0 = /* @__PURE__ */ allRequired({
-  "type": "object",
-  "fields": {
-    "username": {
-      "type": "string"
-    },
-    "password": {
-      "type": "string"
-    },
-    "access_host_url": {
-      "type": "string"
-    }
+// What the operations hold more than once, written once.
+const shared0 = {
+  "type": "array",
+  "items": {
+    "type": "string",
+    "enum": [
+      "pg_checkpoint",
+      "pg_create_subscription",
+      "pg_maintain",
+      "pg_monitor",
+      "pg_read_all_data",
+      "pg_read_all_settings",
+      "pg_read_all_stats",
+      "pg_signal_backend",
+      "pg_stat_scan_tables",
+      "pg_use_reserved_connections",
+      "pg_write_all_data",
+      "postgres"
+    ]
   }
-});
+} as const;
 
-const answer1 = /* @__PURE__ */ allRequired({
+const shared1 = {
+  "organization": [
+    "manage_passwords",
+    "manage_production_branch_passwords",
+    "manage_read_only_passwords",
+    "manage_production_read_only_passwords"
+  ],
+  "database": [
+    "manage_passwords",
+    "manage_production_branch_passwords",
+    "manage_read_only_passwords",
+    "manage_production_read_only_passwords"
+  ],
+  "branch": [
+    "manage_passwords",
+    "manage_read_only_passwords"
+  ]
+} as const;
+
+const shared2 = /* @__PURE__ */ allRequired({
   "type": "object",
   "fields": {
     "id": {
@@ -96,26 +121,7 @@ const answer1 = /* @__PURE__ */ allRequired({
     "ttl": {
       "type": "integer"
     },
-    "inherited_roles": {
-      "type": "array",
-      "items": {
-        "type": "string",
-        "enum": [
-          "pg_checkpoint",
-          "pg_create_subscription",
-          "pg_maintain",
-          "pg_monitor",
-          "pg_read_all_data",
-          "pg_read_all_settings",
-          "pg_read_all_stats",
-          "pg_signal_backend",
-          "pg_stat_scan_tables",
-          "pg_use_reserved_connections",
-          "pg_write_all_data",
-          "postgres"
-        ]
-      }
-    },
+    "inherited_roles": shared0,
     "with_replication": {
       "type": "boolean"
     },
@@ -178,516 +184,401 @@ const answer1 = /* @__PURE__ */ allRequired({
   }
 });
 
-const answer2 = /* @__PURE__ */ allRequired({
-  "type": "object",
-  "fields": {
-    "type": {
-      "type": "string"
+// What the spec says about each operation, for the checks and messages at run time.
+export const create_role = {
+  "id": "create_role",
+  "method": "post",
+  "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles",
+  "pathParams": [
+    "organization",
+    "database",
+    "branch"
+  ],
+  "query": {},
+  "body": {
+    "fields": {
+      "name": {
+        "type": "string"
+      },
+      "ttl": {
+        "type": "integer"
+      },
+      "inherited_roles": shared0,
+      "with_replication": {
+        "type": "boolean"
+      },
+      "require_where_on_delete": {
+        "type": "string",
+        "enum": [
+          "off",
+          "warn",
+          "on"
+        ]
+      },
+      "require_where_on_update": {
+        "type": "string",
+        "enum": [
+          "off",
+          "warn",
+          "on"
+        ]
+      }
     },
-    "current_page": {
+    "required": []
+  },
+  "response": shared2,
+  "serviceTokenAccesses": [
+    "create_production_branch_password",
+    "create_production_read_only_branch_password",
+    "create_branch_password"
+  ],
+  "oauthScopes": shared1,
+  "siblingSegments": {}
+} as const;
+
+export const delete_role = {
+  "id": "delete_role",
+  "method": "delete",
+  "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}",
+  "pathParams": [
+    "organization",
+    "database",
+    "branch",
+    "id"
+  ],
+  "query": {
+    "successor": {
+      "type": "string"
+    }
+  },
+  "body": null,
+  "response": null,
+  "serviceTokenAccesses": [
+    "delete_production_branch_password",
+    "delete_production_read_only_branch_password",
+    "delete_branch_password"
+  ],
+  "oauthScopes": shared1,
+  "siblingSegments": {
+    "id": [
+      "default",
+      "reset-default"
+    ]
+  }
+} as const;
+
+export const get_default_role = {
+  "id": "get_default_role",
+  "method": "get",
+  "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/default",
+  "pathParams": [
+    "organization",
+    "database",
+    "branch"
+  ],
+  "query": {},
+  "body": null,
+  "response": shared2,
+  "serviceTokenAccesses": [
+    "read_branch",
+    "delete_branch",
+    "create_branch",
+    "connect_production_branch",
+    "connect_production_read_only_branch",
+    "connect_branch"
+  ],
+  "oauthScopes": shared1,
+  "siblingSegments": {}
+} as const;
+
+export const get_role = {
+  "id": "get_role",
+  "method": "get",
+  "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}",
+  "pathParams": [
+    "organization",
+    "database",
+    "branch",
+    "id"
+  ],
+  "query": {},
+  "body": null,
+  "response": shared2,
+  "serviceTokenAccesses": [
+    "read_branch",
+    "delete_branch",
+    "create_branch",
+    "connect_production_branch",
+    "connect_production_read_only_branch",
+    "connect_branch"
+  ],
+  "oauthScopes": shared1,
+  "siblingSegments": {
+    "id": [
+      "default",
+      "reset-default"
+    ]
+  }
+} as const;
+
+export const list_roles = {
+  "id": "list_roles",
+  "method": "get",
+  "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles",
+  "pathParams": [
+    "organization",
+    "database",
+    "branch"
+  ],
+  "query": {
+    "page": {
       "type": "integer"
     },
     "per_page": {
       "type": "integer"
     },
-    "next_page": {
-      "type": "integer",
-      "nullable": true
-    },
-    "next_page_url": {
+    "status": {
       "type": "string",
-      "nullable": true
-    },
-    "prev_page": {
-      "type": "integer",
-      "nullable": true
-    },
-    "prev_page_url": {
-      "type": "string",
-      "nullable": true
-    },
-    "total_count": {
-      "type": "integer"
-    },
-    "total_pages": {
-      "type": "integer"
-    },
-    "data": {
-      "type": "array",
-      "items": answer1
-    }
-  }
-});
-
-/** What the spec says about each operation, for the checks and messages at run time. */
-export const operations = {
-  "create_role": {
-    "method": "post",
-    "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles",
-    "pathParams": [
-      "organization",
-      "database",
-      "branch"
-    ],
-    "query": {},
-    "body": {
-      "fields": {
-        "name": {
-          "type": "string"
-        },
-        "ttl": {
-          "type": "integer"
-        },
-        "inherited_roles": {
-          "type": "array",
-          "items": {
-            "type": "string",
-            "enum": [
-              "pg_checkpoint",
-              "pg_create_subscription",
-              "pg_maintain",
-              "pg_monitor",
-              "pg_read_all_data",
-              "pg_read_all_settings",
-              "pg_read_all_stats",
-              "pg_signal_backend",
-              "pg_stat_scan_tables",
-              "pg_use_reserved_connections",
-              "pg_write_all_data",
-              "postgres"
-            ]
-          }
-        },
-        "with_replication": {
-          "type": "boolean"
-        },
-        "require_where_on_delete": {
-          "type": "string",
-          "enum": [
-            "off",
-            "warn",
-            "on"
-          ]
-        },
-        "require_where_on_update": {
-          "type": "string",
-          "enum": [
-            "off",
-            "warn",
-            "on"
-          ]
-        }
-      },
-      "required": []
-    },
-    "response": answer1,
-    "serviceTokenAccesses": [
-      "create_production_branch_password",
-      "create_production_read_only_branch_password",
-      "create_branch_password"
-    ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
+      "enum": [
+        "active",
+        "renewable",
+        "disabled",
+        "expired"
       ]
+    },
+    "q": {
+      "type": "string"
     }
   },
-  "delete_role": {
-    "method": "delete",
-    "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}",
-    "pathParams": [
-      "organization",
-      "database",
-      "branch",
-      "id"
-    ],
-    "query": {
-      "successor": {
+  "body": null,
+  "response": /* @__PURE__ */ allRequired({
+    "type": "object",
+    "fields": {
+      "type": {
         "type": "string"
-      }
-    },
-    "body": null,
-    "response": null,
-    "serviceTokenAccesses": [
-      "delete_production_branch_password",
-      "delete_production_read_only_branch_password",
-      "delete_branch_password"
-    ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
-      ]
-    }
-  },
-  "get_default_role": {
-    "method": "get",
-    "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/default",
-    "pathParams": [
-      "organization",
-      "database",
-      "branch"
-    ],
-    "query": {},
-    "body": null,
-    "response": answer1,
-    "serviceTokenAccesses": [
-      "read_branch",
-      "delete_branch",
-      "create_branch",
-      "connect_production_branch",
-      "connect_production_read_only_branch",
-      "connect_branch"
-    ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
-      ]
-    }
-  },
-  "get_role": {
-    "method": "get",
-    "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}",
-    "pathParams": [
-      "organization",
-      "database",
-      "branch",
-      "id"
-    ],
-    "query": {},
-    "body": null,
-    "response": answer1,
-    "serviceTokenAccesses": [
-      "read_branch",
-      "delete_branch",
-      "create_branch",
-      "connect_production_branch",
-      "connect_production_read_only_branch",
-      "connect_branch"
-    ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
-      ]
-    }
-  },
-  "list_roles": {
-    "method": "get",
-    "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles",
-    "pathParams": [
-      "organization",
-      "database",
-      "branch"
-    ],
-    "query": {
-      "page": {
+      },
+      "current_page": {
         "type": "integer"
       },
       "per_page": {
         "type": "integer"
       },
-      "status": {
-        "type": "string",
-        "enum": [
-          "active",
-          "renewable",
-          "disabled",
-          "expired"
-        ]
+      "next_page": {
+        "type": "integer",
+        "nullable": true
       },
-      "q": {
+      "next_page_url": {
+        "type": "string",
+        "nullable": true
+      },
+      "prev_page": {
+        "type": "integer",
+        "nullable": true
+      },
+      "prev_page_url": {
+        "type": "string",
+        "nullable": true
+      },
+      "total_count": {
+        "type": "integer"
+      },
+      "total_pages": {
+        "type": "integer"
+      },
+      "data": {
+        "type": "array",
+        "items": shared2
+      }
+    }
+  }),
+  "serviceTokenAccesses": [
+    "read_branch",
+    "delete_branch",
+    "create_branch",
+    "connect_production_branch",
+    "connect_production_read_only_branch",
+    "connect_branch"
+  ],
+  "oauthScopes": shared1,
+  "siblingSegments": {}
+} as const;
+
+export const reassign_role_objects = {
+  "id": "reassign_role_objects",
+  "method": "post",
+  "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}/reassign",
+  "pathParams": [
+    "organization",
+    "database",
+    "branch",
+    "id"
+  ],
+  "query": {},
+  "body": {
+    "fields": {
+      "successor": {
         "type": "string"
       }
     },
-    "body": null,
-    "response": answer2,
-    "serviceTokenAccesses": [
-      "read_branch",
-      "delete_branch",
-      "create_branch",
-      "connect_production_branch",
-      "connect_production_read_only_branch",
-      "connect_branch"
-    ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
-      ]
-    }
+    "required": [
+      "successor"
+    ]
   },
-  "reassign_role_objects": {
-    "method": "post",
-    "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}/reassign",
-    "pathParams": [
-      "organization",
-      "database",
-      "branch",
-      "id"
-    ],
-    "query": {},
-    "body": {
-      "fields": {
-        "successor": {
-          "type": "string"
-        }
-      },
-      "required": [
-        "successor"
-      ]
-    },
-    "response": null,
-    "serviceTokenAccesses": [
-      "delete_production_branch_password",
-      "delete_production_read_only_branch_password",
-      "delete_branch_password"
-    ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
-      ]
-    }
-  },
-  "renew_role": {
-    "method": "post",
-    "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}/renew",
-    "pathParams": [
-      "organization",
-      "database",
-      "branch",
-      "id"
-    ],
-    "query": {},
-    "body": null,
-    "response": answer1,
-    "serviceTokenAccesses": [
-      "create_production_branch_password",
-      "create_production_read_only_branch_password",
-      "create_branch_password"
-    ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
-      ]
-    }
-  },
-  "reset_default_role": {
-    "method": "post",
-    "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/reset-default",
-    "pathParams": [
-      "organization",
-      "database",
-      "branch"
-    ],
-    "query": {},
-    "body": null,
-    "response": answer0,
-    "serviceTokenAccesses": [
-      "delete_production_branch_password",
-      "delete_production_read_only_branch_password",
-      "delete_branch_password"
-    ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
-      ]
-    }
-  },
-  "reset_role": {
-    "method": "post",
-    "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}/reset",
-    "pathParams": [
-      "organization",
-      "database",
-      "branch",
-      "id"
-    ],
-    "query": {},
-    "body": null,
-    "response": answer1,
-    "serviceTokenAccesses": [
-      "delete_production_branch_password",
-      "delete_production_read_only_branch_password",
-      "delete_branch_password"
-    ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
-      ]
-    }
-  },
-  "update_role": {
-    "method": "patch",
-    "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}",
-    "pathParams": [
-      "organization",
-      "database",
-      "branch",
-      "id"
-    ],
-    "query": {},
-    "body": {
-      "fields": {
-        "name": {
-          "type": "string"
-        },
-        "require_where_on_delete": {
-          "type": "string",
-          "enum": [
-            "off",
-            "warn",
-            "on"
-          ]
-        },
-        "require_where_on_update": {
-          "type": "string",
-          "enum": [
-            "off",
-            "warn",
-            "on"
-          ]
-        }
-      },
-      "required": []
-    },
-    "response": answer1,
-    "serviceTokenAccesses": [
-      "create_production_branch_password",
-      "create_production_read_only_branch_password",
-      "create_branch_password"
-    ],
-    "oauthScopes": {
-      "organization": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "database": [
-        "manage_passwords",
-        "manage_production_branch_passwords",
-        "manage_read_only_passwords",
-        "manage_production_read_only_passwords"
-      ],
-      "branch": [
-        "manage_passwords",
-        "manage_read_only_passwords"
-      ]
-    }
+  "response": null,
+  "serviceTokenAccesses": [
+    "delete_production_branch_password",
+    "delete_production_read_only_branch_password",
+    "delete_branch_password"
+  ],
+  "oauthScopes": shared1,
+  "siblingSegments": {
+    "id": [
+      "default",
+      "reset-default"
+    ]
   }
-} as const satisfies Record<OperationId, unknown>;
+} as const;
+
+export const renew_role = {
+  "id": "renew_role",
+  "method": "post",
+  "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}/renew",
+  "pathParams": [
+    "organization",
+    "database",
+    "branch",
+    "id"
+  ],
+  "query": {},
+  "body": null,
+  "response": shared2,
+  "serviceTokenAccesses": [
+    "create_production_branch_password",
+    "create_production_read_only_branch_password",
+    "create_branch_password"
+  ],
+  "oauthScopes": shared1,
+  "siblingSegments": {
+    "id": [
+      "default",
+      "reset-default"
+    ]
+  }
+} as const;
+
+export const reset_default_role = {
+  "id": "reset_default_role",
+  "method": "post",
+  "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/reset-default",
+  "pathParams": [
+    "organization",
+    "database",
+    "branch"
+  ],
+  "query": {},
+  "body": null,
+  "response": /* @__PURE__ */ allRequired({
+    "type": "object",
+    "fields": {
+      "username": {
+        "type": "string"
+      },
+      "password": {
+        "type": "string"
+      },
+      "access_host_url": {
+        "type": "string"
+      }
+    }
+  }),
+  "serviceTokenAccesses": [
+    "delete_production_branch_password",
+    "delete_production_read_only_branch_password",
+    "delete_branch_password"
+  ],
+  "oauthScopes": shared1,
+  "siblingSegments": {}
+} as const;
+
+export const reset_role = {
+  "id": "reset_role",
+  "method": "post",
+  "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}/reset",
+  "pathParams": [
+    "organization",
+    "database",
+    "branch",
+    "id"
+  ],
+  "query": {},
+  "body": null,
+  "response": shared2,
+  "serviceTokenAccesses": [
+    "delete_production_branch_password",
+    "delete_production_read_only_branch_password",
+    "delete_branch_password"
+  ],
+  "oauthScopes": shared1,
+  "siblingSegments": {
+    "id": [
+      "default",
+      "reset-default"
+    ]
+  }
+} as const;
+
+export const update_role = {
+  "id": "update_role",
+  "method": "patch",
+  "path": "/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}",
+  "pathParams": [
+    "organization",
+    "database",
+    "branch",
+    "id"
+  ],
+  "query": {},
+  "body": {
+    "fields": {
+      "name": {
+        "type": "string"
+      },
+      "require_where_on_delete": {
+        "type": "string",
+        "enum": [
+          "off",
+          "warn",
+          "on"
+        ]
+      },
+      "require_where_on_update": {
+        "type": "string",
+        "enum": [
+          "off",
+          "warn",
+          "on"
+        ]
+      }
+    },
+    "required": []
+  },
+  "response": shared2,
+  "serviceTokenAccesses": [
+    "create_production_branch_password",
+    "create_production_read_only_branch_password",
+    "create_branch_password"
+  ],
+  "oauthScopes": shared1,
+  "siblingSegments": {
+    "id": [
+      "default",
+      "reset-default"
+    ]
+  }
+} as const;
+
+/** Every operation by its id. */
+export const operations = { create_role, delete_role, get_default_role, get_role, list_roles, reassign_role_objects, renew_role, reset_default_role, reset_role, update_role } as const satisfies Record<OperationId, unknown>;
+
+/** One operation's facts. */
+export type Operation = (typeof operations)[OperationId];

@@ -7,7 +7,7 @@ import type { Operation } from "./generated/operations.ts";
 import { type OperationRule, parseRetryAfter } from "./retry.ts";
 import { type FieldSchema, schemaProblem } from "./schema.ts";
 import { redactInspect } from "./secrets.ts";
-import { BodyNotUtf8Error, BodyTooLargeError, type Exchange } from "./transport.ts";
+import { BodyTooLargeError, type Exchange, NOT_UTF8 } from "./transport.ts";
 
 function typeName(value: unknown): string {
   if (value === null) return "null";
@@ -33,7 +33,7 @@ export function answerProblem(schema: FieldSchema, value: unknown): string | und
 function successOf(facts: Operation, policy: OperationRule, exchange: Exchange): { data: unknown } | { why: Unusable } {
   const { text, readError } = exchange;
   if (readError instanceof BodyTooLargeError) return { why: { kind: "too large", limit: readError.limit } };
-  if (readError instanceof BodyNotUtf8Error) return { why: { kind: "not utf-8" } };
+  if (readError === NOT_UTF8) return { why: { kind: "not utf-8" } };
   if (readError !== undefined) return { why: { kind: "broken off", read: text.length, cause: readError } };
   const schema: FieldSchema | null = facts.response;
   if (schema === null) return { data: undefined };

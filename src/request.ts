@@ -17,7 +17,7 @@ import { enterGate, type Gate } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import type { Operation, OperationId } from "./generated/operations.ts";
 import { decide, holdAfter, type OperationRule, operationRules, type RetrySettings } from "./retry.ts";
-import { redactResponseInfo } from "./secrets.ts";
+import { redactInspect, withoutHeaders } from "./secrets.ts";
 import type { Exchange, RecordingFetch } from "./transport.ts";
 import type {
   OperationResult,
@@ -285,7 +285,7 @@ export function responsePromise<T>(answer: Promise<ResponseInfo<T>>): ResponsePr
   data.withResponse = () => {
     // The caller handles the failure through this promise; the data promise must not report it twice.
     data.catch(() => {});
-    return answer.then(redactResponseInfo);
+    return answer.then((info) => redactInspect(info, withoutHeaders));
   };
   return data;
 }

@@ -21,13 +21,13 @@ export function masked(value: unknown, seen = new WeakSet<object>()): unknown {
 }
 
 /**
- * Makes util.inspect/console.log show `value` with its secrets masked. The hook is a
- * non-enumerable symbol, so JSON.stringify and spreading still see the real data.
+ * Makes util.inspect/console.log show `value` with its secrets masked (or as `show` gives it). The
+ * hook is a non-enumerable symbol, so JSON.stringify and spreading still see the real data.
  */
-export function redactInspect<T extends object>(value: T): T {
+export function redactInspect<T extends object>(value: T, show: (value: T) => unknown = masked): T {
   Object.defineProperty(value, INSPECT, {
     value(_depth: number, options: object, inspect: (value: unknown, options: object) => string) {
-      const shown = masked(value);
+      const shown = show(value);
       return typeof inspect === "function" ? inspect(shown, options) : shown;
     },
     enumerable: false,
@@ -78,19 +78,10 @@ export function secretsOf(authorization: string): string[] {
 }
 
 /**
- * Makes util.inspect/console.log show what `withResponse()` gives without the answer's headers,
- * which may echo the credentials: the response as its status and URL. Reading `response.headers`
- * in code is unchanged.
+ * What `withResponse()` gives, as util.inspect shows it: the response as its status and URL, not its
+ * headers, which may echo the credentials (reading `response.headers` in code is unchanged).
  */
-export function redactResponseInfo<T extends { response: Response }>(info: T): T {
-  Object.defineProperty(info, INSPECT, {
-    value(_depth: number, options: object, inspect: (value: unknown, options: object) => string) {
-      const { status, statusText, url } = info.response;
-      const shown = { ...info, response: { status, statusText, url } };
-      return typeof inspect === "function" ? inspect(shown, options) : shown;
-    },
-    enumerable: false,
-    configurable: true,
-  });
-  return info;
-}
+export const withoutHeaders = <T extends { response: Response }>({ response, ...rest }: T) => {
+  const { status, statusText, url } = response;
+  return { ...rest, response: { status, statusText, url } };
+};

@@ -126,15 +126,8 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-/** A whole body whose bytes are not UTF-8, which JSON must be (RFC 8259): its text has U+FFFD where they were. */
-export class BodyNotUtf8Error extends Error {
-  // Stryker disable next-line StringLiteral: read by no code (above)
-  override name = "BodyNotUtf8Error";
-  constructor() {
-    // Stryker disable next-line StringLiteral: read by no code (above)
-    super("the answer's bytes are not UTF-8");
-  }
-}
+/** Why a whole body was not taken as it came: its bytes are not UTF-8, which JSON must be (RFC 8259). */
+export const NOT_UTF8 = new Error("the answer's bytes are not UTF-8");
 
 /** A raw call's stand-in for an attempt's deadline: rejects when its request's signal aborts. */
 function whenAborted(signal: AbortSignal): Promise<never> {
@@ -178,32 +171,32 @@ export async function readBody(
   try {
     for (;;) {
       const { done, value } = await Promise.race([reader.read(), aborted]);
-      if (done) return decodeWhole(chunks);
+      if (done) return decoded(chunks);
       bytes += value.byteLength;
       if (bytes > limit) {
         chunks.push(value.subarray(0, value.byteLength - (bytes - limit)));
         reader.cancel().catch(() => {});
-        return { text: lenient.decode(joined(chunks)), error: new BodyTooLargeError(limit) };
+        return decoded(chunks, new BodyTooLargeError(limit));
       }
       chunks.push(value);
     }
   } catch (error) {
     reader.cancel(error).catch(() => {});
-    return { text: lenient.decode(joined(chunks)), error };
+    return decoded(chunks, error);
   }
 }
 
 // Decoding without `stream: true` keeps no state between calls, so one decoder of each serves all.
-// A body cut short may end inside a character: only a whole body is held to UTF-8.
 const strict = new TextDecoder("utf-8", { fatal: true });
 const lenient = new TextDecoder();
 
-function decodeWhole(chunks: Uint8Array[]): { text: string; error?: unknown } {
+/** The text of what was read; a body cut short (`error`) may end inside a character, so only a whole one must be UTF-8. */
+function decoded(chunks: Uint8Array[], error?: unknown): { text: string; error?: unknown } {
   const body = joined(chunks);
   try {
-    return { text: strict.decode(body) };
+    return { text: strict.decode(body), error };
   } catch {
-    return { text: lenient.decode(body), error: new BodyNotUtf8Error() };
+    return { text: lenient.decode(body), error: error ?? NOT_UTF8 };
   }
 }
 

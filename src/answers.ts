@@ -43,16 +43,18 @@ function successOf(facts: Operation, policy: OperationRule, exchange: Exchange):
   } catch {
     return { why: { kind: "not json" } };
   }
-  const problem = answerProblem(schema, parsed) ?? credentialsProblem(policy, parsed);
+  const problem = answerProblem(schema, parsed) ?? credentialsProblem(policy, parsed, text);
   return problem ? { why: { kind: "wrong shape", problem } } : { data: redactInspect(parsed as object) };
 }
 
 /**
  * An answer that should carry a one-time password must carry it, and the username it goes with:
- * the spec types them as strings, and an empty one is as lost as an absent one.
+ * the spec types them as strings, and an empty one is as lost as an absent one. Given twice, one
+ * would be lost unseen: JSON.parse keeps the last.
  */
-function credentialsProblem(policy: OperationRule, parsed: unknown): string | undefined {
+function credentialsProblem(policy: OperationRule, parsed: unknown, text: string): string | undefined {
   if (!policy.returnsPassword || typeof parsed !== "object" || parsed === null) return undefined;
+  if (text.split(/"password"\s*:/).length > 2) return "with password given twice";
   const record = parsed as Record<string, unknown>;
   const missing = ["username", "password"].filter((key) => typeof record[key] !== "string" || record[key] === "");
   return missing.length > 0 ? `without ${missing.join(" and ")}` : undefined;

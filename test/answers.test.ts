@@ -221,6 +221,18 @@ describe("on a recording server", () => {
       expect((await twoPieces.createRole(BRANCH)).name).toBe("rôle");
     });
 
+    it("that gives the password twice is refused with both kept, not resolved to the last", async () => {
+      // JSON.parse keeps the last of two equal keys: the other password would be lost unseen.
+      const text = JSON.stringify(roleFixture({ password: "pscale_pw_first" })).replace(
+        '"password":',
+        '"password":"pscale_pw_second","password" :',
+      );
+      server.next(json(200, text));
+      const error = await unusable();
+      expect(error.message).toContain("create_role answered 200 with password given twice");
+      expect(error.body).toBe(text);
+    });
+
     it("that is JSON but not an object keeps its raw body", async () => {
       server.next(json(200, "[1,2]"));
       expect((await unusable()).body).toBe("[1,2]");

@@ -244,7 +244,8 @@ export function errorFromResponse(
     const location = printable(redactText(response.headers.get("location") ?? "nowhere", extra.secrets ?? []));
     return new UnexpectedResponseError(
       `${operation} was redirected (${status}) to ${location}; redirects are not followed, so credentials are never sent to another address`,
-      { ...details, body: text },
+      // 302 and 303 are how a server points at what a POST made; 307 and 308 say nothing was done here.
+      { ...details, body: text, outcomeUnknown: status !== 307 && status !== 308 },
     );
   }
   // 400, 409, 422…: the API refused the request as sent. InvalidRequestError is kept for what the

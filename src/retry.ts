@@ -171,8 +171,9 @@ export type Decision =
 
 /** A create that may have made a role nobody can use: no answer, or a 2xx that could not be read. */
 function ambiguousCreate(error: PlanetScaleError): boolean {
-  const unusable = error instanceof UnexpectedResponseError && (error.status ?? 0) >= 200 && (error.status ?? 0) < 300;
-  return unusable || (error.outcomeUnknown && !(error instanceof AbortError));
+  // A redirect is an answer, not a lost one: its message says how to check, and nothing is recovered.
+  if (error instanceof UnexpectedResponseError) return (error.status ?? 0) >= 200 && (error.status ?? 0) < 300;
+  return error.outcomeUnknown && !(error instanceof AbortError);
 }
 
 /**

@@ -341,6 +341,22 @@ describe("redirects and other statuses", () => {
       expect((error as UnexpectedResponseError).body).toBe("choose");
     });
 
+    it("leaves open whether a create or reset answered by a redirect took effect, but not after 307 or 308", async () => {
+      // 302 and 303 are how a server points at what a POST made; 307 and 308 say it was not done here.
+      server.next((_req, res) => res.writeHead(303, { location: "https://api.example/roles/r1" }).end());
+      const seeOther = await failure(client().createRole({ ...BRANCH, name: "ci" }));
+      expect(seeOther.outcomeUnknown).toBe(true);
+      expect(seeOther.message).toContain("the role may have been created on acme/app-db/main");
+      expect(seeOther.message).toContain('listRoles({ organization, database, branch, q: "ci" })');
+      server.next((_req, res) => res.writeHead(302, { location: "https://api.example/x" }).end());
+      const reset = await failure(client().resetRole(ROLE));
+      expect(reset.message).toContain("the old password may already be invalid");
+      server.next((_req, res) => res.writeHead(307, { location: "https://api.example/x" }).end());
+      const temporary = await failure(client().createRole({ ...BRANCH, name: "ci" }));
+      expect(temporary.outcomeUnknown).toBe(false);
+      expect(temporary.message).not.toContain("may have been created");
+    });
+
     it("says 'nowhere' for a redirect without a Location, and keeps an empty body as empty", async () => {
       server.next((_req, res) => res.writeHead(302, { "content-length": "0" }).end());
       const error = await failure(client().getRole(ROLE));

@@ -338,8 +338,12 @@ export function createRole(params: CreateRoleParams, options?: CreateRoleOptions
   // so of createClient's checks only those of what the environment gives apply: the credentials,
   // the base URL (guardedFetch), a global fetch. Its one call has no gate: nothing to share a
   // concurrency cap or a rate limiter with, and its 429s are waited out by the call itself.
-  const settings = withDefaults({}, () => false);
-  checkFetch(settings.fetch);
-  const ctx = contextOf({ ...settings, authorization: authorizationHeader({}, settings.env) });
-  return responsePromise(createRoleWithRecovery(ctx, params, options));
+  // Async, so that what the environment lacks is a rejection the caller's .catch() sees, not a throw.
+  const call = async () => {
+    const settings = withDefaults({}, () => false);
+    checkFetch(settings.fetch);
+    const ctx = contextOf({ ...settings, authorization: authorizationHeader({}, settings.env) });
+    return createRoleWithRecovery(ctx, params, options);
+  };
+  return responsePromise(call());
 }

@@ -64,6 +64,27 @@ describe("createRole against Prism", () => {
     }
   });
 
+  it("rejects, never throws, when the standalone createRole finds no usable credentials or base URL", async () => {
+    const saved = { ...process.env };
+    try {
+      for (const name of ["PLANETSCALE_SERVICE_TOKEN_ID", "PLANETSCALE_SERVICE_TOKEN", "PLANETSCALE_ACCESS_TOKEN"]) {
+        delete process.env[name];
+      }
+      // A caller's .catch() must see the refusal: a throw would escape it.
+      let call: Promise<unknown> | undefined;
+      expect(() => {
+        call = createRole(params);
+      }).not.toThrow();
+      await expect(call).rejects.toThrow(/no PlanetScale credentials/);
+      process.env.PLANETSCALE_SERVICE_TOKEN_ID = "env-id";
+      process.env.PLANETSCALE_SERVICE_TOKEN = "env-secret";
+      process.env.PLANETSCALE_API_URL = "http://10.0.0.1/v1";
+      await expect(createRole(params).withResponse()).rejects.toThrow(/plain http to 10\.0\.0\.1/);
+    } finally {
+      process.env = saved;
+    }
+  });
+
   it("waits out a 429's Retry-After within the standalone createRole, whose one call has no gate", async () => {
     const server = await startServer(json(200, roleFixture()));
     const saved = { ...process.env };

@@ -4,9 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { createRateLimiter, FORGET_PACE_MS, Pace, type PaceSnapshot } from "../src/gate.ts";
 import { manualClock } from "./support/clock.ts";
-
-/** Reserves `count` slots at `now` and returns their waits. */
-const waits = (pace: Pace, now: number, count: number) => Array.from({ length: count }, () => pace.reserve(now));
+import { waits } from "./support/pace.ts";
 
 /**
  * A limiter on a steered clock, and what each acquire returned: "now", or "wait" for a promise. The
@@ -39,6 +37,8 @@ describe("what the headers said remains", () => {
     pace.accepted(0, { remaining: 0, resetMs: 1_000 });
     expect(waits(pace, 1_000, 1)).toEqual([0]);
     expect(waits(pace, 999, 2)).toEqual([0, 0]);
+    // What a fleet shares says no reading (-1), as a fresh pace's does, not a count spent below it.
+    expect(pace.snapshot().told).toBe(-1);
   });
 
   it("with what remains and its reset known, a policy does not pace the next window: it opens whole", () => {

@@ -1,6 +1,7 @@
 // The rate learning (the model at the top of src/gate.ts), rule by rule on exact numbers: what
 // learnFromHold takes from each interval between two holds, at and just past each edge of its
-// rules, and what a Pace does with the times it is given. The learning is pinned as it is tuned.
+// rules, and what a Pace does with the times it is given. The numbers are the learning's as tuned
+// today: a retune changes them here, on purpose.
 import { describe, expect, it } from "vitest";
 import { type HoldSeen, LEARNING_SAMPLE, type Learned, learnFromHold, Pace, RATE_MARGIN } from "../src/gate.ts";
 import { afterFirstHold, waits } from "./support/pace.ts";

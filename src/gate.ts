@@ -35,7 +35,8 @@
 //   that 429 measures the rate, and for a window its Retry-After points at the next window's start.
 // - Rate-limit headers on any answer (X-RateLimit-Remaining/Reset, RateLimit-Remaining/Reset, the
 //   IETF RateLimit r/t and RateLimit-Policy q/w) say the rest outright: what remains of the budget
-//   is spent as fast as asked, then nothing goes until its reset; a policy alone sets burst and rate.
+//   is spent as fast as asked, then nothing goes until its reset; a policy alone sets burst and rate,
+//   and a declared rate is what the server said: no quiet stretch raises it, until a hold teaches one.
 // - A minute after the last hold ended, the API's per-minute budget has renewed whole: the pace is
 //   forgotten, and calls go as fast as they are made until the next 429.
 // Every wait is a wait on the call's own signal: a call whose deadline passes at the gate leaves it
@@ -257,6 +258,7 @@ interface Books {
   quietMs: number;
   told: number;
   toldResetAt: number;
+  declared: boolean;
 }
 
 /** A Pace as plain data (Pace.snapshot): the numbers it keeps, and what the holds so far taught. */
@@ -296,7 +298,8 @@ const numbers = (value: Record<string, unknown>, fields: readonly string[]) =>
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null;
 
 function isSnapshot(value: unknown): value is PaceSnapshot {
-  if (!isRecord(value) || !numbers(value, SNAPSHOT_NUMBERS) || typeof value.measured !== "boolean") return false;
+  if (!isRecord(value) || !numbers(value, SNAPSHOT_NUMBERS)) return false;
+  if (typeof value.measured !== "boolean" || typeof value.declared !== "boolean") return false;
   const { known } = value;
   if (known === null) return true;
   return (
@@ -327,17 +330,19 @@ export class Pace {
   holds = 0;
   /** The rate was measured, not only bounded from below. */
   measured = false;
-  // What the pace keeps beside, all plain numbers (the model at the top of this file says why each):
+  // What the pace keeps beside, plain numbers and a flag (the model at the top of this file says why each):
   // - the budget as the pace counts it: `tokens` left at `countedAt`, which is later than now when
   //   slots are reserved ahead. Counted, not kept as a GCRA arrival time, so that the rate may change
   //   under it (a probe doubles it) without moving slots already earned;
   // - the interval the next hold learns from: the previous hold's start and end, what got through since;
   // - the probe's step and slowdown, the last raise of a measured rate and the quiet stretch before one;
   // - when the pace was last borne out (a hold's end, a declared policy): it is forgotten a minute later;
-  // - what the last rate-limit headers said remains (`told`, -1: no reading), until when.
+  // - what the last rate-limit headers said remains (`told`, -1: no reading), until when;
+  // - whether the rate is one a policy declared: what the server said, which no quiet stretch raises.
   #books: Books = {
     ...{ tokens: 0, countedAt: 0, holdStart: -1, holdEnd: -1, accepted: 0 },
     ...{ probeStep: 100, slowdown: 1, lastRaise: 0, learnedAt: 0, quietMs: 1_000, told: -1, toldResetAt: 0 },
+    declared: false,
   };
   #known: Learned | undefined;
 
@@ -384,7 +389,8 @@ export class Pace {
     // An answer during a hold was sent before it, and belongs to the interval the hold ended.
     if (now < this.pausedUntil) return;
     this.#books.accepted++;
-    if (this.measured && now - Math.max(this.pausedUntil, this.#books.lastRaise) > this.#books.quietMs) {
+    const raisable = this.measured && !this.#books.declared;
+    if (raisable && now - Math.max(this.pausedUntil, this.#books.lastRaise) > this.#books.quietMs) {
       this.rate *= 1.1;
       this.#books.lastRaise = now;
     }
@@ -408,6 +414,7 @@ export class Pace {
     if (learned) {
       ({ rate: this.rate, burst: this.burst, measured: this.measured } = learned);
       this.#known = learned;
+      this.#books.declared = false;
     }
     this.#books.holdStart = now;
     this.#books.accepted = 0;
@@ -473,6 +480,7 @@ export class Pace {
     this.rate = quota / windowMs;
     this.burst = quota;
     this.measured = true;
+    this.#books.declared = true;
     this.#books.tokens = quota;
     this.#books.countedAt = now;
     const seen = { accepted: 0, heldMs: 0, sendingMs: 0, retryAfterMs: 0 };

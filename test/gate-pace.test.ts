@@ -4,16 +4,11 @@
 import { describe, expect, it } from "vitest";
 import { createRateLimiter, FORGET_PACE_MS, Pace, type PaceSnapshot } from "../src/gate.ts";
 import { manualClock } from "./support/clock.ts";
+import { waits } from "./support/pace.ts";
 
-/** Reserves `count` slots at `now` and returns their waits. */
-const waits = (pace: Pace, now: number, count: number) => Array.from({ length: count }, () => pace.reserve(now));
-
-/**
- * A limiter on a steered clock, and what each acquire returned: "now", or "wait" for a promise. The
- * clock starts at 0, where no quiet stretch has passed yet to raise a measured rate by a tenth.
- */
+/** A limiter on a steered clock, and what each acquire returned: "now", or "wait" for a promise. */
 function steeredLimiter() {
-  const clock = manualClock(0);
+  const clock = manualClock();
   const limiter = createRateLimiter({ clock });
   const acquire = (count: number) =>
     Array.from({ length: count }, () => (limiter.acquire() === undefined ? "now" : "wait"));
@@ -39,6 +34,8 @@ describe("what the headers said remains", () => {
     pace.accepted(0, { remaining: 0, resetMs: 1_000 });
     expect(waits(pace, 1_000, 1)).toEqual([0]);
     expect(waits(pace, 999, 2)).toEqual([0, 0]);
+    // What a fleet shares says no reading (-1), as a fresh pace's does, not a count spent below it.
+    expect(pace.snapshot().told).toBe(-1);
   });
 
   it("with what remains and its reset known, a policy does not pace the next window: it opens whole", () => {
@@ -78,6 +75,36 @@ describe("a policy the server declares", () => {
     expect(slots.slice(0, 10)).toEqual(Array(10).fill(0));
     expect(slots[10]).toBeCloseTo(100, 5);
     expect(slots[11]).toBeCloseTo(200, 5);
+  });
+
+  it("is the pace from the very answer that declared it, not a tenth faster", () => {
+    const clock = manualClock();
+    const limiter = createRateLimiter({ clock });
+    limiter.accepted(new Headers({ "ratelimit-policy": "10;w=1" }));
+    for (let i = 0; i < 11; i++) limiter.acquire();
+    expect(clock.waits).toEqual([100]);
+  });
+
+  it("stays at the rate declared through quiet seconds: what the server said is never raised", () => {
+    const pace = new Pace();
+    pace.accepted(0, { quota: 10, windowMs: 1_000 });
+    for (const quietAfter of [1_001, 2_002, 5_000]) pace.accepted(quietAfter);
+    pace.accepted(5_000, { quota: 10, windowMs: 1_000 });
+    expect(pace.rate).toBe(10 / 1_000);
+    expect(waits(pace, 5_000, 11)).toEqual([...Array(10).fill(0), 100]);
+  });
+
+  it("gives way to what a hold teaches: a rate measured after it is raised after a quiet stretch, as any measured rate", () => {
+    const pace = new Pace();
+    pace.accepted(0, { quota: 20, windowMs: 1_000 });
+    waits(pace, 0, 1);
+    for (let i = 0; i < 60; i++) pace.accepted(100);
+    // Held until 1400; a quiet stretch is then 2 s.
+    pace.limited(400, 1_000);
+    const measured = pace.rate;
+    expect(pace.measured).toBe(true);
+    pace.accepted(3_401);
+    expect(pace.rate).toBe(measured * 1.1);
   });
 
   it("is not taken afresh from every answer that repeats it: the budget it gave is not filled again", () => {
@@ -129,10 +156,7 @@ describe("forgetting the pace", () => {
     const pace = new Pace();
     pace.accepted(0, { quota: 1, windowMs: 1_000 });
     pace.accepted(30_000, { quota: 1, windowMs: 1_000 });
-    // How long the second waits is the learning's: 30 s of quiet raised the rate.
-    const [now, next] = waits(pace, FORGET_PACE_MS + 1, 2);
-    expect(now).toBe(0);
-    expect(next).toBeGreaterThan(0);
+    expect(waits(pace, FORGET_PACE_MS + 1, 2)).toEqual([0, 1_000]);
   });
 
   it("learns afresh once forgotten: the next policy declared sets the pace", () => {
@@ -140,9 +164,7 @@ describe("forgetting the pace", () => {
     pace.accepted(0, { quota: 10, windowMs: 1_000 });
     expect(waits(pace, FORGET_PACE_MS + 1, 1)).toEqual([0]);
     pace.accepted(FORGET_PACE_MS + 1, { quota: 1, windowMs: 10_000 });
-    const [now, next] = waits(pace, FORGET_PACE_MS + 1, 2);
-    expect(now).toBe(0);
-    expect(next).toBeGreaterThan(0);
+    expect(waits(pace, FORGET_PACE_MS + 1, 2)).toEqual([0, 10_000]);
   });
 });
 
@@ -176,6 +198,7 @@ describe("the pace as plain data", () => {
       rate: 0,
       holds: 0,
       measured: false,
+      declared: false,
       told: -1,
       holdStart: -1,
       holdEnd: -1,
@@ -208,7 +231,7 @@ describe("the pace as plain data", () => {
     for (const value of [null, undefined, 5, "pace", true]) expect(Pace.restore(value), String(value)).toBeUndefined();
   });
 
-  it("is refused when any field is missing, a number is not one (or NaN), or measured is not a boolean", () => {
+  it("is refused when any field is missing, a number is not one (or NaN), or measured or declared is not a boolean", () => {
     const snapshot = busyPace().snapshot();
     const { known, ...fields } = snapshot;
     expect(tolerated(fields, ["5", Number.NaN, null], (record) => ({ ...record, known }))).toEqual([]);

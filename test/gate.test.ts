@@ -18,20 +18,9 @@ import { createFakePlanetScale } from "../src/testing/index.ts";
 import { asleep, expectSentAgainAt, manualClock, settle } from "./support/clock.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { limitedApi, type Shape } from "./support/limiter-shapes.ts";
+import { afterFirstHold, waits } from "./support/pace.ts";
 import { serverForTests } from "./support/per-test.ts";
 import { json, startServer } from "./support/servers.ts";
-
-/** Reserves `count` slots at `now` and returns their waits. */
-const waits = (pace: Pace, now: number, count: number) => Array.from({ length: count }, () => pace.reserve(now));
-
-/** A pace that met its first hold at 10 after `accepted` answers, held `retryAfterMs`. */
-function afterFirstHold(accepted: number, retryAfterMs: number): Pace {
-  const pace = new Pace();
-  waits(pace, 0, 1);
-  for (let i = 0; i < accepted; i++) pace.accepted(5);
-  pace.limited(10, retryAfterMs);
-  return pace;
-}
 
 const first = (accepted: number): Learned =>
   learnFromHold({ accepted, heldMs: 0, sendingMs: 10, retryAfterMs: 1_000 }, undefined) as Learned;

@@ -327,6 +327,8 @@ export interface AttemptState {
   signal: AbortSignal;
   /** False while the call was still waiting at the rate-limit gate. */
   sent: boolean;
+  /** 1 for the first attempt: a later one waiting at the gate follows one that went out. */
+  attempt: number;
   secrets: readonly string[];
 }
 
@@ -334,7 +336,9 @@ export interface AttemptState {
 export function attemptFailure(error: unknown, state: AttemptState): PlanetScaleError {
   const { operation, sent, callerSignal, deadline } = state;
   if (error instanceof PlanetScaleError) return error;
-  const waiting = sent ? "" : " while waiting at the rate-limit gate; nothing was sent";
+  const waiting = sent
+    ? ""
+    : ` while waiting at the rate-limit gate; ${state.attempt > 1 ? "it was not sent again" : "nothing was sent"}`;
   // Both may have fired by now: the one that fired first is the one the joined signal carries.
   const timedOut = deadline.aborted && (!callerSignal?.aborted || state.signal.reason === deadline.reason);
   if (timedOut) {

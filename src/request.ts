@@ -109,6 +109,7 @@ async function attemptOnce(ctx: ClientContext, call: Call, attempt: number): Pro
     callerSignal: call.signal,
     signal: deadline.signal,
     sent: false,
+    attempt,
     secrets: ctx.secrets,
   };
   try {

@@ -181,6 +181,27 @@ describe("on the client's clock", () => {
       await first;
     });
 
+    it("says it was not sent again when a retry after a 429 meets its deadline at the gate", async () => {
+      const clock = manualClock();
+      const sent: string[] = [];
+      const fetch: typeof globalThis.fetch = async (input) => {
+        sent.push((input as Request).method);
+        return new Response("{}", { status: 429, headers: { "retry-after": "5" } });
+      };
+      const ps = createClient({ serviceToken: "id:secret", baseUrl: "https://api.test/v1", fetch, clock });
+      const call = failure(ps.createRole({ ...BRANCH, name: "ci" }, { timeoutMs: 100 }));
+      await settle();
+      await clock.advance(100);
+      const error = await call;
+      expect(sent).toEqual(["POST"]);
+      expect(error).toBeInstanceOf(TimeoutError);
+      // One request went out and was refused unseen: "nothing was sent" would be false.
+      expect(error.message).toBe(
+        "create_role timed out after 100 ms (timeoutMs) while waiting at the rate-limit gate; it was not sent again",
+      );
+      expect(error.outcomeUnknown).toBe(false);
+    });
+
     it("says so when its deadline passes while it waits for a place", async () => {
       const clock = manualClock();
       const { ps, first } = await placeTaken(clock);

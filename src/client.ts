@@ -5,7 +5,7 @@ import * as openapiFetch from "openapi-fetch";
 import { type Clock, systemClock } from "./clock.ts";
 import { authorizationHeader, credentialsIdentity, type ServiceToken } from "./credentials.ts";
 import { explainUnknownReset } from "./errors.ts";
-import { ConcurrencyGate, createRateLimiter, type Gate, type RateLimiter } from "./gate.ts";
+import { createGate, createRateLimiter, type Gate, type RateLimiter } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import {
   delete_role,
@@ -280,7 +280,7 @@ function contextOf(settings: Settings, gate?: Gate): ClientContext {
 export function createClient(options: ClientOptions = {}): PlanetScaleClient {
   const settings = settle(options);
   const limiter = settings.rateLimiter || undefined;
-  const ctx = contextOf(settings, { concurrency: new ConcurrencyGate(settings.maxConcurrency), limiter });
+  const ctx = contextOf(settings, createGate(settings.maxConcurrency, limiter));
   // A reset whose outcome is left open may already have made the old password invalid: its error says so.
   const call =
     <Op extends Operation>(facts: Op, explain?: Steps["explain"]) =>

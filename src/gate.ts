@@ -563,6 +563,18 @@ export class ConcurrencyGate {
 export interface Gate {
   concurrency: ConcurrencyGate;
   limiter: RateLimiter | undefined;
+  /** enterGate on this gate: called through the gate, so that a context without one carries none of it. */
+  enter(signal: AbortSignal | undefined, timeLeftMs?: () => number): Promise<void> | undefined;
+}
+
+/** A client's gate: at most `maxConcurrency` calls in flight, then the limiter's pace. */
+export function createGate(maxConcurrency: number, limiter: RateLimiter | undefined): Gate {
+  const gate: Gate = {
+    concurrency: new ConcurrencyGate(maxConcurrency),
+    limiter,
+    enter: (signal, timeLeftMs) => enterGate(gate, signal, timeLeftMs),
+  };
+  return gate;
 }
 
 /**
@@ -570,7 +582,7 @@ export interface Gate {
  * client that never meets a limit pays no promise for the gate. Rejects with the signal's reason.
  */
 export function enterGate(
-  gate: Gate,
+  gate: Omit<Gate, "enter">,
   signal: AbortSignal | undefined,
   timeLeftMs?: () => number,
 ): Promise<void> | undefined {
@@ -580,7 +592,7 @@ export function enterGate(
 }
 
 function takeTurn(
-  gate: Gate,
+  gate: Omit<Gate, "enter">,
   signal: AbortSignal | undefined,
   timeLeftMs: (() => number) | undefined,
 ): Promise<void> | undefined {

@@ -13,7 +13,7 @@ import {
   PlanetScaleError,
   RateLimitError,
 } from "./errors.ts";
-import { enterGate, type Gate } from "./gate.ts";
+import type { Gate } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import type { Operation, OperationId } from "./generated/operations.ts";
 import { decide, holdAfter, type OperationRule, operationRules, type RetrySettings } from "./retry.ts";
@@ -115,7 +115,7 @@ async function attemptOnce(ctx: ClientContext, call: Call, attempt: number): Pro
   try {
     // A call that met its deadline or abort at the gate was never sent, and says so.
     const deadlineAt = ctx.clock.now() + call.timeoutMs;
-    const entering = ctx.gate && enterGate(ctx.gate, deadline.signal, () => deadlineAt - ctx.clock.now());
+    const entering = ctx.gate?.enter(deadline.signal, () => deadlineAt - ctx.clock.now());
     if (entering) await entering.catch((reason: unknown) => Promise.reject(attemptFailure(reason, state)));
     state.sent = true;
     return await exchangeOnce(ctx, call, attempt, state, deadline.expired);

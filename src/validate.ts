@@ -281,12 +281,17 @@ export function checkClientShape(options: ClientOptions): void {
   if (typeof options !== "object" || options === null) refuse("options", "an object");
   const unknown = Object.keys(options).find((key) => !(CLIENT_OPTIONS as readonly string[]).includes(key));
   if (unknown !== undefined) refuse(`options.${unknown}`, `left out: the options are ${CLIENT_OPTIONS.join(", ")}`);
-  const { backoff, logger, env } = options;
+  const { backoff, logger, env, serviceToken } = options;
   if (backoff !== undefined) {
     if (typeof backoff !== "object" || backoff === null)
       refuse("backoff", `an object of ${BACKOFF_OPTIONS.join(", ")}`);
     const extra = Object.keys(backoff).find((key) => !BACKOFF_OPTIONS.includes(key));
     if (extra !== undefined) refuse(`backoff.${extra}`, `left out: backoff takes ${BACKOFF_OPTIONS.join(", ")}`);
+  }
+  // A misspelt field (`secret` for `token`) would be dropped without a word; named, never its value.
+  if (typeof serviceToken === "object" && serviceToken !== null) {
+    const extra = Object.keys(serviceToken).find((key) => key !== "id" && key !== "token");
+    if (extra !== undefined) refuse(`serviceToken.${extra}`, "left out: serviceToken takes id, token");
   }
   if (logger !== undefined && typeof logger !== "function") refuse("logger", "a function");
   if (env !== undefined && (typeof env !== "object" || env === null)) refuse("env", "an object of variables");

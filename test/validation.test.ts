@@ -104,9 +104,10 @@ describe("createRole refuses bad input before sending", () => {
   });
 
   it("refuses a serviceToken object with a field other than id and token, naming it", () => {
-    // A misspelt field (`secret` for `token`) would otherwise be dropped without a word.
     const options = { serviceToken: { id: "a", token: "t", secret: "hunter2" } as { id: string; token: string } };
-    expect(() => createClient(options)).toThrow('serviceToken has an unknown field "secret"; allowed: id, token');
+    expect(() => createClient(options)).toThrow(
+      "createClient: serviceToken.secret must be left out: serviceToken takes id, token",
+    );
     expect(() => createClient(options)).not.toThrow(/hunter2/);
   });
 

@@ -12,7 +12,7 @@ function isLoopback(hostname: string): boolean {
 }
 
 /** Tokens go over https, or over plain http to this machine only (tests, local mocks). */
-export function assertSafeUrl(url: string, field = "baseUrl", allowQuery = false): URL {
+export function assertSafeUrl(url: string, field = "baseUrl"): URL {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -28,8 +28,7 @@ export function assertSafeUrl(url: string, field = "baseUrl", allowQuery = false
   }
   // A bare "?" or "#" leaves search and hash empty, yet every path would still go after it: the
   // href shows both, bare or not.
-  const query = parsed.href.includes("?");
-  if ((query && !allowQuery) || parsed.href.includes("#")) {
+  if (parsed.href.includes("?") || parsed.href.includes("#")) {
     // Every path would be appended before them and then swallowed by the query or fragment.
     throw new InvalidRequestError(`${field} must not have a query (?…) or a fragment (#…)`, { field });
   }
@@ -64,7 +63,7 @@ export type RecordingFetch = (input: RequestInfo | URL, init?: RequestInit, reco
  */
 export function guardedFetch(inner: typeof fetch, authorization: string, baseUrl: string): RecordingFetch {
   // A URL that starts with the checked base's origin and a slash has its scheme, host and port, and
-  // no user info: only other URLs (raw calls to anywhere) need the whole check.
+  // no user info; any other (a raw call given another baseUrl) is refused.
   const checkedOrigin = `${assertSafeUrl(baseUrl).origin}/`;
   return async (input, init, record) => {
     const request = input instanceof Request ? input : new Request(input, init);
@@ -94,7 +93,13 @@ export function guardedFetch(inner: typeof fetch, authorization: string, baseUrl
 /** What a request must not do, refused before it is sent: go where the token may not, carry other credentials, follow a redirect. */
 function refuseUnsafe(request: Request, checkedOrigin: string, authorization: string): void {
   const { url } = request;
-  if (!url.startsWith(checkedOrigin) || url.includes("#")) assertSafeUrl(url, "request URL", true);
+  // What follows a "#" never reaches the server: the request would go to another endpoint than asked.
+  if (!url.startsWith(checkedOrigin) || url.includes("#")) {
+    throw new InvalidRequestError(
+      `request URL must be on ${checkedOrigin.slice(0, -1)}, the client's baseUrl, without a fragment (#…): credentials are never sent to another address. Nothing was sent.`,
+      { field: "request URL" },
+    );
+  }
   if (request.headers.get("authorization") !== authorization) {
     throw new InvalidRequestError(
       "request headers must not replace Authorization: the credentials come from the client's serviceToken or accessToken",

@@ -129,20 +129,24 @@ describe("a raw call", () => {
     await settle();
   };
 
-  it("may carry a query to another server that may receive the token", async () => {
-    const other = await startServer(json(200, pageFixture()));
-    try {
-      const { response } = await raw(fetch, server.url).GET(ROLES, {
-        params: { path: BRANCH, query: { page: 2 } },
-        baseUrl: other.url,
-      });
-      expect(response.status).toBe(200);
-      expect(other.requests.map((request) => request.url)).toEqual([
-        "/organizations/acme/databases/app-db/branches/main/roles?page=2",
-      ]);
-    } finally {
-      await other.close();
-    }
+  it("goes to the client's own origin only: another server's, even over https, is refused and sent nothing", async () => {
+    // The token is the client's: it goes where the client was made for, as redirects are not followed.
+    const sent: string[] = [];
+    const recording: typeof fetch = async (input) => {
+      sent.push((input as Request).url);
+      return Response.json(pageFixture());
+    };
+    const error = await raw(recording)
+      .GET(ROLES, { params: { path: BRANCH }, baseUrl: "https://attacker.example/v1" })
+      .catch((e: unknown) => e as InvalidRequestError);
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error).toMatchObject({ field: "request URL" });
+    expect((error as InvalidRequestError).message).toBe(
+      "request URL must be on https://api.test, the client's baseUrl, without a fragment (#…): credentials are never sent to another address. Nothing was sent.",
+    );
+    const { response } = await raw(recording).GET(ROLES, { params: { path: BRANCH, query: { page: 2 } } });
+    expect(response.status).toBe(200);
+    expect(sent).toEqual(["https://api.test/v1/organizations/acme/databases/app-db/branches/main/roles?page=2"]);
   });
 
   it("answered 204 resolves with that status and no body", async () => {
@@ -199,9 +203,10 @@ describe("the guarded fetch", () => {
   const guarded = guardedFetch(async () => Response.json({}), AUTHORIZATION, "https://api.test/v1");
   const to = (url: string) => new Request(url, { headers: { authorization: AUTHORIZATION }, redirect: "manual" });
 
-  it("lets a URL on the client's own checked origin through without parsing it again; any other is parsed", async () => {
+  it("lets a URL on the client's own checked origin through without parsing it again; refuses any other unparsed", async () => {
     const own = to("https://api.test/v1/organizations/acme/databases/app-db/branches/main/roles?page=2");
     const other = to("https://other.test/v1/organizations");
+    const fragment = to("https://api.test/v1/roles#x");
     const parsed: string[] = [];
     const Parser = URL;
     vi.stubGlobal(
@@ -215,11 +220,12 @@ describe("the guarded fetch", () => {
     );
     try {
       await guarded(own);
-      await guarded(other);
+      await expect(guarded(other)).rejects.toMatchObject({ field: "request URL" });
+      await expect(guarded(fragment)).rejects.toThrow(/without a fragment/);
     } finally {
       vi.unstubAllGlobals();
     }
-    expect(parsed).toEqual([other.url]);
+    expect(parsed).toEqual([]);
   });
 });
 
@@ -333,7 +339,9 @@ describe("tokens, failures and bodies", () => {
           .catch((e: unknown) => e as InvalidRequestError);
         expect(error).toBeInstanceOf(InvalidRequestError);
         expect((error as InvalidRequestError).field).toBe("request URL");
-        expect((error as InvalidRequestError).message).toMatch(/^request URL uses plain http to localhost\.example:/);
+        expect((error as InvalidRequestError).message).toMatch(
+          /^request URL must be on http:\/\/127\.0\.0\.1:\d+, the client's baseUrl/,
+        );
         expect(elsewhere.requests).toHaveLength(0);
       } finally {
         await elsewhere.close();

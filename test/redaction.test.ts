@@ -187,6 +187,39 @@ describe("what a person sees when printing", () => {
     });
   });
 
+  describe("a printed role with fields nested deep", () => {
+    it("prints, and with %o, an answer with unknown fields nested 5000 deep, the password masked", async () => {
+      const arrays = `${"[".repeat(5000)}${"]".repeat(5000)}`;
+      const objects = `${'{"in":'.repeat(5000)}0${"}".repeat(5000)}`;
+      server.next(json(200, `${JSON.stringify(roleFixture()).slice(0, -1)},"arrays":${arrays},"objects":${objects}}`));
+      const ps = createClient({ serviceToken: "id:secret", baseUrl: server.url });
+      const role = await ps.createRole(BRANCH);
+      const shown = inspect(role);
+      expect(shown).toContain("arrays: [ [ [Array] ] ]");
+      expect(shown).toContain("objects: { in: { in: [Object] } }");
+      expect(shown).toContain("password: '[redacted]'");
+      expect(format("%o", role)).toContain("password: '[redacted]'");
+      expect(`${shown}${format("%o", role)}`).not.toContain(roleFixture().password);
+    });
+
+    it("masks a secret at every depth inspect shows, in any mode, and at the deepest one of a role printed inside another object", () => {
+      let chain: Record<string, unknown> = { token: PASSWORD };
+      for (let level = 0; level < 6; level++) chain = { token: PASSWORD, next: chain };
+      const role = redactInspect({ ...roleFixture(), chain });
+      for (const depth of [0, 1, 2, 3, 7, null]) {
+        expect(inspect(role, { depth }), `depth ${depth}`).not.toContain(PASSWORD);
+        expect(inspect(role, { depth, showHidden: true }), `depth ${depth}, showHidden`).not.toContain(PASSWORD);
+      }
+      // Node shows a custom inspect's answer to the whole depth again, whatever depth it is met at.
+      const inside = inspect({ response: { role } });
+      expect(inside).toContain("next: { token: '[redacted]', next: [Object] }");
+      expect(inspect({ response: { role } }, { depth: 4 })).not.toContain(PASSWORD);
+      expect(format("%o", [{ role }])).not.toContain(PASSWORD);
+      // The password and the chain's seven tokens, down to the last.
+      expect(inspect(role, { depth: null }).match(/\[redacted\]/g)).toHaveLength(8);
+    });
+  });
+
   describe("credentials that an error answer echoes", () => {
     it("masks a bare OAuth token, without its Bearer prefix", async () => {
       const token = "oauth-token-4f9a2c";

@@ -5,9 +5,11 @@
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from "node:net";
 import { format, inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { RoleLeftBehindError } from "../src/errors.ts";
 import {
   AuthenticationError,
   ConnectionError,
+  connectionString,
   createClient,
   formatLogEvent,
   NotFoundError,
@@ -17,6 +19,7 @@ import {
 import { redactInspect, redactText, secretsOf } from "../src/secrets.ts";
 import { manualClock, waitFor } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
+import { clientOnFake } from "./support/fake-client.ts";
 import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
 import { clientForTests, serverForTests } from "./support/per-test.ts";
 import { hang, json, resetAfterBody } from "./support/servers.ts";
@@ -423,6 +426,27 @@ describe("echoed back", () => {
       // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
       expect(error?.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
       expect(error?.message).toContain("\\u001b[2J");
+    });
+  });
+
+  describe("what the callback came to, kept on the error of a role left behind", () => {
+    it("is never shown, though it holds the password of the role still alive", async () => {
+      const { fake, ps: client } = clientOnFake({ maxRetries: 0 });
+      fake.failNext("delete_role", { status: 500 });
+      fake.failNext("delete_role", { status: 500 });
+      const returned = await failure(client.createTemporaryRole(BRANCH, (role) => ({ url: connectionString(role) })));
+      const threw = await failure(
+        client.createTemporaryRole(BRANCH, (role) => {
+          throw Object.assign(new Error("migration failed"), { url: connectionString(role) });
+        }),
+      );
+      const passwords = fake.roles(BRANCH).map((role) => role.password);
+      expect(passwords).toHaveLength(2);
+      expect((returned as RoleLeftBehindError).result).toEqual({ url: expect.stringContaining(passwords[0] ?? "-") });
+      expect(((threw as RoleLeftBehindError).callbackError as Error).message).toBe("migration failed");
+      for (const text of [...shown(returned), ...shown(threw), JSON.stringify(returned), JSON.stringify(threw)]) {
+        for (const password of passwords) expect(text).not.toContain(password);
+      }
     });
   });
 

@@ -471,26 +471,67 @@ export function describeRole(
   return `role ${name}${id}on ${where.organization}/${where.database}/${where.branch}`;
 }
 
-/** A role made for the caller that could not be deleted: which one, and how to delete it. */
+/** What createTemporaryRole's callback came to: what it returned, or what it threw. */
+export type CallbackOutcome<T = unknown> = { ok: true; value: T } | { ok: false; error: unknown };
+
+// Beside the errors, as the headers are: the role is still alive, and what the callback made of it
+// (a connection string, say) may hold its password, which no inspect mode may show.
+const callbackOutcomes = new WeakMap<Error, CallbackOutcome>();
+
+/**
+ * createTemporaryRole's role could not be deleted after its callback. The message names the role and
+ * how to delete it; `cause` is the delete's error. What the callback came to is kept beside it:
+ * `callbackThrew`, and `result` (what it returned) or `callbackError` (what it threw). Both are
+ * getters that no inspect mode calls.
+ */
+export class RoleLeftBehindError extends PlanetScaleError {
+  override name = "RoleLeftBehindError";
+  /** The callback threw (`callbackError`) rather than returned (`result`). */
+  readonly callbackThrew: boolean;
+  constructor(message: string, details: ErrorDetails, callback: CallbackOutcome) {
+    super(message, details);
+    this.callbackThrew = !callback.ok;
+    callbackOutcomes.set(this, callback);
+  }
+
+  /** What the callback returned; undefined when it threw. */
+  get result(): unknown {
+    const callback = callbackOutcomes.get(this);
+    return callback?.ok ? callback.value : undefined;
+  }
+
+  /** What the callback threw; undefined when it returned. */
+  get callbackError(): unknown {
+    const callback = callbackOutcomes.get(this);
+    return callback?.ok === false ? callback.error : undefined;
+  }
+}
+
+/** A role made for the caller that could not be deleted after `callback`: which one, and how to delete it. */
 export function leftBehind(
   where: { organization: string; database: string; branch: string },
   role: { id: string; name?: string },
   deleteError: unknown,
-  why = "",
-): PlanetScaleError {
+  callback: CallbackOutcome = { ok: true, value: undefined },
+): RoleLeftBehindError {
   const reason = ((deleteError as Error)?.message ?? String(deleteError)).replace(/\.$/, "");
   const id = JSON.stringify(printable(role.id));
+  const after = callback.ok
+    ? ""
+    : ` (after the callback failed: ${(callback.error as Error)?.message ?? String(callback.error)})`;
   if (deleteError instanceof PlanetScaleError && deleteError.outcomeUnknown) {
-    return new PlanetScaleError(
-      `${describeRole(where, role)} may have been left behind: the delete's outcome is unknown (${reason})${why}. ` +
+    return new RoleLeftBehindError(
+      `${describeRole(where, role)} may have been left behind: the delete's outcome is unknown (${reason})${after}. ` +
         `Check with getRole({ organization, database, branch, id: ${id} }) and delete it if it is still there.`,
       { operation: "delete_role", outcomeUnknown: true, cause: deleteError },
+      callback,
     );
   }
-  return new PlanetScaleError(
-    `${describeRole(where, role)} was left behind: deleting it failed: ${reason}${why}. ` +
+  return new RoleLeftBehindError(
+    `${describeRole(where, role)} was left behind: deleting it failed: ${reason}${after}. ` +
       `Delete it with deleteRole({ organization, database, branch, id: ${id} }).`,
     { operation: "delete_role", cause: deleteError },
+    callback,
   );
 }
 

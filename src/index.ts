@@ -18,6 +18,7 @@ export {
   PermissionDeniedError,
   PlanetScaleError,
   RateLimitError,
+  RoleLeftBehindError,
   ServerError,
   TimeoutError,
   UnexpectedResponseError,

@@ -163,12 +163,14 @@ function leaseOf(holder: LeaseHolder): Lease {
   };
   // Shown with its roles masked; the state lives in the closure, so no inspect mode reaches a password.
   Object.defineProperty(lease, INSPECT, {
-    value(_depth: number, options: object, inspect: (value: unknown, options: object) => string) {
+    value(_depth: number, options: { depth?: number | null }, inspect: (value: unknown, options: object) => string) {
+      // The roles are a level down in what is shown, and masked only as deep as inspect goes (secrets.ts).
+      const below = (options?.depth ?? Number.POSITIVE_INFINITY) - 1;
       const shown = {
         name: holder.settings.name,
         closed: holder.closed,
-        current: holder.closed ? undefined : masked(holder.current.role),
-        previous: holder.previous && masked(holder.previous.role),
+        current: holder.closed ? undefined : masked(holder.current.role, below),
+        previous: holder.previous && masked(holder.previous.role, below),
       };
       return typeof inspect === "function" ? `Lease ${inspect(shown, options)}` : shown;
     },

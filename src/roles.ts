@@ -4,6 +4,7 @@
 import {
   AbortError,
   badPaging,
+  type CallbackOutcome,
   explainUnknownCreate,
   InvalidRequestError,
   leftBehind,
@@ -112,7 +113,7 @@ export async function createTemporaryRole<T>(
   // `ttl: undefined` (an optional setting left unset) gets the default too: the role always expires.
   const withTtl = { ...params, ttl: params.ttl ?? TEMPORARY_ROLE_TTL };
   const role = (await createRoleWithRecovery(ctx, withTtl, options)).data;
-  let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+  let outcome: CallbackOutcome<T>;
   try {
     outcome = { ok: true, value: await untilAborted(() => use(role), options?.signal) };
   } catch (error) {
@@ -124,12 +125,7 @@ export async function createTemporaryRole<T>(
     await callOperation(ctx, delete_role, { ...pick(params), id: role.id }, { ...requestOptions, signal: undefined });
   } catch (deleteError) {
     // Gone already (the callback or a janitor deleted it): what the delete was for is done.
-    if (!(deleteError instanceof NotFoundError)) {
-      const after = outcome.ok
-        ? ""
-        : ` (after the callback failed: ${(outcome.error as Error)?.message ?? String(outcome.error)})`;
-      throw leftBehind(params, role, deleteError, after);
-    }
+    if (!(deleteError instanceof NotFoundError)) throw leftBehind(params, role, deleteError, outcome);
   }
   if (!outcome.ok) throw outcome.error;
   return outcome.value;

@@ -7,15 +7,19 @@ const INSPECT = Symbol.for("nodejs.util.inspect.custom");
 const MASK = "[redacted]";
 const SECRET_KEYS = new Set(["password", "token", "authorization", "accessToken", "serviceToken"]);
 
-/** A copy with every secret-bearing property masked, for display only. */
-export function masked(value: unknown, seen = new WeakSet<object>()): unknown {
-  if (typeof value !== "object" || value === null) return value;
+/**
+ * A copy with every secret-bearing property masked, for display only, `depth` levels below `value`:
+ * deeper, inspect shows an object as [Object] whatever it holds, and copying an answer nested
+ * thousands deep would overflow the stack.
+ */
+export function masked(value: unknown, depth: number, seen = new WeakSet<object>()): unknown {
+  if (typeof value !== "object" || value === null || depth < 0) return value;
   if (seen.has(value)) return "[Circular]";
   seen.add(value);
-  if (Array.isArray(value)) return value.map((item) => masked(item, seen));
+  if (Array.isArray(value)) return value.map((item) => masked(item, depth - 1, seen));
   const copy: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    copy[key] = SECRET_KEYS.has(key) && item !== undefined && item !== "" ? MASK : masked(item, seen);
+    copy[key] = SECRET_KEYS.has(key) && item !== undefined && item !== "" ? MASK : masked(item, depth - 1, seen);
   }
   return copy;
 }
@@ -24,10 +28,11 @@ export function masked(value: unknown, seen = new WeakSet<object>()): unknown {
  * Makes util.inspect/console.log show `value` with its secrets masked (or as `show` gives it). The
  * hook is a non-enumerable symbol, so JSON.stringify and spreading still see the real data.
  */
-export function redactInspect<T extends object>(value: T, show: (value: T) => unknown = masked): T {
+export function redactInspect<T extends object>(value: T, show: (value: T, depth: number) => unknown = masked): T {
   Object.defineProperty(value, INSPECT, {
-    value(_depth: number, options: object, inspect: (value: unknown, options: object) => string) {
-      const shown = show(value);
+    // Node shows the answer to options.depth (the whole depth, not the `depth` left where it is met).
+    value(_depth: number, options: { depth?: number | null }, inspect: (value: unknown, options: object) => string) {
+      const shown = show(value, options?.depth ?? Number.POSITIVE_INFINITY);
       return typeof inspect === "function" ? inspect(shown, options) : shown;
     },
     enumerable: false,

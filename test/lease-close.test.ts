@@ -145,4 +145,20 @@ describe("what a lease shows", () => {
     await lease.close();
     expect(inspect(lease)).toContain("closed: true");
   });
+
+  it("prints a lease whose role carries an unknown field nested 5000 deep, the role masked", async () => {
+    const { lease: open } = leaseWorld();
+    const lease = await open();
+    // The role the lease holds and shows (an answer this deep is proved to pass in redaction.test.ts).
+    const nested = { extra: JSON.parse(`${"[".repeat(5000)}${"]".repeat(5000)}`), more: { token: "tkn-Deep-1" } };
+    Object.assign(lease.current(), nested);
+    const shown = inspect(lease);
+    expect(shown).toContain("extra: [ [Array] ]");
+    // The deepest level shown.
+    expect(shown).toContain("more: { token: '[redacted]' }");
+    expect(shown).toContain("password: '[redacted]'");
+    expect(format("%o", lease)).toContain("password: '[redacted]'");
+    expect(format("%o", lease)).not.toContain("tkn-Deep-1");
+    await lease.close();
+  });
 });

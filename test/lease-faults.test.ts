@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { ConnectionError, NotFoundError, PlanetScaleError, RateLimitError, ServerError } from "../src/index.ts";
 import { failure } from "./support/failure.ts";
-import { leaseWorld, MINUTE, remaining } from "./support/lease.ts";
+import { API_ROLE, leaseWorld, MINUTE, remaining } from "./support/lease.ts";
 
 // As in lease.test.ts: renewal at 390 s after each (re)newed expiry, 210 s before it; the safety
 // margin is 50 s (a quarter of renewBeforeMs); the lease's first retry comes 7.5 s after a failure.
@@ -111,20 +111,19 @@ describe("renewals when the API fails", () => {
     await lease.close();
   });
 
-  it("under the margin only replaces: with creates failing too, no renewal is tried, and creates back off to the expiry", async () => {
-    const { clock, fake, lease: open, sent } = leaseWorld({ maxRetries: 0 });
+  it("under the margin only replaces: with creates failing too, no renewal is tried, and creates close in on the expiry, then back off past it", async () => {
+    const { clock, fake, lease: open, sent, sentAt } = leaseWorld({ maxRetries: 0 });
     const lease = await open({ onError: () => {} });
     for (let fault = 0; fault < 50; fault++) fake.failNext("renew_role", { status: 500 });
     for (let fault = 0; fault < 10; fault++) fake.failNext("create_role", { status: 503 });
-    await clock.advance(550_000);
+    await clock.advance(700_000);
     expect(sent("renew_role")).toHaveLength(5);
-    expect(sent("create_role")).toHaveLength(2);
-    // Creates at 557.5 and 572.5 s; the next backoff (30 s) is cut to the expiry, 600 s.
-    await clock.advance(49_999);
-    expect(sent("renew_role")).toHaveLength(5);
-    expect(sent("create_role")).toHaveLength(4);
-    await clock.advance(1);
-    expect(sent("create_role")).toHaveLength(5);
+    // Backoffs of 7.5 and 15 s; then the 30 s one is cut to half the time left (13.75 s, 6.875 s,
+    // 3.437 s, 1.719 s), until that half is under a second: the next try is at the expiry, 600 s.
+    // Past it the backoff goes on where it stood: 30 s, then 60 s.
+    expect(sentAt("create_role")).toEqual([
+      0, 550_000, 557_500, 572_500, 586_250, 593_125, 596_562, 598_281, 600_000, 630_000, 690_000,
+    ]);
     await lease.close();
   });
 
@@ -178,6 +177,38 @@ describe("an API that gives less time than asked", () => {
     expect(sent("create_role")).toHaveLength(3);
     await clock.advance(FIRST_RETRY - 1);
     expect(sent("create_role")).toHaveLength(3);
+    await lease.close();
+  });
+});
+
+describe("a replacement whose create answer is lost near the expiry", () => {
+  // A 60 s role on the default timing: renewed at 39 s (renewBeforeMs 20 s, its jitter 1 s), the
+  // safety margin 5 s. Renewals fail at 39 and 46.5 s; the next retry is cut to the replace point, 55 s.
+  const SHORT_ROLE = { ...API_ROLE, ttl: 60 };
+
+  it("tries again while the role still works, so that current() never hands out an expired role", async () => {
+    const { clock, fake, lease: open, sent, sentAt, edit } = leaseWorld({ maxRetries: 0 });
+    const errors: PlanetScaleError[] = [];
+    const lease = await open({ onError: (error) => errors.push(error) }, SHORT_ROLE);
+    const first = lease.current();
+    for (let fault = 0; fault < 2; fault++) fake.failNext("renew_role", { status: 503 });
+    fake.failNext("create_role", { connectionReset: true });
+    // Every later create answers well, 1.5 s after it was sent.
+    edit("create_role", async (role) => {
+      await clock.sleep(1_500);
+      return role;
+    });
+    for (let at = 50; at <= 65_000; at += 50) {
+      await clock.advance(50);
+      expect(remaining(clock, lease.current()), `current() at ${at} ms`).toBeGreaterThan(0);
+    }
+    expect(sentAt("renew_role").slice(0, 2)).toEqual([39_000, 46_500]);
+    // The lost create at 55 s leaves 5 s: the next try comes after half of that, and lands the
+    // role at 59 s, a second before the first one expires.
+    expect(sentAt("create_role")).toEqual([0, 55_000, 57_500]);
+    expect(sent("list_roles")).toHaveLength(1);
+    expect(lease.current().id).not.toBe(first.id);
+    expect(errors.map((error) => error.constructor)).toEqual([ServerError, ServerError, ConnectionError]);
     await lease.close();
   });
 });

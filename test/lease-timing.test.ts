@@ -7,6 +7,7 @@ import {
   type LeaseTimes,
   renewPoint,
   replaceAt,
+  replaceRetryPoint,
   retryPoint,
   safetyMarginMs,
   wakeAt,
@@ -58,6 +59,27 @@ describe("the retry point after a failure", () => {
     expect(retryPoint(T, 1, T + 3_000, highest)).toBe(T + 3_000);
     expect(retryPoint(T, 1, T + 60_000, lowest, 120_000)).toBe(T + 60_000);
     expect(retryPoint(T, 1, T - 1, lowest)).toBe(T);
+  });
+});
+
+describe("the retry point after a failed replacement", () => {
+  it("is the plain backoff, a step of it spent, while half the time left is longer, or the role never expires", () => {
+    expect(replaceRetryPoint(T, 1, T + 20_000, highest)).toEqual({ at: T + 10_000, spent: true });
+    expect(replaceRetryPoint(T, 2, undefined, lowest)).toEqual({ at: T + 10_000, spent: true });
+  });
+
+  it("comes after half the time left when the backoff is longer, spending no step of it", () => {
+    expect(replaceRetryPoint(T, 1, T + 5_000, lowest)).toEqual({ at: T + 2_500, spent: false });
+    expect(replaceRetryPoint(T, 1, T + 13_751, highest)).toEqual({ at: T + 6_875, spent: false });
+    expect(replaceRetryPoint(T, 1, T + 60_000, lowest, 120_000)).toEqual({ at: T + 30_000, spent: false });
+  });
+
+  it("is at the expiry once half the time left is under a second, and the plain backoff once it is past", () => {
+    expect(replaceRetryPoint(T, 1, T + 2_000, lowest)).toEqual({ at: T + 1_000, spent: false });
+    expect(replaceRetryPoint(T, 1, T + 1_999, lowest)).toEqual({ at: T + 1_999, spent: false });
+    expect(replaceRetryPoint(T, 1, T + 1, lowest)).toEqual({ at: T + 1, spent: false });
+    expect(replaceRetryPoint(T, 1, T, lowest)).toEqual({ at: T + 5_000, spent: true });
+    expect(replaceRetryPoint(T, 3, T - 60_000, lowest, 30_000)).toEqual({ at: T + 30_000, spent: true });
   });
 });
 

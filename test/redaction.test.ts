@@ -5,9 +5,11 @@
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from "node:net";
 import { format, inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { RoleLeftBehindError } from "../src/errors.ts";
 import {
   AuthenticationError,
   ConnectionError,
+  connectionString,
   createClient,
   formatLogEvent,
   NotFoundError,
@@ -17,6 +19,7 @@ import {
 import { redactInspect, redactText, secretsOf } from "../src/secrets.ts";
 import { manualClock, waitFor } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
+import { clientOnFake } from "./support/fake-client.ts";
 import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
 import { clientForTests, serverForTests } from "./support/per-test.ts";
 import { hang, json, resetAfterBody } from "./support/servers.ts";
@@ -184,6 +187,39 @@ describe("what a person sees when printing", () => {
       const shown = inspect(role);
       expect(shown).toContain("self: '[Circular]'");
       expect(shown).toContain("password: '[redacted]'");
+    });
+  });
+
+  describe("a printed role with fields nested deep", () => {
+    it("prints, and with %o, an answer with unknown fields nested 5000 deep, the password masked", async () => {
+      const arrays = `${"[".repeat(5000)}${"]".repeat(5000)}`;
+      const objects = `${'{"in":'.repeat(5000)}0${"}".repeat(5000)}`;
+      server.next(json(200, `${JSON.stringify(roleFixture()).slice(0, -1)},"arrays":${arrays},"objects":${objects}}`));
+      const ps = createClient({ serviceToken: "id:secret", baseUrl: server.url });
+      const role = await ps.createRole(BRANCH);
+      const shown = inspect(role);
+      expect(shown).toContain("arrays: [ [ [Array] ] ]");
+      expect(shown).toContain("objects: { in: { in: [Object] } }");
+      expect(shown).toContain("password: '[redacted]'");
+      expect(format("%o", role)).toContain("password: '[redacted]'");
+      expect(`${shown}${format("%o", role)}`).not.toContain(roleFixture().password);
+    });
+
+    it("masks a secret at every depth inspect shows, in any mode, and at the deepest one of a role printed inside another object", () => {
+      let chain: Record<string, unknown> = { token: PASSWORD };
+      for (let level = 0; level < 6; level++) chain = { token: PASSWORD, next: chain };
+      const role = redactInspect({ ...roleFixture(), chain });
+      for (const depth of [0, 1, 2, 3, 7, null]) {
+        expect(inspect(role, { depth }), `depth ${depth}`).not.toContain(PASSWORD);
+        expect(inspect(role, { depth, showHidden: true }), `depth ${depth}, showHidden`).not.toContain(PASSWORD);
+      }
+      // Node shows a custom inspect's answer to the whole depth again, whatever depth it is met at.
+      const inside = inspect({ response: { role } });
+      expect(inside).toContain("next: { token: '[redacted]', next: [Object] }");
+      expect(inspect({ response: { role } }, { depth: 4 })).not.toContain(PASSWORD);
+      expect(format("%o", [{ role }])).not.toContain(PASSWORD);
+      // The password and the chain's seven tokens, down to the last.
+      expect(inspect(role, { depth: null }).match(/\[redacted\]/g)).toHaveLength(8);
     });
   });
 
@@ -406,6 +442,27 @@ describe("echoed back", () => {
       // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
       expect(error?.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
       expect(error?.message).toContain("\\u001b[2J");
+    });
+  });
+
+  describe("what the callback came to, kept on the error of a role left behind", () => {
+    it("is never shown, though it holds the password of the role still alive", async () => {
+      const { fake, ps: client } = clientOnFake({ maxRetries: 0 });
+      fake.failNext("delete_role", { status: 500 });
+      fake.failNext("delete_role", { status: 500 });
+      const returned = await failure(client.createTemporaryRole(BRANCH, (role) => ({ url: connectionString(role) })));
+      const threw = await failure(
+        client.createTemporaryRole(BRANCH, (role) => {
+          throw Object.assign(new Error("migration failed"), { url: connectionString(role) });
+        }),
+      );
+      const passwords = fake.roles(BRANCH).map((role) => role.password);
+      expect(passwords).toHaveLength(2);
+      expect((returned as RoleLeftBehindError).result).toEqual({ url: expect.stringContaining(passwords[0] ?? "-") });
+      expect(((threw as RoleLeftBehindError).callbackError as Error).message).toBe("migration failed");
+      for (const text of [...shown(returned), ...shown(threw), JSON.stringify(returned), JSON.stringify(threw)]) {
+        for (const password of passwords) expect(text).not.toContain(password);
+      }
     });
   });
 

@@ -3,6 +3,7 @@
 // ttl, callback and clean-up; and recoverAmbiguous, each judged by what reaches the server.
 import { inspect } from "node:util";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, expectTypeOf, inject, it } from "vitest";
+import { RoleLeftBehindError } from "../src/errors.ts";
 import {
   AbortError,
   ConnectionError,
@@ -19,6 +20,7 @@ import { MAX_LIST_PAGES, TEMPORARY_ROLE_TTL } from "../src/roles.ts";
 import { createFakePlanetScale } from "../src/testing/index.ts";
 import { manualClock } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
+import { clientOnFake } from "./support/fake-client.ts";
 import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
 import { clientForTests, serverForTests } from "./support/per-test.ts";
 import { type RolesServer, startRolesServer } from "./support/roles-server.ts";
@@ -389,27 +391,21 @@ describe("listAllRoles, whatever happens to the pages", () => {
 });
 
 describe("createTemporaryRole on the fake", () => {
-  function onFake() {
-    const fake = createFakePlanetScale();
-    const ps = createClient({ serviceToken: fake.serviceToken, baseUrl: fake.baseUrl, fetch: fake.fetch });
-    return { fake, ps };
-  }
-
   describe("a temporary role's ttl", () => {
     it(`is ${TEMPORARY_ROLE_TTL} s when none is given, so a killed process leaves a role that expires`, async () => {
-      const { fake, ps } = onFake();
+      const { fake, ps } = clientOnFake();
       const ttl = await ps.createTemporaryRole({ ...BRANCH, name: "tmp" }, (role) => role.ttl);
       expect(ttl).toBe(TEMPORARY_ROLE_TTL);
       expect(fake.requests[0]?.body).toMatchObject({ name: "tmp", ttl: TEMPORARY_ROLE_TTL });
     });
 
     it("is the caller's when given", async () => {
-      const { ps } = onFake();
+      const { ps } = clientOnFake();
       expect(await ps.createTemporaryRole({ ...BRANCH, name: "tmp", ttl: 90 }, (role) => role.ttl)).toBe(90);
     });
 
     it(`is ${TEMPORARY_ROLE_TTL} s when the caller passes ttl: undefined (an optional setting left unset)`, async () => {
-      const { fake, ps } = onFake();
+      const { fake, ps } = clientOnFake();
       const config: { ttl?: number } = {};
       const ttl = await ps.createTemporaryRole({ ...BRANCH, name: "tmp", ttl: config.ttl }, (role) => role.ttl);
       expect(ttl).toBe(TEMPORARY_ROLE_TTL);
@@ -417,7 +413,7 @@ describe("createTemporaryRole on the fake", () => {
     });
 
     it("of 0 (never expires) is refused before anything is sent", async () => {
-      const { fake, ps } = onFake();
+      const { fake, ps } = clientOnFake();
       const error = await failure(ps.createTemporaryRole({ ...BRANCH, name: "tmp", ttl: 0 }, () => "never"));
       expect(error).toBeInstanceOf(InvalidRequestError);
       expect(error).toMatchObject({ field: "ttl", operation: "create_role" });
@@ -428,7 +424,7 @@ describe("createTemporaryRole on the fake", () => {
 
   describe("its clean-up", () => {
     it("with recoverAmbiguous creates under a name of its own and still deletes the role, handing back the result", async () => {
-      const { fake, ps } = onFake();
+      const { fake, ps } = clientOnFake();
       const name = await ps.createTemporaryRole({ ...BRANCH, name: "tmp" }, (role) => role.name, {
         recoverAmbiguous: true,
       });
@@ -438,7 +434,7 @@ describe("createTemporaryRole on the fake", () => {
     });
 
     it("counts a delete that finds the role already gone (404) as done, and hands back the result", async () => {
-      const { fake, ps } = onFake();
+      const { fake, ps } = clientOnFake();
       const result = await ps.createTemporaryRole({ ...BRANCH, name: "tmp", ttl: 600 }, async (role) => {
         await ps.deleteRole({ ...BRANCH, id: role.id });
         return 42;
@@ -448,13 +444,7 @@ describe("createTemporaryRole on the fake", () => {
     });
 
     it("says the role may be left behind, with the outcome unknown, when the delete's answer is lost", async () => {
-      const fake = createFakePlanetScale();
-      const ps = createClient({
-        serviceToken: fake.serviceToken,
-        baseUrl: fake.baseUrl,
-        fetch: fake.fetch,
-        maxRetries: 0,
-      });
+      const { fake, ps } = clientOnFake({ maxRetries: 0 });
       fake.failNext("delete_role", { connectionReset: true });
       const error = await failure(ps.createTemporaryRole({ ...BRANCH, name: "tmp" }, () => "used"));
       expect(error).toBeInstanceOf(PlanetScaleError);
@@ -464,9 +454,49 @@ describe("createTemporaryRole on the fake", () => {
     });
   });
 
+  describe("its outcome when the delete afterwards fails", () => {
+    function failingDelete() {
+      const world = clientOnFake({ maxRetries: 0 });
+      world.fake.failNext("delete_role", { status: 503 });
+      return world;
+    }
+
+    it("keeps what the callback returned on the error, beside the delete's error", async () => {
+      const { fake, ps } = failingDelete();
+      const migrated = { migrated: 17 };
+      const error = await failure(ps.createTemporaryRole({ ...BRANCH, name: "tmp" }, async () => migrated));
+      expect(error).toBeInstanceOf(RoleLeftBehindError);
+      const left = error as RoleLeftBehindError;
+      expect([left.callbackThrew, left.result, left.callbackError]).toEqual([false, migrated, undefined]);
+      expect(left.result).toBe(migrated);
+      expect(left.cause).toBeInstanceOf(ServerError);
+      // A 503 may come after the server acted: the message says the role may be left behind.
+      const role = fake.roles(BRANCH)[0];
+      expect(error.message).toMatch(
+        new RegExp(`^role tmp \\(id ${role?.id}\\) on acme/app-db/main may have been left behind: `),
+      );
+    });
+
+    it("keeps the callback's own error on the error, beside the delete's error", async () => {
+      const { ps } = failingDelete();
+      class MigrationError extends Error {}
+      const thrown = new MigrationError("step 3 failed");
+      const error = await failure(
+        ps.createTemporaryRole({ ...BRANCH, name: "tmp" }, async () => {
+          throw thrown;
+        }),
+      );
+      const left = error as RoleLeftBehindError;
+      expect([left.callbackThrew, left.result]).toEqual([true, undefined]);
+      expect(left.callbackError).toBe(thrown);
+      expect(left.cause).toBeInstanceOf(ServerError);
+      expect(error.message).toContain("(after the callback failed: step 3 failed)");
+    });
+  });
+
   describe("the caller's signal", () => {
     it("ends the wait for a callback that hangs, and the role is deleted", async () => {
-      const { fake, ps } = onFake();
+      const { fake, ps } = clientOnFake();
       const controller = new AbortController();
       const error = await failure(
         ps.createTemporaryRole(

@@ -17,7 +17,7 @@ import { attemptName } from "../roles.ts";
 import { printable, redactInspect } from "../secrets.ts";
 import type { CreateRoleParams, Role } from "../types.ts";
 import type { LeaseSettings } from "./options.ts";
-import { type HeldTimes, type LeaseTimes, renewPoint, retryPoint } from "./timing.ts";
+import { type HeldTimes, type LeaseTimes, renewPoint, replaceRetryPoint, retryPoint } from "./timing.ts";
 
 export interface LeaseDeps {
   client: Pick<PlanetScaleClient, "createRole" | "renewRole" | "deleteRole" | "listAllRoles">;
@@ -80,6 +80,7 @@ export class LeaseHolder {
   /** onChange calls not yet settled: a replacement under the safety margin may start one while another runs. */
   #handOvers = 0;
   replaceRetryAt = 0;
+  /** Steps of the replacement backoff spent since a replacement last succeeded. */
   replaceFailures = 0;
   readonly stop = new AbortController();
   readonly where: { organization: string; database: string; branch: string };
@@ -296,13 +297,13 @@ export class LeaseHolder {
     return { role: next.role, handed: this.handOver(next) };
   }
 
-  /** After a failed replacement, none is tried again before its backoff, nor past the current role's expiry. */
+  /** After a failed replacement, the next try waits its backoff, cut short while the current role still works (timing.ts). */
   deferReplace(error: unknown): void {
     const now = this.deps.clock.now();
     const { expiresAt } = this.current;
-    const deadline = expiresAt !== undefined && expiresAt > now ? expiresAt : Number.POSITIVE_INFINITY;
-    this.replaceFailures++;
-    this.replaceRetryAt = retryPoint(now, this.replaceFailures, deadline, this.random, retryAfterOf(error));
+    const next = replaceRetryPoint(now, this.replaceFailures + 1, expiresAt, this.random, retryAfterOf(error));
+    if (next.spent) this.replaceFailures++;
+    this.replaceRetryAt = next.at;
   }
 
   /**

@@ -12,6 +12,10 @@
 // - A failed attempt is tried again after a backoff of 10 s doubling up to 5 minutes (Vault's
 //   numbers), jittered on its upper half, at least the server's Retry-After, and never past the
 //   moment the next kind of action must take over (the replace point for a renewal).
+// - A failed replacement is tried again after the same backoff, but while the current role still
+//   works, after at most half the time it has left: each try has as long to finish as it waited,
+//   and one lands before the expiry however the backoff stands. Under LAST_TRY_LEAD_MS left no try
+//   could finish, and the next waits for the expiry (from then on, the plain backoff).
 // - Under a safety margin of a quarter of renewBeforeMs (50 s on a 10-minute ttl, 5 minutes on an
 //   hour: about the Cloud SQL connector's 4), renewing is no longer trusted to finish in time: the
 //   lease makes a new role and hands it over while the old one still works.
@@ -50,6 +54,30 @@ export function retryPoint(
   const ceiling = Math.min(RETRY_LONGEST_MS, RETRY_FIRST_MS * 2 ** (failures - 1));
   const backoff = Math.round(ceiling / 2 + (random() * ceiling) / 2);
   return Math.max(now, Math.min(now + Math.max(backoff, retryAfterMs), deadline));
+}
+
+/** The least time a try before the expiry must have left to finish in. */
+export const LAST_TRY_LEAD_MS = 1_000;
+
+/**
+ * When to try again to replace a role that expires at `expiresAt` (undefined: never) after the
+ * `failures`-th failure in a row: retryPoint's, but no later than half the time left while that
+ * half is at least LAST_TRY_LEAD_MS, else at the expiry; past it, the plain backoff. `spent`: the
+ * wait was the whole backoff. A try brought forward spends no step of it, so that the tries near
+ * the expiry do not stretch the waits after it, when the lease has no working role.
+ */
+export function replaceRetryPoint(
+  now: number,
+  failures: number,
+  expiresAt: number | undefined,
+  random: () => number,
+  retryAfterMs?: number,
+): { at: number; spent: boolean } {
+  const left = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - now;
+  const half = Math.floor(left / 2);
+  const deadline = half >= LAST_TRY_LEAD_MS ? now + half : left > 0 ? now + left : Number.POSITIVE_INFINITY;
+  const backoff = retryPoint(now, failures, Number.POSITIVE_INFINITY, random, retryAfterMs);
+  return { at: Math.min(backoff, deadline), spent: backoff <= deadline };
 }
 
 /** A role the lease holds, as far as timing goes; every time is ms since the epoch. */

@@ -3,6 +3,7 @@
 import { type ClientOptions, createClient, type PlanetScaleClient } from "../../src/index.ts";
 import { type Lease, type LeaseOptions, leaseRole } from "../../src/lease.ts";
 import { createFakePlanetScale, type FakePlanetScale } from "../../src/testing/index.ts";
+import { matchRoute } from "../../src/testing/routes.ts";
 import type { CreateRoleParams } from "../../src/types.ts";
 import { type ManualClock, manualClock } from "./clock.ts";
 import { BRANCH } from "./fixtures.ts";
@@ -23,6 +24,8 @@ export interface LeaseWorld {
   lease(options?: LeaseOptions, params?: CreateRoleParams, random?: () => number): Promise<Lease>;
   /** The requests the fake received for `operation`. */
   sent(operation: string): FakeRequestLike[];
+  /** When each request for `operation` was sent, in ms since the world began (when the lease opened, in most tests). */
+  sentAt(operation: string): number[];
   /** From now on, the 200 answers of create_role or renew_role pass through `change` (a server with limits of its own). */
   edit(operation: "create_role" | "renew_role", change: Edit): void;
 }
@@ -39,20 +42,24 @@ interface FakeRequestLike {
 
 export function leaseWorld(clientOptions: ClientOptions = {}): LeaseWorld {
   const clock = manualClock();
+  const began = clock.now();
   const fake = createFakePlanetScale({ now: () => new Date(clock.now()) });
   let mostAlive = 0;
   const edits = new Map<string, Edit>();
+  const sentTimes: { operation: string | undefined; at: number }[] = [];
   const counted: typeof fetch = async (input, init) => {
+    const method = (input instanceof Request ? input.method : init?.method) ?? "GET";
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const operation = matchRoute(method, url.pathname.slice(new URL(fake.baseUrl).pathname.length))?.operation;
+    sentTimes.push({ operation, at: clock.now() - began });
     let response: Response;
     try {
       response = await fake.fetch(input, init);
     } finally {
       mostAlive = Math.max(mostAlive, fake.roles().length);
     }
-    const path = new URL(input instanceof Request ? input.url : String(input)).pathname;
-    const change = edits.get(path.endsWith("/renew") ? "renew_role" : path.endsWith("/roles") ? "create_role" : "");
-    const isPost = (input instanceof Request ? input.method : init?.method) === "POST";
-    if (!change || !isPost || response.status !== 200) return response;
+    const change = operation && edits.get(operation);
+    if (!change || response.status !== 200) return response;
     return Response.json(await change(await response.json()), { headers: response.headers });
   };
   const ps = createClient({
@@ -70,6 +77,7 @@ export function leaseWorld(clientOptions: ClientOptions = {}): LeaseWorld {
     lease: (options, params = API_ROLE, random = () => 0.5) =>
       leaseRole({ client: ps, clock, random }, params, options),
     sent: (operation) => fake.requests.filter((request) => request.operation === operation),
+    sentAt: (operation) => sentTimes.filter((sent) => sent.operation === operation).map((sent) => sent.at),
     edit: (operation, change) => {
       edits.set(operation, change);
     },

@@ -6,14 +6,14 @@ import { describe, expect, it } from "vitest";
 import { createRoleBundle, TYPE_COST_TARGET, typesToCheck } from "./support/package-size.ts";
 import { ROOT } from "./support/run.ts";
 
-// Issue 16's targets: at most 14 500 B min+gzip (CREATE_ROLE_GZIP_TARGET), and at most 0.85x Octokit
-// core + plugin-retry + plugin-throttling (17 000 B), which is 14 450 B and so the one that binds. The
-// bundle met both at 14 449 B; the fixes of an outside attack that the standalone createRole carries
-// (a body that is not UTF-8, a password given twice, withResponse() printed without headers, an
-// outcome left open by a redirect or an earlier attempt, a rejection for what the environment lacks)
-// brought it to 14 604 B. This ceiling holds that figure, and comes down to the target as bytes are
-// found; bench:package says by how much the target is missed.
-const CREATE_ROLE_GZIP_CEILING = 14_604;
+// Issue 16's targets: at most 14 500 B min+gzip, and at most 0.85x Octokit core + plugin-retry +
+// plugin-throttling (17 000 B), which is 14 450 B and so the one that binds. The bundle met both at
+// 14 449 B; the fixes of an outside attack that the standalone createRole carries (a body that is
+// not UTF-8, a password given twice, withResponse() printed without headers, an outcome left open by
+// a redirect or an earlier attempt, a rejection for what the environment lacks, raw calls kept on
+// the client's origin, printing at any nesting) brought it to 14 654 B. This ceiling holds that
+// figure and comes down to the target as bytes are found; bench:package says by how much it misses.
+const CREATE_ROLE_GZIP_CEILING = 14_654;
 
 describe("the cost of the package", () => {
   it("import { createRole } bundles to no more than its ceiling, min+gzip", async () => {

@@ -1,5 +1,6 @@
 // A libpq/node-postgres connection URL for a role's credentials.
 import { InvalidRequestError } from "./errors.ts";
+import { printable } from "./secrets.ts";
 import type { Role } from "./types.ts";
 
 export interface ConnectionStringOptions {
@@ -7,7 +8,7 @@ export interface ConnectionStringOptions {
   private?: boolean;
   /** Database name; default the role's database_name. */
   database?: string;
-  /** Port when the host does not name one; default 5432. */
+  /** Port (1 to 65535) when the host does not name one; default 5432. */
   port?: number;
   /** libpq sslmode; default verify-full (PlanetScale always serves TLS with a public certificate). */
   sslmode?: "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full";
@@ -17,26 +18,82 @@ export interface ConnectionStringOptions {
 export type ConnectableRole = Pick<Role, "username" | "password" | "access_host_url" | "database_name"> &
   Partial<Pick<Role, "private_access_host_url">>;
 
+// A misspelt option (`sslmod`) would otherwise be dropped and the default used without a word.
+const OPTIONS = ["private", "database", "port", "sslmode"];
+// The modes libpq knows; any other is refused by the driver only at connect time, far from the typo.
+const SSL_MODES = Object.keys({
+  disable: 1,
+  allow: 1,
+  prefer: 1,
+  require: 1,
+  "verify-ca": 1,
+  "verify-full": 1,
+} satisfies Record<NonNullable<ConnectionStringOptions["sslmode"]>, 1>);
+
+// host, host:port, [IPv6] or [IPv6]:port. A bare IPv6 address cannot be told from a host and port,
+// and the characters refused in a name would end the URL's authority (or start another part).
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s@/?#:[\]\\%]+)(?::(\d{1,5}))?$/;
+
+function refuse(field: string, allowed: string, got?: unknown): never {
+  const shown = got === undefined ? "" : `; got ${printable(JSON.stringify(got))}`;
+  throw new InvalidRequestError(`connectionString: ${field} must be ${allowed}${shown}`, { field });
+}
+
 // encodeURIComponent leaves !'()* alone; a userinfo part must not carry them raw for every parser
 // (and a ' would break the quoting of DATABASE_URL in shell files), so they are encoded too.
 export function encodeComponent(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-function hostOf(raw: string, field: string): string {
+/** The host and port to connect to: `host:port`, the host's own port kept, else `port`. */
+function hostPort(raw: string, field: string, port: number): string {
   const trimmed = raw.trim();
   // The spec calls it a "connection string"; the API sends a bare host, but a URL is accepted too.
-  const host = trimmed.includes("://") ? new URL(trimmed).host : trimmed.replace(/\/.*$/, "");
-  if (host === "" || /[\s@/?#]/.test(host)) {
-    throw new InvalidRequestError(`connectionString: ${field} is not a host name: ${JSON.stringify(raw)}`, { field });
+  const url = trimmed.includes("://") && URL.canParse(trimmed) ? new URL(trimmed) : undefined;
+  const host = url ? url.host : trimmed.replace(/\/.*$/, "");
+  const match = HOST_PORT.exec(host);
+  const ownPort = match?.[1] === undefined ? undefined : Number(match[1]);
+  if (!match || ownPort === 0 || (ownPort ?? 0) > 65535) {
+    // What precedes an @ is a URL's user and password: never repeated.
+    const allowed = "a host name or address, with a port from 1 to 65535 if any (host, host:port, [IPv6]:port)";
+    refuse(field, allowed, raw.replace(/^[\s\S]*@/, "…@"));
   }
-  return host;
+  return ownPort === undefined ? `${host}:${port}` : host;
+}
+
+function checkOptions(options: unknown): ConnectionStringOptions {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    refuse("options", `an object of ${OPTIONS.join(", ")}`);
+  }
+  const unknown = Object.keys(options).find((key) => !OPTIONS.includes(key));
+  if (unknown !== undefined) refuse(`options.${unknown}`, `left out: the options are ${OPTIONS.join(", ")}`);
+  const { private: usePrivate, database, port, sslmode } = options as Record<string, unknown>;
+  if (usePrivate !== undefined && typeof usePrivate !== "boolean") refuse("private", "true or false", usePrivate);
+  if (database !== undefined && (typeof database !== "string" || database === "")) {
+    refuse("database", "a non-empty string", database);
+  }
+  if (port !== undefined && !(Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535)) {
+    refuse("port", "an integer from 1 to 65535", port);
+  }
+  if (sslmode !== undefined && !SSL_MODES.includes(sslmode as string)) {
+    refuse("sslmode", `one of ${SSL_MODES.join(", ")}`, sslmode);
+  }
+  return options;
 }
 
 /** `postgresql://user:pass@host:5432/db?sslmode=verify-full`, every part encoded. */
 export function connectionString(role: ConnectableRole, options: ConnectionStringOptions = {}): string {
-  const field = options.private ? "private_access_host_url" : "access_host_url";
-  const rawHost = options.private ? role.private_access_host_url : role.access_host_url;
+  if (typeof role !== "object" || role === null) {
+    refuse("role", "a role object (username, password, access_host_url, database_name)");
+  }
+  const {
+    private: usePrivate,
+    port = 5432,
+    database = role.database_name,
+    sslmode = "verify-full",
+  } = checkOptions(options);
+  const field = usePrivate ? "private_access_host_url" : "access_host_url";
+  const rawHost = usePrivate ? role.private_access_host_url : role.access_host_url;
   if (typeof rawHost !== "string") {
     throw new InvalidRequestError(`connectionString: the role has no ${field}`, { field });
   }
@@ -45,11 +102,6 @@ export function connectionString(role: ConnectableRole, options: ConnectionStrin
       throw new InvalidRequestError(`connectionString: the role has no ${key}`, { field: key });
     }
   }
-  const host = hostOf(rawHost, field);
-  // A host that already names a port ("host:6432", "[::1]:6432") keeps it.
-  const hasPort = /:\d+$/.test(host) && (!host.startsWith("[") || host.includes("]:"));
-  const hostPort = hasPort ? host : `${host}:${options.port ?? 5432}`;
-  const database = options.database ?? role.database_name;
-  const sslmode = options.sslmode ?? "verify-full";
-  return `postgresql://${encodeComponent(role.username)}:${encodeComponent(role.password)}@${hostPort}/${encodeComponent(database)}?sslmode=${sslmode}`;
+  const where = hostPort(rawHost, field, port);
+  return `postgresql://${encodeComponent(role.username)}:${encodeComponent(role.password)}@${where}/${encodeComponent(database)}?sslmode=${sslmode}`;
 }

@@ -33,3 +33,115 @@ describe("connectionString", () => {
     expect(() => connectionString(roleFixture({ password: "" }))).toThrow(/no password/);
   });
 });
+
+describe("connectionString refuses what it cannot turn into a working URL", () => {
+  const refusal = (role: Parameters<typeof connectionString>[0], options?: unknown) => {
+    try {
+      connectionString(role, options as never);
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      return { message: (error as Error).message, field: (error as InvalidRequestError).field };
+    }
+    throw new Error("connectionString accepted it");
+  };
+
+  it("refuses an option it does not know, naming it and the options there are", () => {
+    expect(refusal(roleFixture(), { sslmod: "disable" })).toEqual({
+      message: "connectionString: options.sslmod must be left out: the options are private, database, port, sslmode",
+      field: "options.sslmod",
+    });
+  });
+
+  it.each([
+    [
+      { sslmode: "bogus" },
+      'sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full; got "bogus"',
+      "sslmode",
+    ],
+    [
+      { sslmode: "" },
+      'sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full; got ""',
+      "sslmode",
+    ],
+    [{ port: 0 }, "port must be an integer from 1 to 65535; got 0", "port"],
+    [{ port: 65536 }, "port must be an integer from 1 to 65535; got 65536", "port"],
+    [{ port: 5432.5 }, "port must be an integer from 1 to 65535; got 5432.5", "port"],
+    [{ port: "5432" }, 'port must be an integer from 1 to 65535; got "5432"', "port"],
+    [{ database: "" }, 'database must be a non-empty string; got ""', "database"],
+    [{ database: 7 }, "database must be a non-empty string; got 7", "database"],
+    [{ private: "yes" }, 'private must be true or false; got "yes"', "private"],
+  ])("refuses the option %o naming it and what it may be", (options, message, field) => {
+    expect(refusal(roleFixture(), options)).toEqual({ message: `connectionString: ${message}`, field });
+  });
+
+  it.each([null, "sslmode=disable", ["private"]])("refuses options that are not an object: %o", (options) => {
+    expect(refusal(roleFixture(), options)).toEqual({
+      message: "connectionString: options must be an object of private, database, port, sslmode",
+      field: "options",
+    });
+  });
+
+  it.each([undefined, null, "postgresql://u:p@h/db"])("refuses a role that is not an object: %o", (role) => {
+    expect(refusal(role as never)).toEqual({
+      message: "connectionString: role must be a role object (username, password, access_host_url, database_name)",
+      field: "role",
+    });
+  });
+
+  const allowedHost = "a host name or address, with a port from 1 to 65535 if any (host, host:port, [IPv6]:port)";
+  it.each([
+    ["::1"],
+    ["h.example.com:99999"],
+    ["h.example.com:65536"],
+    ["h.example.com:notaport"],
+    ["h.example.com:0"],
+    ["h.example.com:"],
+    ["[::1"],
+    ["[::1]:"],
+    ["[::1]x"],
+    ["h.example.com:5432:5432"],
+    ["h.example.com?sslmode=disable"],
+    ["https://h.example.com:99999"],
+    [""],
+  ])("refuses the host %j naming the field and the forms it may take", (host) => {
+    expect(refusal(roleFixture({ access_host_url: host }))).toEqual({
+      message: `connectionString: access_host_url must be ${allowedHost}; got ${JSON.stringify(host)}`,
+      field: "access_host_url",
+    });
+  });
+
+  it("names private_access_host_url when the private host is the one refused", () => {
+    expect(refusal(roleFixture({ private_access_host_url: "::1" }), { private: true })).toEqual({
+      message: `connectionString: private_access_host_url must be ${allowedHost}; got "::1"`,
+      field: "private_access_host_url",
+    });
+  });
+
+  it("never repeats what precedes an @ in a refused host, where a password would be", () => {
+    const { message } = refusal(roleFixture({ access_host_url: "admin:hunter2@h.example.com:99999" }));
+    expect(message).toBe(`connectionString: access_host_url must be ${allowedHost}; got "…@h.example.com:99999"`);
+    const acrossLines = refusal(roleFixture({ access_host_url: "admin\n:hunter2@h.example.com:99999" })).message;
+    expect(acrossLines).toBe(`connectionString: access_host_url must be ${allowedHost}; got "…@h.example.com:99999"`);
+  });
+
+  it("keeps what works: an IPv6 address in brackets, a host's port, a URL's host, and the port option", () => {
+    expect(parse(connectionString(roleFixture({ access_host_url: "[::1]:5432" })))).toMatchObject({
+      host: "::1",
+      port: "5432",
+    });
+    expect(parse(connectionString(roleFixture({ access_host_url: "[::1]" }), { port: 6543 }))).toMatchObject({
+      host: "::1",
+      port: "6543",
+    });
+    expect(parse(connectionString(roleFixture({ access_host_url: "h.example.com:6543" }))).port).toBe("6543");
+    expect(parse(connectionString(roleFixture({ access_host_url: "h.example.com:65535" }))).port).toBe("65535");
+    expect(parse(connectionString(roleFixture({ access_host_url: "h.example.com:1" }))).port).toBe("1");
+    expect(parse(connectionString(roleFixture(), { port: 1 })).port).toBe("1");
+    expect(parse(connectionString(roleFixture({ access_host_url: "HTTPS://h.example.com" }))).host).toBe(
+      "h.example.com",
+    );
+    expect(connectionString(roleFixture(), { port: 65535, private: false, sslmode: "disable" })).toMatch(
+      /@aws\.connect\.psdb\.cloud:65535\/app-db\?sslmode=disable$/,
+    );
+  });
+});

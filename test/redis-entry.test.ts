@@ -56,4 +56,43 @@ describe("the redis entry with ioredis installed", () => {
     expect(run.stderr).toBe("");
     expect(run.stdout.trim()).toBe("1");
   });
+
+  it.each([
+    [
+      "ESM",
+      [
+        "--input-type=module",
+        "-e",
+        'const m = await import("planetscale-roles/redis"); const { InvalidRequestError } = await import("planetscale-roles"); REPORT',
+      ],
+    ],
+    [
+      "CommonJS",
+      [
+        "-e",
+        'const m = require("planetscale-roles/redis"); const { InvalidRequestError } = require("planetscale-roles"); REPORT',
+      ],
+    ],
+  ])(
+    "refuses an unknown option from %s with the main entry's InvalidRequestError, never the URL's password",
+    async (_format, args) => {
+      const report = `
+      try {
+        m.createRedisRateLimiter({ url: "redis://:hunter2@127.0.0.1:1", keyy: 1 }).close();
+        console.log("accepted");
+      } catch (error) {
+        console.log(JSON.stringify([error instanceof InvalidRequestError, error.field, error.message]));
+      }`;
+      const run = await node(
+        args.map((arg) => arg.replace("REPORT", report)),
+        ROOT,
+      );
+      expect(run.stderr).toBe("");
+      expect(JSON.parse(run.stdout)).toEqual([
+        true,
+        "options.keyy",
+        "createRedisRateLimiter: options.keyy must be left out: the options are url, client, key, commandTimeoutMs, onWarning, clock",
+      ]);
+    },
+  );
 });

@@ -7,7 +7,7 @@ import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Clock, systemClock } from "../src/clock.ts";
 import { Pace } from "../src/gate.ts";
-import { createClient, DEFAULT_MAX_CONCURRENCY, type RateLimiter } from "../src/index.ts";
+import { createClient, DEFAULT_MAX_CONCURRENCY, InvalidRequestError, type RateLimiter } from "../src/index.ts";
 import { answerWithin, NoAnswerError } from "../src/redis/answer.ts";
 import { credentialsIdentity } from "../src/redis/identity.ts";
 import {
@@ -263,16 +263,68 @@ describe("createRedisRateLimiter options", () => {
     expect(role.name).toBe(roleFixture().name);
   });
 
+  const refusal = (options: unknown) => {
+    try {
+      createRedisRateLimiter(options as RedisRateLimiterOptions).close();
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      return { message: (error as Error).message, field: (error as InvalidRequestError).field };
+    }
+    throw new Error("createRedisRateLimiter accepted it");
+  };
+  const url = "redis://:hunter2@127.0.0.1:6379";
+
   it.each([
-    [{}, "url or client must be given, one of them"],
-    [{ url: "redis://127.0.0.1:6379", client: {} }, "url or client must be given, one of them"],
-    [{ client: { status: "ready" } }, "client must be an ioredis Redis or Cluster client"],
-    [{ url: "redis://127.0.0.1:6379", clock: { now: () => 0 } }, "clock must be a Clock (now, sleep)"],
-    [{ url: "http://127.0.0.1:6379" }, "url must be a redis:// or rediss:// URL"],
-    [{ url: "redis://127.0.0.1:6379", key: "" }, "key must be a non-empty string"],
-    [{ url: "redis://127.0.0.1:6379", commandTimeoutMs: 0 }, "commandTimeoutMs must be a positive number"],
-  ])("rejects %o naming the field", (options, message) => {
-    expect(() => createRedisRateLimiter(options as RedisRateLimiterOptions)).toThrow(message);
+    [undefined, "options", "options must be an object with a url or a client"],
+    [{}, "url or client", "url or client must be given, one of them"],
+    [{ url, client: {} }, "url or client", "url or client must be given, one of them"],
+    [{ client: { status: "ready" } }, "client", "client must be an ioredis Redis or Cluster client"],
+    [{ url, clock: { now: () => 0 } }, "clock", "clock must be a Clock (now, sleep)"],
+    [{ url: "http://127.0.0.1:6379" }, "url", "url must be a redis:// or rediss:// URL"],
+    [{ url: "redis://:hunter2@127.0.0.1:x" }, "url", "url must be a redis:// or rediss:// URL"],
+    [{ url: "redis://:hunter2@127.0.0.1:65536" }, "url", "url must be a redis:// or rediss:// URL"],
+    [{ url: 6379 }, "url", "url must be a redis:// or rediss:// URL"],
+    [{ url, key: "" }, "key", "key must be a non-empty string"],
+    [{ url, key: 1 }, "key", "key must be a non-empty string"],
+    [{ url, onWarning: "console" }, "onWarning", "onWarning must be a function"],
+  ])("refuses %o naming the field, never the URL's password", (options, field, message) => {
+    expect(refusal(options)).toEqual({ message: `createRedisRateLimiter: ${message}`, field });
+  });
+
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, "100"])(
+    "refuses commandTimeoutMs %o: a timer cannot hold more than 2147483647 ms, and fires at once instead",
+    (commandTimeoutMs) => {
+      expect(refusal({ url, commandTimeoutMs })).toEqual({
+        message:
+          "createRedisRateLimiter: commandTimeoutMs must be a positive number of milliseconds, at most 2147483647",
+        field: "commandTimeoutMs",
+      });
+    },
+  );
+
+  it.each([
+    [{ url, keyy: 1 }, "keyy"],
+    [{ ulr: url }, "ulr"],
+    [{ url, commandTimeout: 5_000 }, "commandTimeout"],
+  ])("refuses the unknown option in %o, naming it and the options there are", (options, name) => {
+    expect(refusal(options)).toEqual({
+      message: `createRedisRateLimiter: options.${name} must be left out: the options are url, client, key, commandTimeoutMs, onWarning, clock`,
+      field: `options.${name}`,
+    });
+  });
+
+  it("takes the longest commandTimeoutMs a timer holds, with every other option it names", async () => {
+    const key = `test-${++keys}`;
+    const limiter = createRedisRateLimiter({
+      url: redis.url,
+      key,
+      commandTimeoutMs: 2 ** 31 - 1,
+      onWarning: () => {},
+      clock: systemClock,
+    });
+    open.push(limiter);
+    await limiter.acquire();
+    expect(await inspector.exists(key)).toBe(1);
   });
 });
 
@@ -533,8 +585,12 @@ describe("the default budget", () => {
     const limiter = createRedisRateLimiter({ url: redis.url, onWarning: () => {} });
     open.push(limiter);
     const attempt = () => limiter.bind("svc:pscale_tkn_a-token-by-mistake");
-    expect(attempt).toThrow("bind(identity) takes the hex SHA-256 of the credentials");
-    expect(attempt).not.toThrow(/by-mistake/);
+    expect(attempt).toThrow(
+      new InvalidRequestError("createRedisRateLimiter: bind(identity) takes the hex SHA-256 of the credentials", {
+        field: "identity",
+      }),
+    );
+    expect(attempt).toThrow(InvalidRequestError);
   });
 });
 

@@ -3,7 +3,8 @@
 // its own calls with the in-memory limiter, says so once, and returns to the shared budget when
 // Redis answers again. The limiter never fails a call.
 import { type Cluster, Redis, type RedisOptions } from "ioredis";
-import { type Clock, systemClock } from "../clock.ts";
+import { InvalidRequestError } from "planetscale-roles";
+import { type Clock, systemClock, TIMER_LIMIT_MS } from "../clock.ts";
 import { createRateLimiter, type RateLimiter, readRateLimitHeaders } from "../gate.ts";
 import { budgetKey, DEFAULT_KEY, isIdentity } from "./identity.ts";
 import { RedisRoute } from "./route.ts";
@@ -69,26 +70,45 @@ export interface RedisRateLimiter extends RateLimiter {
   close(): void;
 }
 
+// Every option RedisRateLimiterOptions declares: an unknown one is a typo (`commandTimeout`), and a
+// limiter that dropped it would run on the default without a word.
+const OPTIONS = [
+  "url",
+  "client",
+  "key",
+  "commandTimeoutMs",
+  "onWarning",
+  "clock",
+] as const satisfies readonly (keyof RedisRateLimiterOptions)[];
+
+// Never with the value: a url holds the Redis password.
+function refuse(field: string, allowed: string): never {
+  throw new InvalidRequestError(`createRedisRateLimiter: ${field} must be ${allowed}`, { field });
+}
+
 function checkOptions(options: RedisRateLimiterOptions): void {
-  const fail = (field: string, allowed: string) => {
-    throw new TypeError(`createRedisRateLimiter: ${field} must be ${allowed}`);
-  };
-  if (typeof options !== "object" || options === null) fail("options", "an object with a url or a client");
+  if (typeof options !== "object" || options === null) refuse("options", "an object with a url or a client");
+  const unknown = Object.keys(options).find((name) => !(OPTIONS as readonly string[]).includes(name));
+  if (unknown !== undefined) refuse(`options.${unknown}`, `left out: the options are ${OPTIONS.join(", ")}`);
   const { url, client, key, commandTimeoutMs, onWarning, clock } = options;
-  if ((url === undefined) === (client === undefined)) fail("url or client", "given, one of them");
+  if ((url === undefined) === (client === undefined)) refuse("url or client", "given, one of them");
   const protocol = typeof url === "string" && URL.canParse(url) ? new URL(url).protocol : "";
-  if (url !== undefined && protocol !== "redis:" && protocol !== "rediss:") fail("url", "a redis:// or rediss:// URL");
+  if (url !== undefined && protocol !== "redis:" && protocol !== "rediss:") {
+    refuse("url", "a redis:// or rediss:// URL");
+  }
   const commands = client as { defineCommand?: unknown; status?: unknown } | undefined;
   if (client !== undefined && (typeof commands?.defineCommand !== "function" || typeof commands.status !== "string")) {
-    fail("client", "an ioredis Redis or Cluster client");
+    refuse("client", "an ioredis Redis or Cluster client");
   }
-  if (key !== undefined && (typeof key !== "string" || key === "")) fail("key", "a non-empty string");
-  if (commandTimeoutMs !== undefined && !(Number.isFinite(commandTimeoutMs) && commandTimeoutMs > 0)) {
-    fail("commandTimeoutMs", "a positive number of milliseconds");
+  if (key !== undefined && (typeof key !== "string" || key === "")) refuse("key", "a non-empty string");
+  // A longer timer fires at once (Node cuts it to 1 ms), which would fail every command.
+  const timerHolds = typeof commandTimeoutMs === "number" && commandTimeoutMs > 0 && commandTimeoutMs <= TIMER_LIMIT_MS;
+  if (commandTimeoutMs !== undefined && !timerHolds) {
+    refuse("commandTimeoutMs", `a positive number of milliseconds, at most ${TIMER_LIMIT_MS}`);
   }
-  if (onWarning !== undefined && typeof onWarning !== "function") fail("onWarning", "a function");
+  if (onWarning !== undefined && typeof onWarning !== "function") refuse("onWarning", "a function");
   if (clock !== undefined && (typeof clock?.now !== "function" || typeof clock.sleep !== "function")) {
-    fail("clock", "a Clock (now, sleep)");
+    refuse("clock", "a Clock (now, sleep)");
   }
 }
 
@@ -175,7 +195,12 @@ function budgetNaming(pace: SharedPace, keyGiven: boolean) {
     bind(identity: string | PromiseLike<string>): void {
       if (named) return;
       if (typeof identity === "string" && !isIdentity(identity)) {
-        throw new TypeError("createRedisRateLimiter: bind(identity) takes the hex SHA-256 of the credentials");
+        throw new InvalidRequestError(
+          "createRedisRateLimiter: bind(identity) takes the hex SHA-256 of the credentials",
+          {
+            field: "identity",
+          },
+        );
       }
       named = true;
       if (typeof identity === "string") {

@@ -21,14 +21,15 @@ export type ConnectableRole = Pick<Role, "username" | "password" | "access_host_
 // A misspelt option (`sslmod`) would otherwise be dropped and the default used without a word.
 const OPTIONS = ["private", "database", "port", "sslmode"];
 // The modes libpq knows; any other is refused by the driver only at connect time, far from the typo.
-const SSL_MODES = Object.keys({
-  disable: 1,
-  allow: 1,
-  prefer: 1,
-  require: 1,
-  "verify-ca": 1,
-  "verify-full": 1,
-} satisfies Record<NonNullable<ConnectionStringOptions["sslmode"]>, 1>);
+// A literal list, which a bundle of createRole drops (a call made at load would stay in it).
+const SSL_MODES: readonly string[] = [
+  "disable",
+  "allow",
+  "prefer",
+  "require",
+  "verify-ca",
+  "verify-full",
+] satisfies NonNullable<ConnectionStringOptions["sslmode"]>[];
 
 // host, host:port, [IPv6] or [IPv6]:port. A bare IPv6 address cannot be told from a host and port,
 // and the characters refused in a name would end the URL's authority (or start another part).

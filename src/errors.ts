@@ -510,15 +510,17 @@ export class RoleLeftBehindError extends PlanetScaleError {
 /** A role made for the caller that could not be deleted after `callback`: which one, and how to delete it. */
 export function leftBehind(
   where: { organization: string; database: string; branch: string },
-  role: { id: string; name?: string },
+  role: { id: string; name?: string; password?: string },
   deleteError: unknown,
   callback: CallbackOutcome = { ok: true, value: undefined },
 ): RoleLeftBehindError {
   const reason = ((deleteError as Error)?.message ?? String(deleteError)).replace(/\.$/, "");
   const id = JSON.stringify(printable(role.id));
-  const after = callback.ok
-    ? ""
-    : ` (after the callback failed: ${(callback.error as Error)?.message ?? String(callback.error)})`;
+  // The callback's words may carry the password of the role still alive (a connection string it
+  // could not open, URL-encoded): masked in the message, kept whole in callbackError.
+  const password = role.password ? [role.password, encodeURIComponent(role.password)] : [];
+  const failed = callback.ok ? "" : ((callback.error as Error)?.message ?? String(callback.error));
+  const after = callback.ok ? "" : ` (after the callback failed: ${printable(redactText(failed, password))})`;
   if (deleteError instanceof PlanetScaleError && deleteError.outcomeUnknown) {
     return new RoleLeftBehindError(
       `${describeRole(where, role)} may have been left behind: the delete's outcome is unknown (${reason})${after}. ` +

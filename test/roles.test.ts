@@ -7,6 +7,7 @@ import { RoleLeftBehindError } from "../src/errors.ts";
 import {
   AbortError,
   ConnectionError,
+  connectionString,
   createClient,
   InvalidRequestError,
   type ListedRole,
@@ -491,6 +492,25 @@ describe("createTemporaryRole on the fake", () => {
       expect(left.callbackError).toBe(thrown);
       expect(left.cause).toBeInstanceOf(ServerError);
       expect(error.message).toContain("(after the callback failed: step 3 failed)");
+    });
+    it("masks the live role's password where the callback's failure is repeated in the message", async () => {
+      const { ps } = failingDelete();
+      let password = "";
+      const error = await failure(
+        ps.createTemporaryRole({ ...BRANCH, name: "tmp" }, async (role) => {
+          password = role.password;
+          // What a callback that could not connect may well say: the URL it tried, password and all.
+          throw new Error(`could not connect to ${connectionString(role)} (password ${role.password})`);
+        }),
+      );
+      expect(password).not.toBe("");
+      for (const shown of [error.message, String(error.stack), inspect(error)]) {
+        expect(shown).not.toContain(password);
+        expect(shown).not.toContain(encodeURIComponent(password));
+      }
+      expect(error.message).toContain("(after the callback failed: could not connect to postgresql://");
+      // The callback's own error is kept whole, for the caller's code.
+      expect(((error as RoleLeftBehindError).callbackError as Error).message).toContain(password);
     });
   });
 

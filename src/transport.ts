@@ -66,7 +66,10 @@ export function guardedFetch(inner: typeof fetch, authorization: string, baseUrl
   // no user info; any other (a raw call given another baseUrl) is refused.
   const checkedOrigin = `${assertSafeUrl(baseUrl).origin}/`;
   return async (input, init, record) => {
-    const request = input instanceof Request ? input : new Request(input, init);
+    // A subclass (a raw call's own Request class, or a middleware's) may answer `url` or `headers`
+    // with getters that fetch never reads: what is checked and sent is a plain Request made of it.
+    const plain = input instanceof Request && Object.getPrototypeOf(input) === Request.prototype;
+    const request = plain ? input : new Request(input, init);
     refuseUnsafe(request, checkedOrigin, authorization);
     // Stryker disable next-line ObjectLiteral,StringLiteral: a raw call's own exchange has both fields written (url here, text after the read) before anything reads them, and is dropped after
     const exchange: Exchange = record ?? { url: "", text: "" };

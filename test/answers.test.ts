@@ -233,6 +233,20 @@ describe("on a recording server", () => {
       expect(error.body).toBe(text);
     });
 
+    it("that gives the password or username twice under escaped spellings is refused too", async () => {
+      for (const [key, again] of [
+        ["password", '"pass\\u0077ord"'],
+        ["password", '"\\u0070assword"'],
+        ["username", '"user\\u006eame"'],
+      ] as const) {
+        const text = JSON.stringify(roleFixture()).replace(`"${key}":`, `${again}:"other","${key}":`);
+        server.next(json(200, text));
+        const error = await unusable();
+        expect(error.message).toContain(`create_role answered 200 with ${key} given twice`);
+        expect(error.body).toBe(text);
+      }
+    });
+
     it("that is JSON but not an object keeps its raw body", async () => {
       server.next(json(200, "[1,2]"));
       expect((await unusable()).body).toBe("[1,2]");

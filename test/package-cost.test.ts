@@ -11,9 +11,10 @@ import { ROOT } from "./support/run.ts";
 // 14 449 B; the fixes of an outside attack that the standalone createRole carries (a body that is
 // not UTF-8, a password given twice, withResponse() printed without headers, an outcome left open by
 // a redirect or an earlier attempt, a rejection for what the environment lacks, raw calls kept on
-// the client's origin, printing at any nesting) brought it to 14 654 B. This ceiling holds that
-// figure and comes down to the target as bytes are found; bench:package says by how much it misses.
-const CREATE_ROLE_GZIP_CEILING = 14_654;
+// the client's origin whatever Request class carries them, printing at any nesting, a credential
+// given twice under an escaped key) brought it to 14 755 B. This ceiling holds that figure and comes
+// down to the target as bytes are found; bench:package says by how much it misses.
+const CREATE_ROLE_GZIP_CEILING = 14_755;
 
 describe("the cost of the package", () => {
   it("import { createRole } bundles to no more than its ceiling, min+gzip", async () => {

@@ -24,7 +24,10 @@
 //   the rate stays a lower bound, A / (H + D). About one burst is a window's renewal, or a bucket
 //   the hold refilled whole; the burst is A less what the refill may have made while it went, but
 //   never less than A (up to the most a hold gave back) when A passed the opening burst well: a
-//   window gives its whole count at each start, however long the pace took to send it.
+//   window gives its whole count at each start, however long the pace took to send it. Nor, the
+//   rate unmeasured, less than the opening burst when all of it got through again: taking off a
+//   refill a window never made would open each window short and push its 429 (and so, through a
+//   whole-second Retry-After, every later window's start) later by the probe's time.
 // - After a hold the gate opens on a whole burst when holds this long were seen to give one back
 //   (the server renews its budget where its holds end: a window's start, or a bucket the hold
 //   refilled), else on what the rate refilled since the 429. Then it paces at the rate: a measured
@@ -149,10 +152,12 @@ function learnedFrom(seen: HoldSeen, known: Learned | undefined): Lesson {
   // What got through, less what the refill may have made while it went, was given back by the
   // hold. But when well more than the burst the pace opened on got through, up to the most a hold
   // gave back, that much came back whatever the refill was: a window gives its whole count at each
-  // start, however long the pace took to send it. A measured rate stands, unless it leaves no burst.
+  // start, however long the pace took to send it. An opening burst that got through whole stays,
+  // unless a measured rate says what the refill made. A measured rate stands, unless it leaves no burst.
   const givenBack = accepted - (known.measured ? known.rate / RATE_MARGIN : 2 * overall) * sendingMs;
   const pastBurst = accepted >= known.burst + LEARNING_SAMPLE;
-  const proven = pastBurst ? Math.floor(Math.min(accepted, known.ceiling)) : 1;
+  const openedWhole = !known.measured && accepted >= known.burst;
+  const proven = pastBurst ? Math.floor(Math.min(accepted, known.ceiling)) : openedWhole ? known.burst : 1;
   if (known.measured && givenBack >= 1) {
     return { ...known, ...bound, ...whole, burst: Math.max(proven, Math.floor(givenBack)) };
   }

@@ -135,14 +135,19 @@ describe("what a hold teaches", () => {
     expect(learned?.rate).toBeCloseTo(125 / 2_040, 5);
   });
 
-  it("a window's whole count that got through past the burst the pace opened on is the burst again, however long the sending took", () => {
-    // A window of 125: the second hold took its count less the refill the sending might have made
-    // (the pace opened on 102); the third window gave its 125 again, spent in 300 ms at the pace.
+  it("an opening burst that got through whole is the burst again, however long the sending took; one fewer shrinks it", () => {
+    // A window of 125: the pace opened on 125 after the first hold, and all 125 got through again
+    // (the 429 came at the probe after them), in 200 ms and then 300 ms at the concurrency cap. Taking
+    // off what a refill might have made while they went would open the next window short of its count
+    // and push its 429, and so every later window's start, later by the time the probe takes.
     const second = learnFromHold({ accepted: 125, heldMs: 2_000, sendingMs: 200, retryAfterMs: 2_000 }, first(125));
-    expect(second?.burst).toBe(102);
+    expect(second?.burst).toBe(125);
     const third = learnFromHold({ accepted: 125, heldMs: 2_000, sendingMs: 300, retryAfterMs: 2_000 }, second);
     expect(third?.measured).toBe(false);
     expect(third?.burst).toBe(125);
+    // One fewer than the pace opened on: the refill the sending might have made comes off.
+    const short = learnFromHold({ accepted: 124, heldMs: 2_000, sendingMs: 200, retryAfterMs: 2_000 }, first(125));
+    expect(short?.burst).toBe(Math.floor(124 - 2 * (124 / 2_200) * 200));
   });
 
   it("holds of different lengths that agree on the rate measure it (429s without Retry-After, held by the backoff)", () => {

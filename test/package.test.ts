@@ -146,6 +146,16 @@ describe("the packed tarball", () => {
     expect(run.code, run.stdout).toBe(0);
   });
 
+  it("asks for its runtime dependencies by caret range, so that a user's tree can share their patch releases", async () => {
+    const manifest = JSON.parse(await readFile(path.join(ROOT, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    expect(Object.keys(manifest.dependencies).length).toBeGreaterThan(0);
+    for (const [name, range] of Object.entries(manifest.dependencies)) {
+      expect(range, name).toMatch(/^\^\d+\.\d+\.\d+$/);
+    }
+  });
+
   it("ships only dist, the spec, the docs and the licence", async () => {
     const listed = await exec("tar", ["-tzf", tarball], dir);
     const files = listed.stdout.trim().split("\n").sort();

@@ -317,6 +317,19 @@ export function connectionError(error: unknown, operation: string, secrets: read
   );
 }
 
+/**
+ * A call refused at the gate, unsent: a 429's Retry-After holds every call on the rate limit for
+ * longer than the client waits for one (`backoff.maxRetryAfterMs`), as the call that met it was told.
+ */
+export function holdTooLong(operation: string, heldMs: number, longestMs: number): RateLimitError {
+  const seconds = Math.ceil(heldMs / 1000);
+  return new RateLimitError(
+    `${operation} was not sent: a Retry-After holds every call on this rate limit for another ${seconds} s, ` +
+      `longer than backoff.maxRetryAfterMs (${longestMs} ms), so it was not waited for`,
+    { operation, retryAfterMs: heldMs, outcomeUnknown: false },
+  );
+}
+
 /** What an attempt was when it failed without an answer: its deadline, the caller's signal, and whether it left the gate. */
 export interface AttemptState {
   operation: string;
@@ -327,8 +340,8 @@ export interface AttemptState {
   signal: AbortSignal;
   /** False while the call was still waiting at the rate-limit gate. */
   sent: boolean;
-  /** 1 for the first attempt: a later one waiting at the gate follows one that went out. */
-  attempt: number;
+  /** An earlier attempt left the gate: one waiting there now follows a request that went out. */
+  sentBefore: boolean;
   secrets: readonly string[];
 }
 
@@ -338,7 +351,7 @@ export function attemptFailure(error: unknown, state: AttemptState): PlanetScale
   if (error instanceof PlanetScaleError) return error;
   const waiting = sent
     ? ""
-    : ` while waiting at the rate-limit gate; ${state.attempt > 1 ? "it was not sent again" : "nothing was sent"}`;
+    : ` while waiting at the rate-limit gate; ${state.sentBefore ? "it was not sent again" : "nothing was sent"}`;
   // Both may have fired by now: the one that fired first is the one the joined signal carries.
   const timedOut = deadline.aborted && (!callerSignal?.aborted || state.signal.reason === deadline.reason);
   if (timedOut) {

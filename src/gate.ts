@@ -45,6 +45,7 @@
 // Every wait is a wait on the call's own signal: a call whose deadline passes at the gate leaves it
 // with the deadline's reason, which the pipeline reports as a timeout at the gate, nothing sent.
 import { type Clock, systemClock } from "./clock.ts";
+import { holdTooLong } from "./errors.ts";
 
 /**
  * A request budget. The default is one per client, in memory; pass one limiter to several clients
@@ -55,8 +56,10 @@ export interface RateLimiter {
    * Resolves when one more request may be sent, and counts it. Returns nothing when it may go at
    * once. Rejects with the signal's reason as soon as the signal aborts. `timeLeftMs`: how long the
    * call may still wait before its deadline, so that a store can tell a wait it should not ask for.
+   * `longestHoldMs`: the longest 429 hold the call waits out; the built-in limiters refuse a longer
+   * one at once, counting nothing (a store that does not, holds the call until its deadline).
    */
-  acquire(signal?: AbortSignal, timeLeftMs?: number): Promise<void> | undefined;
+  acquire(signal?: AbortSignal, timeLeftMs?: number, longestHoldMs?: number): Promise<void> | undefined;
   /**
    * The server answered 429: nothing is sent before `retryAfterMs` from now; then the pace is
    * learned. `headers`: the answer's, for any rate-limit headers it carries.
@@ -504,25 +507,40 @@ export class Pace {
   }
 }
 
+/** Why a built-in limiter refused a call at once: every call is held `heldMs` more, past its longest hold. */
+export class HoldTooLong {
+  constructor(readonly heldMs: number) {}
+}
+
+/** A refusal when the pace holds every call longer than `longestHoldMs` from `now`; nothing otherwise. */
+export function refusedHold(pace: Pace, now: number, longestHoldMs: number | undefined): HoldTooLong | undefined {
+  const heldMs = pace.pausedUntil - now;
+  return longestHoldMs !== undefined && heldMs > longestHoldMs ? new HoldTooLong(heldMs) : undefined;
+}
+
 /**
  * The in-memory limiter: one per client unless you pass one to several clients. `clock`: where its
  * waits and readings of the time come from (default the real one; tests pass one they steer).
  */
 export function createRateLimiter({ clock = systemClock }: { clock?: Clock } = {}): RateLimiter {
   const pace = new Pace();
-  const wait = async (delay: number, holds: number, signal: AbortSignal | undefined): Promise<void> => {
+  const wait = async (delay: number, holds: number, signal?: AbortSignal, longestHoldMs?: number): Promise<void> => {
     await clock.sleep(delay, signal);
-    // A hold that began while this call waited moves it behind the hold.
+    // A hold that began while this call waited moves it behind the hold, or refuses it.
     if (pace.holds !== holds) {
+      const refused = refusedHold(pace, clock.now(), longestHoldMs);
+      if (refused) throw refused;
       const again = pace.reserve(clock.now());
-      if (again > 0) return wait(again, pace.holds, signal);
+      if (again > 0) return wait(again, pace.holds, signal, longestHoldMs);
     }
   };
   const read = (headers: Headers | undefined) => (headers ? readRateLimitHeaders(headers, clock.now()) : undefined);
   return {
-    acquire(signal) {
+    acquire(signal, _timeLeftMs, longestHoldMs) {
+      const refused = refusedHold(pace, clock.now(), longestHoldMs);
+      if (refused) return Promise.reject(refused);
       const delay = pace.reserve(clock.now());
-      return delay > 0 ? wait(delay, pace.holds, signal) : undefined;
+      return delay > 0 ? wait(delay, pace.holds, signal, longestHoldMs) : undefined;
     },
     limited: (retryAfterMs, headers) => pace.limited(clock.now(), retryAfterMs, read(headers)),
     accepted: (headers) => pace.accepted(clock.now(), read(headers)),
@@ -569,7 +587,13 @@ export interface Gate {
   concurrency: ConcurrencyGate;
   limiter: RateLimiter | undefined;
   /** enterGate on this gate: called through the gate, so that a context without one carries none of it. */
-  enter(signal: AbortSignal | undefined, timeLeftMs?: () => number): Promise<void> | undefined;
+  enter(signal: AbortSignal | undefined, timeLeftMs?: () => number, hold?: LongestHold): Promise<void> | undefined;
+}
+
+/** The call at the gate: its operation, and the longest 429 hold it waits out (backoff.maxRetryAfterMs). */
+export interface LongestHold {
+  operation: string;
+  settings: { maxRetryAfterMs: number };
 }
 
 /** A client's gate: at most `maxConcurrency` calls in flight, then the limiter's pace. */
@@ -577,7 +601,7 @@ export function createGate(maxConcurrency: number, limiter: RateLimiter | undefi
   const gate: Gate = {
     concurrency: new ConcurrencyGate(maxConcurrency),
     limiter,
-    enter: (signal, timeLeftMs) => enterGate(gate, signal, timeLeftMs),
+    enter: (signal, timeLeftMs, hold) => enterGate(gate, signal, timeLeftMs, hold),
   };
   return gate;
 }
@@ -590,27 +614,33 @@ export function enterGate(
   gate: Omit<Gate, "enter">,
   signal: AbortSignal | undefined,
   timeLeftMs?: () => number,
+  hold?: LongestHold,
 ): Promise<void> | undefined {
   const place = gate.concurrency.enter(signal);
-  if (place) return place.then(() => takeTurn(gate, signal, timeLeftMs));
-  return takeTurn(gate, signal, timeLeftMs);
+  if (place) return place.then(() => takeTurn(gate, signal, timeLeftMs, hold));
+  return takeTurn(gate, signal, timeLeftMs, hold);
 }
 
 function takeTurn(
   gate: Omit<Gate, "enter">,
   signal: AbortSignal | undefined,
   timeLeftMs: (() => number) | undefined,
+  hold: LongestHold | undefined,
 ): Promise<void> | undefined {
   let turn: Promise<void> | undefined;
   try {
     // Measured after the wait for a place, which spent some of the call's time.
-    turn = gate.limiter?.acquire(signal, timeLeftMs?.());
+    turn = gate.limiter?.acquire(signal, timeLeftMs?.(), hold?.settings.maxRetryAfterMs);
   } catch (error) {
     gate.concurrency.leave();
     throw error;
   }
   return turn?.catch((reason: unknown) => {
     gate.concurrency.leave();
+    // A hold longer than the client waits for is the server's refusal, passed on unsent.
+    if (reason instanceof HoldTooLong && hold) {
+      throw holdTooLong(hold.operation, reason.heldMs, hold.settings.maxRetryAfterMs);
+    }
     throw reason;
   });
 }

@@ -16,7 +16,14 @@ import {
 import type { Gate } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import type { Operation, OperationId } from "./generated/operations.ts";
-import { decide, holdAfter, type OperationRule, operationRules, type RetrySettings } from "./retry.ts";
+import {
+  type CallHistory,
+  decide,
+  holdAfter,
+  type OperationRule,
+  operationRules,
+  type RetrySettings,
+} from "./retry.ts";
 import { redactInspect, withoutHeaders } from "./secrets.ts";
 import type { Exchange, RecordingFetch } from "./transport.ts";
 import type {
@@ -98,8 +105,11 @@ function prepare(ctx: ClientContext, facts: Operation, params: unknown, options:
   return { operation, facts, policy, params: given, split, signal, timeoutMs, headers, settings };
 }
 
+/** Which attempt this is, and whether an earlier one left the gate (its message says "not sent again"). */
+type Attempts = { attempt: number; sent: boolean };
+
 /** Stage 2: through the gate, then one exchange, within the attempt's deadline. */
-async function attemptOnce(ctx: ClientContext, call: Call, attempt: number): Promise<ResponseInfo<unknown>> {
+async function attemptOnce(ctx: ClientContext, call: Call, history: Attempts): Promise<ResponseInfo<unknown>> {
   const deadline = attemptDeadline(ctx.clock, call.timeoutMs, call.signal);
   const { operation, timeoutMs } = call;
   const state: AttemptState = {
@@ -109,16 +119,16 @@ async function attemptOnce(ctx: ClientContext, call: Call, attempt: number): Pro
     callerSignal: call.signal,
     signal: deadline.signal,
     sent: false,
-    attempt,
+    sentBefore: history.sent,
     secrets: ctx.secrets,
   };
   try {
     // A call that met its deadline or abort at the gate was never sent, and says so.
     const deadlineAt = ctx.clock.now() + call.timeoutMs;
-    const entering = ctx.gate?.enter(deadline.signal, () => deadlineAt - ctx.clock.now());
+    const entering = ctx.gate?.enter(deadline.signal, () => deadlineAt - ctx.clock.now(), call);
     if (entering) await entering.catch((reason: unknown) => Promise.reject(attemptFailure(reason, state)));
-    state.sent = true;
-    return await exchangeOnce(ctx, call, attempt, state, deadline.expired);
+    state.sent = history.sent = true;
+    return await exchangeOnce(ctx, call, history.attempt, state, deadline.expired);
   } finally {
     deadline.clear();
   }
@@ -209,8 +219,9 @@ export async function callWithResponse<Op extends Operation, Id extends Operatio
 ): Promise<ResponseInfo<OperationResult<Id>>> {
   const call = prepare(ctx, facts, params, options);
   const { operation } = call;
-  const history = {
+  const history: CallHistory & Attempts = {
     attempt: 0,
+    sent: false,
     earlierOutcomeUnknown: false,
     gated: ctx.gate?.limiter !== undefined,
     mayRecover: !!recover,
@@ -219,7 +230,7 @@ export async function callWithResponse<Op extends Operation, Id extends Operatio
     history.attempt++;
     let failure: PlanetScaleError;
     try {
-      return (await attemptOnce(ctx, call, history.attempt)) as ResponseInfo<OperationResult<Id>>;
+      return (await attemptOnce(ctx, call, history)) as ResponseInfo<OperationResult<Id>>;
     } catch (error) {
       if (!(error instanceof PlanetScaleError)) throw error;
       failure = error;

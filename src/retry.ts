@@ -138,7 +138,10 @@ export function parseHttpDate(value: string, now: number): number | undefined {
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (value === null) return undefined;
   const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // Past 12 digits (31,000 years) no wait is meant, and 400 would read as Infinity, a hold for
+  // ever: unreadable, so the backoff applies.
+  const seconds = /^0*(\d{1,12})$/.exec(trimmed);
+  if (seconds) return Number(seconds[1]) * 1000;
   const date = parseHttpDate(trimmed, now);
   return date === undefined ? undefined : Math.max(0, date - now);
 }

@@ -7,6 +7,7 @@ import {
   createRateLimiter,
   enterGate,
   FORGET_PACE_MS,
+  HoldTooLong,
   type Learned,
   learnFromHold,
   Pace,
@@ -34,6 +35,31 @@ describe("the pace", () => {
     for (let i = 0; i < 100; i++) limiter.accepted(new Headers());
     expect(Array.from({ length: 100 }, () => limiter.acquire())).toEqual(Array(100).fill(undefined));
     expect(enterGate(gate, undefined)).toBeUndefined();
+  });
+
+  it("refuses at once a hold longer than the call waits out, and one that begins while it waits; a hold of exactly that long is waited", async () => {
+    const clock = manualClock();
+    const limiter = createRateLimiter({ clock });
+    limiter.limited(1_000);
+    await expect(limiter.acquire(undefined, undefined, 999)).rejects.toStrictEqual(new HoldTooLong(1_000));
+    const waiting = limiter.acquire(undefined, undefined, 1_000);
+    expect(waiting).toBeInstanceOf(Promise);
+    const refused = expect(waiting).rejects.toStrictEqual(new HoldTooLong(4_500));
+    await clock.advance(500);
+    // An answer of a call sent before the hold: the hold grows to 5 s from here, past what the waiting call waits out.
+    limiter.limited(5_000);
+    await clock.advance(500);
+    await refused;
+    // Without a longest hold given (a caller that knows none), the call waits the hold out.
+    const patient = limiter.acquire();
+    let through = false;
+    void patient?.then(() => {
+      through = true;
+    });
+    await clock.advance(4_499);
+    expect(through).toBe(false);
+    await clock.advance(1);
+    expect(through).toBe(true);
   });
 
   it("learns the burst from the first hold, and opens on the whole of it when the hold ends, as a window's start gives", () => {

@@ -12,9 +12,11 @@ import { ROOT } from "./support/run.ts";
 // not UTF-8, a password given twice, withResponse() printed without headers, an outcome left open by
 // a redirect or an earlier attempt, a rejection for what the environment lacks, raw calls kept on
 // the client's origin whatever Request class carries them, printing at any nesting, a credential
-// given twice under an escaped key) brought it to 14 755 B. This ceiling holds that figure and comes
-// down to the target as bytes are found; bench:package says by how much it misses.
-const CREATE_ROLE_GZIP_CEILING = 14_755;
+// given twice under an escaped key) brought it to 14 755 B, and the fourth attack's (a Retry-After
+// of too many digits, "nothing was sent" after attempts that all waited at the gate, a hold past
+// maxRetryAfterMs refused at the gate) to 14 786 B. This ceiling holds that figure and comes down to
+// the target as bytes are found; bench:package says by how much it misses.
+const CREATE_ROLE_GZIP_CEILING = 14_786;
 
 describe("the cost of the package", () => {
   it("import { createRole } bundles to no more than its ceiling, min+gzip", async () => {

@@ -7,7 +7,13 @@ import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Clock, systemClock } from "../src/clock.ts";
 import { Pace } from "../src/gate.ts";
-import { createClient, DEFAULT_MAX_CONCURRENCY, InvalidRequestError, type RateLimiter } from "../src/index.ts";
+import {
+  createClient,
+  DEFAULT_MAX_CONCURRENCY,
+  InvalidRequestError,
+  RateLimitError,
+  type RateLimiter,
+} from "../src/index.ts";
 import { answerWithin, NoAnswerError } from "../src/redis/answer.ts";
 import { credentialsIdentity } from "../src/redis/identity.ts";
 import {
@@ -127,6 +133,29 @@ describe("clients sharing one Redis budget", () => {
     await clock.advance(1);
     expect((await call).name).toBe(roleFixture().name);
     expect(arrivals).toHaveLength(1);
+  });
+
+  it("refuse at once, unsent, another client's call that a shared hold past its maxRetryAfterMs would keep", async () => {
+    keys++;
+    const { server, arrivals } = await limitedOnce("600");
+    await meetLimit(sharedLimiter(), server.url);
+    const clock = manualClock();
+    const client = createClient({
+      serviceToken: "a:b",
+      baseUrl: server.url,
+      rateLimiter: sharedLimiter({ clock }),
+      backoff: { maxRetryAfterMs: 60_000 },
+    });
+    const error = await client.createRole({ ...BRANCH, name: "after-the-hold" }).catch((reason: unknown) => reason);
+    // Not a wait of the call's timeoutMs: the clock never moved, and nothing waits on it.
+    expect(clock.pending()).toBe(0);
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect((error as RateLimitError).retryAfterMs).toBeGreaterThan(590_000);
+    expect((error as RateLimitError).retryAfterMs).toBeLessThanOrEqual(600_000);
+    expect((error as RateLimitError).message).toMatch(
+      /^create_role was not sent: a Retry-After holds every call on this rate limit for another 60\d s, longer than backoff\.maxRetryAfterMs \(60000 ms\)/,
+    );
+    expect(arrivals).toHaveLength(0);
   });
 
   it("let a call that waits at the shared hold leave at once when its signal aborts, unsent", async () => {

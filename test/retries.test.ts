@@ -14,7 +14,7 @@ import {
   UnexpectedResponseError,
 } from "../src/index.ts";
 import { backoffMs, decide, defaultRetrySettings, operationPolicy, parseRetryAfter } from "../src/retry.ts";
-import { asleep, expectSentAgainAt, type ManualClock, manualClock, waitFor } from "./support/clock.ts";
+import { asleep, expectSentAgainAt, type ManualClock, manualClock, settle, waitFor } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { clientForTests, serverForTests } from "./support/per-test.ts";
@@ -259,6 +259,82 @@ describe("backoff and Retry-After parsing", () => {
     expect(parseRetryAfter("Sun, 29 Nov 2026 09:00:00 GMT", now)).toBe(0);
     expect(parseRetryAfter("soon", now)).toBeUndefined();
     expect(parseRetryAfter(null, now)).toBeUndefined();
+    // Past 12 digits no wait is meant, and 400 would read as Infinity, a hold for ever: unreadable,
+    // so the backoff applies. Leading zeros count for nothing.
+    expect(parseRetryAfter("9".repeat(400), now)).toBeUndefined();
+    expect(parseRetryAfter("1000000000000", now)).toBeUndefined();
+    expect(parseRetryAfter("999999999999", now)).toBe(999_999_999_999_000);
+    expect(parseRetryAfter("00000000000007", now)).toBe(7_000);
+  });
+});
+
+describe("a hold past maxRetryAfterMs", () => {
+  const ROLE = { ...BRANCH, id: "role-1" };
+  /** A client whose API answers the first request 429 with `retryAfter` seconds, then the role. */
+  function heldClient(retryAfter: string, options: Partial<Parameters<typeof createClient>[0]> = {}) {
+    const clock = manualClock();
+    const sent: string[] = [];
+    const fetch: typeof globalThis.fetch = async (input) => {
+      sent.push((input as Request).method);
+      if (sent.length > 1) return Response.json(roleFixture());
+      return new Response(JSON.stringify({ code: "too_many_requests", message: "slow down" }), {
+        status: 429,
+        headers: { "retry-after": retryAfter, "content-type": "application/json" },
+      });
+    };
+    const ps = createClient({ serviceToken: "id:secret", baseUrl: "https://api.test/v1", fetch, clock, ...options });
+    return { ps, clock, sent };
+  }
+
+  it("fails the calls after it at once, unsent, with what remains of the wait", async () => {
+    const { ps, clock, sent } = heldClient("86400", { backoff: { maxRetryAfterMs: 60_000 } });
+    const first = await failure(ps.getRole(ROLE));
+    expect((first as RateLimitError).retryAfterMs).toBe(86_400_000);
+    await clock.advance(1_000);
+    let settled = false;
+    const later = failure(ps.getRole(ROLE)).finally(() => {
+      settled = true;
+    });
+    await settle();
+    // Not a wait of the call's whole timeoutMs at the gate, a day long for every call.
+    expect(settled).toBe(true);
+    const error = await later;
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect((error as RateLimitError).retryAfterMs).toBe(86_399_000);
+    expect(error.outcomeUnknown).toBe(false);
+    expect(error.message).toBe(
+      "get_role was not sent: a Retry-After holds every call on this rate limit for another 86399 s, " +
+        "longer than backoff.maxRetryAfterMs (60000 ms), so it was not waited for",
+    );
+    expect(sent).toEqual(["GET"]);
+  });
+
+  it("is waited for up to maxRetryAfterMs: a hold of exactly that much holds the call, then sends it", async () => {
+    const { ps, clock, sent } = heldClient("60", { backoff: { maxRetryAfterMs: 60_000 }, timeoutMs: 120_000 });
+    await failure(ps.getRole(ROLE, { maxRetries: 0 }));
+    const later = ps.getRole(ROLE);
+    await settle();
+    expect(sent).toHaveLength(1);
+    await clock.advance(60_000);
+    await later;
+    expect(sent).toHaveLength(2);
+  });
+
+  it("says nothing was sent when every attempt of a repeatable call met its deadline at the gate", async () => {
+    const { ps, clock, sent } = heldClient("30", { backoff: { baseMs: 5, maxMs: 5 } });
+    await failure(ps.getRole(ROLE, { maxRetries: 0 }));
+    let settled = false;
+    const later = failure(ps.getRole(ROLE, { timeoutMs: 100, maxRetries: 2 })).finally(() => {
+      settled = true;
+    });
+    for (let step = 0; step < 100 && !settled; step++) await clock.advance(10);
+    const error = await later;
+    expect(error).toBeInstanceOf(TimeoutError);
+    // Its earlier attempts waited at the gate too: "it was not sent again" would say one went out.
+    expect(error.message).toBe(
+      "get_role timed out after 100 ms (timeoutMs) while waiting at the rate-limit gate; nothing was sent",
+    );
+    expect(sent).toHaveLength(1);
   });
 });
 

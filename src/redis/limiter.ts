@@ -57,9 +57,10 @@ export interface RedisRateLimiter extends RateLimiter {
   /**
    * Resolves when one more request may go. A wait longer than the call has left is waited until the
    * call's signal ends it at its deadline (nothing sent), with the shared hold kept for every other
-   * call; only a wait no call could use (over an hour) counts as Redis failing.
+   * call; only a wait no call could use (over an hour) counts as Redis failing. A hold longer than
+   * `longestHoldMs` (its client's backoff.maxRetryAfterMs) is refused at once, nothing reserved.
    */
-  acquire(signal?: AbortSignal, timeLeftMs?: number): Promise<void> | undefined;
+  acquire(signal?: AbortSignal, timeLeftMs?: number, longestHoldMs?: number): Promise<void> | undefined;
   /**
    * Told by a client that uses this limiter, before its first call: the hex SHA-256 of its
    * Authorization header value (or a promise of it). Without a `key`, the budget is named after the
@@ -159,22 +160,23 @@ function waitLimit(): [number, string] {
 
 /** One call's turn from the shared pace, or from the local one as soon as Redis fails it. */
 function sharedTurns(pace: SharedPace, route: RedisRoute, local: RateLimiter, clock: Clock) {
-  return async (signal: AbortSignal | undefined): Promise<void> => {
+  return async (signal: AbortSignal | undefined, longestHoldMs?: number): Promise<void> => {
     let epochSeen: number | undefined;
     for (let reservation = 1; ; reservation++) {
       let turn: Turn;
       try {
         const [longest, limit] = waitLimit();
-        turn = await untilAborted(route.watch(pace.reserve(epochSeen, longest, limit)), signal);
+        turn = await untilAborted(route.watch(pace.reserve(epochSeen, longest, limit, longestHoldMs)), signal);
       } catch {
         // The route has heard of the failure already.
         if (signal?.aborted) throw signal.reason;
-        return local.acquire(signal);
+        return local.acquire(signal, undefined, longestHoldMs);
       }
+      if (turn.refused) throw turn.refused;
       if (turn.waitMs === 0) return;
       if (reservation === MAX_RESERVATIONS) {
         route.failed(new UnusableReplyError(`the pace moved ${MAX_RESERVATIONS} times while one call waited`));
-        return local.acquire(signal);
+        return local.acquire(signal, undefined, longestHoldMs);
       }
       await clock.sleep(turn.waitMs, signal);
       // A hold since the reservation moves this call behind it.
@@ -233,15 +235,16 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   const local = createRateLimiter({ clock });
   const route = new RedisRoute(client, whereOf(url, client), onWarning, clock);
   const sharedTurn = sharedTurns(pace, route, local, clock);
-  const turn = (signal: AbortSignal | undefined) => (route.shared ? sharedTurn(signal) : local.acquire(signal));
+  const turn = (signal: AbortSignal | undefined, longestHoldMs: number | undefined) =>
+    route.shared ? sharedTurn(signal, longestHoldMs) : local.acquire(signal, undefined, longestHoldMs);
   const naming = budgetNaming(pace, options.key !== undefined);
   const read = (headers: Headers | undefined) => (headers ? readRateLimitHeaders(headers, clock.now()) : undefined);
 
   return {
-    acquire(signal) {
+    acquire(signal, _timeLeftMs, longestHoldMs) {
       const pending = naming.pending();
-      if (!pending) return turn(signal);
-      return untilAborted(pending, signal).then(() => turn(signal));
+      if (!pending) return turn(signal, longestHoldMs);
+      return untilAborted(pending, signal).then(() => turn(signal, longestHoldMs));
     },
     limited(retryAfterMs, headers) {
       // The local limiter learns too, so that a fall-back starts from what this process saw.

@@ -6,7 +6,7 @@
 // returns: a server that answers anything else (a proxy, another program on the port, a broken
 // Redis) is treated as Redis failing, never obeyed.
 import type { Cluster, Redis } from "ioredis";
-import { Pace, type RateLimitReading } from "../gate.ts";
+import { type HoldTooLong, Pace, type RateLimitReading, refusedHold } from "../gate.ts";
 import { answerWithin } from "./answer.ts";
 import { COMMIT } from "./scripts.ts";
 
@@ -32,6 +32,8 @@ export interface Turn {
   waitMs: number;
   /** The pace's count of holds when it was reserved: a wait must be reserved again if it has moved. */
   epoch: number;
+  /** Nothing was reserved: every call is held longer than the call waits out a hold. */
+  refused?: HoldTooLong;
 }
 
 /** What the script answered: the pace as Redis keeps it, at Redis's now. */
@@ -112,9 +114,16 @@ export class SharedPace {
    * began since. A wait longer than `longestWaitMs` is refused (`limit` says what that is): no call
    * could use it, so the pace Redis keeps is not one this code wrote.
    */
-  async reserve(epochSeen: number | undefined, longestWaitMs: number, limit: string): Promise<Turn> {
-    const turn = await this.#apply((pace, now) => {
+  async reserve(
+    epochSeen: number | undefined,
+    longestWaitMs: number,
+    limit: string,
+    longestHoldMs?: number,
+  ): Promise<Turn> {
+    const turn = await this.#apply((pace, now): Turn => {
       if (epochSeen !== undefined && pace.holds === epochSeen) return { waitMs: 0, epoch: epochSeen };
+      const refused = refusedHold(pace, now, longestHoldMs);
+      if (refused) return { waitMs: 0, epoch: pace.holds, refused };
       return { waitMs: pace.reserve(now), epoch: pace.holds };
     });
     if (!(turn.waitMs <= longestWaitMs))

@@ -515,7 +515,7 @@ export class HoldTooLong {
 /** A refusal when the pace holds every call longer than `longestHoldMs` from `now`; nothing otherwise. */
 export function refusedHold(pace: Pace, now: number, longestHoldMs: number | undefined): HoldTooLong | undefined {
   const heldMs = pace.pausedUntil - now;
-  return longestHoldMs !== undefined && heldMs > longestHoldMs ? new HoldTooLong(heldMs) : undefined;
+  return heldMs > (longestHoldMs ?? Number.POSITIVE_INFINITY) ? new HoldTooLong(heldMs) : undefined;
 }
 
 /**

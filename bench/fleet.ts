@@ -81,7 +81,7 @@ async function member(index: string, url: string, redisUrl: string, key: string)
     Array.from({ length: CALLS }, (_, i) => ps.createRole({ ...BRANCH, name: `fleet-${index}-${i}` })),
   );
   send({ failures: results.filter((result) => result.status === "rejected").length });
-  limiter?.close();
+  await limiter?.close();
   process.disconnect();
 }
 

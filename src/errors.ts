@@ -324,10 +324,20 @@ export function connectionError(error: unknown, operation: string, secrets: read
 export function holdTooLong(operation: string, heldMs: number, longestMs: number): RateLimitError {
   const seconds = Math.ceil(heldMs / 1000);
   return new RateLimitError(
-    `${operation} was not sent: a Retry-After holds every call on this rate limit for another ${seconds} s, ` +
-      `longer than backoff.maxRetryAfterMs (${longestMs} ms), so it was not waited for`,
+    `${operation} was not sent: the rate limit holds every call on it for another ${seconds} s (as an answer's ` +
+      `Retry-After or rate-limit headers said), longer than backoff.maxRetryAfterMs (${longestMs} ms), so it was not waited for`,
     { operation, retryAfterMs: heldMs, outcomeUnknown: false },
   );
+}
+
+/** A call the rate limiter failed at the gate (a store of the caller's that threw or rejected): nothing was sent. */
+export function limiterFailed(operation: string, reason: unknown): PlanetScaleError {
+  const words = reason instanceof Error ? reason.message : String(reason);
+  return new PlanetScaleError(`${operation} was not sent: its rate limiter failed (${printable(words)})`, {
+    operation,
+    outcomeUnknown: false,
+    cause: reason,
+  });
 }
 
 /** What an attempt was when it failed without an answer: its deadline, the caller's signal, and whether it left the gate. */

@@ -45,7 +45,7 @@
 // Every wait is a wait on the call's own signal: a call whose deadline passes at the gate leaves it
 // with the deadline's reason, which the pipeline reports as a timeout at the gate, nothing sent.
 import { type Clock, systemClock } from "./clock.ts";
-import { holdTooLong } from "./errors.ts";
+import { holdTooLong, limiterFailed } from "./errors.ts";
 
 /**
  * A request budget. The default is one per client, in memory; pass one limiter to several clients
@@ -371,6 +371,12 @@ export class Pace {
     return pace;
   }
 
+  /** Nothing goes before this: a 429's hold, or the reset of a budget the headers said is spent. */
+  heldUntil(now: number): number {
+    const spent = this.#books.told === 0 && now < this.#books.toldResetAt;
+    return spent ? Math.max(this.pausedUntil, this.#books.toldResetAt) : this.pausedUntil;
+  }
+
   /** Reserves the next slot; returns how long to wait for it (0: go now). */
   reserve(now: number): number {
     if (this.#books.holdStart < 0) this.#books.holdStart = this.#books.holdEnd = now;
@@ -507,15 +513,37 @@ export class Pace {
   }
 }
 
+// Each entry of the built package (the main one, planetscale-roles/redis) carries its own copy of
+// this file, so a refusal is known by this mark rather than by its class.
+const HOLD_TOO_LONG = Symbol.for("planetscale-roles.holdTooLong");
+
 /** Why a built-in limiter refused a call at once: every call is held `heldMs` more, past its longest hold. */
 export class HoldTooLong {
+  readonly [HOLD_TOO_LONG] = true;
   constructor(readonly heldMs: number) {}
+  static is(value: unknown): value is HoldTooLong {
+    return typeof value === "object" && value !== null && HOLD_TOO_LONG in value;
+  }
 }
 
 /** A refusal when the pace holds every call longer than `longestHoldMs` from `now`; nothing otherwise. */
 export function refusedHold(pace: Pace, now: number, longestHoldMs: number | undefined): HoldTooLong | undefined {
-  const heldMs = pace.pausedUntil - now;
+  const heldMs = pace.heldUntil(now) - now;
   return heldMs > (longestHoldMs ?? Number.POSITIVE_INFINITY) ? new HoldTooLong(heldMs) : undefined;
+}
+
+/** `work`, or the signal's reason as soon as it aborts, whatever `work` does with the signal. */
+export function untilAborted<T>(work: PromiseLike<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return Promise.resolve(work);
+  return new Promise<T>((resolve, reject) => {
+    const follower = AbortSignal.any([signal]);
+    const onAbort = () => reject(signal.reason);
+    follower.addEventListener("abort", onAbort, { once: true });
+    Promise.resolve(work)
+      .then(resolve, reject)
+      .finally(() => follower.removeEventListener("abort", onAbort));
+    if (signal.aborted) onAbort();
+  });
 }
 
 /**
@@ -587,11 +615,11 @@ export interface Gate {
   concurrency: ConcurrencyGate;
   limiter: RateLimiter | undefined;
   /** enterGate on this gate: called through the gate, so that a context without one carries none of it. */
-  enter(signal: AbortSignal | undefined, timeLeftMs?: () => number, hold?: LongestHold): Promise<void> | undefined;
+  enter(signal: AbortSignal | undefined, timeLeftMs?: () => number, call?: GateCall): Promise<void> | undefined;
 }
 
 /** The call at the gate: its operation, and the longest 429 hold it waits out (backoff.maxRetryAfterMs). */
-export interface LongestHold {
+export interface GateCall {
   operation: string;
   settings: { maxRetryAfterMs: number };
 }
@@ -601,7 +629,7 @@ export function createGate(maxConcurrency: number, limiter: RateLimiter | undefi
   const gate: Gate = {
     concurrency: new ConcurrencyGate(maxConcurrency),
     limiter,
-    enter: (signal, timeLeftMs, hold) => enterGate(gate, signal, timeLeftMs, hold),
+    enter: (signal, timeLeftMs, call) => enterGate(gate, signal, timeLeftMs, call),
   };
   return gate;
 }
@@ -614,33 +642,43 @@ export function enterGate(
   gate: Omit<Gate, "enter">,
   signal: AbortSignal | undefined,
   timeLeftMs?: () => number,
-  hold?: LongestHold,
+  call?: GateCall,
 ): Promise<void> | undefined {
   const place = gate.concurrency.enter(signal);
-  if (place) return place.then(() => takeTurn(gate, signal, timeLeftMs, hold));
-  return takeTurn(gate, signal, timeLeftMs, hold);
+  if (place) return place.then(() => takeTurn(gate, signal, timeLeftMs, call));
+  return takeTurn(gate, signal, timeLeftMs, call);
 }
 
 function takeTurn(
   gate: Omit<Gate, "enter">,
   signal: AbortSignal | undefined,
   timeLeftMs: (() => number) | undefined,
-  hold: LongestHold | undefined,
+  call: GateCall | undefined,
 ): Promise<void> | undefined {
-  let turn: Promise<void> | undefined;
+  let turn: unknown;
   try {
     // Measured after the wait for a place, which spent some of the call's time.
-    turn = gate.limiter?.acquire(signal, timeLeftMs?.(), hold?.settings.maxRetryAfterMs);
+    turn = gate.limiter?.acquire(signal, timeLeftMs?.(), call?.settings.maxRetryAfterMs);
   } catch (error) {
     gate.concurrency.leave();
-    throw error;
+    throw refusal(error, signal, call);
   }
-  return turn?.catch((reason: unknown) => {
+  // A store's answer that is no promise lets the call go, as nothing does; one that never settles
+  // still ends at the call's deadline.
+  if (typeof (turn as PromiseLike<void> | undefined)?.then !== "function") return undefined;
+  return untilAborted(turn as PromiseLike<void>, signal).catch((reason: unknown) => {
     gate.concurrency.leave();
-    // A hold longer than the client waits for is the server's refusal, passed on unsent.
-    if (reason instanceof HoldTooLong && hold) {
-      throw holdTooLong(hold.operation, reason.heldMs, hold.settings.maxRetryAfterMs);
-    }
-    throw reason;
+    throw refusal(reason, signal, call);
   });
+}
+
+/**
+ * What a limiter's refusal is to the call: the signal's own reason stays (a timeout or an abort at
+ * the gate, which the pipeline words); a hold too long is the server's refusal, anything else the
+ * limiter failing. Either way nothing was sent.
+ */
+function refusal(reason: unknown, signal: AbortSignal | undefined, call: GateCall | undefined): unknown {
+  if (!call || (signal?.aborted && reason === signal.reason)) return reason;
+  if (HoldTooLong.is(reason)) return holdTooLong(call.operation, reason.heldMs, call.settings.maxRetryAfterMs);
+  return limiterFailed(call.operation, reason);
 }

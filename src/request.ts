@@ -106,7 +106,7 @@ function prepare(ctx: ClientContext, facts: Operation, params: unknown, options:
 }
 
 /** Which attempt this is, and whether an earlier one left the gate (its message says "not sent again"). */
-type Attempts = { attempt: number; sent: boolean };
+type Attempts = { attempt: number; sent?: boolean };
 
 /** Stage 2: through the gate, then one exchange, within the attempt's deadline. */
 async function attemptOnce(ctx: ClientContext, call: Call, history: Attempts): Promise<ResponseInfo<unknown>> {
@@ -119,7 +119,7 @@ async function attemptOnce(ctx: ClientContext, call: Call, history: Attempts): P
     callerSignal: call.signal,
     signal: deadline.signal,
     sent: false,
-    sentBefore: history.sent,
+    sentBefore: !!history.sent,
     secrets: ctx.secrets,
   };
   try {

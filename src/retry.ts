@@ -148,13 +148,17 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
 
 /** How long a 429 holds the client's gate: the server's Retry-After, else the backoff. */
 export function holdAfter(error: RateLimitError, attempt: number, settings: RetrySettings): number {
-  return error.retryAfterMs ?? backoffMs(attempt, settings);
+  // A Retry-After of no time (0, a date past) says nothing of when: sending at once would only meet
+  // the limit again, and spend the call's retries back to back.
+  return error.retryAfterMs || backoffMs(attempt, settings);
 }
 
 /** What the call has been through, for the decision after its latest attempt. */
 export interface CallHistory {
   /** The attempt that just failed (1 for the first). */
   attempt: number;
+  /** An attempt has left the gate (a request went out). */
+  sent?: boolean;
   /** An earlier attempt ended with the outcome unknown (it may have taken effect). */
   earlierOutcomeUnknown: boolean;
   /** The client has a rate limiter, which holds every call for a 429's wait. */
@@ -200,11 +204,14 @@ export function decide(
   if (error instanceof RateLimitError) {
     if ((error.retryAfterMs ?? 0) > settings.maxRetryAfterMs) return { kind: "fail" };
     if (history.gated) return { kind: "retry", delayMs: holdAfter(error, attempt, settings), atGate: true };
-    if (error.retryAfterMs === undefined) return { kind: "retry", delayMs: backoffMs(attempt, settings) };
+    if (!error.retryAfterMs) return { kind: "retry", delayMs: holdAfter(error, attempt, settings) };
     // Waiting a little past Retry-After keeps callers told the same second from arriving together.
     const jitter = Math.round(settings.random() * Math.min(error.retryAfterMs / 4, 1_000));
     return { kind: "retry", delayMs: error.retryAfterMs + jitter };
   }
+  // A deadline met at the gate by a call that never left it: another attempt would only wait there
+  // again (waiting spends no retry, and is no reason for one). One waiting out its own 429 goes on.
+  if (error instanceof TimeoutError && !error.outcomeUnknown && !history.sent) return { kind: "fail" };
   if (error instanceof ConnectionError && !error.requestSent) {
     return { kind: "retry", delayMs: backoffMs(attempt, settings) };
   }

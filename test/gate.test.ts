@@ -14,7 +14,7 @@ import {
   RATE_MARGIN,
   readRateLimitHeaders,
 } from "../src/gate.ts";
-import { createClient, type RateLimiter, TimeoutError } from "../src/index.ts";
+import { createClient, PlanetScaleError, type RateLimiter, TimeoutError } from "../src/index.ts";
 import { createFakePlanetScale } from "../src/testing/index.ts";
 import { asleep, expectSentAgainAt, manualClock, settle } from "./support/clock.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
@@ -312,6 +312,66 @@ describe("a call whose deadline passes at the gate", () => {
   });
 });
 
+describe("a store of the caller's that misbehaves", () => {
+  const ROLE = { ...BRANCH, id: "role-1" };
+  function clientWith(acquire: () => unknown) {
+    const clock = manualClock();
+    let sent = 0;
+    const fetch: typeof globalThis.fetch = async () => {
+      sent++;
+      return Response.json(roleFixture());
+    };
+    const rateLimiter = { acquire, limited() {}, accepted() {} } as unknown as RateLimiter;
+    const ps = createClient({ serviceToken: "id:secret", baseUrl: "https://api.test/v1", fetch, clock, rateLimiter });
+    return { ps, clock, sent: () => sent };
+  }
+
+  it("lets a call go when acquire returns something that is not a promise", async () => {
+    const { ps, sent } = clientWith(() => 5);
+    expect((await ps.getRole(ROLE)).name).toBe(roleFixture().name);
+    expect(sent()).toBe(1);
+  });
+
+  it.each([
+    [
+      "throws",
+      () => {
+        throw new Error("store down");
+      },
+      "store down",
+    ],
+    ["rejects", () => Promise.reject("boom"), "boom"],
+  ])("ends the call unsent, in the package's words, when acquire %s", async (_, acquire, words) => {
+    const { ps, sent } = clientWith(acquire);
+    const error = (await ps.getRole(ROLE).catch((reason: unknown) => reason)) as PlanetScaleError;
+    expect(error).toBeInstanceOf(PlanetScaleError);
+    expect(error.message).toBe(`get_role was not sent: its rate limiter failed (${words})`);
+    expect(error.outcomeUnknown).toBe(false);
+    expect(sent()).toBe(0);
+  });
+
+  it("ends the call at its deadline when acquire never settles and ignores the signal", async () => {
+    const { ps, clock, sent } = clientWith(() => new Promise(() => {}));
+    let settled = false;
+    const call = ps.getRole(ROLE, { timeoutMs: 1_000 }).then(
+      () => undefined,
+      (reason: unknown) => {
+        settled = true;
+        return reason as PlanetScaleError;
+      },
+    );
+    await clock.advance(999);
+    expect(settled).toBe(false);
+    await clock.advance(1);
+    const error = await call;
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error?.message).toBe(
+      "get_role timed out after 1000 ms (timeoutMs) while waiting at the rate-limit gate; nothing was sent",
+    );
+    expect(sent()).toBe(0);
+  });
+});
+
 describe("a client whose token another job spends", () => {
   it("is not slowed for long by a 429 it met while barely sending", async () => {
     const clock = manualClock();
@@ -353,10 +413,11 @@ describe("the rate limiter", () => {
       });
       server.next(
         json(503, { code: "unavailable", message: "busy" }),
-        json(429, { code: "too_many_requests", message: "slow down" }, { "retry-after": "0" }),
+        json(429, { code: "too_many_requests", message: "slow down" }, { "retry-after": "1" }),
       );
       await ps.getRole(ROLE);
-      expect(heard).toEqual(["accepted", "limited 0", "accepted"]);
+      // This store holds nothing: the call is sent again at once, and the 429's wait was told to it.
+      expect(heard).toEqual(["accepted", "limited 1000", "accepted"]);
     });
   });
 });

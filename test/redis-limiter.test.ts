@@ -2,6 +2,7 @@
 // pace; a key is one budget; and when Redis dies, freezes or was never there, calls still succeed,
 // paced locally, with one warning. Each client has its own limiter and so its own Redis connection,
 // as separate processes would (bench/fleet.ts runs real processes).
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -28,6 +29,7 @@ import { manualClock, waitFor } from "./support/clock.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
 import { startRateLimitedServer } from "./support/rate-limited-server.ts";
 import { type RedisServer, startGarbageRedis, startRedisCluster, startRedisServer } from "./support/redis-server.ts";
+import { ROOT } from "./support/run.ts";
 import { closedPort, type Handler, json, startServer, type TestServer } from "./support/servers.ts";
 
 let redis: RedisServer;
@@ -153,9 +155,45 @@ describe("clients sharing one Redis budget", () => {
     expect((error as RateLimitError).retryAfterMs).toBeGreaterThan(590_000);
     expect((error as RateLimitError).retryAfterMs).toBeLessThanOrEqual(600_000);
     expect((error as RateLimitError).message).toMatch(
-      /^create_role was not sent: a Retry-After holds every call on this rate limit for another 60\d s, longer than backoff\.maxRetryAfterMs \(60000 ms\)/,
+      /^create_role was not sent: the rate limit holds every call on it for another 60\d s .*, longer than backoff\.maxRetryAfterMs \(60000 ms\)/,
     );
     expect(arrivals).toHaveLength(0);
+  });
+
+  it("refuse such a call as the built package does: its redis entry carries its own copy of the gate", async () => {
+    keys++;
+    // dist/redis.js and dist/index.js each bundle the gate: the refusal must be known across them.
+    const script = `
+      const { createClient } = await import("./dist/index.js");
+      const { createRedisRateLimiter } = await import("./dist/redis.js");
+      const rateLimiter = createRedisRateLimiter({ url: ${JSON.stringify(redis.url)}, key: "built-${keys}", onWarning() {} });
+      rateLimiter.limited(600_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      let sent = 0;
+      const fetch = async () => { sent++; return new Response("{}"); };
+      const ps = createClient({ serviceToken: "a:b", baseUrl: "https://api.test/v1", fetch, rateLimiter });
+      const error = await ps.createRole({ organization: "o", database: "d", branch: "b", name: "n" }).catch((e) => e);
+      console.log(JSON.stringify({ name: error.name, outcomeUnknown: error.outcomeUnknown, sent, message: error.message }));
+      await rateLimiter.close();
+    `;
+    const run = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT }, (error, stdout, stderr) =>
+        error ? reject(new Error(stderr)) : resolve(stdout),
+      ),
+    );
+    const seen = JSON.parse(run) as { name: string; outcomeUnknown: boolean; sent: number; message: string };
+    expect(seen).toMatchObject({ name: "RateLimitError", outcomeUnknown: false, sent: 0 });
+    expect(seen.message).toMatch(/^create_role was not sent: /);
+  });
+
+  it("hold the fleet for a 429 that one process met just before it closed its limiter", async () => {
+    keys++;
+    const leaving = sharedLimiter();
+    leaving.limited(5_000);
+    // A short job: it meets the limit and closes at once, as its work is done.
+    await leaving.close();
+    const kept = Pace.restore(JSON.parse((await inspector.hget(`test-${keys}`, "pace")) ?? "null"));
+    expect(kept?.pausedUntil).toBeGreaterThan(Date.now() + 4_000);
   });
 
   it("let a call that waits at the shared hold leave at once when its signal aborts, unsent", async () => {

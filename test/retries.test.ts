@@ -268,6 +268,32 @@ describe("backoff and Retry-After parsing", () => {
   });
 });
 
+describe("a Retry-After of no time", () => {
+  const ROLE = { ...BRANCH, id: "role-1" };
+  it.each([
+    ["0", "0"],
+    ["a date past", "Sun, 29 Nov 2026 09:00:00 GMT"],
+  ])("of %s is taken as none: the backoff applies, never repeats back to back", async (_, retryAfter) => {
+    for (const rateLimiter of [undefined, false] as const) {
+      const clock = manualClock();
+      let sent = 0;
+      const fetch: typeof globalThis.fetch = async () => {
+        sent++;
+        if (sent > 1) return Response.json(roleFixture());
+        return new Response("{}", { status: 429, headers: { "retry-after": retryAfter } });
+      };
+      const gate = rateLimiter === false ? { rateLimiter, maxConcurrency: Number.POSITIVE_INFINITY } : {};
+      const ps = createClient({ serviceToken: "id:secret", baseUrl: "https://api.test/v1", fetch, clock, ...gate });
+      const call = ps.getRole(ROLE);
+      await settle();
+      expect(sent).toBe(1);
+      await clock.runAll();
+      await call;
+      expect(sent).toBe(2);
+    }
+  });
+});
+
 describe("a hold past maxRetryAfterMs", () => {
   const ROLE = { ...BRANCH, id: "role-1" };
   /** A client whose API answers the first request 429 with `retryAfter` seconds, then the role. */
@@ -303,8 +329,8 @@ describe("a hold past maxRetryAfterMs", () => {
     expect((error as RateLimitError).retryAfterMs).toBe(86_399_000);
     expect(error.outcomeUnknown).toBe(false);
     expect(error.message).toBe(
-      "get_role was not sent: a Retry-After holds every call on this rate limit for another 86399 s, " +
-        "longer than backoff.maxRetryAfterMs (60000 ms), so it was not waited for",
+      "get_role was not sent: the rate limit holds every call on it for another 86399 s (as an answer's " +
+        "Retry-After or rate-limit headers said), longer than backoff.maxRetryAfterMs (60000 ms), so it was not waited for",
     );
     expect(sent).toEqual(["GET"]);
   });
@@ -320,7 +346,54 @@ describe("a hold past maxRetryAfterMs", () => {
     expect(sent).toHaveLength(2);
   });
 
-  it("says nothing was sent when every attempt of a repeatable call met its deadline at the gate", async () => {
+  it("refuses at once, as a hold, what an answer's rate-limit headers say: none left until a reset past maxRetryAfterMs", async () => {
+    const clock = manualClock();
+    let sent = 0;
+    const fetch: typeof globalThis.fetch = async () => {
+      sent++;
+      const headers = { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "3600" };
+      return Response.json(roleFixture(), { headers });
+    };
+    const ps = createClient({ serviceToken: "id:secret", baseUrl: "https://api.test/v1", fetch, clock });
+    await ps.getRole(ROLE);
+    const error = await failure(ps.getRole(ROLE));
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect((error as RateLimitError).retryAfterMs).toBe(3_600_000);
+    expect(error.message).toMatch(/^get_role was not sent: the rate limit holds every call on it for another 3600 s/);
+    expect(sent).toBe(1);
+  });
+
+  it("ends a call whose deadline passed at the gate with that attempt: waiting there spends no retry", async () => {
+    const retried: number[] = [];
+    const { ps, clock } = heldClient("10", { onRetry: ({ attempt }) => retried.push(attempt) });
+    await failure(ps.getRole(ROLE, { maxRetries: 0 }));
+    let settled = false;
+    const later = failure(ps.getRole(ROLE, { timeoutMs: 2_000 })).finally(() => {
+      settled = true;
+    });
+    await clock.advance(1_999);
+    expect(settled).toBe(false);
+    await clock.advance(1);
+    // Not 2 000 ms again for each retry: the error names the call's one timeoutMs.
+    expect(settled).toBe(true);
+    expect(await later).toBeInstanceOf(TimeoutError);
+    expect(retried).toEqual([]);
+  });
+
+  it("goes on waiting out its own 429 past one attempt's timeoutMs, within maxRetryAfterMs", async () => {
+    const { ps, clock, sent } = heldClient("45", { timeoutMs: 30_000 });
+    const call = ps.getRole(ROLE);
+    await settle();
+    expect(sent).toHaveLength(1);
+    // The retry's attempt meets its deadline at the gate at 30 s; the call had a request out, and goes on.
+    await clock.advance(44_999);
+    expect(sent).toHaveLength(1);
+    await clock.runAll();
+    expect((await call).name).toBe(roleFixture().name);
+    expect(sent).toHaveLength(2);
+  });
+
+  it("says nothing was sent when a repeatable call met its deadline at the gate", async () => {
     const { ps, clock, sent } = heldClient("30", { backoff: { baseMs: 5, maxMs: 5 } });
     await failure(ps.getRole(ROLE, { maxRetries: 0 }));
     let settled = false;
@@ -394,23 +467,6 @@ describe("measured where the requests arrive", () => {
       await expect(call).resolves.toMatchObject({ id: "role-1" });
       expect(arrivals).toHaveLength(2);
       expect(clock.waits).toEqual([1_000]);
-    });
-
-    it("sends again at once after Retry-After: 0, with no jitter added", async () => {
-      server.next(
-        limited("0"),
-        limited("0"),
-        limited("0"),
-        limited("0"),
-        limited("0"),
-        timed(json(200, roleFixture())),
-      );
-      const clock = manualClock();
-      const ps = createClient({ serviceToken: "id:secret", baseUrl: server.url, maxRetries: 5, clock });
-      // The clock never moves: a wait of any length, jitter included, would leave the call hanging.
-      await expect(ps.getRole(ROLE)).resolves.toMatchObject({ id: "role-1" });
-      expect(arrivals).toHaveLength(6);
-      expect(clock.waits).toEqual([]);
     });
 
     it("backs off after a 429 that gives no Retry-After, rather than sending again at once", async () => {

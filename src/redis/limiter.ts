@@ -4,8 +4,8 @@
 // Redis answers again. The limiter never fails a call.
 import { type Cluster, Redis, type RedisOptions } from "ioredis";
 import { InvalidRequestError } from "planetscale-roles";
-import { type Clock, systemClock, TIMER_LIMIT_MS } from "../clock.ts";
-import { createRateLimiter, type RateLimiter, readRateLimitHeaders } from "../gate.ts";
+import { type Clock, sleep, systemClock, TIMER_LIMIT_MS } from "../clock.ts";
+import { createRateLimiter, type RateLimiter, readRateLimitHeaders, untilAborted } from "../gate.ts";
 import { budgetKey, DEFAULT_KEY, isIdentity } from "./identity.ts";
 import { RedisRoute } from "./route.ts";
 import { SharedPace, type Turn, UnusableReplyError } from "./shared-pace.ts";
@@ -67,8 +67,11 @@ export interface RedisRateLimiter extends RateLimiter {
    * first one told; a limiter passed to several clients keeps that one budget for all of them.
    */
   bind(identity: string | PromiseLike<string>): void;
-  /** Closes the connection the limiter made (so that the process can exit); the limiter then paces this process alone. */
-  close(): void;
+  /**
+   * Writes any 429 this process met to Redis (waiting at most `commandTimeoutMs`), then closes the
+   * connection the limiter made, so that the process can exit; the limiter then paces this process alone.
+   */
+  close(): Promise<void>;
 }
 
 // Every option RedisRateLimiterOptions declares: an unknown one is a typo (`commandTimeout`), and a
@@ -111,18 +114,6 @@ function checkOptions(options: RedisRateLimiterOptions): void {
   if (clock !== undefined && (typeof clock?.now !== "function" || typeof clock.sleep !== "function")) {
     refuse("clock", "a Clock (now, sleep)");
   }
-}
-
-/** Settles as `work` does, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  return new Promise<T>((resolve, reject) => {
-    const follower = AbortSignal.any([signal]);
-    const onAbort = () => reject(signal.reason);
-    follower.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => follower.removeEventListener("abort", onAbort));
-    if (signal.aborted) onAbort();
-  });
 }
 
 function connect(url: string, commandTimeoutMs: number): Redis {
@@ -256,7 +247,10 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
       if (route.shared) route.watch(pace.accepted(read(headers))).catch(() => {});
     },
     bind: naming.bind,
-    close() {
+    async close() {
+      // A 429 this process met goes to Redis before the connection does: a job that ends at once
+      // still holds the rest of the fleet. Bounded as any command is.
+      if (route.shared) await Promise.race([pace.landed(), sleep(commandTimeoutMs, undefined, { unref: true })]);
       route.close();
       if (!options.client) client.disconnect();
     },

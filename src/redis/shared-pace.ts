@@ -122,8 +122,9 @@ export class SharedPace {
   ): Promise<Turn> {
     const turn = await this.#apply((pace, now): Turn => {
       if (epochSeen !== undefined && pace.holds === epochSeen) return { waitMs: 0, epoch: epochSeen };
+      // A hold past what any call could use is no refusal: the pace is not one this code wrote.
       const refused = refusedHold(pace, now, longestHoldMs);
-      if (refused) return { waitMs: 0, epoch: pace.holds, refused };
+      if (refused && refused.heldMs <= longestWaitMs) return { waitMs: 0, epoch: pace.holds, refused };
       return { waitMs: pace.reserve(now), epoch: pace.holds };
     });
     if (!(turn.waitMs <= longestWaitMs))
@@ -146,6 +147,11 @@ export class SharedPace {
     this.#landing.add(landed);
     void landed.then(() => this.#landing.delete(landed));
     await landing;
+  }
+
+  /** Settles once every 429 told so far has been written (or failed to be). */
+  async landed(): Promise<void> {
+    await Promise.all(this.#landing);
   }
 
   accepted(reading: RateLimitReading | undefined): Promise<void> {

@@ -68,15 +68,24 @@ async function extend(holder: LeaseHolder, minValidityMs: number): Promise<{ han
   return { handed: replaced };
 }
 
-async function rotate(holder: LeaseHolder): Promise<Role> {
+/**
+ * Refused once its turn comes while a hand-over is under way (another rotate's, or a call from
+ * onChange itself): a second replacement would delete the role onChange is still switching from.
+ */
+function checkRotate(holder: LeaseHolder): void {
   if (holder.closed) throw holder.closedError();
   if (holder.handingOver) {
     throw new PlanetScaleError(
-      "lease: rotate() cannot be called while onChange has not settled (from onChange, say): the rotation under way awaits it",
+      "lease: rotate() was called while a hand-over is under way (another rotate(), or from onChange): " +
+        "onChange has not settled for the role that rotation made, whose predecessor keeps its grace until it has",
     );
   }
+}
+
+async function rotate(holder: LeaseHolder): Promise<Role> {
+  checkRotate(holder);
   const { role, handed } = await holder.exclusive(async () => {
-    if (holder.closed) throw holder.closedError();
+    checkRotate(holder);
     try {
       return await holder.replace();
     } finally {
@@ -179,20 +188,39 @@ function leaseOf(holder: LeaseHolder): Lease {
   return lease;
 }
 
-/** The first role, handed to onChange; a failure leaves nothing behind, or names what it could not delete. */
-async function start(holder: LeaseHolder): Promise<void> {
+const ABORTED_WHILE_MADE = "leaseRole was aborted while its first role was made";
+
+/**
+ * The first role, handed to onChange; a failure leaves nothing behind, or names what it could not
+ * delete. An abort of `signal` ends the create (sent with it) or the wait for onChange.
+ */
+async function start(holder: LeaseHolder, signal: AbortSignal | undefined): Promise<void> {
+  const onAbort = () => holder.stop.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    await holder.handOver(await holder.make());
+    await holder.handOver(await holder.make(signal));
   } catch (error) {
     const lost = holder.unverified.map((name) => JSON.stringify(printable(name))).join(", ");
     const cleared = await shutdown(holder, false, "leaseRole could not clean up after it").then(
       () => (lost ? `leaseRole then looked for ${lost} and deleted what it found: nothing is left behind` : ""),
       (left: Error) => left.message,
     );
+    if (signal?.aborted)
+      throw new AbortError(`${ABORTED_WHILE_MADE}. ${cleared || "Nothing is left behind."}`, { cause: signal.reason });
     // The create's own message may end its last sentence already.
     if (error instanceof Error && cleared) extendMessage(error, `${/\.$/.test(error.message) ? "" : "."} ${cleared}`);
     throw error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/** The first role was handed over, but the signal aborted meanwhile: it is deleted, or named. */
+async function abandon(holder: LeaseHolder, signal: AbortSignal): Promise<never> {
+  await shutdown(holder, false, ABORTED_WHILE_MADE).catch((left: PlanetScaleError) => {
+    throw new AbortError(left.message, { operation: "delete_role", cause: left.cause });
+  });
+  throw new AbortError(`${ABORTED_WHILE_MADE}; the role was deleted`, { cause: signal.reason });
 }
 
 /**
@@ -206,13 +234,8 @@ export async function leaseRole(deps: LeaseDeps, params: CreateRoleParams, optio
     throw new AbortError("leaseRole was aborted before anything was created", { cause: signal.reason });
   }
   const holder = new LeaseHolder(deps, settings, params);
-  await start(holder);
-  if (signal?.aborted) {
-    await shutdown(holder, false);
-    throw new AbortError("leaseRole was aborted while its first role was made; the role was deleted", {
-      cause: signal.reason,
-    });
-  }
+  await start(holder, signal);
+  if (signal?.aborted) return abandon(holder, signal);
   const lease = leaseOf(holder);
   void runLoop(holder);
   return lease;

@@ -7,14 +7,16 @@ import type { Clock } from "../clock.ts";
 import {
   describeRole,
   extendMessage,
+  maskedCause,
   NotFoundError,
   PlanetScaleError,
+  passwordForms,
   RateLimitError,
   UnexpectedResponseError,
 } from "../errors.ts";
 import { quietly } from "../request.ts";
 import { attemptName } from "../roles.ts";
-import { printable, redactInspect } from "../secrets.ts";
+import { printable, redactInspect, redactText } from "../secrets.ts";
 import type { CreateRoleParams, Role } from "../types.ts";
 import type { LeaseSettings } from "./options.ts";
 import { type HeldTimes, type LeaseTimes, renewPoint, replaceRetryPoint, retryPoint } from "./timing.ts";
@@ -138,7 +140,10 @@ export class LeaseHolder {
 
   report(error: unknown): void {
     if (this.closed) return;
-    const told = error instanceof PlanetScaleError ? error : new PlanetScaleError(String(error), { cause: error });
+    const told =
+      error instanceof PlanetScaleError
+        ? error
+        : new PlanetScaleError(this.mask(String(error)), { cause: maskedCause(error, this.secrets()) });
     quietly(this.settings.onError, told);
   }
 
@@ -181,11 +186,11 @@ export class LeaseHolder {
   }
 
   /** Creates the next role. A lost answer leaves its name in `unverified`, for the next create to clear first. */
-  async make(): Promise<Current> {
+  async make(signal?: AbortSignal): Promise<Current> {
     const name = attemptName(this.settings.name);
     let role: Role;
     try {
-      role = await this.deps.client.createRole({ ...this.params, name });
+      role = await this.deps.client.createRole({ ...this.params, name }, signal && { signal });
     } catch (error) {
       if (mayHaveCreated(error)) this.unverified.push(name);
       throw error;
@@ -203,6 +208,7 @@ export class LeaseHolder {
     const { clock, client } = this.deps;
     try {
       const answer = await client.renewRole({ ...this.where, id: held.role.id }, { signal: this.stop.signal });
+      if (answer.id !== held.role.id) throw this.#otherRole(held.role, answer);
       // The renew answer carries no password: the create's stays.
       const now = clock.now();
       const timed = this.#timed(redactInspect({ ...answer, password: held.role.password }), now, "renew_role");
@@ -221,6 +227,28 @@ export class LeaseHolder {
       }
       throw error;
     }
+  }
+
+  /**
+   * A renew answer about another role than the one renewed: adopting its id would lose the role the
+   * lease made (close() would delete the other one, and count its 404 as done).
+   */
+  #otherRole(renewed: Role, answer: Role): UnexpectedResponseError {
+    return new UnexpectedResponseError(
+      `lease: renew_role answered id ${JSON.stringify(printable(String(answer.id)))} for ${this.describe(renewed)}: ` +
+        "the lease keeps its role and counts the renewal as failed",
+      { operation: "renew_role", status: 200, body: this.mask(JSON.stringify(answer)) },
+    );
+  }
+
+  /** The password of every role the lease holds (and of `more`), as is and URL-encoded. */
+  secrets(...more: Role[]): string[] {
+    return passwordForms(this.current?.role, this.previous?.role, ...more);
+  }
+
+  /** `text` with secrets() masked. */
+  mask(text: string, ...more: Role[]): string {
+    return redactText(text, this.secrets(...more));
   }
 
   /** Deletes the previous role, handing whatever it owns to the current one. */
@@ -380,10 +408,11 @@ export class LeaseHolder {
       const deleteAt = this.deps.clock.now() + this.settings.graceMs;
       this.previous = { ...next, deleteAt, deleteFailures: 0 };
     }
-    const message = error instanceof Error ? error.message : String(error);
+    // onChange's words may carry either role's password (a connection string it could not open).
+    const message = this.mask(error instanceof Error ? error.message : String(error), next.role, waiting.role);
     const failed = new PlanetScaleError(
-      `lease: onChange failed (${message}), so the lease keeps ${this.describe(waiting.role)}`,
-      { cause: error },
+      `lease: onChange failed (${printable(message)}), so the lease keeps ${this.describe(waiting.role)}`,
+      { cause: maskedCause(error, this.secrets(next.role, waiting.role)) },
     );
     this.deferReplace(failed);
     throw failed;

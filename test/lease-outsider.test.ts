@@ -1,0 +1,149 @@
+// What an outside attack on the packed package found in the lease, each on a clock the test steers:
+// a renew answer naming another role, rotations that overlap, an abort while the first role is
+// handed over, a callback's words that carry a password.
+import { describe, expect, it } from "vitest";
+import { AbortError, connectionString, type PlanetScaleError, UnexpectedResponseError } from "../src/index.ts";
+import { settle } from "./support/clock.ts";
+import { failure } from "./support/failure.ts";
+import { leaseWorld, MINUTE } from "./support/lease.ts";
+
+// API_ROLE (ttl 600 s) on random 0.5: renewed 390 s after each expiry was set.
+const RENEW_AT = 390_000;
+
+describe("a renew answer that names another role", () => {
+  it("is not adopted: the renewal failed (body kept), onError is told, and close() deletes the role really made", async () => {
+    const { clock, fake, lease: open, edit } = leaseWorld({ maxRetries: 0 });
+    const errors: PlanetScaleError[] = [];
+    const lease = await open({ onError: (error) => errors.push(error) });
+    const made = lease.current();
+    let renewals = 0;
+    edit("renew_role", (role) => (++renewals === 1 ? { ...role, id: "not-the-role-renewed" } : role));
+    await clock.advance(RENEW_AT);
+    expect(lease.current().id).toBe(made.id);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(UnexpectedResponseError);
+    expect(errors[0]?.message).toContain(
+      `renew_role answered id "not-the-role-renewed" for role ${made.name} (id ${made.id})`,
+    );
+    expect((errors[0] as UnexpectedResponseError).body).toContain("not-the-role-renewed");
+    // The renewal is tried again on the lease's backoff, and this time adopted.
+    await clock.advance(10_000);
+    expect(renewals).toBe(2);
+    expect(lease.current().id).toBe(made.id);
+    await lease.close();
+    expect(fake.roles()).toEqual([]);
+  });
+});
+
+describe("a callback's words repeated in the lease's errors", () => {
+  it("mask the password of the lease's roles, plain and URL-encoded", async () => {
+    const { clock, lease: open } = leaseWorld({ maxRetries: 0 });
+    const told: string[] = [];
+    const handed: string[] = [];
+    let refuse = false;
+    const lease = await open({
+      rotateAfterMs: 15 * MINUTE,
+      onChange: (next) => {
+        handed.push(next.password);
+        if (refuse) throw new Error(`cannot reach ${connectionString(next)} as ${next.password}`);
+      },
+      onError: (error) => told.push(`lease: ${error.message}`),
+    });
+    refuse = true;
+    await clock.advance(15 * MINUTE);
+    expect(handed).toHaveLength(2);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toContain("onChange failed (cannot reach postgresql://");
+    expect(told[0]).toContain("[redacted]");
+    for (const password of handed) {
+      expect(told[0]).not.toContain(password);
+      expect(told[0]).not.toContain(encodeURIComponent(password));
+    }
+    await lease.close();
+  });
+});
+
+describe("rotate() calls that overlap", () => {
+  it("refuses a rotate() whose turn comes while another's hand-over is under way, so the previous role keeps its grace", async () => {
+    const { clock, fake, lease: open, sent } = leaseWorld();
+    let release: () => void = () => {};
+    let calls = 0;
+    const onChange = () => (++calls === 1 ? undefined : new Promise<void>((resolve) => (release = resolve)));
+    const lease = await open({ graceMs: 60_000, onChange });
+    const first = lease.current();
+    const rotations = [lease.rotate(), lease.rotate(), lease.rotate()].map((rotation) =>
+      rotation.then(
+        (role) => role.id,
+        (error: Error) => error.message,
+      ),
+    );
+    await clock.advance(5 * MINUTE);
+    // The first rotation's onChange has not settled: its predecessor is alive, no second role was made.
+    expect(sent("create_role")).toHaveLength(2);
+    expect(sent("delete_role")).toHaveLength(0);
+    expect(fake.roles().map((role) => role.id)).toContain(first.id);
+    release();
+    const [second, third, fourth] = await Promise.all(rotations);
+    expect(second).toBe(lease.current().id);
+    for (const refused of [third, fourth])
+      expect(refused).toContain("rotate() was called while a hand-over is under way");
+    await clock.advance(60_000 - 1);
+    expect(fake.roles().map((role) => role.id)).toContain(first.id);
+    await clock.advance(1);
+    expect(fake.roles().map((role) => role.id)).toEqual([lease.current().id]);
+    await lease.close();
+  });
+});
+
+describe("leaseRole's signal while the first role is made", () => {
+  it("sends the first create with the signal: an abort rejects at once and leaves nothing behind", async () => {
+    const { clock, fake, lease: open, edit } = leaseWorld({ maxRetries: 0 });
+    edit("create_role", async (role) => {
+      await clock.sleep(6_000);
+      return role;
+    });
+    const controller = new AbortController();
+    const opening = failure(open({ signal: controller.signal }));
+    await clock.advance(500);
+    controller.abort(new Error("shutting down"));
+    await settle();
+    await clock.advance(0);
+    const error = await opening;
+    expect(error).toBeInstanceOf(AbortError);
+    expect(error.message).toContain("leaseRole was aborted while its first role was made");
+    await clock.advance(6_000);
+    expect(fake.roles()).toEqual([]);
+  });
+
+  it("rejects at once when aborted while the first onChange hangs, and deletes the role it made", async () => {
+    const { clock, fake, lease: open } = leaseWorld();
+    const controller = new AbortController();
+    const opening = failure(open({ signal: controller.signal, onChange: () => new Promise(() => {}) }));
+    await clock.advance(1_000);
+    expect(fake.roles()).toHaveLength(1);
+    controller.abort(new Error("shutting down"));
+    await clock.advance(0);
+    const error = await opening;
+    expect(error).toBeInstanceOf(AbortError);
+    expect(error.message).toBe("leaseRole was aborted while its first role was made; the role was deleted");
+    expect(fake.roles()).toEqual([]);
+    expect(clock.pending()).toBe(0);
+  });
+
+  it("names the first role as left behind when its delete fails after the abort", async () => {
+    const { clock, fake, lease: open } = leaseWorld({ maxRetries: 0 });
+    const controller = new AbortController();
+    const opening = failure(open({ signal: controller.signal, onChange: () => new Promise(() => {}) }));
+    await clock.advance(1_000);
+    const [made] = fake.roles();
+    fake.failNext("delete_role", { status: 503 });
+    controller.abort(new Error("shutting down"));
+    await clock.advance(0);
+    const error = await opening;
+    expect(error).toBeInstanceOf(AbortError);
+    expect(error.message).toContain(
+      `leaseRole was aborted while its first role was made: role ${made?.name} (id ${made?.id}) on acme/app-db/main was left behind`,
+    );
+    expect(error.message).toContain(`deleteRole({ organization, database, branch, id: "${made?.id}" })`);
+  });
+});

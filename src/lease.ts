@@ -159,6 +159,8 @@ function leaseOf(holder: LeaseHolder): Lease {
   const lease: Lease = {
     current() {
       if (holder.closed) throw holder.closedError();
+      // A role past its expiry would only be refused at login, far from why: say it here.
+      if (holder.validFor() <= 0) throw holder.expiredError();
       return holder.current.role;
     },
     fresh: (options) => fresh(holder, options),

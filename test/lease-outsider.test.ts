@@ -147,3 +147,86 @@ describe("leaseRole's signal while the first role is made", () => {
     expect(error.message).toContain(`deleteRole({ organization, database, branch, id: "${made?.id}" })`);
   });
 });
+
+describe("current() once the role has expired", () => {
+  it("throws, saying when it expired and that renewals failed, rather than hand out a dead role", async () => {
+    const { clock, fake, lease: open } = leaseWorld({ maxRetries: 0 });
+    const errors: PlanetScaleError[] = [];
+    const lease = await open({ onError: (error) => errors.push(error) });
+    const made = lease.current();
+    for (let fault = 0; fault < 50; fault++) fake.failNext("renew_role", { status: 500 });
+    for (let fault = 0; fault < 50; fault++) fake.failNext("create_role", { status: 503 });
+    await clock.advance(600_000 - 1);
+    expect(lease.current().id).toBe(made.id);
+    await clock.advance(1);
+    const error = (() => {
+      try {
+        lease.current();
+      } catch (thrown) {
+        return thrown as PlanetScaleError;
+      }
+    })();
+    expect(error?.constructor.name).toBe("PlanetScaleError");
+    expect(error?.message).toBe(
+      `lease: role ${made.name} (id ${made.id}) on acme/app-db/main expired at 2026-12-01T12:10:00.000Z, 0 ms ago: ` +
+        "the lease could not renew nor replace it in time (each failure was told to onError); " +
+        "await lease.fresh() makes a new role, or rejects saying why it cannot",
+    );
+    expect(error?.message).not.toContain(made.password);
+    await lease.close();
+  });
+
+  it("says the role was found gone (404) when renewal found it deleted and no replacement came yet", async () => {
+    const { clock, fake, ps, lease: open } = leaseWorld({ maxRetries: 0 });
+    const lease = await open({ onError: () => {} });
+    const made = lease.current();
+    await ps.deleteRole({ organization: "acme", database: "app-db", branch: "main", id: made.id });
+    for (let fault = 0; fault < 50; fault++) fake.failNext("create_role", { status: 503 });
+    await clock.advance(RENEW_AT);
+    expect(() => lease.current()).toThrow(
+      `lease: role ${made.name} (id ${made.id}) on acme/app-db/main was found gone (404) at 2026-12-01T12:06:30.000Z`,
+    );
+    await lease.close();
+  });
+});
+
+describe("bad options, as the outside attack sent them", () => {
+  it("refuses a forged signal with an InvalidRequestError naming it", async () => {
+    const { fake, lease: open } = leaseWorld();
+    const error = await failure(open({ signal: Object.create(AbortSignal.prototype) }));
+    expect(error.constructor.name).toBe("InvalidRequestError");
+    expect(error.message).toContain("leaseRole: signal must be an AbortSignal");
+    expect(fake.requests).toEqual([]);
+  });
+
+  it("refuses a renewBeforeMs that leaves no safety margin, and takes the least that leaves one", async () => {
+    const { fake, lease: open } = leaseWorld();
+    const error = await failure(open({ renewBeforeMs: 1 }));
+    expect(error.constructor.name).toBe("InvalidRequestError");
+    expect(error.message).toBe(
+      "leaseRole: renewBeforeMs must be at least 2 ms: a quarter of it (rounded) is the safety margin " +
+        "under which the lease replaces its role rather than renew it, and it must be more than 0 ms. Nothing was created.",
+    );
+    expect(fake.requests).toEqual([]);
+    const lease = await open({ renewBeforeMs: 2 });
+    await lease.close();
+  });
+
+  it("says of bad close() and fresh() options what is true: nothing was deleted, nothing was sent", async () => {
+    const { fake, lease: open } = leaseWorld();
+    const lease = await open();
+    const sent = fake.requests.length;
+    const closing = await failure(lease.close({ keepRoles: "yes" } as never));
+    expect(closing.message).toBe(
+      "lease.close: keepRoles must be true or false. Nothing was deleted: the lease is still open.",
+    );
+    const asking = await failure(lease.fresh({ minValidityMs: 600_000 }));
+    expect(asking.message).toBe(
+      "lease.fresh: minValidityMs must be less than the ttl (600000 ms): no role stays valid for the whole ttl once made. Nothing was sent.",
+    );
+    expect((await failure(lease.fresh({ soon: true } as never))).message).toContain("Nothing was sent.");
+    expect(fake.requests).toHaveLength(sent);
+    expect(lease.current().id).toBe(fake.roles()[0]?.id);
+    await lease.close();
+  });
+});

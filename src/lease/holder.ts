@@ -33,6 +33,8 @@ interface Held extends HeldTimes {
   role: Role;
   /** Renewals failed in a row. */
   failures: number;
+  /** Renewal found it deleted (404): its expiresAt is when. */
+  gone?: true;
 }
 interface Current extends Held {
   rotateAt: number | undefined;
@@ -224,6 +226,7 @@ export class LeaseHolder {
         // The role is gone (deleted by hand, or dropped on expiry): it works no longer, and is not renewed again.
         held.expiresAt = now;
         held.renewAt = undefined;
+        held.gone = true;
       }
       throw error;
     }
@@ -416,6 +419,19 @@ export class LeaseHolder {
     );
     this.deferReplace(failed);
     throw failed;
+  }
+
+  /** What current() throws once the current role no longer works: when it stopped, and what to do. */
+  expiredError(): PlanetScaleError {
+    const { role, expiresAt = Number.NaN, gone } = this.current;
+    const at = new Date(expiresAt).toISOString();
+    const what = gone
+      ? `was found gone (404) at ${at}`
+      : `expired at ${at}, ${this.deps.clock.now() - expiresAt} ms ago`;
+    return new PlanetScaleError(
+      `lease: ${this.describe(role)} ${what}: the lease could not renew nor replace it in time ` +
+        "(each failure was told to onError); await lease.fresh() makes a new role, or rejects saying why it cannot",
+    );
   }
 
   closedError(): PlanetScaleError {

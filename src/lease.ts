@@ -200,7 +200,7 @@ async function start(holder: LeaseHolder, signal: AbortSignal | undefined): Prom
   const onAbort = () => holder.stop.abort();
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    await holder.handOver(await holder.make(signal));
+    await holder.handOver(await holder.make(signal && { signal }));
   } catch (error) {
     const lost = holder.unverified.map((name) => JSON.stringify(printable(name))).join(", ");
     const cleared = await shutdown(holder, false, "leaseRole could not clean up after it").then(

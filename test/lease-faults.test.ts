@@ -12,19 +12,19 @@ const RENEW_AT = 390_000;
 const FIRST_RETRY = 7_500;
 
 describe("renewals when the API fails", () => {
-  it("renews through a 503 storm: the client's retries, then the lease's backoff, each failure told, never expired", async () => {
+  it("renews through a 503 storm on the lease's backoff (its own calls are not retried by the client), each failure told, never expired", async () => {
     const { clock, fake, lease: open, sent } = leaseWorld();
     const errors: PlanetScaleError[] = [];
     const lease = await open({ onError: (error) => errors.push(error) });
-    // Nine 503s: three lease attempts of three requests each (maxRetries 2) fail, the fourth renews.
-    for (let fault = 0; fault < 9; fault++) fake.failNext("renew_role", { status: 503 });
+    // Three 503s: three lease attempts of one request each (the loop calls with maxRetries 0) fail, the fourth renews.
+    for (let fault = 0; fault < 3; fault++) fake.failNext("renew_role", { status: 503 });
     for (let second = 0; second < 500; second++) {
       await clock.advance(1_000);
       expect(remaining(clock, lease.current())).toBeGreaterThan(50_000);
     }
     expect(errors).toHaveLength(3);
     expect(errors.every((error) => error instanceof ServerError && error.operation === "renew_role")).toBe(true);
-    expect(sent("renew_role")).toHaveLength(10);
+    expect(sent("renew_role")).toHaveLength(4);
     expect(sent("create_role")).toHaveLength(1);
     await lease.close();
   });
@@ -47,8 +47,8 @@ describe("renewals when the API fails", () => {
     await lease.close();
   });
 
-  it("waits out a 429 at the client's gate: the renewal goes when the hold ends, and the lease hears nothing", async () => {
-    // The client's own limiter, which holds on the client's clock.
+  it("waits out a 429 on its own backoff, not the client's gate: told to onError, the renewal goes when Retry-After ends", async () => {
+    // The client's own limiter, which holds on the client's clock: the lease's retry comes once its hold is over.
     const { clock, fake, lease: open, sent } = leaseWorld();
     const errors: PlanetScaleError[] = [];
     const lease = await open({ onError: (error) => errors.push(error) });
@@ -57,11 +57,10 @@ describe("renewals when the API fails", () => {
     expect(sent("renew_role")).toHaveLength(1);
     await clock.advance(30_000 - 1);
     expect(sent("renew_role")).toHaveLength(1);
-    // The client adds up to a second of jitter past Retry-After, so that callers told alike spread out.
-    await clock.advance(1_001);
+    await clock.advance(1);
     expect(sent("renew_role")).toHaveLength(2);
-    expect(remaining(clock, lease.current())).toBeGreaterThan(599_000);
-    expect(errors).toEqual([]);
+    expect(remaining(clock, lease.current())).toBe(600_000);
+    expect(errors.map((error) => error.constructor)).toEqual([RateLimitError]);
     await lease.close();
   });
 
@@ -303,9 +302,9 @@ describe("a delete that fails after rotation", () => {
     const errors: PlanetScaleError[] = [];
     const lease = await open({ rotateAfterMs: 15 * MINUTE, onError: (error) => errors.push(error) });
     const first = lease.current();
-    // Three: the client's first attempt and its two retries.
-    for (let fault = 0; fault < 3; fault++) fake.failNext("delete_role", { status: 500 });
-    // The grace ends at 16 min; the client's two retries wait 0.25 to 1.5 s in all.
+    // One: the loop's calls are not retried by the client (maxRetries 0), only on the lease's backoff.
+    fake.failNext("delete_role", { status: 500 });
+    // The grace ends at 16 min.
     await clock.advance(16 * MINUTE + 2_000);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(ServerError);

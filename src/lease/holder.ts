@@ -45,6 +45,14 @@ interface Previous extends Current {
   deleteFailures: number;
 }
 
+/**
+ * What the lease's own calls add: none for a call someone awaits (fresh, rotate, close); for the
+ * loop's, `maxRetries: 0`, so that a retry waits on the lease's backoff, whose timer is unref'd,
+ * not on the client's (a 429's Retry-After, the gate's hold), which would keep a process alive.
+ */
+export type CallOptions = { maxRetries?: number };
+export const IN_BACKGROUND: CallOptions = { maxRetries: 0 };
+
 /** A create that failed this way may still have made a role (whose password nobody has). */
 function mayHaveCreated(error: unknown): boolean {
   if (!(error instanceof PlanetScaleError)) return false;
@@ -188,11 +196,11 @@ export class LeaseHolder {
   }
 
   /** Creates the next role. A lost answer leaves its name in `unverified`, for the next create to clear first. */
-  async make(signal?: AbortSignal): Promise<Current> {
+  async make(call: CallOptions & { signal?: AbortSignal } = {}): Promise<Current> {
     const name = attemptName(this.settings.name);
     let role: Role;
     try {
-      role = await this.deps.client.createRole({ ...this.params, name }, signal && { signal });
+      role = await this.deps.client.createRole({ ...this.params, name }, call);
     } catch (error) {
       if (mayHaveCreated(error)) this.unverified.push(name);
       throw error;
@@ -206,10 +214,10 @@ export class LeaseHolder {
   }
 
   /** Renews `held` and re-bases on the expiry the answer carries; a failure moves the next try, never past `deadline`. */
-  async renew(held: Held, deadline: number): Promise<void> {
+  async renew(held: Held, deadline: number, call: CallOptions = {}): Promise<void> {
     const { clock, client } = this.deps;
     try {
-      const answer = await client.renewRole({ ...this.where, id: held.role.id }, { signal: this.stop.signal });
+      const answer = await client.renewRole({ ...this.where, id: held.role.id }, { ...call, signal: this.stop.signal });
       if (answer.id !== held.role.id) throw this.#otherRole(held.role, answer);
       // The renew answer carries no password: the create's stays.
       const now = clock.now();
@@ -255,12 +263,12 @@ export class LeaseHolder {
   }
 
   /** Deletes the previous role, handing whatever it owns to the current one. */
-  async deletePrevious(): Promise<void> {
+  async deletePrevious(call: CallOptions = {}): Promise<void> {
     const previous = this.previous;
     if (!previous) return;
     const params = { ...this.where, id: previous.role.id, successor: this.current.role.id };
     try {
-      await this.deps.client.deleteRole(params, { signal: this.stop.signal });
+      await this.deps.client.deleteRole(params, { ...call, signal: this.stop.signal });
     } catch (error) {
       if (!(error instanceof NotFoundError)) {
         previous.deleteFailures++;
@@ -277,14 +285,14 @@ export class LeaseHolder {
   }
 
   /** Looks for the role each lost create may have made, and deletes it; a name stays until that succeeds. */
-  async clearUnverified(): Promise<void> {
+  async clearUnverified(call: CallOptions = {}): Promise<void> {
     const { client } = this.deps;
     for (const name of [...this.unverified]) {
       try {
-        for await (const role of client.listAllRoles({ ...this.where, q: name })) {
+        for await (const role of client.listAllRoles({ ...this.where, q: name }, call)) {
           if (role.name !== name) continue;
           this.lostFound.set(name, role);
-          await client.deleteRole({ ...this.where, id: role.id }).catch((error: unknown) => {
+          await client.deleteRole({ ...this.where, id: role.id }, call).catch((error: unknown) => {
             if (!(error instanceof NotFoundError)) throw error;
           });
         }
@@ -311,16 +319,16 @@ export class LeaseHolder {
    * is current, with `handed`, which settles once onChange has: the caller awaits that outside
    * the queue, so that renewals go on while onChange takes its time.
    */
-  async replace(): Promise<{ role: Role; handed: Promise<void> }> {
-    await this.deletePrevious();
-    await this.clearUnverified().catch((error: unknown) => {
+  async replace(call: CallOptions = {}): Promise<{ role: Role; handed: Promise<void> }> {
+    await this.deletePrevious(call);
+    await this.clearUnverified(call).catch((error: unknown) => {
       if (error instanceof Error && this.lostFailedAt !== undefined) {
         const what = this.lostRole(this.lostFailedAt).replace(/,$/, "");
         extendMessage(error, `. The lease was clearing ${what}; it creates no other role until it has`);
       }
       throw error;
     });
-    const next = await this.make();
+    const next = await this.make(call);
     if (this.closed) {
       this.strays.push(next.role);
       throw this.closedError();

@@ -1,7 +1,7 @@
 // The lease's own loop: sleep until something is due (timing.ts says when), do it, and again. Each
 // pass runs alone in the holder's queue, and every failure goes to onError: the lease keeps trying.
 import { PlanetScaleError } from "../errors.ts";
-import type { LeaseHolder } from "./holder.ts";
+import { type CallOptions, IN_BACKGROUND, type LeaseHolder } from "./holder.ts";
 import { dueWork, type Work, wakeAt } from "./timing.ts";
 
 /** The shortest wait between two passes of the loop, once a pass left work due that it had tried. */
@@ -16,10 +16,10 @@ const WAKE_SLACK_MS = 5;
  * A replacement the lease makes on its own: a failure waits for its backoff, never past the current
  * role's expiry. onChange's outcome goes to onError when it comes; the loop does not wait for it.
  */
-async function replaceInTurn(holder: LeaseHolder): Promise<void> {
+async function replaceInTurn(holder: LeaseHolder, call: CallOptions): Promise<void> {
   const { clock } = holder.deps;
   try {
-    const { handed } = await holder.replace();
+    const { handed } = await holder.replace(call);
     handed.catch((error: unknown) => holder.report(error));
     const { expiresAt, role } = holder.current;
     const left = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - clock.now();
@@ -38,24 +38,24 @@ async function replaceInTurn(holder: LeaseHolder): Promise<void> {
   }
 }
 
-function perform(holder: LeaseHolder, work: Work): Promise<void> {
+function perform(holder: LeaseHolder, work: Work, call: CallOptions): Promise<void> {
   const { current, previous, settings } = holder;
-  if (work === "delete-previous") return holder.deletePrevious();
-  if (work === "replace") return replaceInTurn(holder);
-  if (work === "renew") return holder.renew(current, (current.expiresAt ?? 0) - settings.marginMs);
+  if (work === "delete-previous") return holder.deletePrevious(call);
+  if (work === "replace") return replaceInTurn(holder, call);
+  if (work === "renew") return holder.renew(current, (current.expiresAt ?? 0) - settings.marginMs, call);
   // renew-previous: only while it is in its grace.
-  return previous ? holder.renew(previous, previous.deleteAt) : Promise.resolve();
+  return previous ? holder.renew(previous, previous.deleteAt, call) : Promise.resolve();
 }
 
 /** Does what is due within `slackMs` of now, each kind of work at most once; failures go to onError. Says whether it did anything. */
-export async function runDue(holder: LeaseHolder, slackMs = 0): Promise<boolean> {
+export async function runDue(holder: LeaseHolder, slackMs = 0, call: CallOptions = {}): Promise<boolean> {
   const tried = new Set<Work>();
   for (;;) {
     const work = dueWork(holder.times(), holder.deps.clock.now() + slackMs).find((due) => !tried.has(due));
     if (work === undefined || holder.closed) return tried.size > 0;
     tried.add(work);
     try {
-      await perform(holder, work);
+      await perform(holder, work, call);
     } catch (error) {
       holder.report(error);
     }
@@ -87,6 +87,6 @@ export async function runLoop(holder: LeaseHolder): Promise<void> {
       ran = false;
       continue;
     }
-    ran = await holder.exclusive(() => runDue(holder, WAKE_SLACK_MS));
+    ran = await holder.exclusive(() => runDue(holder, WAKE_SLACK_MS, IN_BACKGROUND));
   }
 }

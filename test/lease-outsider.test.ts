@@ -230,22 +230,3 @@ describe("bad options, as the outside attack sent them", () => {
     await lease.close();
   });
 });
-
-describe("a renewal that meets a 429", () => {
-  it("waits out its Retry-After on the lease's own unref'd timer, keeping no process alive, and renews after it", async () => {
-    const { clock, fake, lease: open, sentAt } = leaseWorld();
-    const errors: PlanetScaleError[] = [];
-    const lease = await open({ onError: (error) => errors.push(error) });
-    fake.failNext("renew_role", { retryAfter: 20 });
-    await clock.advance(RENEW_AT);
-    expect(errors.map((error) => error.constructor.name)).toEqual(["RateLimitError"]);
-    for (let second = 0; second < 25; second++) {
-      expect(clock.holding()).toBe(0);
-      await clock.advance(1_000);
-    }
-    // The lease's backoff (7.5 s at random 0.5) is raised to the Retry-After.
-    expect(sentAt("renew_role")).toEqual([RENEW_AT, RENEW_AT + 20_000]);
-    expect(errors).toHaveLength(1);
-    await lease.close();
-  });
-});

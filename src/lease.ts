@@ -34,9 +34,29 @@ export interface Lease {
   close(options?: { keepRoles?: boolean }): Promise<void>;
 }
 
+/**
+ * A login with the current role was refused: renew it now (a 404 marks it gone, for fresh() to
+ * replace). Logins refused together share one check. A role without a ttl is never renewed.
+ */
+function check(holder: LeaseHolder): Promise<void> {
+  const { current } = holder;
+  if (holder.handingOver || current.expiresAt === undefined) return Promise.resolve();
+  holder.checking ??= holder
+    .exclusive(async () => {
+      if (holder.closed || holder.current !== current) return;
+      await holder.renew(current, (current.expiresAt ?? 0) - holder.settings.marginMs);
+    })
+    .catch((error: unknown) => holder.report(error))
+    .finally(() => {
+      holder.checking = undefined;
+    });
+  return holder.checking;
+}
+
 async function fresh(holder: LeaseHolder, options: unknown): Promise<Role> {
-  const minValidityMs = checkFreshOptions(options, holder.settings.ttlMs);
+  const { minValidityMs, check: loginRefused } = checkFreshOptions(options, holder.settings.ttlMs);
   if (holder.closed) throw holder.closedError();
+  if (loginRefused) await check(holder);
   const overdue = wakeAt(holder.times(), holder.deps.clock.now()) <= holder.deps.clock.now();
   // While onChange takes a new role, that role is the answer: it is current, and its predecessor still works.
   if (holder.handingOver || (!overdue && holder.validFor() > minValidityMs)) return holder.current.role;

@@ -230,3 +230,39 @@ describe("bad options, as the outside attack sent them", () => {
     await lease.close();
   });
 });
+
+describe("fresh() after a refused login", () => {
+  // What createPool's refused-login path passes (src/pg/pool.ts names the key by Symbol.for too).
+  const refused = { [Symbol.for("planetscale-roles.loginRefused")]: true } as { minValidityMs?: number };
+
+  it("checks the role now: one deleted on the server (404) is replaced, though nothing was due", async () => {
+    const { clock, fake, ps, lease: open, sent } = leaseWorld();
+    const errors: PlanetScaleError[] = [];
+    const lease = await open({ onError: (error) => errors.push(error) });
+    const made = lease.current();
+    await clock.advance(MINUTE);
+    await ps.deleteRole({ organization: "acme", database: "app-db", branch: "main", id: made.id });
+    // Asked plainly, fresh() sees nothing due and sends nothing.
+    expect((await lease.fresh()).id).toBe(made.id);
+    expect(sent("renew_role")).toHaveLength(0);
+    const [first, second] = await Promise.all([lease.fresh(refused), lease.fresh(refused)]);
+    expect(first.id).not.toBe(made.id);
+    expect(second.id).toBe(first.id);
+    // The logins refused together shared one renewal.
+    expect(sent("renew_role")).toHaveLength(1);
+    expect(errors.map((error) => error.constructor.name)).toEqual(["NotFoundError"]);
+    expect(fake.roles().map((role) => role.id)).toEqual([first.id]);
+    await lease.close();
+  });
+
+  it("renews a role that is still there, and hands it back", async () => {
+    const { clock, lease: open, sent } = leaseWorld();
+    const lease = await open();
+    const made = lease.current();
+    await clock.advance(MINUTE);
+    expect((await lease.fresh(refused)).id).toBe(made.id);
+    expect(sent("renew_role")).toHaveLength(1);
+    expect(Date.parse(lease.current().expires_at ?? "")).toBe(clock.now() + 600_000);
+    await lease.close();
+  });
+});

@@ -89,6 +89,8 @@ export class LeaseHolder {
   /** Roles made after close began: nobody was handed them, so close deletes them even with keepRoles. */
   readonly strays: Role[] = [];
   closed = false;
+  /** A check that a refused login asked for, which the logins refused meanwhile share. */
+  checking: Promise<void> | undefined;
   /** onChange calls not yet settled: a replacement under the safety margin may start one while another runs. */
   #handOvers = 0;
   replaceRetryAt = 0;

@@ -111,9 +111,20 @@ export function checkLeaseOptions(params: unknown, options: unknown): LeaseSetti
   return { name, ttlMs, renewBeforeMs, marginMs, rotateAfterMs, graceMs, onChange, onError, signal };
 }
 
+/**
+ * The key with which createPool's refused-login path asks fresh() to check the role now (renew
+ * it: a 404 replaces it), since a role deleted on the server is not due for anything. A symbol,
+ * so that it adds nothing to fresh()'s public options; Symbol.for, so that the pg entry's bundle
+ * names the same one.
+ */
+export const LOGIN_REFUSED = Symbol.for("planetscale-roles.loginRefused");
+
 /** fresh()'s options: minValidityMs must be something a new role can give. */
-export function checkFreshOptions(options: unknown, ttlMs: number | undefined): number {
-  if (options === undefined) return 0;
+export function checkFreshOptions(
+  options: unknown,
+  ttlMs: number | undefined,
+): { minValidityMs: number; check: boolean } {
+  if (options === undefined) return { minValidityMs: 0, check: false };
   if (!isPlainObject(options)) refuseFresh("options", "an object of minValidityMs");
   const unknown = Object.keys(options).find((key) => key !== "minValidityMs");
   if (unknown !== undefined) refuseFresh(`options.${unknown}`, "left out: fresh takes minValidityMs");
@@ -124,7 +135,8 @@ export function checkFreshOptions(options: unknown, ttlMs: number | undefined): 
   if (ttlMs !== undefined && (minValidityMs as number) >= ttlMs) {
     refuseFresh("minValidityMs", `less than the ttl (${ttlMs} ms): no role stays valid for the whole ttl once made`);
   }
-  return (minValidityMs as number | undefined) ?? 0;
+  const check = (options as { [LOGIN_REFUSED]?: unknown })[LOGIN_REFUSED] === true;
+  return { minValidityMs: (minValidityMs as number | undefined) ?? 0, check };
 }
 
 export function checkCloseOptions(options: unknown): boolean {

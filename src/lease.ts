@@ -2,7 +2,7 @@
 // replaces it (make before break) on rotation or when renewing no longer can keep it alive, checks
 // the clock itself when asked for a fresh role, and deletes or names whatever it made when closed.
 import { AbortError, extendMessage, NotFoundError, PlanetScaleError } from "./errors.ts";
-import { type LeaseDeps, LeaseHolder } from "./lease/holder.ts";
+import { type LeaseDeps, LeaseHolder, SHORT_CAUSE } from "./lease/holder.ts";
 import { runDue, runLoop } from "./lease/loop.ts";
 import { checkCloseOptions, checkFreshOptions, checkLeaseOptions, type LeaseOptions } from "./lease/options.ts";
 import { wakeAt } from "./lease/timing.ts";
@@ -75,14 +75,18 @@ async function fresh(holder: LeaseHolder, options: unknown): Promise<Role> {
 /** Renews if that can be enough, else replaces (resolving to its hand-over); fails when no role valid for that long was had. */
 async function extend(holder: LeaseHolder, minValidityMs: number): Promise<{ handed?: Promise<void> }> {
   const { current, settings } = holder;
-  if (current.expiresAt !== undefined && holder.validFor() > settings.marginMs) {
-    await holder.renew(current, current.expiresAt - settings.marginMs).catch((error) => holder.report(error));
+  // A short role (its answers gave it no more than the margin) is renewed: a new one would be as short.
+  if (current.expiresAt !== undefined && (holder.validFor() > settings.marginMs || current.short)) {
+    const deadline = current.short ? Number.POSITIVE_INFINITY : current.expiresAt - settings.marginMs;
+    await holder.renew(current, deadline).catch((error) => holder.report(error));
   }
-  const replaced = holder.validFor() <= minValidityMs ? (await holder.replace()).handed : undefined;
+  const replace = holder.validFor() <= minValidityMs && !holder.current.short;
+  const replaced = replace ? (await holder.replace()).handed : undefined;
   if (holder.validFor() <= minValidityMs) {
     replaced?.catch((error: unknown) => holder.report(error));
+    const why = holder.current.short ? `: ${SHORT_CAUSE} (told to onError)` : "";
     throw new PlanetScaleError(
-      `lease: ${holder.describe(holder.current.role)} is valid for ${holder.validFor()} ms, not the ${minValidityMs} ms asked`,
+      `lease: ${holder.describe(holder.current.role)} is valid for ${holder.validFor()} ms, not the ${minValidityMs} ms asked${why}`,
     );
   }
   return { handed: replaced };

@@ -266,3 +266,104 @@ describe("fresh() after a refused login", () => {
     await lease.close();
   });
 });
+
+describe("an expires_at much closer than the ttl asked", () => {
+  // Random 0.5: the lease's backoff is three quarters of 10 s doubling to 5 minutes.
+  const BACKOFF_AT = [7_500, 22_500, 52_500, 112_500, 232_500, 457_500, 682_500];
+
+  it("renews on a backoff instead of creating roles in a loop, telling onError the likely cause, until an answer gives the ttl", async () => {
+    const { clock, lease: open, sentAt, edit } = leaseWorld({ maxRetries: 0 });
+    const errors: PlanetScaleError[] = [];
+    let short = true;
+    const granted = (role: Record<string, unknown>) =>
+      short ? { ...role, expires_at: new Date(clock.now() + 2_000).toISOString() } : role;
+    edit("create_role", granted);
+    edit("renew_role", granted);
+    const lease = await open({ onError: (error) => errors.push(error) });
+    const made = lease.current();
+    expect(errors[0]?.message).toBe(
+      `lease: create_role answered expires_at ${made.expires_at} for role ${made.name} (id ${made.id}) on acme/app-db/main, ` +
+        "2000 ms from now, though its ttl is 600 s: the server granted less than asked, or this machine's clock is " +
+        "ahead of the API's (by about 598 s, if the server granted the whole ttl). The lease renews it on a backoff " +
+        "(10 s doubling to 5 minutes) rather than make new roles, each of which would be as short",
+    );
+    await clock.advance(700_000);
+    expect(sentAt("create_role")).toEqual([0]);
+    expect(sentAt("renew_role")).toEqual(BACKOFF_AT);
+    expect(errors).toHaveLength(1 + BACKOFF_AT.length);
+    expect(errors.every((error) => error.message.includes("the server granted less than asked"))).toBe(true);
+    // fresh() renews too (2 s more), and says why that is not the 5 s asked, rather than make a role.
+    const asking = await failure(lease.fresh({ minValidityMs: 5_000 }));
+    expect(asking.message).toContain("the server granted less than asked, or this machine's clock is ahead");
+    expect(sentAt("create_role")).toEqual([0]);
+    short = false;
+    await clock.advance(225_000);
+    expect(sentAt("renew_role")).toHaveLength(BACKOFF_AT.length + 2);
+    // A full answer brings the usual timing back: renewed 390 s later.
+    expect(lease.current().id).toBe(made.id);
+    const renewedAt = sentAt("renew_role").at(-1) ?? 0;
+    await clock.advance(renewedAt + 390_000 - (700_000 + 225_000) - 1);
+    expect(sentAt("renew_role")).toHaveLength(BACKOFF_AT.length + 2);
+    await clock.advance(1);
+    expect(sentAt("renew_role")).toHaveLength(BACKOFF_AT.length + 3);
+    await lease.close();
+  });
+
+  it("with this machine's clock 70 minutes ahead (every expires_at in the past), makes one role and names the skew", async () => {
+    const { clock, lease: open, sentAt, edit } = leaseWorld({ maxRetries: 0 });
+    const errors: PlanetScaleError[] = [];
+    const skewed = (role: Record<string, unknown>) => ({
+      ...role,
+      expires_at: new Date(clock.now() - 70 * MINUTE + 600_000).toISOString(),
+    });
+    edit("create_role", skewed);
+    edit("renew_role", skewed);
+    const lease = await open({ onError: (error) => errors.push(error) });
+    expect(errors[0]?.message).toContain(
+      "-3600000 ms from now, though its ttl is 600 s: the server granted less than asked, or this machine's clock is ahead of the API's (by about 4200 s",
+    );
+    await clock.advance(60 * MINUTE);
+    expect(sentAt("create_role")).toEqual([0]);
+    // Backoffs of 7.5 s doubling to 225 s (three quarters of 5 minutes): 6 renewals by 457.5 s, then 13 more in the hour.
+    expect(sentAt("renew_role")).toHaveLength(19);
+    expect(() => lease.current()).toThrow("this machine's clock is ahead of the API's");
+    await lease.close();
+  });
+});
+
+describe("renew answers with odd expires_at values", () => {
+  it("tells onError of an expires_at in the past, and renews again on the backoff rather than replace the role", async () => {
+    const { clock, lease: open, sent, edit } = leaseWorld({ maxRetries: 0 });
+    const errors: PlanetScaleError[] = [];
+    const lease = await open({ onError: (error) => errors.push(error) });
+    const made = lease.current();
+    let renewals = 0;
+    const past = () => new Date(clock.now() - 1_000).toISOString();
+    edit("renew_role", (role) => (++renewals === 1 ? { ...role, expires_at: past() } : role));
+    await clock.advance(RENEW_AT);
+    expect(errors.map((error) => error.message)).toEqual([
+      expect.stringContaining(`renew_role answered expires_at ${past()}`),
+    ]);
+    expect(errors[0]?.message).toContain("-1000 ms from now, though its ttl is 600 s");
+    await clock.advance(7_500);
+    expect(renewals).toBe(2);
+    expect(sent("create_role")).toHaveLength(1);
+    expect(lease.current().id).toBe(made.id);
+    expect(Date.parse(lease.current().expires_at ?? "")).toBe(clock.now() + 600_000);
+    await lease.close();
+  });
+
+  it("counts a renew answer without expires_at (the spec requires it, nullable) as a failed renewal, keeping the role", async () => {
+    const { clock, lease: open, sent, edit } = leaseWorld({ maxRetries: 0 });
+    const errors: PlanetScaleError[] = [];
+    const lease = await open({ onError: (error) => errors.push(error) });
+    const made = lease.current();
+    edit("renew_role", ({ expires_at: _dropped, ...role }) => role);
+    await clock.advance(RENEW_AT);
+    expect(errors.map((error) => error.constructor.name)).toEqual(["UnexpectedResponseError"]);
+    expect(errors[0]?.message).toContain("expires_at");
+    expect(lease.current().id).toBe(made.id);
+    expect(sent("create_role")).toHaveLength(1);
+    await lease.close();
+  });
+});

@@ -36,6 +36,9 @@ interface Held extends HeldTimes {
   /** Renewal found it deleted (404): its expiresAt is when. */
   gone?: true;
 }
+
+/** Why a role whose answer gave it no more than the safety margin may be so short, in onError's words. */
+export const SHORT_CAUSE = "the server granted less than asked, or this machine's clock is ahead of the API's";
 interface Current extends Held {
   rotateAt: number | undefined;
 }
@@ -212,7 +215,36 @@ export class LeaseHolder {
     const { rotateAfterMs } = this.settings;
     const rotateAt = rotateAfterMs === undefined ? undefined : now + rotateAfterMs;
     const { expiresAt } = timed;
-    return { role: timed.role, expiresAt, renewAt: this.#renewAt(expiresAt, now), failures: 0, rotateAt };
+    const made: Current = { role: timed.role, expiresAt, renewAt: undefined, failures: 0, rotateAt };
+    this.#timeRenewal(made, now, "create_role");
+    return made;
+  }
+
+  /**
+   * When `held` is renewed next, from the answer just read. One that leaves no more than the safety
+   * margin is `short`: a new role would be as short (a server granting less, or a clock ahead),
+   * so it is renewed on the backoff instead of replaced, and onError is told why.
+   */
+  #timeRenewal(held: Held, now: number, operation: string): void {
+    const { expiresAt } = held;
+    const { ttlMs, marginMs } = this.settings;
+    if (expiresAt === undefined || ttlMs === undefined || expiresAt - now > marginMs) {
+      held.short = 0;
+      held.renewAt = this.#renewAt(expiresAt, now);
+      return;
+    }
+    held.short = (held.short ?? 0) + 1;
+    held.renewAt = retryPoint(now, held.short, Number.POSITIVE_INFINITY, this.random);
+    const left = expiresAt - now;
+    this.report(
+      new PlanetScaleError(
+        `lease: ${operation} answered expires_at ${held.role.expires_at} for ${this.describe(held.role)}, ${left} ms ` +
+          `from now, though its ttl is ${ttlMs / 1000} s: ${SHORT_CAUSE} (by about ${Math.round((ttlMs - left) / 1000)} s, ` +
+          "if the server granted the whole ttl). The lease renews it on a backoff (10 s doubling to 5 minutes) " +
+          "rather than make new roles, each of which would be as short",
+        { operation },
+      ),
+    );
   }
 
   /** Renews `held` and re-bases on the expiry the answer carries; a failure moves the next try, never past `deadline`. */
@@ -226,8 +258,8 @@ export class LeaseHolder {
       const timed = this.#timed(redactInspect({ ...answer, password: held.role.password }), now, "renew_role");
       held.role = timed.role;
       held.expiresAt = timed.expiresAt;
-      held.renewAt = this.#renewAt(held.expiresAt, now);
       held.failures = 0;
+      this.#timeRenewal(held, now, "renew_role");
     } catch (error) {
       const now = clock.now();
       held.failures++;
@@ -237,6 +269,8 @@ export class LeaseHolder {
         held.expiresAt = now;
         held.renewAt = undefined;
         held.gone = true;
+        // Gone, it is replaced, short or not.
+        held.short = 0;
       }
       throw error;
     }
@@ -438,9 +472,11 @@ export class LeaseHolder {
     const what = gone
       ? `was found gone (404) at ${at}`
       : `expired at ${at}, ${this.deps.clock.now() - expiresAt} ms ago`;
+    const why = this.current.short
+      ? `the API's answers gave it no more time: ${SHORT_CAUSE} (told to onError); the lease renews it on a backoff`
+      : "the lease could not renew nor replace it in time (each failure was told to onError)";
     return new PlanetScaleError(
-      `lease: ${this.describe(role)} ${what}: the lease could not renew nor replace it in time ` +
-        "(each failure was told to onError); await lease.fresh() makes a new role, or rejects saying why it cannot",
+      `lease: ${this.describe(role)} ${what}: ${why}; await lease.fresh() makes a new role, or rejects saying why it cannot`,
     );
   }
 

@@ -1,6 +1,5 @@
 // The lease's own loop: sleep until something is due (timing.ts says when), do it, and again. Each
 // pass runs alone in the holder's queue, and every failure goes to onError: the lease keeps trying.
-import { PlanetScaleError } from "../errors.ts";
 import { type CallOptions, IN_BACKGROUND, type LeaseHolder } from "./holder.ts";
 import { dueWork, type Work, wakeAt } from "./timing.ts";
 
@@ -17,19 +16,10 @@ const WAKE_SLACK_MS = 5;
  * role's expiry. onChange's outcome goes to onError when it comes; the loop does not wait for it.
  */
 async function replaceInTurn(holder: LeaseHolder, call: CallOptions): Promise<void> {
-  const { clock } = holder.deps;
   try {
     const { handed } = await holder.replace(call);
     handed.catch((error: unknown) => holder.report(error));
-    const { expiresAt, role } = holder.current;
-    const left = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - clock.now();
-    if (left <= holder.settings.marginMs) {
-      // Replacing again at once would loop: the next try waits its backoff.
-      throw new PlanetScaleError(
-        `lease: create_role made ${holder.describe(role)} valid for only ${left} ms, under the lease's safety margin of ${holder.settings.marginMs} ms`,
-        { operation: "create_role" },
-      );
-    }
+    // A new role as short as its margin is renewed on the backoff, not replaced again (holder.ts).
     holder.replaceFailures = 0;
     holder.replaceRetryAt = 0;
   } catch (error) {
@@ -42,7 +32,9 @@ function perform(holder: LeaseHolder, work: Work, call: CallOptions): Promise<vo
   const { current, previous, settings } = holder;
   if (work === "delete-previous") return holder.deletePrevious(call);
   if (work === "replace") return replaceInTurn(holder, call);
-  if (work === "renew") return holder.renew(current, (current.expiresAt ?? 0) - settings.marginMs, call);
+  // A short role's retries keep to the backoff: its replace point is never.
+  const deadline = current.short ? Number.POSITIVE_INFINITY : (current.expiresAt ?? 0) - settings.marginMs;
+  if (work === "renew") return holder.renew(current, deadline, call);
   // renew-previous: only while it is in its grace.
   return previous ? holder.renew(previous, previous.deleteAt, call) : Promise.resolve();
 }

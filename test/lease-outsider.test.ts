@@ -1,6 +1,7 @@
 // What an outside attack on the packed package found in the lease, each on a clock the test steers:
 // a renew answer naming another role, rotations that overlap, an abort while the first role is
 // handed over, a callback's words that carry a password.
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { AbortError, connectionString, type PlanetScaleError, UnexpectedResponseError } from "../src/index.ts";
 import { settle } from "./support/clock.ts";
@@ -364,6 +365,20 @@ describe("renew answers with odd expires_at values", () => {
     expect(errors[0]?.message).toContain("expires_at");
     expect(lease.current().id).toBe(made.id);
     expect(sent("create_role")).toHaveLength(1);
+    await lease.close();
+  });
+});
+
+describe("printing under customInspect: false, as the README says", () => {
+  it("masks the lease's roles in the lease itself, while a role handed out is the plain object it is", async () => {
+    const { lease: open } = leaseWorld();
+    const lease = await open();
+    const { password } = lease.current();
+    expect(inspect(lease, { customInspect: false, showHidden: true, getters: true, depth: null })).not.toContain(
+      password,
+    );
+    expect(inspect(lease.current(), { customInspect: false })).toContain(password);
+    expect(inspect(lease.current())).not.toContain(password);
     await lease.close();
   });
 });

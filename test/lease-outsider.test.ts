@@ -4,9 +4,10 @@
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { AbortError, connectionString, type PlanetScaleError, UnexpectedResponseError } from "../src/index.ts";
+import { leaseRole } from "../src/lease.ts";
 import { settle } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
-import { leaseWorld, MINUTE } from "./support/lease.ts";
+import { API_ROLE, leaseWorld, MINUTE } from "./support/lease.ts";
 
 // API_ROLE (ttl 600 s) on random 0.5: renewed 390 s after each expiry was set.
 const RENEW_AT = 390_000;
@@ -380,5 +381,36 @@ describe("printing under customInspect: false, as the README says", () => {
     expect(inspect(lease.current(), { customInspect: false })).toContain(password);
     expect(inspect(lease.current())).not.toContain(password);
     await lease.close();
+  });
+});
+
+describe("an abort that lands as the first create answers", () => {
+  it("does not wait for onChange: leaseRole rejects and the role is deleted", async () => {
+    const { clock, fake, ps } = leaseWorld();
+    const controller = new AbortController();
+    // The abort comes after the create's answer is read, before the role is handed over.
+    const client = {
+      ...ps,
+      createRole: (async (...args: Parameters<typeof ps.createRole>) => {
+        const role = await ps.createRole(...args);
+        controller.abort(new Error("shutting down"));
+        return role;
+      }) as typeof ps.createRole,
+    };
+    let handed = 0;
+    const opening = failure(
+      leaseRole({ client, clock, random: () => 0.5 }, API_ROLE, {
+        signal: controller.signal,
+        onChange: () => {
+          handed++;
+          return new Promise(() => {});
+        },
+      }),
+    );
+    await clock.advance(0);
+    const error = await opening;
+    expect(error.message).toBe("leaseRole was aborted while its first role was made; the role was deleted");
+    expect(handed).toBe(0);
+    expect(fake.roles()).toEqual([]);
   });
 });

@@ -398,6 +398,8 @@ export class LeaseHolder {
 
   /** onChange's outcome, waited for ONCHANGE_WAIT_MS at most, or until the lease closes. */
   async #answerOf(next: Current, previous: Current | undefined): Promise<ChangeAnswer> {
+    // Stopped already (leaseRole's signal aborted as the create answered): the role is deleted, not handed.
+    if (this.stop.signal.aborted) return "closed";
     let answer: unknown;
     try {
       answer = this.settings.onChange?.(next.role, previous?.role);

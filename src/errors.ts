@@ -297,7 +297,7 @@ function neverSent(error: unknown): { code: string | undefined; notSent: boolean
 }
 
 /** The error as it may be shown: a fetch of the caller's may put anything in its messages. */
-function maskedCause(error: unknown, secrets: readonly string[]): unknown {
+export function maskedCause(error: unknown, secrets: readonly string[]): unknown {
   const texts: string[] = [];
   for (let current = error, depth = 0; current && depth < 5; depth++) {
     texts.push(String((current as Error).message), String((current as Error).stack));
@@ -530,6 +530,15 @@ export class RoleLeftBehindError extends PlanetScaleError {
   }
 }
 
+/**
+ * The forms of the roles' passwords a message could carry, to mask with redactText: each as it is,
+ * and as a connection string URL-encodes it.
+ */
+export function passwordForms(...roles: ({ password?: string } | undefined)[]): string[] {
+  const passwords = roles.map((role) => role?.password).filter((password): password is string => !!password);
+  return passwords.flatMap((password) => [password, encodeURIComponent(password)]);
+}
+
 /** A role made for the caller that could not be deleted after `callback`: which one, and how to delete it. */
 export function leftBehind(
   where: { organization: string; database: string; branch: string },
@@ -541,7 +550,7 @@ export function leftBehind(
   const id = JSON.stringify(printable(role.id));
   // The callback's words may carry the password of the role still alive (a connection string it
   // could not open, URL-encoded): masked in the message, kept whole in callbackError.
-  const password = role.password ? [role.password, encodeURIComponent(role.password)] : [];
+  const password = passwordForms(role);
   const failed = callback.ok ? "" : ((callback.error as Error)?.message ?? String(callback.error));
   const after = callback.ok ? "" : ` (after the callback failed: ${printable(redactText(failed, password))})`;
   if (deleteError instanceof PlanetScaleError && deleteError.outcomeUnknown) {

@@ -2,7 +2,7 @@
 // replaces it (make before break) on rotation or when renewing no longer can keep it alive, checks
 // the clock itself when asked for a fresh role, and deletes or names whatever it made when closed.
 import { AbortError, extendMessage, NotFoundError, PlanetScaleError } from "./errors.ts";
-import { type LeaseDeps, LeaseHolder } from "./lease/holder.ts";
+import { type LeaseDeps, LeaseHolder, SHORT_CAUSE } from "./lease/holder.ts";
 import { runDue, runLoop } from "./lease/loop.ts";
 import { checkCloseOptions, checkFreshOptions, checkLeaseOptions, type LeaseOptions } from "./lease/options.ts";
 import { wakeAt } from "./lease/timing.ts";
@@ -34,9 +34,29 @@ export interface Lease {
   close(options?: { keepRoles?: boolean }): Promise<void>;
 }
 
+/**
+ * A login with the current role was refused: renew it now (a 404 marks it gone, for fresh() to
+ * replace). Logins refused together share one check. A role without a ttl is never renewed.
+ */
+function check(holder: LeaseHolder): Promise<void> {
+  const { current } = holder;
+  if (holder.handingOver || current.expiresAt === undefined) return Promise.resolve();
+  holder.checking ??= holder
+    .exclusive(async () => {
+      if (holder.closed || holder.current !== current) return;
+      await holder.renew(current, (current.expiresAt ?? 0) - holder.settings.marginMs);
+    })
+    .catch((error: unknown) => holder.report(error))
+    .finally(() => {
+      holder.checking = undefined;
+    });
+  return holder.checking;
+}
+
 async function fresh(holder: LeaseHolder, options: unknown): Promise<Role> {
-  const minValidityMs = checkFreshOptions(options, holder.settings.ttlMs);
+  const { minValidityMs, check: loginRefused } = checkFreshOptions(options, holder.settings.ttlMs);
   if (holder.closed) throw holder.closedError();
+  if (loginRefused) await check(holder);
   const overdue = wakeAt(holder.times(), holder.deps.clock.now()) <= holder.deps.clock.now();
   // While onChange takes a new role, that role is the answer: it is current, and its predecessor still works.
   if (holder.handingOver || (!overdue && holder.validFor() > minValidityMs)) return holder.current.role;
@@ -55,28 +75,41 @@ async function fresh(holder: LeaseHolder, options: unknown): Promise<Role> {
 /** Renews if that can be enough, else replaces (resolving to its hand-over); fails when no role valid for that long was had. */
 async function extend(holder: LeaseHolder, minValidityMs: number): Promise<{ handed?: Promise<void> }> {
   const { current, settings } = holder;
-  if (current.expiresAt !== undefined && holder.validFor() > settings.marginMs) {
-    await holder.renew(current, current.expiresAt - settings.marginMs).catch((error) => holder.report(error));
+  // A short role (its answers gave it no more than the margin) is renewed: a new one would be as short.
+  if (current.expiresAt !== undefined && (holder.validFor() > settings.marginMs || current.short)) {
+    const deadline = current.short ? Number.POSITIVE_INFINITY : current.expiresAt - settings.marginMs;
+    await holder.renew(current, deadline).catch((error) => holder.report(error));
   }
-  const replaced = holder.validFor() <= minValidityMs ? (await holder.replace()).handed : undefined;
+  const replace = holder.validFor() <= minValidityMs && !holder.current.short;
+  const replaced = replace ? (await holder.replace()).handed : undefined;
   if (holder.validFor() <= minValidityMs) {
     replaced?.catch((error: unknown) => holder.report(error));
+    const why = holder.current.short ? `: ${SHORT_CAUSE} (told to onError)` : "";
     throw new PlanetScaleError(
-      `lease: ${holder.describe(holder.current.role)} is valid for ${holder.validFor()} ms, not the ${minValidityMs} ms asked`,
+      `lease: ${holder.describe(holder.current.role)} is valid for ${holder.validFor()} ms, not the ${minValidityMs} ms asked${why}`,
     );
   }
   return { handed: replaced };
 }
 
-async function rotate(holder: LeaseHolder): Promise<Role> {
+/**
+ * Refused once its turn comes while a hand-over is under way (another rotate's, or a call from
+ * onChange itself): a second replacement would delete the role onChange is still switching from.
+ */
+function checkRotate(holder: LeaseHolder): void {
   if (holder.closed) throw holder.closedError();
   if (holder.handingOver) {
     throw new PlanetScaleError(
-      "lease: rotate() cannot be called while onChange has not settled (from onChange, say): the rotation under way awaits it",
+      "lease: rotate() was called while a hand-over is under way (another rotate(), or from onChange): " +
+        "onChange has not settled for the role that rotation made, whose predecessor keeps its grace until it has",
     );
   }
+}
+
+async function rotate(holder: LeaseHolder): Promise<Role> {
+  checkRotate(holder);
   const { role, handed } = await holder.exclusive(async () => {
-    if (holder.closed) throw holder.closedError();
+    checkRotate(holder);
     try {
       return await holder.replace();
     } finally {
@@ -150,6 +183,8 @@ function leaseOf(holder: LeaseHolder): Lease {
   const lease: Lease = {
     current() {
       if (holder.closed) throw holder.closedError();
+      // A role past its expiry would only be refused at login, far from why: say it here.
+      if (holder.validFor() <= 0) throw holder.expiredError();
       return holder.current.role;
     },
     fresh: (options) => fresh(holder, options),
@@ -179,20 +214,39 @@ function leaseOf(holder: LeaseHolder): Lease {
   return lease;
 }
 
-/** The first role, handed to onChange; a failure leaves nothing behind, or names what it could not delete. */
-async function start(holder: LeaseHolder): Promise<void> {
+const ABORTED_WHILE_MADE = "leaseRole was aborted while its first role was made";
+
+/**
+ * The first role, handed to onChange; a failure leaves nothing behind, or names what it could not
+ * delete. An abort of `signal` ends the create (sent with it) or the wait for onChange.
+ */
+async function start(holder: LeaseHolder, signal: AbortSignal | undefined): Promise<void> {
+  const onAbort = () => holder.stop.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    await holder.handOver(await holder.make());
+    await holder.handOver(await holder.make(signal && { signal }));
   } catch (error) {
     const lost = holder.unverified.map((name) => JSON.stringify(printable(name))).join(", ");
     const cleared = await shutdown(holder, false, "leaseRole could not clean up after it").then(
       () => (lost ? `leaseRole then looked for ${lost} and deleted what it found: nothing is left behind` : ""),
       (left: Error) => left.message,
     );
+    if (signal?.aborted)
+      throw new AbortError(`${ABORTED_WHILE_MADE}. ${cleared || "Nothing is left behind."}`, { cause: signal.reason });
     // The create's own message may end its last sentence already.
     if (error instanceof Error && cleared) extendMessage(error, `${/\.$/.test(error.message) ? "" : "."} ${cleared}`);
     throw error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/** The first role was handed over, but the signal aborted meanwhile: it is deleted, or named. */
+async function abandon(holder: LeaseHolder, signal: AbortSignal): Promise<never> {
+  await shutdown(holder, false, ABORTED_WHILE_MADE).catch((left: PlanetScaleError) => {
+    throw new AbortError(left.message, { operation: "delete_role", cause: left.cause });
+  });
+  throw new AbortError(`${ABORTED_WHILE_MADE}; the role was deleted`, { cause: signal.reason });
 }
 
 /**
@@ -206,13 +260,8 @@ export async function leaseRole(deps: LeaseDeps, params: CreateRoleParams, optio
     throw new AbortError("leaseRole was aborted before anything was created", { cause: signal.reason });
   }
   const holder = new LeaseHolder(deps, settings, params);
-  await start(holder);
-  if (signal?.aborted) {
-    await shutdown(holder, false);
-    throw new AbortError("leaseRole was aborted while its first role was made; the role was deleted", {
-      cause: signal.reason,
-    });
-  }
+  await start(holder, signal);
+  if (signal?.aborted) return abandon(holder, signal);
   const lease = leaseOf(holder);
   void runLoop(holder);
   return lease;

@@ -12,19 +12,19 @@ const RENEW_AT = 390_000;
 const FIRST_RETRY = 7_500;
 
 describe("renewals when the API fails", () => {
-  it("renews through a 503 storm: the client's retries, then the lease's backoff, each failure told, never expired", async () => {
+  it("renews through a 503 storm on the lease's backoff (its own calls are not retried by the client), each failure told, never expired", async () => {
     const { clock, fake, lease: open, sent } = leaseWorld();
     const errors: PlanetScaleError[] = [];
     const lease = await open({ onError: (error) => errors.push(error) });
-    // Nine 503s: three lease attempts of three requests each (maxRetries 2) fail, the fourth renews.
-    for (let fault = 0; fault < 9; fault++) fake.failNext("renew_role", { status: 503 });
+    // Three 503s: three lease attempts of one request each (the loop calls with maxRetries 0) fail, the fourth renews.
+    for (let fault = 0; fault < 3; fault++) fake.failNext("renew_role", { status: 503 });
     for (let second = 0; second < 500; second++) {
       await clock.advance(1_000);
       expect(remaining(clock, lease.current())).toBeGreaterThan(50_000);
     }
     expect(errors).toHaveLength(3);
     expect(errors.every((error) => error instanceof ServerError && error.operation === "renew_role")).toBe(true);
-    expect(sent("renew_role")).toHaveLength(10);
+    expect(sent("renew_role")).toHaveLength(4);
     expect(sent("create_role")).toHaveLength(1);
     await lease.close();
   });
@@ -47,21 +47,25 @@ describe("renewals when the API fails", () => {
     await lease.close();
   });
 
-  it("waits out a 429 at the client's gate: the renewal goes when the hold ends, and the lease hears nothing", async () => {
-    // The client's own limiter, which holds on the client's clock.
+  it("waits out a 429 on its own backoff, not the client's gate: told to onError, the renewal goes when Retry-After ends", async () => {
+    // The client's own limiter, which holds on the client's clock: the lease's retry comes once its hold is over.
     const { clock, fake, lease: open, sent } = leaseWorld();
     const errors: PlanetScaleError[] = [];
     const lease = await open({ onError: (error) => errors.push(error) });
     fake.failNext("renew_role", { retryAfter: 30 });
     await clock.advance(RENEW_AT);
     expect(sent("renew_role")).toHaveLength(1);
-    await clock.advance(30_000 - 1);
+    // Nothing waits on a timer that keeps a process alive (the client's or the gate's would).
+    for (let second = 0; second < 29; second++) {
+      expect(clock.holding()).toBe(0);
+      await clock.advance(1_000);
+    }
+    await clock.advance(1_000 - 1);
     expect(sent("renew_role")).toHaveLength(1);
-    // The client adds up to a second of jitter past Retry-After, so that callers told alike spread out.
-    await clock.advance(1_001);
+    await clock.advance(1);
     expect(sent("renew_role")).toHaveLength(2);
-    expect(remaining(clock, lease.current())).toBeGreaterThan(599_000);
-    expect(errors).toEqual([]);
+    expect(remaining(clock, lease.current())).toBe(600_000);
+    expect(errors.map((error) => error.constructor)).toEqual([RateLimitError]);
     await lease.close();
   });
 
@@ -161,22 +165,27 @@ describe("an API that gives less time than asked", () => {
     await lease.close();
   });
 
-  it("backs off when a new role comes back expiring within the safety margin, rather than replacing it again at once", async () => {
-    const { clock, lease: open, sent, edit } = leaseWorld();
+  it("renews a new role that comes back expiring within the safety margin, on the backoff, rather than replacing it", async () => {
+    const { clock, lease: open, sent, sentAt, edit } = leaseWorld();
     const errors: PlanetScaleError[] = [];
     const lease = await open({ onError: (error) => errors.push(error) });
-    let short = 0;
     const soon = () => new Date(clock.now() + 30_000).toISOString();
-    edit("create_role", (role) => (++short > 10 ? role : { ...role, expires_at: soon() }));
+    edit("create_role", (role) => ({ ...role, expires_at: soon() }));
     const replaced = await lease.rotate();
     expect(remaining(clock, replaced)).toBe(30_000);
     await clock.advance(0);
     expect(errors.map((error) => error.message)).toEqual([
-      expect.stringContaining("valid for only 30000 ms, under the lease's safety margin of 50000 ms"),
+      expect.stringContaining("30000 ms from now, though its ttl is 600 s: the server granted less than asked"),
     ]);
-    expect(sent("create_role")).toHaveLength(3);
+    expect(sent("create_role")).toHaveLength(2);
     await clock.advance(FIRST_RETRY - 1);
-    expect(sent("create_role")).toHaveLength(3);
+    expect(sent("renew_role")).toHaveLength(0);
+    // The renewal's answer (the ttl, unedited) brings the role back to the usual timing: no create since.
+    await clock.advance(1);
+    expect(sentAt("renew_role")).toEqual([FIRST_RETRY]);
+    expect(remaining(clock, lease.current())).toBe(600_000);
+    await clock.advance(10 * MINUTE);
+    expect(sent("create_role")).toHaveLength(2);
     await lease.close();
   });
 });
@@ -303,9 +312,9 @@ describe("a delete that fails after rotation", () => {
     const errors: PlanetScaleError[] = [];
     const lease = await open({ rotateAfterMs: 15 * MINUTE, onError: (error) => errors.push(error) });
     const first = lease.current();
-    // Three: the client's first attempt and its two retries.
-    for (let fault = 0; fault < 3; fault++) fake.failNext("delete_role", { status: 500 });
-    // The grace ends at 16 min; the client's two retries wait 0.25 to 1.5 s in all.
+    // One: the loop's calls are not retried by the client (maxRetries 0), only on the lease's backoff.
+    fake.failNext("delete_role", { status: 500 });
+    // The grace ends at 16 min.
     await clock.advance(16 * MINUTE + 2_000);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(ServerError);

@@ -7,14 +7,16 @@ import type { Clock } from "../clock.ts";
 import {
   describeRole,
   extendMessage,
+  maskedCause,
   NotFoundError,
   PlanetScaleError,
+  passwordForms,
   RateLimitError,
   UnexpectedResponseError,
 } from "../errors.ts";
 import { quietly } from "../request.ts";
 import { attemptName } from "../roles.ts";
-import { printable, redactInspect } from "../secrets.ts";
+import { printable, redactInspect, redactText } from "../secrets.ts";
 import type { CreateRoleParams, Role } from "../types.ts";
 import type { LeaseSettings } from "./options.ts";
 import { type HeldTimes, type LeaseTimes, renewPoint, replaceRetryPoint, retryPoint } from "./timing.ts";
@@ -31,7 +33,12 @@ interface Held extends HeldTimes {
   role: Role;
   /** Renewals failed in a row. */
   failures: number;
+  /** Renewal found it deleted (404): its expiresAt is when. */
+  gone?: true;
 }
+
+/** Why a role whose answer gave it no more than the safety margin may be so short, in onError's words. */
+export const SHORT_CAUSE = "the server granted less than asked, or this machine's clock is ahead of the API's";
 interface Current extends Held {
   rotateAt: number | undefined;
 }
@@ -40,6 +47,14 @@ interface Previous extends Current {
   deleteAt: number;
   deleteFailures: number;
 }
+
+/**
+ * What the lease's own calls add: none for a call someone awaits (fresh, rotate, close); for the
+ * loop's, `maxRetries: 0`, so that a retry waits on the lease's backoff, whose timer is unref'd,
+ * not on the client's (a 429's Retry-After, the gate's hold), which would keep a process alive.
+ */
+export type CallOptions = { maxRetries?: number };
+export const IN_BACKGROUND: CallOptions = { maxRetries: 0 };
 
 /** A create that failed this way may still have made a role (whose password nobody has). */
 function mayHaveCreated(error: unknown): boolean {
@@ -77,6 +92,8 @@ export class LeaseHolder {
   /** Roles made after close began: nobody was handed them, so close deletes them even with keepRoles. */
   readonly strays: Role[] = [];
   closed = false;
+  /** A check that a refused login asked for, which the logins refused meanwhile share. */
+  checking: Promise<void> | undefined;
   /** onChange calls not yet settled: a replacement under the safety margin may start one while another runs. */
   #handOvers = 0;
   replaceRetryAt = 0;
@@ -138,7 +155,10 @@ export class LeaseHolder {
 
   report(error: unknown): void {
     if (this.closed) return;
-    const told = error instanceof PlanetScaleError ? error : new PlanetScaleError(String(error), { cause: error });
+    const told =
+      error instanceof PlanetScaleError
+        ? error
+        : new PlanetScaleError(this.mask(String(error)), { cause: maskedCause(error, this.secrets()) });
     quietly(this.settings.onError, told);
   }
 
@@ -181,11 +201,11 @@ export class LeaseHolder {
   }
 
   /** Creates the next role. A lost answer leaves its name in `unverified`, for the next create to clear first. */
-  async make(): Promise<Current> {
+  async make(call: CallOptions & { signal?: AbortSignal } = {}): Promise<Current> {
     const name = attemptName(this.settings.name);
     let role: Role;
     try {
-      role = await this.deps.client.createRole({ ...this.params, name });
+      role = await this.deps.client.createRole({ ...this.params, name }, call);
     } catch (error) {
       if (mayHaveCreated(error)) this.unverified.push(name);
       throw error;
@@ -195,21 +215,51 @@ export class LeaseHolder {
     const { rotateAfterMs } = this.settings;
     const rotateAt = rotateAfterMs === undefined ? undefined : now + rotateAfterMs;
     const { expiresAt } = timed;
-    return { role: timed.role, expiresAt, renewAt: this.#renewAt(expiresAt, now), failures: 0, rotateAt };
+    const made: Current = { role: timed.role, expiresAt, renewAt: undefined, failures: 0, rotateAt };
+    this.#timeRenewal(made, now, "create_role");
+    return made;
+  }
+
+  /**
+   * When `held` is renewed next, from the answer just read. One that leaves no more than the safety
+   * margin is `short`: a new role would be as short (a server granting less, or a clock ahead),
+   * so it is renewed on the backoff instead of replaced, and onError is told why.
+   */
+  #timeRenewal(held: Held, now: number, operation: string): void {
+    const { expiresAt } = held;
+    const { ttlMs, marginMs } = this.settings;
+    if (expiresAt === undefined || ttlMs === undefined || expiresAt - now > marginMs) {
+      held.short = 0;
+      held.renewAt = this.#renewAt(expiresAt, now);
+      return;
+    }
+    held.short = (held.short ?? 0) + 1;
+    held.renewAt = retryPoint(now, held.short, Number.POSITIVE_INFINITY, this.random);
+    const left = expiresAt - now;
+    this.report(
+      new PlanetScaleError(
+        `lease: ${operation} answered expires_at ${held.role.expires_at} for ${this.describe(held.role)}, ${left} ms ` +
+          `from now, though its ttl is ${ttlMs / 1000} s: ${SHORT_CAUSE} (by about ${Math.round((ttlMs - left) / 1000)} s, ` +
+          "if the server granted the whole ttl). The lease renews it on a backoff (10 s doubling to 5 minutes) " +
+          "rather than make new roles, each of which would be as short",
+        { operation },
+      ),
+    );
   }
 
   /** Renews `held` and re-bases on the expiry the answer carries; a failure moves the next try, never past `deadline`. */
-  async renew(held: Held, deadline: number): Promise<void> {
+  async renew(held: Held, deadline: number, call: CallOptions = {}): Promise<void> {
     const { clock, client } = this.deps;
     try {
-      const answer = await client.renewRole({ ...this.where, id: held.role.id }, { signal: this.stop.signal });
+      const answer = await client.renewRole({ ...this.where, id: held.role.id }, { ...call, signal: this.stop.signal });
+      if (answer.id !== held.role.id) throw this.#otherRole(held.role, answer);
       // The renew answer carries no password: the create's stays.
       const now = clock.now();
       const timed = this.#timed(redactInspect({ ...answer, password: held.role.password }), now, "renew_role");
       held.role = timed.role;
       held.expiresAt = timed.expiresAt;
-      held.renewAt = this.#renewAt(held.expiresAt, now);
       held.failures = 0;
+      this.#timeRenewal(held, now, "renew_role");
     } catch (error) {
       const now = clock.now();
       held.failures++;
@@ -218,18 +268,43 @@ export class LeaseHolder {
         // The role is gone (deleted by hand, or dropped on expiry): it works no longer, and is not renewed again.
         held.expiresAt = now;
         held.renewAt = undefined;
+        held.gone = true;
+        // Gone, it is replaced, short or not.
+        held.short = 0;
       }
       throw error;
     }
   }
 
+  /**
+   * A renew answer about another role than the one renewed: adopting its id would lose the role the
+   * lease made (close() would delete the other one, and count its 404 as done).
+   */
+  #otherRole(renewed: Role, answer: Role): UnexpectedResponseError {
+    return new UnexpectedResponseError(
+      `lease: renew_role answered id ${JSON.stringify(printable(String(answer.id)))} for ${this.describe(renewed)}: ` +
+        "the lease keeps its role and counts the renewal as failed",
+      { operation: "renew_role", status: 200, body: this.mask(JSON.stringify(answer)) },
+    );
+  }
+
+  /** The password of every role the lease holds (and of `more`), as is and URL-encoded. */
+  secrets(...more: Role[]): string[] {
+    return passwordForms(this.current?.role, this.previous?.role, ...more);
+  }
+
+  /** `text` with secrets() masked. */
+  mask(text: string, ...more: Role[]): string {
+    return redactText(text, this.secrets(...more));
+  }
+
   /** Deletes the previous role, handing whatever it owns to the current one. */
-  async deletePrevious(): Promise<void> {
+  async deletePrevious(call: CallOptions = {}): Promise<void> {
     const previous = this.previous;
     if (!previous) return;
     const params = { ...this.where, id: previous.role.id, successor: this.current.role.id };
     try {
-      await this.deps.client.deleteRole(params, { signal: this.stop.signal });
+      await this.deps.client.deleteRole(params, { ...call, signal: this.stop.signal });
     } catch (error) {
       if (!(error instanceof NotFoundError)) {
         previous.deleteFailures++;
@@ -246,14 +321,14 @@ export class LeaseHolder {
   }
 
   /** Looks for the role each lost create may have made, and deletes it; a name stays until that succeeds. */
-  async clearUnverified(): Promise<void> {
+  async clearUnverified(call: CallOptions = {}): Promise<void> {
     const { client } = this.deps;
     for (const name of [...this.unverified]) {
       try {
-        for await (const role of client.listAllRoles({ ...this.where, q: name })) {
+        for await (const role of client.listAllRoles({ ...this.where, q: name }, call)) {
           if (role.name !== name) continue;
           this.lostFound.set(name, role);
-          await client.deleteRole({ ...this.where, id: role.id }).catch((error: unknown) => {
+          await client.deleteRole({ ...this.where, id: role.id }, call).catch((error: unknown) => {
             if (!(error instanceof NotFoundError)) throw error;
           });
         }
@@ -280,16 +355,16 @@ export class LeaseHolder {
    * is current, with `handed`, which settles once onChange has: the caller awaits that outside
    * the queue, so that renewals go on while onChange takes its time.
    */
-  async replace(): Promise<{ role: Role; handed: Promise<void> }> {
-    await this.deletePrevious();
-    await this.clearUnverified().catch((error: unknown) => {
+  async replace(call: CallOptions = {}): Promise<{ role: Role; handed: Promise<void> }> {
+    await this.deletePrevious(call);
+    await this.clearUnverified(call).catch((error: unknown) => {
       if (error instanceof Error && this.lostFailedAt !== undefined) {
         const what = this.lostRole(this.lostFailedAt).replace(/,$/, "");
         extendMessage(error, `. The lease was clearing ${what}; it creates no other role until it has`);
       }
       throw error;
     });
-    const next = await this.make();
+    const next = await this.make(call);
     if (this.closed) {
       this.strays.push(next.role);
       throw this.closedError();
@@ -323,6 +398,8 @@ export class LeaseHolder {
 
   /** onChange's outcome, waited for ONCHANGE_WAIT_MS at most, or until the lease closes. */
   async #answerOf(next: Current, previous: Current | undefined): Promise<ChangeAnswer> {
+    // Stopped already (leaseRole's signal aborted as the create answered): the role is deleted, not handed.
+    if (this.stop.signal.aborted) return "closed";
     let answer: unknown;
     try {
       answer = this.settings.onChange?.(next.role, previous?.role);
@@ -380,13 +457,29 @@ export class LeaseHolder {
       const deleteAt = this.deps.clock.now() + this.settings.graceMs;
       this.previous = { ...next, deleteAt, deleteFailures: 0 };
     }
-    const message = error instanceof Error ? error.message : String(error);
+    // onChange's words may carry either role's password (a connection string it could not open).
+    const message = this.mask(error instanceof Error ? error.message : String(error), next.role, waiting.role);
     const failed = new PlanetScaleError(
-      `lease: onChange failed (${message}), so the lease keeps ${this.describe(waiting.role)}`,
-      { cause: error },
+      `lease: onChange failed (${printable(message)}), so the lease keeps ${this.describe(waiting.role)}`,
+      { cause: maskedCause(error, this.secrets(next.role, waiting.role)) },
     );
     this.deferReplace(failed);
     throw failed;
+  }
+
+  /** What current() throws once the current role no longer works: when it stopped, and what to do. */
+  expiredError(): PlanetScaleError {
+    const { role, expiresAt = Number.NaN, gone } = this.current;
+    const at = new Date(expiresAt).toISOString();
+    const what = gone
+      ? `was found gone (404) at ${at}`
+      : `expired at ${at}, ${this.deps.clock.now() - expiresAt} ms ago`;
+    const why = this.current.short
+      ? `the API's answers gave it no more time: ${SHORT_CAUSE} (told to onError); the lease renews it on a backoff`
+      : "the lease could not renew nor replace it in time (each failure was told to onError)";
+    return new PlanetScaleError(
+      `lease: ${this.describe(role)} ${what}: ${why}; await lease.fresh() makes a new role, or rejects saying why it cannot`,
+    );
   }
 
   closedError(): PlanetScaleError {

@@ -1,7 +1,6 @@
 // The lease's own loop: sleep until something is due (timing.ts says when), do it, and again. Each
 // pass runs alone in the holder's queue, and every failure goes to onError: the lease keeps trying.
-import { PlanetScaleError } from "../errors.ts";
-import type { LeaseHolder } from "./holder.ts";
+import { type CallOptions, IN_BACKGROUND, type LeaseHolder } from "./holder.ts";
 import { dueWork, type Work, wakeAt } from "./timing.ts";
 
 /** The shortest wait between two passes of the loop, once a pass left work due that it had tried. */
@@ -16,20 +15,11 @@ const WAKE_SLACK_MS = 5;
  * A replacement the lease makes on its own: a failure waits for its backoff, never past the current
  * role's expiry. onChange's outcome goes to onError when it comes; the loop does not wait for it.
  */
-async function replaceInTurn(holder: LeaseHolder): Promise<void> {
-  const { clock } = holder.deps;
+async function replaceInTurn(holder: LeaseHolder, call: CallOptions): Promise<void> {
   try {
-    const { handed } = await holder.replace();
+    const { handed } = await holder.replace(call);
     handed.catch((error: unknown) => holder.report(error));
-    const { expiresAt, role } = holder.current;
-    const left = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - clock.now();
-    if (left <= holder.settings.marginMs) {
-      // Replacing again at once would loop: the next try waits its backoff.
-      throw new PlanetScaleError(
-        `lease: create_role made ${holder.describe(role)} valid for only ${left} ms, under the lease's safety margin of ${holder.settings.marginMs} ms`,
-        { operation: "create_role" },
-      );
-    }
+    // A new role as short as its margin is renewed on the backoff, not replaced again (holder.ts).
     holder.replaceFailures = 0;
     holder.replaceRetryAt = 0;
   } catch (error) {
@@ -38,24 +28,26 @@ async function replaceInTurn(holder: LeaseHolder): Promise<void> {
   }
 }
 
-function perform(holder: LeaseHolder, work: Work): Promise<void> {
+function perform(holder: LeaseHolder, work: Work, call: CallOptions): Promise<void> {
   const { current, previous, settings } = holder;
-  if (work === "delete-previous") return holder.deletePrevious();
-  if (work === "replace") return replaceInTurn(holder);
-  if (work === "renew") return holder.renew(current, (current.expiresAt ?? 0) - settings.marginMs);
+  if (work === "delete-previous") return holder.deletePrevious(call);
+  if (work === "replace") return replaceInTurn(holder, call);
+  // A short role's retries keep to the backoff: its replace point is never.
+  const deadline = current.short ? Number.POSITIVE_INFINITY : (current.expiresAt ?? 0) - settings.marginMs;
+  if (work === "renew") return holder.renew(current, deadline, call);
   // renew-previous: only while it is in its grace.
-  return previous ? holder.renew(previous, previous.deleteAt) : Promise.resolve();
+  return previous ? holder.renew(previous, previous.deleteAt, call) : Promise.resolve();
 }
 
 /** Does what is due within `slackMs` of now, each kind of work at most once; failures go to onError. Says whether it did anything. */
-export async function runDue(holder: LeaseHolder, slackMs = 0): Promise<boolean> {
+export async function runDue(holder: LeaseHolder, slackMs = 0, call: CallOptions = {}): Promise<boolean> {
   const tried = new Set<Work>();
   for (;;) {
     const work = dueWork(holder.times(), holder.deps.clock.now() + slackMs).find((due) => !tried.has(due));
     if (work === undefined || holder.closed) return tried.size > 0;
     tried.add(work);
     try {
-      await perform(holder, work);
+      await perform(holder, work, call);
     } catch (error) {
       holder.report(error);
     }
@@ -87,6 +79,6 @@ export async function runLoop(holder: LeaseHolder): Promise<void> {
       ran = false;
       continue;
     }
-    ran = await holder.exclusive(() => runDue(holder, WAKE_SLACK_MS));
+    ran = await holder.exclusive(() => runDue(holder, WAKE_SLACK_MS, IN_BACKGROUND));
   }
 }

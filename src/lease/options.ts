@@ -2,7 +2,7 @@
 // it may be, as the client's own checks do.
 import { InvalidRequestError, type PlanetScaleError } from "../errors.ts";
 import type { CreateRoleParams, Role } from "../types.ts";
-import { checkDuration } from "../validate.ts";
+import { checkDuration, checkRequestOptions } from "../validate.ts";
 import { defaultRenewBeforeMs, safetyMarginMs } from "./timing.ts";
 
 export interface LeaseOptions {
@@ -41,8 +41,15 @@ export interface LeaseSettings {
   signal: AbortSignal | undefined;
 }
 
-function refuse(field: string, allowed: string): never {
-  throw new InvalidRequestError(`leaseRole: ${field} must be ${allowed}. Nothing was created.`, { field });
+/** `who` says whose option it is, and `after` what its refusal left as it was. */
+function refuse(field: string, allowed: string, who = "leaseRole", after = "Nothing was created."): never {
+  throw new InvalidRequestError(`${who}: ${field} must be ${allowed}. ${after}`, { field });
+}
+function refuseClose(field: string, allowed: string): never {
+  refuse(field, allowed, "lease.close", "Nothing was deleted: the lease is still open.");
+}
+function refuseFresh(field: string, allowed: string): never {
+  refuse(field, allowed, "lease.fresh", "Nothing was sent.");
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -67,6 +74,13 @@ function checkRenewBefore(value: unknown, ttlMs: number | undefined): number {
   if (ttlMs === undefined) refuse("renewBeforeMs", "left out without a ttl: a role without one never expires");
   checkDuration("leaseRole", "renewBeforeMs", value, 1);
   if ((value as number) >= ttlMs) refuse("renewBeforeMs", `less than the ttl (${ttlMs} ms)`);
+  if (safetyMarginMs(value as number) < 1) {
+    refuse(
+      "renewBeforeMs",
+      "at least 2 ms: a quarter of it (rounded) is the safety margin under which the lease replaces its role " +
+        "rather than renew it, and it must be more than 0 ms",
+    );
+  }
   return value as number;
 }
 
@@ -90,34 +104,47 @@ export function checkLeaseOptions(params: unknown, options: unknown): LeaseSetti
   }
   checkHook("onChange", given.onChange);
   checkHook("onError", given.onError);
-  if (given.signal !== undefined && !(given.signal instanceof AbortSignal)) refuse("signal", "an AbortSignal");
+  // The client's own check: a forged one (Object.create(AbortSignal.prototype)) passes instanceof.
+  if (given.signal !== undefined) checkRequestOptions("leaseRole", { signal: given.signal });
   const { rotateAfterMs, onChange, onError, signal } = given;
   const marginMs = safetyMarginMs(renewBeforeMs);
   return { name, ttlMs, renewBeforeMs, marginMs, rotateAfterMs, graceMs, onChange, onError, signal };
 }
 
+/**
+ * The key with which createPool's refused-login path asks fresh() to check the role now (renew
+ * it: a 404 replaces it), since a role deleted on the server is not due for anything. A symbol,
+ * so that it adds nothing to fresh()'s public options; Symbol.for, so that the pg entry's bundle
+ * names the same one.
+ */
+export const LOGIN_REFUSED = Symbol.for("planetscale-roles.loginRefused");
+
 /** fresh()'s options: minValidityMs must be something a new role can give. */
-export function checkFreshOptions(options: unknown, ttlMs: number | undefined): number {
-  if (options === undefined) return 0;
-  if (!isPlainObject(options)) refuse("fresh options", "an object of minValidityMs");
+export function checkFreshOptions(
+  options: unknown,
+  ttlMs: number | undefined,
+): { minValidityMs: number; check: boolean } {
+  if (options === undefined) return { minValidityMs: 0, check: false };
+  if (!isPlainObject(options)) refuseFresh("options", "an object of minValidityMs");
   const unknown = Object.keys(options).find((key) => key !== "minValidityMs");
-  if (unknown !== undefined) refuse(`fresh options.${unknown}`, "left out: fresh takes minValidityMs");
+  if (unknown !== undefined) refuseFresh(`options.${unknown}`, "left out: fresh takes minValidityMs");
   const { minValidityMs } = options as { minValidityMs?: unknown };
-  checkDuration("leaseRole", "minValidityMs", minValidityMs, 0);
+  checkDuration("lease.fresh", "minValidityMs", minValidityMs, 0);
   // A new role is valid for the ttl at best, counted from its create, and the clock has moved by
   // the time anyone asks: asking for the whole ttl would make a new role on every call in vain.
   if (ttlMs !== undefined && (minValidityMs as number) >= ttlMs) {
-    refuse("minValidityMs", `less than the ttl (${ttlMs} ms): no role stays valid for the whole ttl once made`);
+    refuseFresh("minValidityMs", `less than the ttl (${ttlMs} ms): no role stays valid for the whole ttl once made`);
   }
-  return (minValidityMs as number | undefined) ?? 0;
+  const check = (options as { [LOGIN_REFUSED]?: unknown })[LOGIN_REFUSED] === true;
+  return { minValidityMs: (minValidityMs as number | undefined) ?? 0, check };
 }
 
 export function checkCloseOptions(options: unknown): boolean {
   if (options === undefined) return false;
-  if (!isPlainObject(options)) refuse("close options", "an object of keepRoles");
+  if (!isPlainObject(options)) refuseClose("options", "an object of keepRoles");
   const unknown = Object.keys(options).find((key) => key !== "keepRoles");
-  if (unknown !== undefined) refuse(`close options.${unknown}`, "left out: close takes keepRoles");
+  if (unknown !== undefined) refuseClose(`options.${unknown}`, "left out: close takes keepRoles");
   const { keepRoles } = options as { keepRoles?: unknown };
-  if (keepRoles !== undefined && typeof keepRoles !== "boolean") refuse("keepRoles", "true or false");
+  if (keepRoles !== undefined && typeof keepRoles !== "boolean") refuseClose("keepRoles", "true or false");
   return keepRoles === true;
 }

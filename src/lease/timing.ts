@@ -86,6 +86,11 @@ export interface HeldTimes {
   expiresAt: number | undefined;
   /** When the next renewal (or retry of one) is due; undefined when it does not expire. */
   renewAt: number | undefined;
+  /**
+   * Answers in a row that left no more than the safety margin: such a role is renewed on the
+   * backoff, never replaced for its expiry (a new one would be as short).
+   */
+  short?: number;
 }
 
 export interface LeaseTimes {
@@ -108,7 +113,8 @@ export type Work = "delete-previous" | "replace" | "renew" | "renew-previous";
  */
 export function replaceAt(times: LeaseTimes): number {
   const { current, previous, marginMs } = times;
-  const expiring = current.expiresAt === undefined ? Number.POSITIVE_INFINITY : current.expiresAt - marginMs;
+  const expiring =
+    current.expiresAt === undefined || current.short ? Number.POSITIVE_INFINITY : current.expiresAt - marginMs;
   const rotation =
     current.rotateAt === undefined ? Number.POSITIVE_INFINITY : Math.max(current.rotateAt, previous?.deleteAt ?? 0);
   return Math.max(Math.min(expiring, rotation), times.replaceRetryAt);
@@ -120,8 +126,9 @@ export function replaceAt(times: LeaseTimes): number {
  * waits out its backoff).
  */
 function currentRenewAt(times: LeaseTimes, now: number): number {
-  const { renewAt, expiresAt } = times.current;
+  const { renewAt, expiresAt, short } = times.current;
   if (renewAt === undefined || expiresAt === undefined) return Number.POSITIVE_INFINITY;
+  if (short) return renewAt;
   const expiring = expiresAt - times.marginMs;
   return now < expiring && renewAt < expiring ? renewAt : Number.POSITIVE_INFINITY;
 }

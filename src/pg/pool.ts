@@ -107,8 +107,10 @@ class LeasePool extends pg.Pool {
   ): void {
     if (!client) {
       if (retried || !isBadCredentials(error)) done(error);
+      // Asks the lease to check its role now (src/lease/options.ts' LOGIN_REFUSED): one deleted on
+      // the server is not due for anything.
       else
-        this.#lease.fresh().then(
+        this.#lease.fresh({ [Symbol.for("planetscale-roles.loginRefused")]: true } as { minValidityMs?: number }).then(
           () => this.#checkout(done, true),
           (failure: Error) => done(failure),
         );

@@ -281,12 +281,35 @@ describe("callbacks pg calls", () => {
 });
 
 describe("createPool's arguments and secrets", () => {
-  it("refuses something that is not a lease, and a config that brings its own login", () => {
-    expect(() => createPool({} as Lease)).toThrow("createPool: lease must be a lease from ps.leaseRole");
-    const lease = { current: () => ({}) as Role, fresh: async () => ({}) as Role };
-    expect(() => createPool(lease, { connectionString: "postgresql://x" } as object)).toThrow(
-      "createPool: config.connectionString must be left out",
-    );
+  /** What createPool threw, as the fields a caller reads. */
+  function refusal(lease: unknown, config?: unknown) {
+    try {
+      createPool(lease as Lease, config as object);
+    } catch (error) {
+      const { field, message } = error as InvalidRequestError;
+      return { invalidRequest: error instanceof InvalidRequestError, field, message };
+    }
+    throw new Error("createPool took it");
+  }
+  const someLease = { current: () => ({}) as Role, fresh: async () => ({}) as Role };
+
+  it.each([
+    [{}, undefined, "lease", "createPool: lease must be a lease from ps.leaseRole (with current() and fresh())"],
+    [someLease, null, "config", "createPool: config must be an object (a pg.PoolConfig)"],
+    [
+      someLease,
+      { connectionString: "postgresql://x" },
+      "config.connectionString",
+      "createPool: config.connectionString must be left out: the lease gives each connection its login",
+    ],
+    [
+      someLease,
+      { Client: class {} },
+      "config.Client",
+      "createPool: config.Client must be left out: the lease gives each connection its login",
+    ],
+  ])("refuses a bad argument with an InvalidRequestError naming it (%#)", (lease, config, field, message) => {
+    expect(refusal(lease, config)).toEqual({ invalidRequest: true, field, message });
   });
 
   it("shows no password when the pool or one of its clients is inspected", async () => {

@@ -4,8 +4,9 @@
 // connection of a role the lease has since replaced is closed when it is released (or found
 // idle at checkout) instead of being handed out again; queries on it finish first.
 import pg from "pg";
-import type { Lease, Role } from "planetscale-roles";
-import { connectionString } from "../connection-string.ts";
+// From the main entry, not ../*.ts: the errors this entry throws are then the classes a caller
+// imports from "planetscale-roles", not copies that instanceof does not know.
+import { connectionString, InvalidRequestError, type Lease, type Role } from "planetscale-roles";
 
 /** What the pool needs of a lease (ps.leaseRole's answer). */
 export type PoolLease = Pick<Lease, "current" | "fresh">;
@@ -41,15 +42,19 @@ function forgetPassword(client: pg.Client): void {
   held.connectionParameters.password = null;
 }
 
+function refuse(field: string, allowed: string): never {
+  throw new InvalidRequestError(`createPool: ${field} must be ${allowed}`, { field });
+}
+
 function checkArguments(lease: unknown, config: unknown): void {
   const candidate = lease as Partial<PoolLease> | null;
   if (typeof candidate?.current !== "function" || typeof candidate.fresh !== "function") {
-    throw new TypeError("createPool: lease must be a lease from ps.leaseRole (with current() and fresh())");
+    refuse("lease", "a lease from ps.leaseRole (with current() and fresh())");
   }
-  if (typeof config !== "object" || config === null) throw new TypeError("createPool: config must be an object");
+  if (typeof config !== "object" || config === null) refuse("config", "an object (a pg.PoolConfig)");
   for (const field of ["connectionString", "Client"]) {
     if ((config as Record<string, unknown>)[field] !== undefined) {
-      throw new TypeError(`createPool: config.${field} must be left out: the lease gives each connection its login`);
+      refuse(`config.${field}`, "left out: the lease gives each connection its login");
     }
   }
 }

@@ -1,9 +1,10 @@
 // The Roles subcommands, run in this process against Prism (stateless) and against a stateful
 // local server that each test starts for itself.
 import { describe, expect, inject, it } from "vitest";
-import { runCli } from "./support/cli.ts";
-import { BRANCH } from "./support/fixtures.ts";
+import { runCli, withServer } from "./support/cli.ts";
+import { BRANCH, pageFixture, roleFixture } from "./support/fixtures.ts";
 import { type RolesServer, startRolesServer } from "./support/roles-server.ts";
+import { json } from "./support/servers.ts";
 
 const prismUrl = inject("prismUrl");
 const cli = (args: string[], input?: string) =>
@@ -137,6 +138,33 @@ describe.concurrent("subcommands against a stateful server", () => {
       const run = await cli(["get", "app-db", "main", "nope", ...at]);
       expect(run.code).toBe(1);
       expect(run.stderr).toContain("role nope not found");
+    });
+  });
+});
+
+describe.concurrent("a password the server sends where the command hands out none", () => {
+  const leaked = roleFixture({ password: "pscale_pw_sent-by-a-faulty-proxy" });
+  it.each([
+    [["get", "app-db", "main", "role-1"], leaked],
+    [["update", "app-db", "main", "role-1", "--name", "renamed"], leaked],
+    [["renew", "app-db", "main", "role-1"], leaked],
+    [["list", "app-db", "main"], pageFixture({ data: [leaked], total_count: 1 })],
+  ])("%j prints none of it, in json as in human", async (args, answer) => {
+    await withServer(json(200, answer), async (server) => {
+      for (const format of ["json", "human"]) {
+        const run = await cli([...args, "--format", format, "--base-url", server.url]);
+        expect(run.code, run.stderr).toBe(0);
+        expect(`${run.stdout}${run.stderr}`).not.toContain(leaked.password);
+        expect(run.stdout).not.toMatch(/password/);
+        expect(run.stdout).toContain(leaked.username);
+      }
+    });
+  });
+
+  it("reset --format json still prints the password it hands out", async () => {
+    await withServer(json(200, leaked), async (server) => {
+      const run = await cli(["reset", "app-db", "main", "role-1", "--format", "json", "--base-url", server.url]);
+      expect(JSON.parse(run.stdout)).toMatchObject({ password: leaked.password });
     });
   });
 });

@@ -78,4 +78,41 @@ describe("the pg entry with pg installed", () => {
     expect(run.stderr).toBe("");
     expect(run.stdout.trim()).toBe("true function");
   });
+
+  it.each([
+    [
+      "ESM",
+      [
+        "--input-type=module",
+        "-e",
+        'const m = await import("planetscale-roles/pg"); const main = await import("planetscale-roles"); REPORT',
+      ],
+    ],
+    [
+      "CommonJS",
+      ["-e", 'const m = require("planetscale-roles/pg"); const main = require("planetscale-roles"); REPORT'],
+    ],
+  ])(
+    "refuses from %s with the main entry's InvalidRequestError: a bad argument, and a role connectionString refuses",
+    async (_format, args) => {
+      const report = `
+      const refused = (error) => [error instanceof main.InvalidRequestError, error.field];
+      let bad;
+      try { m.createPool({}); } catch (error) { bad = refused(error); }
+      const role = { id: "r", username: "u.x", password: "p", access_host_url: "127.0.0.1:0", database_name: "d" };
+      const pool = m.createPool({ current: () => role, fresh: async () => role }, { ssl: false });
+      const query = await pool.query("select 1").then(() => ["took it"], refused);
+      console.log(JSON.stringify([bad, query]));
+      await pool.end();`;
+      const run = await node(
+        args.map((arg) => arg.replace("REPORT", `(async () => { ${report} })()`)),
+        ROOT,
+      );
+      expect(run.stderr).toBe("");
+      expect(JSON.parse(run.stdout)).toEqual([
+        [true, "lease"],
+        [true, "access_host_url"],
+      ]);
+    },
+  );
 });

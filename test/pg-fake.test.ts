@@ -178,12 +178,53 @@ describe("the postgres option", () => {
   });
 
   it("names the server's host:port and database in the roles, from the URL", async () => {
+    const url = server.url.replace(/^postgresql:/, "postgres:").replace(/\/postgres$/, "/template1");
+    const other = createFakePlanetScale({ postgres: url });
+    const client = createClient({ fetch: other.fetch, baseUrl: other.baseUrl, serviceToken: other.serviceToken });
+    const role = await client.createRole({ ...BRANCH, name: "elsewhere", ttl: 600 });
+    expect(role).toMatchObject({ access_host_url: `127.0.0.1:${server.port}`, database_name: "template1" });
+    expect(await login(role)).toEqual({ user: role.username });
+    await client.deleteRole({ ...BRANCH, id: role.id });
+    await other.close();
+  });
+});
+
+describe("SQL the server refuses", () => {
+  it("a create whose SQL fails answers 500 and keeps nothing in memory; so does the default role", async () => {
+    // Nothing listens on port 1.
     const other = createFakePlanetScale({ postgres: "postgres://a:b@127.0.0.1:1/app" });
     const client = createClient({ fetch: other.fetch, baseUrl: other.baseUrl, serviceToken: other.serviceToken });
-    // Nothing listens on port 1: the create answers 500, and the role is still in the fake's memory.
     await expect(client.createRole({ ...BRANCH, name: "x" })).rejects.toMatchObject({ status: 500 });
-    expect(other.roles()[0]).toMatchObject({ access_host_url: "127.0.0.1:1", database_name: "app" });
+    expect(other.roles()).toEqual([]);
+    // Made by the first ask and refused: the second ask makes it again, and is refused again.
+    await expect(client.getDefaultRole(BRANCH)).rejects.toMatchObject({ status: 500 });
+    await expect(client.getDefaultRole(BRANCH)).rejects.toMatchObject({ status: 500 });
     await other.close();
+  });
+
+  it("a delete whose SQL fails answers 500 and keeps the role whole, in memory and in Postgres; a later delete drops it", async () => {
+    const role = await ps.createRole({ ...BRANCH, name: "stuck", ttl: 600 });
+    const quoted = admin.escapeIdentifier(role.username);
+    await admin.query("create table stuck_table (id int)");
+    await admin.query(`alter table stuck_table owner to ${quoted}`);
+    // DROP OWNED drops its tables but not a database it owns, over which DROP ROLE then fails.
+    await admin.query("create database stuck_db");
+    await admin.query(`alter database stuck_db owner to ${quoted}`);
+    const client = createClient({
+      fetch: fake.fetch,
+      baseUrl: fake.baseUrl,
+      serviceToken: fake.serviceToken,
+      maxRetries: 0,
+    });
+    await expect(client.deleteRole({ ...BRANCH, id: role.id })).rejects.toMatchObject({ status: 500 });
+    expect(fake.roles().map((kept) => kept.id)).toContain(role.id);
+    const owner = await admin.query("select tableowner from pg_tables where tablename = 'stuck_table'");
+    expect(owner.rows).toEqual([{ tableowner: role.username }]);
+    expect(await login(role)).toEqual({ user: role.username });
+    await admin.query("drop database stuck_db");
+    await ps.deleteRole({ ...BRANCH, id: role.id });
+    expect(fake.roles().map((kept) => kept.id)).not.toContain(role.id);
+    expect(await rolesNamed(role.username)).toEqual([]);
   });
 });
 

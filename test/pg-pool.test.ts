@@ -5,7 +5,7 @@
 import { inspect } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectionString, createClient, type Role } from "../src/index.ts";
+import { connectionString, createClient, InvalidRequestError, type Role } from "../src/index.ts";
 import { type Lease, type LeaseOptions, leaseRole } from "../src/lease.ts";
 import { createPool } from "../src/pg/index.ts";
 import { createFakePlanetScale, type FakePlanetScale } from "../src/testing/index.ts";
@@ -182,6 +182,39 @@ describe("createPool on a lease", () => {
     await pool.end();
   });
 
+  it("a query waiting for a connection when the lease closes rejects with the lease's error (pg-pool makes its client while releasing another), and the process lives", async () => {
+    const { lease } = await openLease("waiting");
+    const pool = createPool(lease, { ssl: false, max: 1 });
+    const client = await pool.connect();
+    const waiting = ["select 1", "select 2"].map((sql) => pool.query(sql).then(String, (error: Error) => error));
+    await lease.close();
+    client.release();
+    const outcomes = await Promise.all(waiting);
+    expect(outcomes.map((outcome) => `${outcome}`)).toEqual([
+      expect.stringMatching(/lease of "?waiting"? is closed/),
+      expect.stringMatching(/lease of "?waiting"? is closed/),
+    ]);
+    expect([pool.totalCount, pool.waitingCount]).toEqual([0, 0]);
+    await pool.end();
+  });
+
+  it("a query waiting when the lease's new role has a host connectionString refuses rejects with that InvalidRequestError", async () => {
+    const { lease } = await openLease("oddhost");
+    const first = lease.current();
+    let current = first;
+    const stub = { current: () => current, fresh: async () => current };
+    const pool = createPool(stub, { ssl: false, max: 1 });
+    const client = await pool.connect();
+    const waiting = pool.query("select 1").then(String, (error: Error) => error);
+    current = { ...first, id: "rotated", access_host_url: "127.0.0.1:0" };
+    client.release();
+    const outcome = await waiting;
+    expect(outcome).toBeInstanceOf(InvalidRequestError);
+    expect(outcome).toMatchObject({ field: "access_host_url" });
+    await pool.end();
+    await lease.close();
+  });
+
   it("a leaked password is useless once lease.rotate() and its grace have passed", async () => {
     const { lease } = await openLease("leaked", { graceMs: 2_000 });
     const leaked = lease.current();
@@ -230,13 +263,53 @@ describe("a login refused for its credentials", () => {
   });
 });
 
+describe("callbacks pg calls", () => {
+  it("a connect callback that throws is called once, and its throw is the caller's, as on a plain pg.Pool", async () => {
+    const { lease } = await openLease("callback");
+    const pool = createPool(lease, { ssl: false });
+    await pool.end(); // a checkout of an ended pool calls back at once
+    const told: unknown[] = [];
+    const connect = () =>
+      pool.connect((error) => {
+        told.push(error);
+        throw new Error("the callback's own failure");
+      });
+    expect(connect).toThrow("the callback's own failure");
+    expect(told).toEqual([expect.objectContaining({ message: "Cannot use a pool after calling end on the pool" })]);
+    await lease.close();
+  });
+});
+
 describe("createPool's arguments and secrets", () => {
-  it("refuses something that is not a lease, and a config that brings its own login", () => {
-    expect(() => createPool({} as Lease)).toThrow("createPool: lease must be a lease from ps.leaseRole");
-    const lease = { current: () => ({}) as Role, fresh: async () => ({}) as Role };
-    expect(() => createPool(lease, { connectionString: "postgresql://x" } as object)).toThrow(
-      "createPool: config.connectionString must be left out",
-    );
+  /** What createPool threw, as the fields a caller reads. */
+  function refusal(lease: unknown, config?: unknown) {
+    try {
+      createPool(lease as Lease, config as object);
+    } catch (error) {
+      const { field, message } = error as InvalidRequestError;
+      return { invalidRequest: error instanceof InvalidRequestError, field, message };
+    }
+    throw new Error("createPool took it");
+  }
+  const someLease = { current: () => ({}) as Role, fresh: async () => ({}) as Role };
+
+  it.each([
+    [{}, undefined, "lease", "createPool: lease must be a lease from ps.leaseRole (with current() and fresh())"],
+    [someLease, null, "config", "createPool: config must be an object (a pg.PoolConfig)"],
+    [
+      someLease,
+      { connectionString: "postgresql://x" },
+      "config.connectionString",
+      "createPool: config.connectionString must be left out: the lease gives each connection its login",
+    ],
+    [
+      someLease,
+      { Client: class {} },
+      "config.Client",
+      "createPool: config.Client must be left out: the lease gives each connection its login",
+    ],
+  ])("refuses a bad argument with an InvalidRequestError naming it (%#)", (lease, config, field, message) => {
+    expect(refusal(lease, config)).toEqual({ invalidRequest: true, field, message });
   });
 
   it("shows no password when the pool or one of its clients is inspected", async () => {

@@ -4,6 +4,7 @@
 // as separate processes would (bench/fleet.ts runs real processes).
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
+import { createServer, type Socket } from "node:net";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Clock, systemClock } from "../src/clock.ts";
@@ -312,6 +313,43 @@ describe("when Redis is not there", () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(`127.0.0.1:${port}`);
     expect(warnings[0]).not.toContain("hunter2");
+  });
+});
+
+/** A server that takes connections and never answers (a hung Redis, a proxy that black-holes). */
+async function startSilentServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  const close = () => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { url: `redis://127.0.0.1:${port}`, close };
+}
+
+describe("a Redis that takes connections and never answers", () => {
+  it("sends the calls queued behind the command it failed to the local pace with it, not each after a command of its own", async () => {
+    const silent = await startSilentServer();
+    servers.push(silent);
+    let settled = 0;
+    let settledAtWarning: number | undefined;
+    const warned = new Promise<void>((resolve) => {
+      // Read once what the failure itself set off (promise callbacks) has run: no timer, no window.
+      const onWarning = () =>
+        setImmediate(() => {
+          settledAtWarning = settled;
+          resolve();
+        });
+      const limiter = sharedLimiter({ url: silent.url, commandTimeoutMs: 20, onWarning });
+      for (let call = 0; call < 12; call++) void Promise.resolve(limiter.acquire()).then(() => settled++);
+    });
+    await warned;
+    expect(settledAtWarning).toBe(12);
   });
 });
 

@@ -365,10 +365,30 @@ describe("failNext", () => {
     ["create_role", { status: 200 }, /status must be an integer from 400 to 599/],
     ["create_role", { delayMs: -1 }, /delayMs must be a number of 0 or more/],
     ["create_role", { retryAfter: 1.5 }, /retryAfter must be a whole number/],
+    [
+      "create_role",
+      { retryAfter: "5\r\nSet-Cookie: session=forged" },
+      "failNext: fault retryAfter must be a whole number of seconds of 0 or more, or a header value of printable ASCII (an HTTP date, say); got ",
+    ],
+    ["create_role", { retryAfter: "5\u0000" }, /retryAfter must be .* printable ASCII/],
+    ["create_role", { retryAfter: "in 5 s\u2028" }, /retryAfter must be .* printable ASCII/],
     ["create_role", { explode: true }, /must be one of \{ status \}/],
   ])("refuses %s %j with a message naming what is wrong", (operation, fault, message) => {
     const { fake } = setup();
     expect(() => (fake as FakePlanetScale).failNext(operation as never, fault as never)).toThrow(message);
+  });
+
+  it("a Retry-After that is no date or number (a server's oddity) is answered as given", async () => {
+    const { fake } = setup();
+    fake.failNext("list_roles", { retryAfter: "Sun, 29 Nov 2026 10:00:00 GMT" });
+    fake.failNext("list_roles", { retryAfter: "soon, maybe" });
+    const url = `${fake.baseUrl}/organizations/acme/databases/app-db/branches/main/roles`;
+    const headers = { authorization: `${fake.serviceToken.id}:${fake.serviceToken.token}` };
+    const answers = [await fake.fetch(url, { headers }), await fake.fetch(url, { headers })];
+    expect(answers.map((answer) => [answer.status, answer.headers.get("retry-after")])).toEqual([
+      [429, "Sun, 29 Nov 2026 10:00:00 GMT"],
+      [429, "soon, maybe"],
+    ]);
   });
 
   it("an error the fake answers is a PlanetScaleError with the request id the API would give", async () => {

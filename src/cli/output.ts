@@ -35,6 +35,19 @@ export function rawText(body: string): string {
   }
 }
 
+// A role's only secret field in the spec ("the plaintext password, available only after create").
+const SECRET_FIELDS = new Set(["password"]);
+
+/**
+ * The answer as the command prints it: the secret fields taken out, at any depth (a page's roles
+ * too), unless the command hands out credentials and the answer has them. PlanetScale sends ""
+ * where it shows no password, but a proxy or an API fault could send one: get says "never its password".
+ */
+function shownPart(result: unknown, credentials: boolean): unknown {
+  if (result === undefined || (credentials && hasCredentials(result))) return result;
+  return JSON.parse(JSON.stringify(result, (key, value) => (SECRET_FIELDS.has(key) ? undefined : value)));
+}
+
 function cell(value: unknown): string {
   if (Array.isArray(value)) return visible(value.map(String).join(", ")) || "(none)";
   if (value === null) return "(none)";
@@ -108,21 +121,16 @@ function human(result: unknown, where: string, context: ResultContext): Output {
   const row = (Array.isArray(result) ? { data: result } : result) as Row;
   if (Array.isArray(row.data)) return { text: table(row, where), notes: [] };
   if (credentials && hasCredentials(result)) return credentialsText(result, where);
-  return {
-    text: fieldLines(
-      row,
-      ROLE_FIELDS.filter((key) => key !== "password"),
-    ).join("\n"),
-    notes: [],
-  };
+  return { text: fieldLines(row, ROLE_FIELDS).join("\n"), notes: [] };
 }
 
 /** The result in the chosen format; throws when it cannot be written so (the caller falls back to JSON). */
 export function formatResult(result: unknown, format: OutputFormat, context: ResultContext): Output {
   const { command, args, credentials } = context;
-  if (format === "json") return { text: jsonText(result), notes: [] };
+  const shown = shownPart(result, credentials);
+  if (format === "json") return { text: jsonText(shown), notes: [] };
   const where = visible([args.organization, args.database, args.branch].join("/"));
-  if (format === "human") return human(result, where, context);
+  if (format === "human") return human(shown, where, context);
   if (!credentials || !hasCredentials(result)) {
     // The command ran; there is just nothing to write as env lines.
     return { notes: [`${command} returns no credentials; --format ${format} printed nothing.`] };

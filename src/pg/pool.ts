@@ -4,8 +4,9 @@
 // connection of a role the lease has since replaced is closed when it is released (or found
 // idle at checkout) instead of being handed out again; queries on it finish first.
 import pg from "pg";
-import type { Lease, Role } from "planetscale-roles";
-import { connectionString } from "../connection-string.ts";
+// From the main entry, not ../*.ts: the errors this entry throws are then the classes a caller
+// imports from "planetscale-roles", not copies that instanceof does not know.
+import { connectionString, InvalidRequestError, type Lease, type Role } from "planetscale-roles";
 
 /** What the pool needs of a lease (ps.leaseRole's answer). */
 export type PoolLease = Pick<Lease, "current" | "fresh">;
@@ -41,15 +42,19 @@ function forgetPassword(client: pg.Client): void {
   held.connectionParameters.password = null;
 }
 
+function refuse(field: string, allowed: string): never {
+  throw new InvalidRequestError(`createPool: ${field} must be ${allowed}`, { field });
+}
+
 function checkArguments(lease: unknown, config: unknown): void {
   const candidate = lease as Partial<PoolLease> | null;
   if (typeof candidate?.current !== "function" || typeof candidate.fresh !== "function") {
-    throw new TypeError("createPool: lease must be a lease from ps.leaseRole (with current() and fresh())");
+    refuse("lease", "a lease from ps.leaseRole (with current() and fresh())");
   }
-  if (typeof config !== "object" || config === null) throw new TypeError("createPool: config must be an object");
+  if (typeof config !== "object" || config === null) refuse("config", "an object (a pg.PoolConfig)");
   for (const field of ["connectionString", "Client"]) {
     if ((config as Record<string, unknown>)[field] !== undefined) {
-      throw new TypeError(`createPool: config.${field} must be left out: the lease gives each connection its login`);
+      refuse(`config.${field}`, "left out: the lease gives each connection its login");
     }
   }
 }
@@ -86,13 +91,13 @@ class LeasePool extends pg.Pool {
     return undefined;
   }
 
-  /** A connection of the lease's current role. */
+  /**
+   * A connection of the lease's current role. Nothing here throws (a lease with no login makes a
+   * client that fails to connect), so no catch: pg-pool may call back at once, and a catch would
+   * call `done` again with whatever the caller's callback threw.
+   */
   #checkout(done: (error: Error | undefined, client?: pg.PoolClient) => void, retried = false): void {
-    try {
-      super.connect((error, client) => this.#checkedOut(done, retried, error, client));
-    } catch (error) {
-      done(error as Error); // a new client reads lease.current(), which throws once the lease is closed
-    }
+    super.connect((error, client) => this.#checkedOut(done, retried, error, client));
   }
 
   /**
@@ -135,6 +140,52 @@ class LeasePool extends pg.Pool {
   }
 }
 
+type Login = { role: Role; login: pg.ClientConfig } | { refused: Error };
+
+/** The login for a new connection, or why the lease has none: it is closed, or its role is one connectionString refuses. */
+function loginOf(lease: PoolLease, config: LeasePoolConfig): Login {
+  try {
+    const role = lease.current();
+    return { role, login: loginFor(role, config) };
+  } catch (error) {
+    return { refused: error instanceof Error ? error : new Error(String(error)) };
+  }
+}
+
+/**
+ * The pool's Client: it logs in with the lease's current role. pg-pool makes one where nothing
+ * catches a throw (while it releases another connection, for the query waiting next), so a lease
+ * that has no login gives a client whose connect fails with the lease's error, as a refused login
+ * would: the waiting query rejects with it, and pg-pool moves on to the next.
+ */
+function leaseClient(lease: PoolLease, config: LeasePoolConfig, madeWith: WeakMap<object, string>) {
+  return class LeaseClient extends pg.Client {
+    readonly #refused: Error | undefined;
+
+    constructor(options: pg.ClientConfig) {
+      const made = loginOf(lease, config);
+      super("refused" in made ? options : { ...options, ...made.login });
+      this.#refused = "refused" in made ? made.refused : undefined;
+      if ("refused" in made) return;
+      madeWith.set(this, made.role.id);
+      // pg keeps the password on the client (hidden only from enumeration); once logged in it is
+      // never used again, as a pg client never reconnects, so no inspect of the pool can show it.
+      this.once("connect", () => forgetPassword(this));
+    }
+
+    override connect(): Promise<pg.Client>;
+    override connect(callback: (error: Error) => void): void;
+    override connect(callback?: (error: Error) => void): Promise<pg.Client> | undefined {
+      const refused = this.#refused;
+      if (!callback) return refused ? Promise.reject(refused) : super.connect();
+      // Later, as pg calls back: pg-pool reads nothing of the client after asking it to connect.
+      if (refused) queueMicrotask(() => callback(refused));
+      else super.connect(callback);
+      return undefined;
+    }
+  };
+}
+
 /**
  * A pg.Pool whose every new connection logs in with `lease.current()`'s credentials. Connections of
  * a replaced role are retired as they are released; the lease deletes that role when its grace ends.
@@ -142,18 +193,8 @@ class LeasePool extends pg.Pool {
 export function createPool(lease: PoolLease, config: LeasePoolConfig = {}): pg.Pool {
   checkArguments(lease, config);
   const madeWith = new WeakMap<object, string>();
-  class LeaseClient extends pg.Client {
-    constructor(options: pg.ClientConfig) {
-      const role = lease.current();
-      super({ ...options, ...loginFor(role, config) });
-      madeWith.set(this, role.id);
-      // pg keeps the password on the client (hidden only from enumeration); once logged in it is
-      // never used again, as a pg client never reconnects, so no inspect of the pool can show it.
-      this.once("connect", () => forgetPassword(this));
-    }
-  }
-  // TLS verified against the host's name by default, as connectionString's sslmode=verify-full.
   // @types/pg types Client as taking no options; pg-pool hands it the pool's.
-  const Client = LeaseClient as unknown as new () => pg.ClientBase;
+  const Client = leaseClient(lease, config, madeWith) as unknown as new () => pg.ClientBase;
+  // TLS verified against the host's name by default, as connectionString's sslmode=verify-full.
   return new LeasePool(lease, madeWith, { ...config, ssl: config.ssl ?? true, Client });
 }

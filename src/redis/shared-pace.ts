@@ -174,7 +174,10 @@ export class SharedPace {
         const results = await this.#commit(batch.map(({ step }) => step));
         for (const [i, queued] of batch.entries()) queued.resolve(results[i]);
       } catch (error) {
-        for (const queued of batch) queued.reject(error);
+        // The calls queued behind a batch Redis failed would each wait for a command of their own
+        // to the same Redis (another window, or five while it connects): they fail with it, and
+        // go to the local pace at once, as the calls that come after the failure do.
+        for (const queued of [...batch, ...this.#queue.splice(0)]) queued.reject(error);
       }
     }
     this.#sending = false;

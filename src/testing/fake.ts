@@ -171,9 +171,13 @@ export function createFakePlanetScale(options: FakePlanetScaleOptions = {}): Fak
     const problem = invalidInput(route.operation, url.searchParams, body ?? {});
     const call = { params: route.params, query: url.searchParams, body: body ?? {}, url, actor, store };
     const answer = problem ? errorAnswer(422, problem, "invalid_params") : handle(call);
-    // The handler ran synchronously: what it queued for the server is this request's alone.
+    // The handler ran synchronously: what it changed and queued for the server is this request's alone.
+    const undo = store.takeUndo();
     const unsynced = await postgres?.flush();
-    if (unsynced) return errorAnswer(500, `The fake's PostgreSQL refused: ${unsynced.message}`);
+    if (unsynced) {
+      undo();
+      return errorAnswer(500, `The fake's PostgreSQL refused: ${unsynced.message}`);
+    }
     return fault && "connectionReset" in fault ? "connection-reset" : answer;
   };
 

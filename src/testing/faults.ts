@@ -6,7 +6,7 @@ import { errorAnswer } from "./answers.ts";
 export type FakeFault =
   /** Answer this status with the API's `{ code, message }` body; the server does nothing. */
   | { status: number; code?: string; message?: string }
-  /** Answer 429 `too_many_requests` with this `Retry-After` (seconds, or an HTTP date); the server does nothing. */
+  /** Answer 429 `too_many_requests` with this `Retry-After` (seconds, or any printable ASCII: an HTTP date, say); the server does nothing. */
   | { retryAfter: number | string }
   /** Wait this long before acting and answering; the request's AbortSignal ends the wait, and then nothing is done. */
   | { delayMs: number }
@@ -22,8 +22,14 @@ function describeFault(fault: unknown): string | undefined {
   }
   if ("retryAfter" in given) {
     const value = given.retryAfter;
-    const ok = (typeof value === "number" && Number.isInteger(value) && value >= 0) || typeof value === "string";
-    return ok ? undefined : "retryAfter must be a whole number of seconds of 0 or more, or an HTTP date";
+    // Any text a header can carry, so that a test can send a server's odd Retry-After; a line break
+    // would make the answer's Headers throw, which the client would read as a lost connection.
+    const ok =
+      (typeof value === "number" && Number.isInteger(value) && value >= 0) ||
+      (typeof value === "string" && /^[\x20-\x7e]*$/.test(value));
+    return ok
+      ? undefined
+      : "retryAfter must be a whole number of seconds of 0 or more, or a header value of printable ASCII (an HTTP date, say)";
   }
   if ("delayMs" in given) {
     const ok = typeof given.delayMs === "number" && Number.isFinite(given.delayMs) && given.delayMs >= 0;

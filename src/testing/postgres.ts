@@ -61,6 +61,22 @@ async function connectAdmin(url: string, failures: Error[]): Promise<Client> {
   return client;
 }
 
+/**
+ * A step's statements in one transaction (role DDL is transactional): a delete refused at DROP ROLE
+ * keeps what DROP OWNED took, as the fake then keeps the role in memory.
+ */
+async function allOrNothing(client: Client, step: (client: Client) => Promise<unknown>): Promise<unknown> {
+  await client.query("BEGIN");
+  try {
+    const done = await step(client);
+    await client.query("COMMIT");
+    return done;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {}); // a connection that broke has no transaction left
+    throw error;
+  }
+}
+
 export function createPostgresBacking(url: string): PostgresBacking {
   const { host, database } = parsePostgresUrl(url);
   let admin: Promise<Client> | undefined;
@@ -71,7 +87,7 @@ export function createPostgresBacking(url: string): PostgresBacking {
   /** Queues a step that writes its SQL with the connection's own quoting. */
   function queue(step: (client: Client) => Promise<unknown>): void {
     admin ??= connectAdmin(url, failures);
-    const task = chain.then(async () => step(await (admin as Promise<Client>)));
+    const task = chain.then(async () => allOrNothing(await (admin as Promise<Client>), step));
     chain = task.catch(() => {});
     queued.push(task);
   }

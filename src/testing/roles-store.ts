@@ -55,6 +55,11 @@ export function createRolesStore(now: () => Date, backing?: StoreBacking) {
   const hosts = backing ? { ...HOSTS, access_host_url: backing.host } : HOSTS;
   const events = backing?.events;
   const stamp = () => now().toISOString();
+  // Only a backing can refuse what the store did: what the request at hand would have to put back.
+  let undos: (() => void)[] = [];
+  const ifRefused = (undo: () => void) => {
+    if (backing) undos.push(undo);
+  };
 
   function branchOf(scope: BranchScope): Branch {
     const key = JSON.stringify([scope.organization, scope.database, scope.branch]);
@@ -121,7 +126,9 @@ export function createRolesStore(now: () => Date, backing?: StoreBacking) {
     current,
     create(scope: BranchScope, body: CreateRoleBody, actor: Actor): Role {
       const role = newRole(scope, body.name ?? `role-${randomId(6)}`, actor, body);
-      branchOf(scope).roles.push(role);
+      const roles = branchOf(scope).roles;
+      roles.push(role);
+      ifRefused(() => roles.includes(role) && roles.splice(roles.indexOf(role), 1));
       events?.created(role);
       return role;
     },
@@ -142,7 +149,9 @@ export function createRolesStore(now: () => Date, backing?: StoreBacking) {
     backed: backing !== undefined,
     remove(scope: BranchScope, role: Role, successor?: Role): void {
       const roles = branchOf(scope).roles;
-      roles.splice(roles.indexOf(role), 1);
+      const at = roles.indexOf(role);
+      roles.splice(at, 1);
+      ifRefused(() => roles.splice(Math.min(at, roles.length), 0, role));
       events?.removed(role, successor);
     },
     reassign(role: Role, successor: Role): void {
@@ -177,10 +186,25 @@ export function createRolesStore(now: () => Date, backing?: StoreBacking) {
     defaultRole(scope: BranchScope, actor: Actor): Role {
       const branch = branchOf(scope);
       if (!branch.defaultRole) {
-        branch.defaultRole = { ...newRole(scope, "postgres", actor, {}), default: true };
-        events?.created(branch.defaultRole);
+        const made: Role = { ...newRole(scope, "postgres", actor, {}), default: true };
+        branch.defaultRole = made;
+        ifRefused(() => {
+          if (branch.defaultRole === made) delete branch.defaultRole;
+        });
+        events?.created(made);
       }
       return branch.defaultRole;
+    },
+    /**
+     * What the request just handled changed, as one undo for when its SQL is refused: a created
+     * role is forgotten and a removed one put back, so memory keeps what Postgres has.
+     */
+    takeUndo(): () => void {
+      const taken = undos.reverse();
+      undos = [];
+      return () => {
+        for (const undo of taken) undo();
+      };
     },
     /** Every role of every branch that matches `where`, as of now. */
     all(where: Partial<BranchScope> = {}): Role[] {

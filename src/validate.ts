@@ -61,9 +61,8 @@ function refuseUnknown(operation: string, field: string, what: string, key: stri
 /** Checks one value the caller gives against its generated schema, and the API's unwritten rules. */
 export function checkValue(operation: string, field: string, schema: FieldSchema, value: unknown): void {
   const problem = schemaProblem(schema, value, field, true);
-  if (problem?.kind === "enum") fail(operation, problem.at, `one of ${problem.allowed.join(", ")}`, problem.value);
-  if (problem?.kind === "type") fail(operation, problem.at, problem.expected, problem.value);
   if (problem?.kind === "missing") fail(operation, problem.names[0] as string, "given", undefined);
+  if (problem) fail(operation, problem.at, problem.expected, problem.value);
   const broken = EXTRA_RULES[field]?.(value);
   if (broken) fail(operation, field, broken, value);
 }

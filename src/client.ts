@@ -3,7 +3,7 @@
 import type { Client } from "openapi-fetch";
 import * as openapiFetch from "openapi-fetch";
 import { type Clock, systemClock } from "./clock.ts";
-import { authorizationHeader, credentialsIdentity, type ServiceToken } from "./credentials.ts";
+import { authorizationHeader, credentialsIdentity, envAuthorizationHeader, type ServiceToken } from "./credentials.ts";
 import { explainUnknownReset } from "./errors.ts";
 import { createGate, createRateLimiter, type Gate, type RateLimiter } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
@@ -342,7 +342,7 @@ export function createRole(params: CreateRoleParams, options?: CreateRoleOptions
   const call = async () => {
     const settings = withDefaults({}, () => false);
     checkFetch(settings.fetch);
-    const ctx = contextOf({ ...settings, authorization: authorizationHeader({}, settings.env) });
+    const ctx = contextOf({ ...settings, authorization: envAuthorizationHeader(settings.env) });
     return createRoleWithRecovery(ctx, params, options);
   };
   return responsePromise(call());

@@ -200,8 +200,11 @@ function processEnv(): Record<string, string | undefined> {
   );
 }
 
-/** The options with their defaults filled in; `rateLimiter` stands in when none is given. */
-function withDefaults(options: ClientOptions, rateLimiter: (clock: Clock) => RateLimiter | false) {
+/**
+ * The options with their defaults filled in, but for the gate's (settle adds them): the standalone
+ * createRole has no gate, and its bundle carries no words of one.
+ */
+function withDefaults(options: ClientOptions) {
   const env = options.env ?? processEnv();
   const clock = options.clock ?? systemClock;
   return {
@@ -215,8 +218,6 @@ function withDefaults(options: ClientOptions, rateLimiter: (clock: Clock) => Rat
     userAgent: options.userAgent,
     logger: options.logger ?? debugLogger(env),
     backoff: options.backoff ?? {},
-    maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
-    rateLimiter: options.rateLimiter ?? rateLimiter(clock),
     onRetry: options.onRetry,
   };
 }
@@ -224,9 +225,14 @@ function withDefaults(options: ClientOptions, rateLimiter: (clock: Clock) => Rat
 type Settings = ReturnType<typeof withDefaults> & { authorization: string };
 
 /** createClient's options, each checked, with their defaults; a shared limiter learns whose budget it keeps. */
-function settle(options: ClientOptions): Settings {
+function settle(options: ClientOptions): Settings & { maxConcurrency: number; rateLimiter: RateLimiter | false } {
   checkClientShape(options);
-  const settings = withDefaults(options, (clock) => createRateLimiter({ clock }));
+  const defaults = withDefaults(options);
+  const settings = {
+    ...defaults,
+    maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+    rateLimiter: options.rateLimiter ?? createRateLimiter({ clock: defaults.clock }),
+  };
   checkClientSettings(settings);
   const authorization = authorizationHeader(options, settings.env);
   const bind = settings.rateLimiter ? settings.rateLimiter.bind?.bind(settings.rateLimiter) : undefined;
@@ -340,7 +346,7 @@ export function createRole(params: CreateRoleParams, options?: CreateRoleOptions
   // concurrency cap or a rate limiter with, and its 429s are waited out by the call itself.
   // Async, so that what the environment lacks is a rejection the caller's .catch() sees, not a throw.
   const call = async () => {
-    const settings = withDefaults({}, () => false);
+    const settings = withDefaults({});
     checkFetch(settings.fetch);
     const ctx = contextOf({ ...settings, authorization: envAuthorizationHeader(settings.env) });
     return createRoleWithRecovery(ctx, params, options);

@@ -265,8 +265,6 @@ const NOT_SENT_CODES = new Set([
   "EPROTO",
   "DEPTH_ZERO_SELF_SIGNED_CERT",
   "SELF_SIGNED_CERT_IN_CHAIN",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
   "HOSTNAME_MISMATCH",
   "ConnectionRefused",
   "FailedToOpenSocket",
@@ -274,6 +272,7 @@ const NOT_SENT_CODES = new Set([
   "UND_ERR_NOT_SUPPORTED",
   "UND_ERR_INVALID_ARG",
 ]);
+// CERT_HAS_EXPIRED, CERT_NOT_YET_VALID and the other CERT_ codes are the last prefix's.
 const NOT_SENT_CODE_PREFIXES = ["ERR_TLS_", "ERR_SSL_", "UNABLE_TO_", "CERT_"];
 // undici's own words for a fetch it refused to start (the fetch spec's blocked ports), a TLS session
 // that never came up, a proxy that refused the tunnel (407, 403…), and Deno's connect failures.

@@ -422,6 +422,12 @@ export function unusableAnswer(
   });
 }
 
+/** A 2xx the client could not use: the request took effect on the server. */
+export function unusableSuccess(error: PlanetScaleError): boolean {
+  const status = error.status ?? 0;
+  return error instanceof UnexpectedResponseError && status >= 200 && status < 300;
+}
+
 /** `reset_default_role` → `resetDefaultRole`: the client method a message can tell the caller to use. */
 function methodOf(operation: string): string {
   return operation.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
@@ -444,8 +450,7 @@ function whereOf(params: Record<string, unknown>): string {
  */
 export function explainUnknownCreate(error: PlanetScaleError, params: Record<string, unknown>): PlanetScaleError {
   const where = whereOf(params);
-  const status = error.status ?? 0;
-  if (error instanceof UnexpectedResponseError && status >= 200 && status < 300) {
+  if (unusableSuccess(error)) {
     const which = typeof params.name === "string" ? `A role named ${JSON.stringify(printable(params.name))}` : "A role";
     const find = listRolesCall(params.name);
     extendMessage(error, ` ${which} now exists on ${where}; if you cannot use it, find it with ${find} and delete it.`);
@@ -480,7 +485,7 @@ export function describeRole(
   // The name and id come from the server: escaped before they reach a message.
   const name = typeof role.name === "string" && role.name ? `${printable(role.name)} ` : "";
   const id = typeof role.id === "string" ? `(id ${printable(role.id)}) ` : "";
-  return `role ${name}${id}on ${where.organization}/${where.database}/${where.branch}`;
+  return `role ${name}${id}on ${whereOf(where)}`;
 }
 
 /** What createTemporaryRole's callback came to: what it returned, or what it threw. */

@@ -4,8 +4,8 @@ import type { Client } from "openapi-fetch";
 import * as openapiFetch from "openapi-fetch";
 import { type Clock, systemClock } from "./clock.ts";
 import { authorizationHeader, credentialsIdentity, envAuthorizationHeader, type ServiceToken } from "./credentials.ts";
-import { explainUnknownReset } from "./errors.ts";
-import { createGate, createRateLimiter, type Gate, type RateLimiter } from "./gate.ts";
+import { explainUnknownReset, gateRefusal } from "./errors.ts";
+import { createGate, createRateLimiter, type RateLimiter } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import {
   delete_role,
@@ -21,7 +21,7 @@ import {
 } from "./generated/operations.ts";
 import { type Lease, type LeaseOptions, leaseRole } from "./lease.ts";
 import { debugLogger } from "./log.ts";
-import { type ClientContext, callWithResponse, responsePromise, type Steps } from "./request.ts";
+import { type ClientContext, type ContextGate, callWithResponse, responsePromise, type Steps } from "./request.ts";
 import { defaultRetrySettings, type RetrySettings } from "./retry.ts";
 import {
   type CreateRoleOptions,
@@ -272,7 +272,7 @@ function retryOf(maxRetries: number, backoff: NonNullable<ClientOptions["backoff
 }
 
 /** The context every call of the client shares: transport, openapi-fetch client, gate, clock. */
-function contextOf(settings: Settings, gate?: Gate): ClientContext {
+function contextOf(settings: Settings, gate?: ContextGate): ClientContext {
   const { authorization, userAgent, clock } = settings;
   const guarded = guardedFetch(settings.fetch, authorization, settings.baseUrl);
   const raw = createFetchClient<paths>({
@@ -305,7 +305,7 @@ function contextOf(settings: Settings, gate?: Gate): ClientContext {
 export function createClient(options: ClientOptions = {}): PlanetScaleClient {
   const settings = settle(options);
   const limiter = settings.rateLimiter || undefined;
-  const ctx = contextOf(settings, createGate(settings.maxConcurrency, limiter));
+  const ctx = contextOf(settings, { ...createGate(settings.maxConcurrency, limiter), refusal: gateRefusal });
   // A reset whose outcome is left open may already have made the old password invalid: its error says so.
   const call =
     <Op extends Operation>(facts: Op, explain?: Steps["explain"]) =>

@@ -344,13 +344,26 @@ export interface AttemptState {
   secrets: readonly string[];
 }
 
-/** Whatever the fetch, the gate or the body read threw, as the error that says what happened. */
+/** Whatever the fetch or the body read threw, as the error that says what happened. */
 export function attemptFailure(error: unknown, state: AttemptState): PlanetScaleError {
-  const { operation, sent, callerSignal, deadline } = state;
   if (error instanceof PlanetScaleError) return error;
-  const waiting = sent
-    ? ""
-    : ` while waiting at the rate-limit gate; ${state.sentBefore ? "it was not sent again" : "nothing was sent"}`;
+  return signalFailure(state, "") ?? connectionError(error, state.operation, state.secrets);
+}
+
+/**
+ * Why a call the gate held never left it: its deadline or the caller's signal ended the wait.
+ * Reached only through a client's gate, so that the standalone createRole, which has none, carries
+ * none of these words.
+ */
+export function gateRefusal(error: unknown, state: AttemptState): PlanetScaleError {
+  if (error instanceof PlanetScaleError) return error;
+  const waiting = ` while waiting at the rate-limit gate; ${state.sentBefore ? "it was not sent again" : "nothing was sent"}`;
+  return signalFailure(state, waiting) ?? connectionError(error, state.operation, state.secrets);
+}
+
+/** The timeout or the caller's abort that ended the attempt, if one did; `waiting` says where it was. */
+function signalFailure(state: AttemptState, waiting: string): PlanetScaleError | undefined {
+  const { operation, sent, callerSignal, deadline } = state;
   // Both may have fired by now: the one that fired first is the one the joined signal carries.
   const timedOut = deadline.aborted && (!callerSignal?.aborted || state.signal.reason === deadline.reason);
   if (timedOut) {
@@ -366,7 +379,7 @@ export function attemptFailure(error: unknown, state: AttemptState): PlanetScale
       cause: callerSignal.reason,
     });
   }
-  return connectionError(error, operation, state.secrets);
+  return undefined;
 }
 
 export function abortedBeforeSending(operation: string, signal: AbortSignal): AbortError {

@@ -31,6 +31,14 @@ describe("the cost of the package", () => {
     }
   });
 
+  it("import { createRole } carries none of the words of what only createClient takes: credentials in options, a gate", async () => {
+    const { text } = await createRoleBundle(ROOT);
+    expect(text).toContain("no PlanetScale credentials");
+    for (const words of ["not both", "<id>:<token>", "while waiting at the rate-limit gate"]) {
+      expect(text).not.toContain(words);
+    }
+  });
+
   // Two whole programs, declarations checked too: some 25 s of CPU on a busy 2-core machine.
   it("a file that imports it type-checks with at most 1.5x the types of an empty file (issue 16)", {
     timeout: 240_000,

@@ -24,9 +24,7 @@ export function answerProblem(schema: FieldSchema, value: unknown): string | und
   const problem = schemaProblem(schema, value, "", false);
   if (!problem) return undefined;
   if (problem.kind === "missing") return `without ${problem.names.join(" and ")}`;
-  // Enum values are not enforced in answers, so what is left is a value of the wrong type.
-  const expected = problem.kind === "type" ? problem.expected : "a listed value";
-  return `with ${problem.at || "JSON"} that is ${typeName(problem.value)}, not ${expected}`;
+  return `with ${problem.at || "JSON"} that is ${typeName(problem.value)}, not ${problem.expected}`;
 }
 
 /** A 2xx read to its end: the result, checked against its schema, or why it cannot be used. */

@@ -3,9 +3,9 @@
 import type { Client } from "openapi-fetch";
 import * as openapiFetch from "openapi-fetch";
 import { type Clock, systemClock } from "./clock.ts";
-import { authorizationHeader, credentialsIdentity, type ServiceToken } from "./credentials.ts";
-import { explainUnknownReset } from "./errors.ts";
-import { createGate, createRateLimiter, type Gate, type RateLimiter } from "./gate.ts";
+import { authorizationHeader, credentialsIdentity, envAuthorizationHeader, type ServiceToken } from "./credentials.ts";
+import { explainUnknownReset, gateRefusal } from "./errors.ts";
+import { createGate, createRateLimiter, type RateLimiter } from "./gate.ts";
 import type { paths } from "./generated/openapi.ts";
 import {
   delete_role,
@@ -21,7 +21,7 @@ import {
 } from "./generated/operations.ts";
 import { type Lease, type LeaseOptions, leaseRole } from "./lease.ts";
 import { debugLogger } from "./log.ts";
-import { type ClientContext, callWithResponse, responsePromise, type Steps } from "./request.ts";
+import { type ClientContext, type ContextGate, callWithResponse, responsePromise, type Steps } from "./request.ts";
 import { defaultRetrySettings, type RetrySettings } from "./retry.ts";
 import {
   type CreateRoleOptions,
@@ -200,33 +200,54 @@ function processEnv(): Record<string, string | undefined> {
   );
 }
 
-/** The options with their defaults filled in; `rateLimiter` stands in when none is given. */
-function withDefaults(options: ClientOptions, rateLimiter: (clock: Clock) => RateLimiter | false) {
-  const env = options.env ?? processEnv();
-  const clock = options.clock ?? systemClock;
+/**
+ * What a client uses where its options say nothing: the environment's settings, else the defaults.
+ * The standalone createRole, which takes no options, uses these as they are.
+ */
+function environmentDefaults(env: Record<string, string | undefined>) {
   return {
     env,
+    clock: systemClock,
+    baseUrl: env.PLANETSCALE_API_URL || DEFAULT_BASE_URL,
+    fetch: globalThis.fetch,
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+    logger: debugLogger(env),
+  };
+}
+
+/** createClient's options with their defaults filled in, each default where its option enters. */
+function withDefaults(options: ClientOptions) {
+  const defaults = environmentDefaults(options.env ?? processEnv());
+  const clock = options.clock ?? defaults.clock;
+  return {
+    env: defaults.env,
     clock,
-    baseUrl: options.baseUrl ?? (env.PLANETSCALE_API_URL || DEFAULT_BASE_URL),
+    baseUrl: options.baseUrl ?? defaults.baseUrl,
     // Only a fetch left out falls back to the global one: null is a mistake to name, not a default.
-    fetch: options.fetch === undefined ? globalThis.fetch : options.fetch,
-    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    fetch: options.fetch === undefined ? defaults.fetch : options.fetch,
+    timeoutMs: options.timeoutMs ?? defaults.timeoutMs,
     maxRetries: options.maxRetries ?? defaultRetrySettings.maxRetries,
     userAgent: options.userAgent,
-    logger: options.logger ?? debugLogger(env),
+    logger: options.logger ?? defaults.logger,
     backoff: options.backoff ?? {},
     maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
-    rateLimiter: options.rateLimiter ?? rateLimiter(clock),
+    rateLimiter: options.rateLimiter ?? createRateLimiter({ clock }),
     onRetry: options.onRetry,
   };
 }
 
-type Settings = ReturnType<typeof withDefaults> & { authorization: string };
+/** What a context is made of: the environment's defaults, and whatever of the rest a client was given. */
+type Settings = ReturnType<typeof environmentDefaults> & {
+  authorization: string;
+  retry: RetrySettings;
+  userAgent?: string | undefined;
+  onRetry?: ((event: RetryEvent) => void) | undefined;
+};
 
 /** createClient's options, each checked, with their defaults; a shared limiter learns whose budget it keeps. */
-function settle(options: ClientOptions): Settings {
+function settle(options: ClientOptions) {
   checkClientShape(options);
-  const settings = withDefaults(options, (clock) => createRateLimiter({ clock }));
+  const settings = withDefaults(options);
   checkClientSettings(settings);
   const authorization = authorizationHeader(options, settings.env);
   const bind = settings.rateLimiter ? settings.rateLimiter.bind?.bind(settings.rateLimiter) : undefined;
@@ -236,12 +257,23 @@ function settle(options: ClientOptions): Settings {
     identity.catch(() => {});
     bind(identity);
   }
-  return { ...settings, authorization };
+  return { ...settings, authorization, retry: retryOf(settings.maxRetries, settings.backoff) };
+}
+
+/** The retry settings a client's maxRetries and backoff options make; the standalone createRole takes the defaults. */
+function retryOf(maxRetries: number, backoff: NonNullable<ClientOptions["backoff"]>): RetrySettings {
+  return {
+    ...defaultRetrySettings,
+    maxRetries,
+    baseDelayMs: backoff.baseMs ?? defaultRetrySettings.baseDelayMs,
+    maxDelayMs: backoff.maxMs ?? defaultRetrySettings.maxDelayMs,
+    maxRetryAfterMs: backoff.maxRetryAfterMs ?? defaultRetrySettings.maxRetryAfterMs,
+  };
 }
 
 /** The context every call of the client shares: transport, openapi-fetch client, gate, clock. */
-function contextOf(settings: Settings, gate?: Gate): ClientContext {
-  const { authorization, userAgent, backoff, clock } = settings;
+function contextOf(settings: Settings, gate?: ContextGate): ClientContext {
+  const { authorization, userAgent, clock } = settings;
   const guarded = guardedFetch(settings.fetch, authorization, settings.baseUrl);
   const raw = createFetchClient<paths>({
     baseUrl: settings.baseUrl,
@@ -256,19 +288,12 @@ function contextOf(settings: Settings, gate?: Gate): ClientContext {
       "User-Agent": userAgent ? `planetscale-roles/${VERSION} ${userAgent}` : `planetscale-roles/${VERSION}`,
     },
   });
-  const retry: RetrySettings = {
-    ...defaultRetrySettings,
-    maxRetries: settings.maxRetries,
-    baseDelayMs: backoff.baseMs ?? defaultRetrySettings.baseDelayMs,
-    maxDelayMs: backoff.maxMs ?? defaultRetrySettings.maxDelayMs,
-    maxRetryAfterMs: backoff.maxRetryAfterMs ?? defaultRetrySettings.maxRetryAfterMs,
-  };
   return {
     raw,
     fetch: guarded,
     baseUrl: settings.baseUrl.replace(/\/+$/, ""),
     timeoutMs: settings.timeoutMs,
-    retry,
+    retry: settings.retry,
     log: settings.logger,
     secrets: secretsOf(authorization),
     gate,
@@ -280,7 +305,7 @@ function contextOf(settings: Settings, gate?: Gate): ClientContext {
 export function createClient(options: ClientOptions = {}): PlanetScaleClient {
   const settings = settle(options);
   const limiter = settings.rateLimiter || undefined;
-  const ctx = contextOf(settings, createGate(settings.maxConcurrency, limiter));
+  const ctx = contextOf(settings, { ...createGate(settings.maxConcurrency, limiter), refusal: gateRefusal });
   // A reset whose outcome is left open may already have made the old password invalid: its error says so.
   const call =
     <Op extends Operation>(facts: Op, explain?: Steps["explain"]) =>
@@ -336,13 +361,15 @@ export function createRole(params: CreateRoleParams, options?: CreateRoleOptions
   // Straight to the pipeline rather than through createClient's methods, so that a bundle of
   // `import { createRole }` carries none of them (the lease above all). It takes no client options,
   // so of createClient's checks only those of what the environment gives apply: the credentials,
-  // the base URL (guardedFetch), a global fetch. Its one call has no gate: nothing to share a
+  // the base URL (guardedFetch), a global fetch; and of the defaults only the environment's (none
+  // of the options' words or retry tuning). Its one call has no gate: nothing to share a
   // concurrency cap or a rate limiter with, and its 429s are waited out by the call itself.
   // Async, so that what the environment lacks is a rejection the caller's .catch() sees, not a throw.
   const call = async () => {
-    const settings = withDefaults({}, () => false);
+    const settings = environmentDefaults(processEnv());
     checkFetch(settings.fetch);
-    const ctx = contextOf({ ...settings, authorization: authorizationHeader({}, settings.env) });
+    const authorization = envAuthorizationHeader(settings.env);
+    const ctx = contextOf({ ...settings, authorization, retry: defaultRetrySettings });
     return createRoleWithRecovery(ctx, params, options);
   };
   return responsePromise(call());

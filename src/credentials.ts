@@ -25,18 +25,23 @@ function checkPart(value: unknown, field: string, allowColon = true): string {
   return value;
 }
 
+/** `<id>:<token>`, each part checked; `field` names where they came from. */
+function tokenPairHeader(id: unknown, token: unknown, field: string): string {
+  return `${checkPart(id, `${field}.id`, false)}:${checkPart(token, `${field}.token`)}`;
+}
+
 function serviceTokenHeader(serviceToken: ServiceToken, field: string): string {
   if (typeof serviceToken === "string") {
     const colon = serviceToken.indexOf(":");
     if (colon <= 0 || colon === serviceToken.length - 1) {
       throw new InvalidRequestError(`${field} must be "<id>:<token>" or { id, token }`, { field });
     }
-    return serviceTokenHeader({ id: serviceToken.slice(0, colon), token: serviceToken.slice(colon + 1) }, field);
+    return tokenPairHeader(serviceToken.slice(0, colon), serviceToken.slice(colon + 1), field);
   }
   if (typeof serviceToken !== "object" || serviceToken === null) {
     throw new InvalidRequestError(`${field} must be "<id>:<token>" or { id, token }`, { field });
   }
-  return `${checkPart(serviceToken.id, `${field}.id`, false)}:${checkPart(serviceToken.token, `${field}.token`)}`;
+  return tokenPairHeader(serviceToken.id, serviceToken.token, field);
 }
 
 /** The Authorization header value; throws before any request when there are no usable credentials. */
@@ -46,14 +51,18 @@ export function authorizationHeader(options: CredentialOptions, env: Env): strin
   }
   if (options.serviceToken !== undefined) return serviceTokenHeader(options.serviceToken, "serviceToken");
   if (options.accessToken !== undefined) return `Bearer ${checkPart(options.accessToken, "accessToken")}`;
+  return envAuthorizationHeader(env);
+}
+
+/**
+ * The Authorization header value from the environment alone. The standalone createRole, which takes
+ * no options, calls it directly, so that its bundle carries none of the options' forms.
+ */
+export function envAuthorizationHeader(env: Env): string {
   const id = env.PLANETSCALE_SERVICE_TOKEN_ID;
   const token = env.PLANETSCALE_SERVICE_TOKEN;
-  if (id || token) {
-    return serviceTokenHeader(
-      { id: id ?? "", token: token ?? "" },
-      "PLANETSCALE_SERVICE_TOKEN_ID/PLANETSCALE_SERVICE_TOKEN",
-    );
-  }
+  if (id || token)
+    return tokenPairHeader(id ?? "", token ?? "", "PLANETSCALE_SERVICE_TOKEN_ID/PLANETSCALE_SERVICE_TOKEN");
   if (env.PLANETSCALE_ACCESS_TOKEN)
     return `Bearer ${checkPart(env.PLANETSCALE_ACCESS_TOKEN, "PLANETSCALE_ACCESS_TOKEN")}`;
   throw new InvalidRequestError(

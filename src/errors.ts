@@ -265,8 +265,6 @@ const NOT_SENT_CODES = new Set([
   "EPROTO",
   "DEPTH_ZERO_SELF_SIGNED_CERT",
   "SELF_SIGNED_CERT_IN_CHAIN",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
   "HOSTNAME_MISMATCH",
   "ConnectionRefused",
   "FailedToOpenSocket",
@@ -274,6 +272,7 @@ const NOT_SENT_CODES = new Set([
   "UND_ERR_NOT_SUPPORTED",
   "UND_ERR_INVALID_ARG",
 ]);
+// CERT_HAS_EXPIRED, CERT_NOT_YET_VALID and the other CERT_ codes are the last prefix's.
 const NOT_SENT_CODE_PREFIXES = ["ERR_TLS_", "ERR_SSL_", "UNABLE_TO_", "CERT_"];
 // undici's own words for a fetch it refused to start (the fetch spec's blocked ports), a TLS session
 // that never came up, a proxy that refused the tunnel (407, 403…), and Deno's connect failures.
@@ -355,13 +354,26 @@ export interface AttemptState {
   secrets: readonly string[];
 }
 
-/** Whatever the fetch, the gate or the body read threw, as the error that says what happened. */
+/** Whatever the fetch or the body read threw, as the error that says what happened. */
 export function attemptFailure(error: unknown, state: AttemptState): PlanetScaleError {
-  const { operation, sent, callerSignal, deadline } = state;
   if (error instanceof PlanetScaleError) return error;
-  const waiting = sent
-    ? ""
-    : ` while waiting at the rate-limit gate; ${state.sentBefore ? "it was not sent again" : "nothing was sent"}`;
+  return signalFailure(state, "") ?? connectionError(error, state.operation, state.secrets);
+}
+
+/**
+ * Why a call the gate held never left it: its deadline or the caller's signal ended the wait.
+ * Reached only through a client's gate, so that the standalone createRole, which has none, carries
+ * none of these words.
+ */
+export function gateRefusal(error: unknown, state: AttemptState): PlanetScaleError {
+  if (error instanceof PlanetScaleError) return error;
+  const waiting = ` while waiting at the rate-limit gate; ${state.sentBefore ? "it was not sent again" : "nothing was sent"}`;
+  return signalFailure(state, waiting) ?? connectionError(error, state.operation, state.secrets);
+}
+
+/** The timeout or the caller's abort that ended the attempt, if one did; `waiting` says where it was. */
+function signalFailure(state: AttemptState, waiting: string): PlanetScaleError | undefined {
+  const { operation, sent, callerSignal, deadline } = state;
   // Both may have fired by now: the one that fired first is the one the joined signal carries.
   const timedOut = deadline.aborted && (!callerSignal?.aborted || state.signal.reason === deadline.reason);
   if (timedOut) {
@@ -377,7 +389,7 @@ export function attemptFailure(error: unknown, state: AttemptState): PlanetScale
       cause: callerSignal.reason,
     });
   }
-  return connectionError(error, operation, state.secrets);
+  return undefined;
 }
 
 export function abortedBeforeSending(operation: string, signal: AbortSignal): AbortError {
@@ -433,6 +445,12 @@ export function unusableAnswer(
   });
 }
 
+/** A 2xx the client could not use: the request took effect on the server. */
+export function unusableSuccess(error: PlanetScaleError): boolean {
+  const status = error.status ?? 0;
+  return error instanceof UnexpectedResponseError && status >= 200 && status < 300;
+}
+
 /** `reset_default_role` → `resetDefaultRole`: the client method a message can tell the caller to use. */
 function methodOf(operation: string): string {
   return operation.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
@@ -455,8 +473,7 @@ function whereOf(params: Record<string, unknown>): string {
  */
 export function explainUnknownCreate(error: PlanetScaleError, params: Record<string, unknown>): PlanetScaleError {
   const where = whereOf(params);
-  const status = error.status ?? 0;
-  if (error instanceof UnexpectedResponseError && status >= 200 && status < 300) {
+  if (unusableSuccess(error)) {
     const which = typeof params.name === "string" ? `A role named ${JSON.stringify(printable(params.name))}` : "A role";
     const find = listRolesCall(params.name);
     extendMessage(error, ` ${which} now exists on ${where}; if you cannot use it, find it with ${find} and delete it.`);
@@ -491,7 +508,7 @@ export function describeRole(
   // The name and id come from the server: escaped before they reach a message.
   const name = typeof role.name === "string" && role.name ? `${printable(role.name)} ` : "";
   const id = typeof role.id === "string" ? `(id ${printable(role.id)}) ` : "";
-  return `role ${name}${id}on ${where.organization}/${where.database}/${where.branch}`;
+  return `role ${name}${id}on ${whereOf(where)}`;
 }
 
 /** What createTemporaryRole's callback came to: what it returned, or what it threw. */

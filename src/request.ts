@@ -51,9 +51,17 @@ export interface ClientContext {
    * The client's one gate: concurrency cap and rate limiter, shared by all its calls. None for the
    * standalone createRole, whose one call has nothing to share it with.
    */
-  gate: Gate | undefined;
+  gate: ContextGate | undefined;
   onRetry: ((event: RetryEvent) => void) | undefined;
   clock: Clock;
+}
+
+/**
+ * A client's gate, with the words for a call whose deadline or abort ended its wait there
+ * (errors.ts's gateRefusal): reached through the gate, so that a context without one carries none.
+ */
+export interface ContextGate extends Gate {
+  refusal(reason: unknown, state: AttemptState): PlanetScaleError;
 }
 
 /** One call, its input checked: what every attempt of it sends and under which rules. */
@@ -125,8 +133,9 @@ async function attemptOnce(ctx: ClientContext, call: Call, history: Attempts): P
   try {
     // A call that met its deadline or abort at the gate was never sent, and says so.
     const deadlineAt = ctx.clock.now() + call.timeoutMs;
-    const entering = ctx.gate?.enter(deadline.signal, () => deadlineAt - ctx.clock.now(), call);
-    if (entering) await entering.catch((reason: unknown) => Promise.reject(attemptFailure(reason, state)));
+    const { gate } = ctx;
+    const entering = gate?.enter(deadline.signal, () => deadlineAt - ctx.clock.now(), call);
+    if (gate && entering) await entering.catch((reason: unknown) => Promise.reject(gate.refusal(reason, state)));
     state.sent = history.sent = true;
     return await exchangeOnce(ctx, call, history.attempt, state, deadline.expired);
   } finally {

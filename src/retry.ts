@@ -10,6 +10,7 @@ import {
   ServerError,
   TimeoutError,
   UnexpectedResponseError,
+  unusableSuccess,
 } from "./errors.ts";
 import type { OperationId } from "./generated/operations.ts";
 
@@ -179,7 +180,7 @@ export type Decision =
 /** A create that may have made a role nobody can use: no answer, or a 2xx that could not be read. */
 function ambiguousCreate(error: PlanetScaleError): boolean {
   // A redirect is an answer, not a lost one: its message says how to check, and nothing is recovered.
-  if (error instanceof UnexpectedResponseError) return (error.status ?? 0) >= 200 && (error.status ?? 0) < 300;
+  if (error instanceof UnexpectedResponseError) return unusableSuccess(error);
   return error.outcomeUnknown && !(error instanceof AbortError);
 }
 

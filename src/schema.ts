@@ -13,10 +13,12 @@ export interface FieldSchema {
   readonly anyOf?: readonly FieldSchema[];
 }
 
-/** Where a value breaks its schema, and how. `at` is the path from the top ("data[1].branch.name"). */
+/**
+ * Where a value breaks its schema, and how. `at` is the path from the top ("data[1].branch.name");
+ * `expected` is what the value should be, in words ("an integer", "one of off, warn, on").
+ */
 export type Problem =
-  | { at: string; kind: "type"; expected: string; value: unknown }
-  | { at: string; kind: "enum"; allowed: readonly string[]; value: unknown }
+  | { at: string; kind: "type" | "enum"; expected: string; value: unknown }
   | { at: string; kind: "missing"; names: string[] };
 
 const FITS: Record<string, (value: unknown) => boolean> = {
@@ -82,11 +84,12 @@ function checkOf(schema: FieldSchema, enums: boolean): Check {
   if (!fits) return fitsAnything;
   const expected = EXPECTED[schema.type] as string;
   const allowed = enums ? schema.enum : undefined;
+  const oneOf = allowed ? `one of ${allowed.join(", ")}` : "";
   const items = schema.items ? checkerOf(schema.items, enums) : undefined;
   const fields = schema.fields ? fieldsCheck(schema.fields, schema.required ?? [], enums) : undefined;
   return (value) => {
     if (!fits(value)) return { at: "", kind: "type", expected, value };
-    if (allowed && !allowed.includes(value as string)) return { at: "", kind: "enum", allowed, value };
+    if (allowed && !allowed.includes(value as string)) return { at: "", kind: "enum", expected: oneOf, value };
     if (items && Array.isArray(value)) {
       for (let index = 0; index < value.length; index++) {
         const problem = items(value[index]);

@@ -4,14 +4,18 @@
 import type { ClientOptions } from "./client.ts";
 import { TIMER_LIMIT_MS } from "./clock.ts";
 import { InvalidRequestError } from "./errors.ts";
-import { create_role, type Operation, type OperationId } from "./generated/operations.ts";
+import {
+  INHERITED_ROLES as GENERATED_INHERITED_ROLES,
+  type Operation,
+  type OperationId,
+} from "./generated/operations.ts";
 import { type FieldSchema, schemaProblem } from "./schema.ts";
 import { printable } from "./secrets.ts";
 import { assertSafeUrl } from "./transport.ts";
 import type { InheritedRole, RequestOptions } from "./types.ts";
 
 /** The roles a new role may inherit, as the spec lists them (generated). */
-export const INHERITED_ROLES: readonly InheritedRole[] = create_role.body.fields.inherited_roles.items.enum;
+export const INHERITED_ROLES: readonly InheritedRole[] = GENERATED_INHERITED_ROLES;
 
 export interface SplitParams {
   path: Record<string, string>;
@@ -57,9 +61,8 @@ function refuseUnknown(operation: string, field: string, what: string, key: stri
 /** Checks one value the caller gives against its generated schema, and the API's unwritten rules. */
 export function checkValue(operation: string, field: string, schema: FieldSchema, value: unknown): void {
   const problem = schemaProblem(schema, value, field, true);
-  if (problem?.kind === "enum") fail(operation, problem.at, `one of ${problem.allowed.join(", ")}`, problem.value);
-  if (problem?.kind === "type") fail(operation, problem.at, problem.expected, problem.value);
   if (problem?.kind === "missing") fail(operation, problem.names[0] as string, "given", undefined);
+  if (problem) fail(operation, problem.at, problem.expected, problem.value);
   const broken = EXTRA_RULES[field]?.(value);
   if (broken) fail(operation, field, broken, value);
 }

@@ -470,6 +470,21 @@ describe("tokens, failures and bodies", () => {
       expect(server.requests).toHaveLength(0);
     });
 
+    it.each(["CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID"])(
+      "counts a certificate outside its dates (%s, one of the CERT_ codes) as not sent",
+      async (code) => {
+        const refused = client({
+          fetch: async () => {
+            throw new TypeError("fetch failed", { cause: Object.assign(new Error("certificate"), { code }) });
+          },
+        });
+        const error = await failure(refused.createRole({ ...BRANCH, name: "ci" }));
+        expect(error).toBeInstanceOf(ConnectionError);
+        expect(error).toMatchObject({ requestSent: false, outcomeUnknown: false });
+        expect(error.message).toBe(`create_role: could not connect; nothing was sent (${code})`);
+      },
+    );
+
     it("gives the message of a custom fetch's own error", async () => {
       const refusing = client({
         fetch: async () => {

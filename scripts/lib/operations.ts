@@ -256,14 +256,36 @@ function sourceOf(node: unknown, indent = ""): string {
 /** A constant's initializer: `as const` where it is a literal (a call types its own result). */
 const constant = (source: string) => (/^[[{]/.test(source) ? `${source} as const` : source);
 
+// Lists the package exports by name, each found by its path in the table. Exported as a constant of
+// its own that the table refers to, rather than read out of the table in src/: a bundler keeps a
+// property chain (`create_role.body.fields…`) that nothing uses, in case a getter runs, and so every
+// bundle of createRole carried INHERITED_ROLES; an unused array literal it drops.
+const NAMED_LISTS: Record<string, readonly string[]> = {
+  INHERITED_ROLES: ["create_role", "body", "fields", "inherited_roles", "items", "enum"],
+};
+
+/**
+ * Each named list the spec has, as a marker with its value. One the spec lacks (a test's small
+ * document) is not written, and src/, which imports it, then fails to type-check.
+ */
+function namedLists(facts: Record<string, OperationFacts>): { marker: Shared; node: unknown }[] {
+  return Object.entries(NAMED_LISTS).flatMap(([name, at]) => {
+    const node = at.reduce<unknown>((parent, key) => (isObject(parent) ? parent[key] : undefined), facts);
+    return Array.isArray(node) ? [{ marker: new Shared(name), node }] : [];
+  });
+}
+
 /**
  * What the table holds more than once at length (the role answer of six operations, also inside
  * list_roles' page; the OAuth scopes every operation lists; the roles a role may inherit) is written
  * once, as a constant the table refers to, and an object schema that requires all its fields without
- * its list of names: the table ships in every bundle of createRole, so it is kept small.
+ * its list of names: the table ships in every bundle of createRole, so it is kept small. The named
+ * lists come first, exported.
  */
 function sharedValues(facts: Record<string, OperationFacts>): { consts: string[]; table: Record<string, unknown> } {
-  let table: unknown = withAllRequired(facts);
+  const named = namedLists(facts);
+  const required = withAllRequired(facts);
+  let table = named.reduce((node, { marker, node: list }) => replaced(node, keyOf(list), marker), required);
   let definitions: { marker: Shared; node: unknown }[] = [];
   const roots = () => [table, ...definitions.map(({ node }) => node)];
   // Largest first: a copy inside a shared value is then counted once, in the value's one definition.
@@ -279,7 +301,10 @@ function sharedValues(facts: Record<string, OperationFacts>): { consts: string[]
   definitions.forEach(({ marker }, index) => {
     marker.name = `shared${index}`;
   });
-  const consts = definitions.map(({ node, marker }) => `const ${marker.name} = ${constant(sourceOf(node))};\n`);
+  const consts = [
+    ...named.map(({ node, marker }) => `export const ${marker.name} = ${constant(sourceOf(node))};\n`),
+    ...definitions.map(({ node, marker }) => `const ${marker.name} = ${constant(sourceOf(node))};\n`),
+  ];
   return { consts, table: table as Record<string, unknown> };
 }
 

@@ -14,28 +14,22 @@ function allRequired<const Schema extends { readonly fields: object }>(
 }
 
 // What the operations hold more than once, written once.
-const shared0 = {
-  "type": "array",
-  "items": {
-    "type": "string",
-    "enum": [
-      "pg_checkpoint",
-      "pg_create_subscription",
-      "pg_maintain",
-      "pg_monitor",
-      "pg_read_all_data",
-      "pg_read_all_settings",
-      "pg_read_all_stats",
-      "pg_signal_backend",
-      "pg_stat_scan_tables",
-      "pg_use_reserved_connections",
-      "pg_write_all_data",
-      "postgres"
-    ]
-  }
-} as const;
+export const INHERITED_ROLES = [
+  "pg_checkpoint",
+  "pg_create_subscription",
+  "pg_maintain",
+  "pg_monitor",
+  "pg_read_all_data",
+  "pg_read_all_settings",
+  "pg_read_all_stats",
+  "pg_signal_backend",
+  "pg_stat_scan_tables",
+  "pg_use_reserved_connections",
+  "pg_write_all_data",
+  "postgres"
+] as const;
 
-const shared1 = {
+const shared0 = {
   "organization": [
     "manage_passwords",
     "manage_production_branch_passwords",
@@ -54,7 +48,7 @@ const shared1 = {
   ]
 } as const;
 
-const shared2 = /* @__PURE__ */ allRequired({
+const shared1 = /* @__PURE__ */ allRequired({
   "type": "object",
   "fields": {
     "id": {
@@ -121,7 +115,13 @@ const shared2 = /* @__PURE__ */ allRequired({
     "ttl": {
       "type": "integer"
     },
-    "inherited_roles": shared0,
+    "inherited_roles": {
+      "type": "array",
+      "items": {
+        "type": "string",
+        "enum": INHERITED_ROLES
+      }
+    },
     "with_replication": {
       "type": "boolean"
     },
@@ -203,7 +203,13 @@ export const create_role = {
       "ttl": {
         "type": "integer"
       },
-      "inherited_roles": shared0,
+      "inherited_roles": {
+        "type": "array",
+        "items": {
+          "type": "string",
+          "enum": INHERITED_ROLES
+        }
+      },
       "with_replication": {
         "type": "boolean"
       },
@@ -226,13 +232,13 @@ export const create_role = {
     },
     "required": []
   },
-  "response": shared2,
+  "response": shared1,
   "serviceTokenAccesses": [
     "create_production_branch_password",
     "create_production_read_only_branch_password",
     "create_branch_password"
   ],
-  "oauthScopes": shared1,
+  "oauthScopes": shared0,
   "siblingSegments": {}
 } as const;
 
@@ -258,7 +264,7 @@ export const delete_role = {
     "delete_production_read_only_branch_password",
     "delete_branch_password"
   ],
-  "oauthScopes": shared1,
+  "oauthScopes": shared0,
   "siblingSegments": {
     "id": [
       "default",
@@ -278,7 +284,7 @@ export const get_default_role = {
   ],
   "query": {},
   "body": null,
-  "response": shared2,
+  "response": shared1,
   "serviceTokenAccesses": [
     "read_branch",
     "delete_branch",
@@ -287,7 +293,7 @@ export const get_default_role = {
     "connect_production_read_only_branch",
     "connect_branch"
   ],
-  "oauthScopes": shared1,
+  "oauthScopes": shared0,
   "siblingSegments": {}
 } as const;
 
@@ -303,7 +309,7 @@ export const get_role = {
   ],
   "query": {},
   "body": null,
-  "response": shared2,
+  "response": shared1,
   "serviceTokenAccesses": [
     "read_branch",
     "delete_branch",
@@ -312,7 +318,7 @@ export const get_role = {
     "connect_production_read_only_branch",
     "connect_branch"
   ],
-  "oauthScopes": shared1,
+  "oauthScopes": shared0,
   "siblingSegments": {
     "id": [
       "default",
@@ -387,7 +393,7 @@ export const list_roles = {
       },
       "data": {
         "type": "array",
-        "items": shared2
+        "items": shared1
       }
     }
   }),
@@ -399,7 +405,7 @@ export const list_roles = {
     "connect_production_read_only_branch",
     "connect_branch"
   ],
-  "oauthScopes": shared1,
+  "oauthScopes": shared0,
   "siblingSegments": {}
 } as const;
 
@@ -430,7 +436,7 @@ export const reassign_role_objects = {
     "delete_production_read_only_branch_password",
     "delete_branch_password"
   ],
-  "oauthScopes": shared1,
+  "oauthScopes": shared0,
   "siblingSegments": {
     "id": [
       "default",
@@ -451,13 +457,13 @@ export const renew_role = {
   ],
   "query": {},
   "body": null,
-  "response": shared2,
+  "response": shared1,
   "serviceTokenAccesses": [
     "create_production_branch_password",
     "create_production_read_only_branch_password",
     "create_branch_password"
   ],
-  "oauthScopes": shared1,
+  "oauthScopes": shared0,
   "siblingSegments": {
     "id": [
       "default",
@@ -496,7 +502,7 @@ export const reset_default_role = {
     "delete_production_read_only_branch_password",
     "delete_branch_password"
   ],
-  "oauthScopes": shared1,
+  "oauthScopes": shared0,
   "siblingSegments": {}
 } as const;
 
@@ -512,13 +518,13 @@ export const reset_role = {
   ],
   "query": {},
   "body": null,
-  "response": shared2,
+  "response": shared1,
   "serviceTokenAccesses": [
     "delete_production_branch_password",
     "delete_production_read_only_branch_password",
     "delete_branch_password"
   ],
-  "oauthScopes": shared1,
+  "oauthScopes": shared0,
   "siblingSegments": {
     "id": [
       "default",
@@ -562,13 +568,13 @@ export const update_role = {
     },
     "required": []
   },
-  "response": shared2,
+  "response": shared1,
   "serviceTokenAccesses": [
     "create_production_branch_password",
     "create_production_read_only_branch_password",
     "create_branch_password"
   ],
-  "oauthScopes": shared1,
+  "oauthScopes": shared0,
   "siblingSegments": {
     "id": [
       "default",

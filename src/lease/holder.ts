@@ -70,7 +70,8 @@ function mayHaveCreated(error: unknown): boolean {
 const EXPIRY_SLACK_MS = 5_000;
 
 /** How long the lease waits for onChange (a pool draining its clients, say) before it goes on without its answer. */
-export const ONCHANGE_WAIT_MS = 10 * 60_000;
+// Ten minutes, as one literal for the reason RETRY_LONGEST_MS is (lease/timing.ts).
+export const ONCHANGE_WAIT_MS = 600_000;
 
 /** What came of a hand-over: onChange resolved, threw, had not settled in time, or the lease closed meanwhile. */
 type ChangeAnswer = "taken" | "late" | "closed" | { threw: unknown };

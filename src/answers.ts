@@ -24,9 +24,8 @@ export function answerProblem(schema: FieldSchema, value: unknown): string | und
   const problem = schemaProblem(schema, value, "", false);
   if (!problem) return undefined;
   if (problem.kind === "missing") return `without ${problem.names.join(" and ")}`;
-  // Enum values are not enforced in answers, so what is left is a value of the wrong type.
-  const expected = problem.kind === "type" ? problem.expected : "a listed value";
-  return `with ${problem.at || "JSON"} that is ${typeName(problem.value)}, not ${expected}`;
+  // Enum values are not enforced in answers (`false` above), so what is left is a value of the wrong type.
+  return `with ${problem.at || "JSON"} that is ${typeName(problem.value)}, not ${problem.kind === "type" && problem.expected}`;
 }
 
 /** A 2xx read to its end: the result, checked against its schema, or why it cannot be used. */
@@ -47,6 +46,8 @@ function successOf(facts: Operation, policy: OperationRule, exchange: Exchange):
   return problem ? { why: { kind: "wrong shape", problem } } : { data: redactInspect(parsed as object) };
 }
 
+const CREDENTIALS = ["username", "password"];
+
 /**
  * An answer that should carry a one-time password must carry it, and the username it goes with:
  * the spec types them as strings, and an empty one is as lost as an absent one. Given twice, one
@@ -57,7 +58,7 @@ function credentialsProblem(policy: OperationRule, parsed: unknown, text: string
   const twice = credentialGivenTwice(text);
   if (twice) return `with ${twice} given twice`;
   const record = parsed as Record<string, unknown>;
-  const missing = ["username", "password"].filter((key) => typeof record[key] !== "string" || record[key] === "");
+  const missing = CREDENTIALS.filter((key) => typeof record[key] !== "string" || !record[key]);
   return missing.length > 0 ? `without ${missing.join(" and ")}` : undefined;
 }
 
@@ -74,8 +75,8 @@ function credentialGivenTwice(text: string): string | undefined {
   const seen = new Set<string>();
   // Stryker disable next-line ConditionalExpression: KEY finds plain keys too; PLAIN_KEY only saves time
   for (const [, raw] of text.matchAll(text.includes("\\") ? KEY : PLAIN_KEY)) {
-    const key: unknown = raw?.includes("\\") ? JSON.parse(`"${raw}"`) : raw;
-    if (key !== "password" && key !== "username") continue;
+    const key: string = raw?.includes("\\") ? JSON.parse(`"${raw}"`) : `${raw}`;
+    if (!CREDENTIALS.includes(key)) continue;
     if (seen.has(key)) return key;
     seen.add(key);
   }

@@ -233,6 +233,20 @@ describe("on a recording server", () => {
       expect(error.body).toBe(text);
     });
 
+    it("that gives the username twice is refused too", async () => {
+      const text = JSON.stringify(roleFixture()).replace('"username":', '"username":"other",\n"username"\t:');
+      server.next(json(200, text));
+      const error = await unusable();
+      expect(error.message).toContain("create_role answered 200 with username given twice");
+      expect(error.body).toBe(text);
+    });
+
+    it("whose values spell password and username is handed out: only a key given twice is refused", async () => {
+      server.next(json(200, roleFixture({ name: "password", base_username: "username", database_name: "password" })));
+      const role = await ps.createRole(BRANCH);
+      expect([role.name, role.base_username, role.password]).toEqual(["password", "username", roleFixture().password]);
+    });
+
     it("that gives the password or username twice under escaped spellings is refused too", async () => {
       for (const [key, again] of [
         ["password", '"pass\\u0077ord"'],

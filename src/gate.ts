@@ -514,15 +514,16 @@ export class Pace {
 }
 
 // Each entry of the built package (the main one, planetscale-roles/redis) carries its own copy of
-// this file, so a refusal is known by this mark rather than by its class.
-const HOLD_TOO_LONG = Symbol.for("planetscale-roles.holdTooLong");
+// this file, so a refusal is known by this mark rather than by its class (and a mark made at load,
+// a Symbol.for, would stay in every bundle of the package, gate or none).
+const HOLD_TOO_LONG = "planetscale-roles.holdTooLong";
 
 /** Why a built-in limiter refused a call at once: every call is held `heldMs` more, past its longest hold. */
 export class HoldTooLong {
-  readonly [HOLD_TOO_LONG] = true;
+  readonly mark = HOLD_TOO_LONG;
   constructor(readonly heldMs: number) {}
   static is(value: unknown): value is HoldTooLong {
-    return typeof value === "object" && value !== null && HOLD_TOO_LONG in value;
+    return (value as Partial<HoldTooLong> | null)?.mark === HOLD_TOO_LONG;
   }
 }
 

@@ -20,7 +20,8 @@
 //     A / (H + D) agree did not fill the budget: that is the rate;
 //   . more than a hold can give back came at the rate while the gate paced: (A - ceiling) / D.
 //   Otherwise A bounds what such a hold gives back, and when A is short of the burst the pace opened
-//   on, the burst was too large (a measured rate stands) or the hold gave back only its refill;
+//   on, the burst was too large (a measured rate stands) or the hold gave back only its refill,
+//   and the next opens on nine tenths of A (A held refill too: each overshoot costs a hold);
 //   the rate stays a lower bound, A / (H + D). About one burst is a window's renewal, or a bucket
 //   the hold refilled whole; the burst is A less what the refill may have made while it went, but
 //   never less than A (up to the most a hold gave back) when A passed the opening burst well: a
@@ -165,7 +166,10 @@ function learnedFrom(seen: HoldSeen, known: Learned | undefined): Lesson {
     return { ...known, ...bound, ...whole, burst: Math.max(proven, Math.floor(givenBack)) };
   }
   // Otherwise the rate may be anything above what came through: the pace probes upward from it.
-  const burst = short ? accepted : Math.max(proven, Math.floor(givenBack));
+  // Short of it, what got through still holds what the refill made while it went: a tenth off, so
+  // that the next opening does not overshoot again by that (each overshoot of a small bucket costs a
+  // whole hold).
+  const burst = short ? Math.max(1, Math.floor(0.9 * accepted)) : Math.max(proven, Math.floor(givenBack));
   return { ...known, ...bound, ...whole, rate: overall, burst, measured: false };
 }
 

@@ -557,22 +557,25 @@ export function untilAborted<T>(work: PromiseLike<T>, signal: AbortSignal | unde
  */
 export function createRateLimiter({ clock = systemClock }: { clock?: Clock } = {}): RateLimiter {
   const pace = new Pace();
+  /** How long to wait for the next slot from now, or the refusal of a hold past what the call waits out (nothing reserved). */
+  const nextTurn = (longestHoldMs: number | undefined): number | HoldTooLong => {
+    const now = clock.now();
+    return refusedHold(pace, now, longestHoldMs) ?? pace.reserve(now);
+  };
   const wait = async (delay: number, holds: number, signal?: AbortSignal, longestHoldMs?: number): Promise<void> => {
     await clock.sleep(delay, signal);
     // A hold that began while this call waited moves it behind the hold, or refuses it.
     if (pace.holds !== holds) {
-      const refused = refusedHold(pace, clock.now(), longestHoldMs);
-      if (refused) throw refused;
-      const again = pace.reserve(clock.now());
+      const again = nextTurn(longestHoldMs);
+      if (typeof again !== "number") throw again;
       if (again > 0) return wait(again, pace.holds, signal, longestHoldMs);
     }
   };
   const read = (headers: Headers | undefined) => (headers ? readRateLimitHeaders(headers, clock.now()) : undefined);
   return {
     acquire(signal, _timeLeftMs, longestHoldMs) {
-      const refused = refusedHold(pace, clock.now(), longestHoldMs);
-      if (refused) return Promise.reject(refused);
-      const delay = pace.reserve(clock.now());
+      const delay = nextTurn(longestHoldMs);
+      if (typeof delay !== "number") return Promise.reject(delay);
       return delay > 0 ? wait(delay, pace.holds, signal, longestHoldMs) : undefined;
     },
     limited: (retryAfterMs, headers) => pace.limited(clock.now(), retryAfterMs, read(headers)),

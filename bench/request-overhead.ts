@@ -83,18 +83,31 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 child.kill();
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-const fetchUs = median(perCall["raw fetch"] ?? []);
-const bareUs = median(perCall["bare openapi-fetch"] ?? []);
-const deadlineUs = median(perCall["openapi-fetch + deadline"] ?? []);
+const quartiles = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return [sorted[Math.floor(sorted.length / 4)], sorted[Math.floor((3 * sorted.length) / 4)]] as [number, number];
+};
+// Each round's time over the baseline's in the same round: drift on a noisy machine (another process
+// starting, the CPU's clock) moves both alike, so the ratio of a pair is steadier than that of two
+// medians taken over the whole run.
+const BASELINE = "openapi-fetch + deadline";
+const baseline = perCall[BASELINE] ?? [];
+const paired = (name: string) => (perCall[name] ?? []).map((us, round) => us / (baseline[round] as number));
 console.log(`${CALLS} calls x ${IN_FLIGHT} in flight x ${ROUNDS} interleaved rounds, median per call`);
-// Throughput is the inverse: createRole's throughput relative to a baseline is baseline µs / createRole µs.
-const noise = Math.abs(median(perCall["same baseline, again"] ?? []) / deadlineUs - 1);
-for (const [name, values] of Object.entries(perCall)) {
-  const us = median(values);
+console.log(`${"".padEnd(30)}${"µs".padStart(8)}   time against ${BASELINE}, per round: median [quartiles]`);
+for (const name of Object.keys(perCall)) {
+  const ratios = paired(name);
+  const [low, high] = quartiles(ratios);
   console.log(
-    `${name.padEnd(30)}${us.toFixed(1).padStart(8)} µs   ${(us / bareUs).toFixed(3)}x openapi-fetch   ${(us / deadlineUs).toFixed(3)}x openapi-fetch+deadline   ${(us / fetchUs).toFixed(3)}x fetch`,
+    `${name.padEnd(30)}${median(perCall[name] ?? [])
+      .toFixed(1)
+      .padStart(
+        8,
+      )}   ${median(ratios).toFixed(3)}x [${low.toFixed(3)}–${high.toFixed(3)}]   throughput ${(1 / median(ratios)).toFixed(3)}x`,
   );
 }
+// Throughput is the inverse: createRole's throughput relative to the baseline is 1 / its time ratio.
+const noise = Math.abs(median(paired("same baseline, again")) - 1);
 console.log(
   `the same baseline on a second client measured ${(100 * noise).toFixed(1)}% off: ratios within that of 1 are noise`,
 );

@@ -444,7 +444,11 @@ function fakeClientOf(rateLimiter: RateLimiter) {
 async function holdLanded(url: string, key: string): Promise<void> {
   const inspector = new Redis(url);
   try {
-    while (!(Number(await inspector.hget(key, "pausedUntil")) > 0)) await pause(5);
+    // Bounded, so that a hold the limiter kept to itself (it went local) fails here and says so.
+    for (let poll = 0; !(Number(await inspector.hget(key, "pausedUntil")) > 0); poll++) {
+      if (poll === 6_000) throw new Error(`no hold reached ${key} in Redis within 30 s`);
+      await pause(5);
+    }
   } finally {
     inspector.disconnect();
   }
@@ -731,6 +735,9 @@ describe("a Redis client the caller already holds", () => {
     const nodes = [{ host: "127.0.0.1", port: cluster.port }];
     const clients = [new Cluster(nodes), new Cluster(nodes)];
     try {
+      // Connected first: a cluster client's start-up (its slots, then a second connection) can take
+      // longer than the limiter's windows on a loaded machine, and the limiter would rightly go local.
+      await Promise.all(clients.map((client) => new Promise((ready) => client.once("ready", ready))));
       const clock = manualClock();
       const warnings: string[] = [];
       const [meeting, held] = clients.map((client) =>

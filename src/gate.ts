@@ -18,7 +18,9 @@
 //   refill too, which a burst spread over a slow start makes large. What they came at (those
 //   accepted over the time answers kept coming), over the time the first count took, comes off the
 //   burst the pace opens on, half of it at most; opening on the whole count overshoots at once, and
-//   a small bucket's overshoot costs a whole hold.
+//   a small bucket's overshoot costs a whole hold. The probe starts at half that rate when the
+//   guess is above it: a probe that starts above the refill meets its 429 at once and measures
+//   nothing, and the pace would stay on a burst a hold.
 // - Each later hold teaches the rate, from the accepted count A, the previous hold's length H and
 //   the sending since its end D (learnFromHold), first of these that applies:
 //   . two holds as long give back as much, so the difference in A over the difference in D is the
@@ -140,12 +142,15 @@ export function learnFromHold(seen: HoldSeen, known: Learned | undefined): Learn
 
 type Lesson = Omit<Learned, "seen">;
 
+/** The rate the first hold guesses, as a lower bound: its count over the hold. */
+const guessedRate = ({ accepted, retryAfterMs }: HoldSeen) => accepted / Math.max(1, retryAfterMs);
+
 function learnedFrom(seen: HoldSeen, known: Learned | undefined): Lesson {
   const { accepted, heldMs, sendingMs, retryAfterMs } = seen;
   // Everything before the first hold came from a full budget, at once as far as the rate can tell;
   // until seen otherwise, a hold gives it back whole, as a window does at its start.
   if (known === undefined) {
-    const rate = accepted / Math.max(1, retryAfterMs);
+    const rate = guessedRate(seen);
     const ceilingHoldMs = Number.POSITIVE_INFINITY;
     return { rate, burst: accepted, ceiling: accepted, ceilingHoldMs, wholeAfterMs: 0, measured: false };
   }
@@ -504,9 +509,12 @@ export class Pace {
     const first = known.seen;
     // Half at least: a few answers in a millisecond or two tell a refill only roughly.
     const burst = Math.max(Math.ceil(first.accepted / 2), Math.floor(first.accepted - refill * first.sendingMs));
-    if (burst === this.burst) return;
+    // The probe climbs from under the refill, so that its 429 measures it (above, a 429 comes at once).
+    const rate = refill > 0 ? Math.min(guessedRate(first), refill / 2) : guessedRate(first);
+    if (burst === this.burst && rate === this.rate) return;
     this.burst = burst;
-    this.#known = { ...known, burst };
+    this.rate = rate;
+    this.#known = { ...known, burst, rate };
     // The first hold gives the whole burst back (#hold) at its end: the slots already reserved from
     // the opening are reserved again, from this one.
     this.#books.tokens = burst;

@@ -27,7 +27,8 @@
 //     refill, whatever the burst was (the first burst may have been spread over the start); so does
 //     the first interval, from a full budget, against the next, once the first count was seen to
 //     hold refill and more got through after the hold (a hold that gave back less than the full
-//     budget only makes the rate come out lower);
+//     budget only makes the rate come out lower), or, if lower, what got beyond the opening the
+//     hold's answers gave, over the sending: the first interval is dated only by its first answer;
 //   . holds of unlike lengths (the gate's own backoff, after 429s without Retry-After) whose
 //     A / (H + D) agree did not fill the budget: that is the rate;
 //   . more than a hold can give back came at the rate while the gate paced: (A - ceiling) / D.
@@ -198,7 +199,9 @@ function measuredAgainst(seen: HoldSeen, known: Learned, overall: number): Lesso
   const alike = Math.abs(heldMs - last.heldMs) <= 0.05 * heldMs;
   const afterFull = last.heldMs === 0 && !known.measured && known.burst < last.accepted;
   if ((alike || (afterFull && more > 0)) && Math.abs(more) >= LEARNING_SAMPLE && more * longer > 0) {
-    const refill = more / longer;
+    // Against the first interval, whose start is dated only as well as its first answer: the
+    // lower of that and what came beyond the opening the hold's answers gave, over the sending.
+    const refill = alike ? more / longer : Math.min(more / longer, (accepted - known.burst) / sendingMs);
     const givenBack = Math.max(1, accepted - refill * sendingMs);
     const rate = Math.max(overall, refill) * RATE_MARGIN;
     const burst = Math.max(1, Math.floor(0.9 * givenBack));

@@ -73,7 +73,7 @@ describe("two holds as long give back as much", () => {
 describe("the first interval, from a full budget, against one after a hold", () => {
   // 26 got through from a full budget in the 64 ms from the first answer to the first 429: a bucket
   // of 20 whose refill made 6 while they went, as a cold process's spread-out first burst meets it.
-  const known = knowing({ burst: 19, ceiling: 26, seen: { accepted: 26, heldMs: 0, sendingMs: 64 } });
+  const known = knowing({ burst: 16, ceiling: 26, seen: { accepted: 26, heldMs: 0, sendingMs: 64 } });
 
   it("what the later interval got beyond it, over the time it sent longer, is the refill: both began with a whole budget", () => {
     const seen = interval(56, 1_030, 304);
@@ -82,6 +82,13 @@ describe("the first interval, from a full budget, against one after a hold", () 
       ...known,
       ...{ rate: 0.125 * RATE_MARGIN, burst: 16, ceiling: 18, ceilingHoldMs: 1_030, measured: true, seen },
     });
+  });
+
+  it("is at most what got beyond the opening the hold's answers gave, over the sending: the first interval's start is dated only by its first answer", () => {
+    // Opened on 22: 34 beyond it in 304 ms, 0.112/ms, under the 0.125/ms that 30 more in 240 ms more say.
+    const learned = learnFromHold(interval(56, 1_030, 304), { ...known, burst: 22 });
+    expect(learned).toMatchObject({ rate: (34 / 304) * RATE_MARGIN, burst: 19, ceilingHoldMs: 1_030, measured: true });
+    expect(learned?.ceiling).toBeCloseTo(22, 9);
   });
 
   it("measures nothing from fewer after the hold: the hold may have given back less than the full budget", () => {

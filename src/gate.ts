@@ -10,12 +10,25 @@
 //   Retry-After, or until the pipeline's backoff when the answer had none. It also ends an interval:
 //   what was accepted between it and the previous hold's start is what the server gave in that
 //   time, as its budget was empty at both 429s.
-// - The first hold teaches the burst: everything accepted before it came from a full budget. The
-//   rate is then only guessed (the burst over the hold) and taken as a lower bound.
+// - The first hold teaches the burst: everything accepted before it came from a full budget, counted
+//   from the first answer (a full budget stays full until a request reaches it, and a cold process's
+//   first round trips are slow). The rate is then only guessed (the burst over the hold) and taken
+//   as a lower bound. Answers accepted while the first hold runs (sent before it) say the budget
+//   renews as it goes, a bucket, as a window gives nothing before its end: the first count held
+//   refill too, which a burst spread over a slow start makes large. What they came at (those
+//   accepted over the time answers kept coming), over the time the first count took, comes off the
+//   burst the pace opens on, half of it at most; opening on the whole count overshoots at once, and
+//   a small bucket's overshoot costs a whole hold. The probe starts at half that rate when the
+//   guess is above it: a probe that starts above the refill meets its 429 at once and measures
+//   nothing, and the pace would stay on a burst a hold.
 // - Each later hold teaches the rate, from the accepted count A, the previous hold's length H and
 //   the sending since its end D (learnFromHold), first of these that applies:
 //   . two holds as long give back as much, so the difference in A over the difference in D is the
-//     refill, whatever the burst was (the first burst may have been spread over the start);
+//     refill, whatever the burst was (the first burst may have been spread over the start); so does
+//     the first interval, from a full budget, against the next, once the first count was seen to
+//     hold refill and more got through after the hold (a hold that gave back less than the full
+//     budget only makes the rate come out lower), or, if lower, what got beyond the opening the
+//     hold's answers gave, over the sending: the first interval is dated only by its first answer;
 //   . holds of unlike lengths (the gate's own backoff, after 429s without Retry-After) whose
 //     A / (H + D) agree did not fill the budget: that is the rate;
 //   . more than a hold can give back came at the rate while the gate paced: (A - ceiling) / D.
@@ -130,12 +143,15 @@ export function learnFromHold(seen: HoldSeen, known: Learned | undefined): Learn
 
 type Lesson = Omit<Learned, "seen">;
 
+/** The rate the first hold guesses, as a lower bound: its count over the hold. */
+const guessedRate = ({ accepted, retryAfterMs }: HoldSeen) => accepted / Math.max(1, retryAfterMs);
+
 function learnedFrom(seen: HoldSeen, known: Learned | undefined): Lesson {
   const { accepted, heldMs, sendingMs, retryAfterMs } = seen;
   // Everything before the first hold came from a full budget, at once as far as the rate can tell;
   // until seen otherwise, a hold gives it back whole, as a window does at its start.
   if (known === undefined) {
-    const rate = accepted / Math.max(1, retryAfterMs);
+    const rate = guessedRate(seen);
     const ceilingHoldMs = Number.POSITIVE_INFINITY;
     return { rate, burst: accepted, ceiling: accepted, ceilingHoldMs, wholeAfterMs: 0, measured: false };
   }
@@ -180,8 +196,12 @@ function measuredAgainst(seen: HoldSeen, known: Learned, overall: number): Lesso
   // refill in the time it sent longer.
   const last = known.seen;
   const [more, longer] = [accepted - last.accepted, sendingMs - last.sendingMs];
-  if (Math.abs(heldMs - last.heldMs) <= 0.05 * heldMs && Math.abs(more) >= LEARNING_SAMPLE && more * longer > 0) {
-    const refill = more / longer;
+  const alike = Math.abs(heldMs - last.heldMs) <= 0.05 * heldMs;
+  const afterFull = last.heldMs === 0 && !known.measured && known.burst < last.accepted;
+  if ((alike || (afterFull && more > 0)) && Math.abs(more) >= LEARNING_SAMPLE && more * longer > 0) {
+    // Against the first interval, whose start is dated only as well as its first answer: the
+    // lower of that and what came beyond the opening the hold's answers gave, over the sending.
+    const refill = alike ? more / longer : Math.min(more / longer, (accepted - known.burst) / sendingMs);
     const givenBack = Math.max(1, accepted - refill * sendingMs);
     const rate = Math.max(overall, refill) * RATE_MARGIN;
     const burst = Math.max(1, Math.floor(0.9 * givenBack));
@@ -271,6 +291,7 @@ interface Books {
   told: number;
   toldResetAt: number;
   declared: boolean;
+  renewed: number;
 }
 
 /** A Pace as plain data (Pace.snapshot): the numbers it keeps, and what the holds so far taught. */
@@ -300,6 +321,7 @@ const SNAPSHOT_NUMBERS = [
   "quietMs",
   "told",
   "toldResetAt",
+  "renewed",
 ] as const;
 const LEARNED_NUMBERS = ["rate", "burst", "ceiling", "ceilingHoldMs", "wholeAfterMs"] as const;
 const SEEN_NUMBERS = ["accepted", "heldMs", "sendingMs", "retryAfterMs"] as const;
@@ -346,7 +368,8 @@ export class Pace {
   // - the budget as the pace counts it: `tokens` left at `countedAt`, which is later than now when
   //   slots are reserved ahead. Counted, not kept as a GCRA arrival time, so that the rate may change
   //   under it (a probe doubles it) without moving slots already earned;
-  // - the interval the next hold learns from: the previous hold's start and end, what got through since;
+  // - the interval the next hold learns from: the previous hold's start and end, what got through since,
+  //   and what got through during the hold (sent before it: what the refill made while it began);
   // - the probe's step and slowdown, the last raise of a measured rate and the quiet stretch before one;
   // - when the pace was last borne out (a hold's end, a declared policy): it is forgotten a minute later;
   // - what the last rate-limit headers said remains (`told`, -1: no reading), until when;
@@ -355,6 +378,7 @@ export class Pace {
     ...{ tokens: 0, countedAt: 0, holdStart: -1, holdEnd: -1, accepted: 0 },
     ...{ probeStep: 100, slowdown: 1, lastRaise: 0, learnedAt: 0, quietMs: 1_000, told: -1, toldResetAt: 0 },
     declared: false,
+    renewed: 0,
   };
   #known: Learned | undefined;
 
@@ -405,7 +429,16 @@ export class Pace {
   accepted(now: number, reading?: RateLimitReading): void {
     if (reading) this.#read(now, reading);
     // An answer during a hold was sent before it, and belongs to the interval the hold ended.
-    if (now < this.pausedUntil) return;
+    if (now < this.pausedUntil) {
+      this.#straggled(now, 1);
+      return;
+    }
+    // A full budget stays full until the first request reaches it, which its answer dates best: a
+    // cold process's first round trips are slow, and counting them as sending would count refill
+    // that never was.
+    const { accepted, holdStart, holdEnd } = this.#books;
+    if (accepted === 0 && holdStart === holdEnd && this.#known === undefined)
+      this.#books.holdStart = this.#books.holdEnd = now;
     this.#books.accepted++;
     const raisable = this.measured && !this.#books.declared;
     if (raisable && now - Math.max(this.pausedUntil, this.#books.lastRaise) > this.#books.quietMs) {
@@ -420,6 +453,7 @@ export class Pace {
     // The other calls in flight when the limit was met answer 429 too: one hold, one estimate.
     if (now < this.pausedUntil) {
       if (until > this.pausedUntil) this.#hold(until);
+      this.#straggled(now, 0);
       return;
     }
     const seen = {
@@ -435,7 +469,7 @@ export class Pace {
       this.#books.declared = false;
     }
     this.#books.holdStart = now;
-    this.#books.accepted = 0;
+    this.#books.accepted = this.#books.renewed = 0;
     // A probe that ran for a while and still taught no rate met others spending the same budget
     // (a fleet, each with its own gate): the next one climbs half as fast, so they do not all
     // overshoot at once. A measured rate starts the climb afresh.
@@ -461,6 +495,33 @@ export class Pace {
     const whole = held >= 0.9 * (this.#known?.wholeAfterMs ?? 0);
     this.#books.tokens = whole ? this.burst : 0;
     this.#books.countedAt = whole ? until : this.#books.holdStart;
+    this.holds++;
+  }
+
+  /**
+   * An answer (`accepted` 1, or a 429) to a request in flight when the hold began. During the first
+   * hold, those accepted say the budget renews as it goes (a bucket; a window gives nothing before
+   * its end): the first count held what they came at, over the time it took, of refill.
+   */
+  #straggled(now: number, accepted: number): void {
+    this.#books.renewed += accepted;
+    const known = this.#known;
+    // A declared policy or a measured rate says the burst already.
+    if (known === undefined || known.seen.heldMs !== 0 || this.measured) return;
+    const refill = this.#books.renewed / Math.max(1, now - this.#books.holdStart);
+    const first = known.seen;
+    // Half at least: a few answers in a millisecond or two tell a refill only roughly.
+    const burst = Math.max(Math.ceil(first.accepted / 2), Math.floor(first.accepted - refill * first.sendingMs));
+    // The probe climbs from under the refill, so that its 429 measures it (above, a 429 comes at once).
+    const rate = refill > 0 ? Math.min(guessedRate(first), refill / 2) : guessedRate(first);
+    if (burst === this.burst && rate === this.rate) return;
+    this.burst = burst;
+    this.rate = rate;
+    this.#known = { ...known, burst, rate };
+    // The first hold gives the whole burst back (#hold) at its end: the slots already reserved from
+    // the opening are reserved again, from this one.
+    this.#books.tokens = burst;
+    this.#books.countedAt = this.pausedUntil;
     this.holds++;
   }
 

@@ -70,6 +70,34 @@ describe("two holds as long give back as much", () => {
   });
 });
 
+describe("the first interval, from a full budget, against one after a hold", () => {
+  // 26 got through from a full budget in the 64 ms from the first answer to the first 429: a bucket
+  // of 20 whose refill made 6 while they went, as a cold process's spread-out first burst meets it.
+  const known = knowing({ burst: 16, ceiling: 26, seen: { accepted: 26, heldMs: 0, sendingMs: 64 } });
+
+  it("what the later interval got beyond it, over the time it sent longer, is the refill: both began with a whole budget", () => {
+    const seen = interval(56, 1_030, 304);
+    // 30 more in 240 ms more: 0.125/ms; a 1030 ms hold gave back 56 less 304 ms of it, 18.
+    expect(learnFromHold(seen, known)).toEqual({
+      ...known,
+      ...{ rate: 0.125 * RATE_MARGIN, burst: 16, ceiling: 18, ceilingHoldMs: 1_030, measured: true, seen },
+    });
+  });
+
+  it("is at most what got beyond the opening the hold's answers gave, over the sending: the first interval's start is dated only by its first answer", () => {
+    // Opened on 22: 34 beyond it in 304 ms, 0.112/ms, under the 0.125/ms that 30 more in 240 ms more say.
+    const learned = learnFromHold(interval(56, 1_030, 304), { ...known, burst: 22 });
+    expect(learned).toMatchObject({ rate: (34 / 304) * RATE_MARGIN, burst: 19, ceilingHoldMs: 1_030, measured: true });
+    expect(learned?.ceiling).toBeCloseTo(22, 9);
+  });
+
+  it("measures nothing from fewer after the hold: the hold may have given back less than the full budget", () => {
+    // 15 fewer in 54 ms less would say 0.28/ms, were the hold to have refilled the budget whole.
+    const learned = learnFromHold(interval(11, 1_030, 10), known);
+    expect(learned).toMatchObject({ measured: false, rate: 11 / 1_040 });
+  });
+});
+
 describe("holds of unlike lengths that agree on the rate", () => {
   // 40 got through in the 1 s of an 800 ms hold and 200 ms of sending: 0.04/ms.
   const known = knowing({ burst: 60, ceiling: 60, seen: { accepted: 40, heldMs: 800, sendingMs: 200 } });
@@ -184,12 +212,12 @@ describe("what a hold bounds when it measures nothing", () => {
 describe("the interval a pace learns from", () => {
   const learnedFrom = (pace: Pace) => pace.snapshot().known?.seen;
 
-  it("begins at the first request", () => {
+  it("begins at the first answer, not the first request: a full budget stays full until a request reaches it", () => {
     const pace = new Pace();
     waits(pace, 500, 1);
     for (let i = 0; i < 20; i++) pace.accepted(600);
     pace.limited(700, 1_000);
-    expect(learnedFrom(pace)).toEqual(interval(20, 0, 200));
+    expect(learnedFrom(pace)).toEqual(interval(20, 0, 100));
   });
 
   it("begins again at a hold that began at 0 ms, like any other", () => {

@@ -6,12 +6,12 @@ import { describe, expect, it } from "vitest";
 // while a module loads in a test as that test's, and, the module being loaded once (isolate: false),
 // reported its mutants (MASK, SECRET_KEYS, the retry table...) as survivors it never switched on.
 import "../src/index.ts";
-import { createAllBehind, fixedWindow, type Shape, tokenBucket } from "./support/limiter-shapes.ts";
+import { type ColdStart, createAllBehind, fixedWindow, type Shape, tokenBucket } from "./support/limiter-shapes.ts";
 
 const CALLS = 500;
 
-async function expectWithin(shape: Shape, idealMs: number, ratio: number) {
-  const { results, api, tookMs } = await createAllBehind(shape, CALLS, 3);
+async function expectWithin(shape: Shape, idealMs: number, ratio: number, cold?: ColdStart) {
+  const { results, api, tookMs } = await createAllBehind(shape, CALLS, 3, cold);
   expect(results.filter((result) => result.status === "rejected")).toEqual([]);
   expect(new Set(api.created).size).toBe(CALLS);
   expect(api.created).toHaveLength(CALLS);
@@ -31,6 +31,16 @@ describe("500 concurrent creates with default options", () => {
 
   it("a bucket with a small burst (20 + 100/s, whole-second Retry-After): probes upward, within 1.5x of 4.8 s", async () => {
     await expectWithin(tokenBucket(20, 100), 4_800, 1.5);
+  });
+
+  it("a bucket with a small burst met by a cold process (answers in 30 ms for its first 300 ms): one hold to learn the burst, one to learn the rate, within 1.5x", async () => {
+    // The first burst, spread over the slow start, gets refill through too (26 of a bucket of 20):
+    // opening on all of it after the hold would overshoot at once, a whole hold more.
+    await expectWithin(tokenBucket(20, 100), 4_800, 1.5, { ms: 300, latencyMs: 30 });
+  });
+
+  it("a window met by a cold process: within 1.15x of 6 s", async () => {
+    await expectWithin(fixedWindow(125, 2_000), 6_000, 1.15, { ms: 300, latencyMs: 30 });
   });
 
   it("a bucket whose 429s carry no Retry-After (100 + 100/s): within 1.5x of 4 s", async () => {

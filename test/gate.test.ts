@@ -84,10 +84,10 @@ describe("the pace", () => {
 
   it("counts no answer that arrives during a hold: it was sent before the hold, and the next hold learns nothing from it", () => {
     const pace = afterFirstHold(20, 1_000);
-    const { rate, burst } = pace;
+    const taught = pace.snapshot().known?.seen;
     for (let i = 0; i < 15; i++) pace.accepted(500);
     pace.limited(1_100, 1_000);
-    expect([pace.rate, pace.burst]).toEqual([rate, burst]);
+    expect(pace.snapshot().known?.seen).toEqual(taught);
   });
 
   it("lengthens the hold for a later 429 in flight, and moves the waits already reserved", () => {
@@ -131,6 +131,89 @@ describe("the pace", () => {
     // 200 ms at the rate seen (40 in 410 ms) refill about 19; not the 40 a 400 ms hold gave.
     expect(atOnce).toBeGreaterThanOrEqual(15);
     expect(atOnce).toBeLessThanOrEqual(20);
+  });
+});
+
+describe("answers accepted during the first hold", () => {
+  /** 26 got through a full budget in the 64 ms from the first answer (at 30) to the first 429 (at 94); held 1 s. */
+  function firstHold(): Pace {
+    const pace = new Pace();
+    waits(pace, 0, 1);
+    pace.accepted(30);
+    for (let i = 0; i < 25; i++) pace.accepted(60);
+    pace.limited(94, 1_000);
+    return pace;
+  }
+  const openedOn = (pace: Pace, at: number) => waits(pace, at, 30).filter((wait) => wait === 0).length;
+
+  it("say the budget renews as it goes (a bucket): the pace opens on the first count less what the refill made of it", () => {
+    const pace = firstHold();
+    // One accepted 10 ms into the hold: 0.1/ms, so 6.4 of the 26 were refill.
+    pace.accepted(104);
+    expect(openedOn(pace, 1_094)).toBe(19);
+    // The probe's lower bound stays the first count over the hold: it is under half that refill.
+    expect(pace.rate).toBe(0.026);
+  });
+
+  it("start the probe at half the refill they came at, when the first count over the hold said more: from above, its 429 would measure nothing", () => {
+    const pace = new Pace();
+    waits(pace, 0, 1);
+    pace.accepted(30);
+    for (let i = 0; i < 124; i++) pace.accepted(200);
+    // 125 in 254 ms, held 1 s: 0.125/ms guessed; one accepted 20 ms into the hold says 0.05/ms.
+    pace.limited(284, 1_000);
+    pace.accepted(304);
+    expect(pace.rate).toBe(0.025);
+    // 125 less 254 ms at 0.05/ms at once, then the probe's first slot 40 ms on.
+    expect(waits(pace, 1_284, 113)).toEqual([...Array(112).fill(0), 40]);
+  });
+
+  it("move the slots already reserved from the opening: they are reserved again, from the smaller one", () => {
+    const pace = firstHold();
+    // Calls (429s retried) took every slot of the opening on 26, and one of the probe's after it.
+    expect(waits(pace, 100, 27).filter((wait) => wait === 994)).toHaveLength(26);
+    const { holds } = pace;
+    pace.accepted(104);
+    expect(pace.holds).toBe(holds + 1);
+    expect(openedOn(pace, 1_094)).toBe(19);
+  });
+
+  it("none, only 429s (a window gives nothing before its end): the pace opens on the whole first count", () => {
+    const pace = firstHold();
+    pace.limited(104, 1_000);
+    expect(openedOn(pace, 1_104)).toBe(26);
+    expect(pace.rate).toBe(0.026);
+  });
+
+  it("give the refill over the time answers kept coming, 429s included", () => {
+    const pace = firstHold();
+    pace.accepted(104);
+    // A 429 at 114: one accepted in 20 ms, 0.05/ms, so 3.2 of the 26 were refill.
+    pace.limited(114, 900);
+    expect(openedOn(pace, 1_094)).toBe(22);
+  });
+
+  it("never take off more than half of the first count", () => {
+    const pace = firstHold();
+    for (let i = 0; i < 5; i++) pace.accepted(95);
+    expect(openedOn(pace, 1_094)).toBe(13);
+  });
+
+  it("only the first hold's: after a later hold the burst is what that hold taught", () => {
+    const pace = firstHold();
+    // 12 in the 200 ms after the hold: short of the 19 it opened on, so nine tenths of them.
+    for (let i = 0; i < 12; i++) pace.accepted(1_200);
+    pace.limited(1_294, 1_000);
+    pace.accepted(1_304);
+    expect(pace.burst).toBe(10);
+  });
+
+  it("leave a declared policy's burst as it is", () => {
+    const pace = new Pace();
+    pace.accepted(0, { quota: 10, windowMs: 1_000 });
+    pace.limited(5, 1_000);
+    pace.accepted(10);
+    expect(openedOn(pace, 1_005)).toBe(10);
   });
 });
 

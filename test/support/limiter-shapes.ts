@@ -161,23 +161,30 @@ export function limitedApi(shape: Shape, now: () => number): LimitedApi {
   return api;
 }
 
+/** A process's first stretch, when its round trips are slower (connections, JIT): `ms` long, answers `latencyMs` after they were sent. */
+export interface ColdStart {
+  ms: number;
+  latencyMs: number;
+}
+
 /**
  * `calls` concurrent creates from a client with default options behind `shape`, on a clock the test
- * steers (each answer `latencyMs` after it was sent): every result, what the API saw, and how long
- * the whole took on that clock.
+ * steers (each answer `latencyMs` after it was sent, or `cold.latencyMs` in the first `cold.ms`):
+ * every result, what the API saw, and how long the whole took on that clock.
  */
-export async function createAllBehind(shape: Shape, calls: number, latencyMs = 0) {
+export async function createAllBehind(shape: Shape, calls: number, latencyMs = 0, cold?: ColdStart) {
   const { createClient } = await import("../../src/index.ts");
   const { manualClock } = await import("./clock.ts");
   const { BRANCH } = await import("./fixtures.ts");
   const clock = manualClock();
   const api = limitedApi(shape, clock.now);
+  const started = clock.now();
   const fetch: typeof globalThis.fetch = async (input, init) => {
-    if (latencyMs > 0) await clock.sleep(latencyMs);
+    const latency = cold && clock.now() - started < cold.ms ? cold.latencyMs : latencyMs;
+    if (latency > 0) await clock.sleep(latency);
     return api.fetch(input, init);
   };
   const ps = createClient({ serviceToken: "a:b", baseUrl: "https://api.test/v1", fetch, clock });
-  const started = clock.now();
   let done = false;
   const all = Promise.allSettled(
     Array.from({ length: calls }, (_, i) => ps.createRole({ ...BRANCH, name: `load-${i}` })),

@@ -390,9 +390,12 @@ export class Pace {
 
   /** The pace a snapshot describes; nothing when `value` is not one (a store that kept something else). */
   static restore(value: unknown): Pace | undefined {
-    if (!isSnapshot(value)) return undefined;
+    // A pace that a process of an older version kept in a shared store has no `renewed`: it counted
+    // none. Taken as such, so that a fleet being upgraded keeps sharing one pace.
+    const kept = isRecord(value) && !("renewed" in value) ? { ...value, renewed: 0 } : value;
+    if (!isSnapshot(kept)) return undefined;
     const pace = new Pace();
-    const { pausedUntil, rate, burst, holds, measured, known, ...books } = value;
+    const { pausedUntil, rate, burst, holds, measured, known, ...books } = kept;
     Object.assign(pace, { pausedUntil, rate, burst, holds, measured });
     pace.#books = books;
     pace.#known = known ?? undefined;

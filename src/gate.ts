@@ -147,7 +147,7 @@ type Lesson = Omit<Learned, "seen">;
 const guessedRate = ({ accepted, retryAfterMs }: HoldSeen) => accepted / Math.max(1, retryAfterMs);
 
 function learnedFrom(seen: HoldSeen, known: Learned | undefined): Lesson {
-  const { accepted, heldMs, sendingMs, retryAfterMs } = seen;
+  const { accepted, heldMs, sendingMs } = seen;
   // Everything before the first hold came from a full budget, at once as far as the rate can tell;
   // until seen otherwise, a hold gives it back whole, as a window does at its start.
   if (known === undefined) {

@@ -146,15 +146,26 @@ type Lesson = Omit<Learned, "seen">;
 /** The rate the first hold guesses, as a lower bound: its count over the hold. */
 const guessedRate = ({ accepted, retryAfterMs }: HoldSeen) => accepted / Math.max(1, retryAfterMs);
 
+/**
+ * Everything before the first hold came from a full budget, at once as far as the rate can tell;
+ * until seen otherwise, a hold gives it back whole, as a window does at its start.
+ */
+function firstLesson(seen: HoldSeen): Lesson {
+  const { accepted } = seen;
+  const ceilingHoldMs = Number.POSITIVE_INFINITY;
+  return {
+    rate: guessedRate(seen),
+    burst: accepted,
+    ceiling: accepted,
+    ceilingHoldMs,
+    wholeAfterMs: 0,
+    measured: false,
+  };
+}
+
 function learnedFrom(seen: HoldSeen, known: Learned | undefined): Lesson {
+  if (known === undefined) return firstLesson(seen);
   const { accepted, heldMs, sendingMs } = seen;
-  // Everything before the first hold came from a full budget, at once as far as the rate can tell;
-  // until seen otherwise, a hold gives it back whole, as a window does at its start.
-  if (known === undefined) {
-    const rate = guessedRate(seen);
-    const ceilingHoldMs = Number.POSITIVE_INFINITY;
-    return { rate, burst: accepted, ceiling: accepted, ceilingHoldMs, wholeAfterMs: 0, measured: false };
-  }
   // The budget was empty at both 429s: all that got through came from the refill since the first,
   // and from a whole burst if the hold refilled one.
   const overall = accepted / Math.max(1, heldMs + sendingMs);

@@ -9,7 +9,7 @@ import { invalidInput } from "./checks.ts";
 import { connectionResetError, createFaultQueue, type FakeFault, faultAnswer } from "./faults.ts";
 import { handlers } from "./handlers.ts";
 import { type FakeServer, listenOnLoopback, type Serve } from "./listen.ts";
-import { createPostgresBacking } from "./postgres.ts";
+import { createPostgresBacking, type PostgresBacking } from "./postgres.ts";
 import { randomId } from "./random.ts";
 import { type Actor, type BranchScope, createRolesStore } from "./roles-store.ts";
 import { matchRoute, type Route } from "./routes.ts";
@@ -141,6 +141,62 @@ function checkOptions(options: FakePlanetScaleOptions): void {
   if (postgres !== undefined && typeof postgres !== "string") fail("postgres", "a postgresql:// URL", typeof postgres);
 }
 
+type Handler = NonNullable<(typeof handlers)[OperationId]>;
+
+/** What every request of one fake shares: its roles, the faults queued, what it received, whom it accepts. */
+interface FakeState {
+  store: ReturnType<typeof createRolesStore>;
+  faults: ReturnType<typeof createFaultQueue>;
+  requests: FakeRequest[];
+  accepted: Map<string, Actor>;
+  postgres: PostgresBacking | undefined;
+}
+
+/** One request, as fake.fetch and the HTTP server both serve it: credentials, route, faults, then the handler. */
+function serveFrom(state: FakeState): Serve {
+  return async (request, servedAt) => {
+    if (request.signal.aborted) throw request.signal.reason;
+    const url = new URL(request.url);
+    const path = pathBelow(url, servedAt) ?? url.pathname;
+    const body = parseBody(await request.text());
+    const route = matchRoute(request.method, path);
+    const handle = route && handlers[route.operation];
+    state.requests.push(received(request, url, path, body, route));
+    const actor = state.accepted.get(request.headers.get("authorization") ?? "");
+    if (!actor) return errorAnswer(401, "The credentials are not valid (the fake takes only fake.serviceToken)");
+    if (!route || !handle) return errorAnswer(404, `Not found: ${request.method} ${path}`);
+    const fault = state.faults.take(route.operation);
+    const refused = fault && faultAnswer(fault, route.operation);
+    if (refused) return refused;
+    if (fault && "delayMs" in fault) await sleep(fault.delayMs, request.signal);
+    const answer = await handled(state, handle, route, url, body ?? {}, actor);
+    return fault && "connectionReset" in fault ? "connection-reset" : answer;
+  };
+}
+
+/** The handler's answer, once what it changed is in the fake's PostgreSQL too; undone there if refused. */
+async function handled(
+  state: FakeState,
+  handle: Handler,
+  route: Route,
+  url: URL,
+  body: unknown,
+  actor: Actor,
+): Promise<Response> {
+  const { store, postgres } = state;
+  const problem = invalidInput(route.operation, url.searchParams, body);
+  const call = { params: route.params, query: url.searchParams, body, url, actor, store };
+  const answer = problem ? errorAnswer(422, problem, "invalid_params") : handle(call);
+  // The handler ran synchronously: what it changed and queued for the server is this request's alone.
+  const undo = store.takeUndo();
+  const unsynced = await postgres?.flush();
+  if (unsynced) {
+    undo();
+    return errorAnswer(500, `The fake's PostgreSQL refused: ${unsynced.message}`);
+  }
+  return answer;
+}
+
 export function createFakePlanetScale(options: FakePlanetScaleOptions = {}): FakePlanetScale {
   checkOptions(options);
   const serviceToken = options.serviceToken ?? { id: `fake-${randomId(8)}`, token: `pscale_tkn_${randomId(32)}` };
@@ -149,37 +205,15 @@ export function createFakePlanetScale(options: FakePlanetScaleOptions = {}): Fak
   const postgres = options.postgres === undefined ? undefined : createPostgresBacking(options.postgres);
   const backing = postgres && { events: postgres, host: postgres.host, database: postgres.database };
   const store = createRolesStore(options.now ?? (() => new Date()), backing);
-  const faults = createFaultQueue();
-  const requests: FakeRequest[] = [];
-  const accepted = acceptedCredentials(serviceToken, options.accessToken);
-
-  const serve: Serve = async (request, servedAt) => {
-    if (request.signal.aborted) throw request.signal.reason;
-    const url = new URL(request.url);
-    const path = pathBelow(url, servedAt) ?? url.pathname;
-    const body = parseBody(await request.text());
-    const route = matchRoute(request.method, path);
-    const handle = route && handlers[route.operation];
-    requests.push(received(request, url, path, body, route));
-    const actor = accepted.get(request.headers.get("authorization") ?? "");
-    if (!actor) return errorAnswer(401, "The credentials are not valid (the fake takes only fake.serviceToken)");
-    if (!route || !handle) return errorAnswer(404, `Not found: ${request.method} ${path}`);
-    const fault = faults.take(route.operation);
-    const refused = fault && faultAnswer(fault, route.operation);
-    if (refused) return refused;
-    if (fault && "delayMs" in fault) await sleep(fault.delayMs, request.signal);
-    const problem = invalidInput(route.operation, url.searchParams, body ?? {});
-    const call = { params: route.params, query: url.searchParams, body: body ?? {}, url, actor, store };
-    const answer = problem ? errorAnswer(422, problem, "invalid_params") : handle(call);
-    // The handler ran synchronously: what it changed and queued for the server is this request's alone.
-    const undo = store.takeUndo();
-    const unsynced = await postgres?.flush();
-    if (unsynced) {
-      undo();
-      return errorAnswer(500, `The fake's PostgreSQL refused: ${unsynced.message}`);
-    }
-    return fault && "connectionReset" in fault ? "connection-reset" : answer;
+  const state = {
+    store,
+    faults: createFaultQueue(),
+    requests: [],
+    accepted: acceptedCredentials(serviceToken, options.accessToken),
+    postgres,
   };
+  const serve = serveFrom(state);
+  const { requests, faults } = state;
 
   const fakeFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const request = new Request(input, init);

@@ -77,49 +77,67 @@ async function allOrNothing(client: Client, step: (client: Client) => Promise<un
   }
 }
 
-export function createPostgresBacking(url: string): PostgresBacking {
-  const { host, database } = parsePostgresUrl(url);
+const id = (client: Client, name: string) => client.escapeIdentifier(name);
+const literal = (client: Client, value: string) => client.escapeLiteral(value);
+const reassign = (client: Client, username: string, successor: string) =>
+  client.query(`REASSIGN OWNED BY ${id(client, username)} TO ${id(client, successor)}`);
+
+async function createRole(client: Client, role: Role): Promise<void> {
+  const options = role.default ? DEFAULT_ROLE_OPTIONS : "";
+  await client.query(
+    `CREATE ROLE ${id(client, role.username)} LOGIN ${options} PASSWORD ${literal(client, role.password)} VALID UNTIL ${literal(client, role.expires_at ?? "infinity")}`,
+  );
+  // Only the inherited roles this server has: the API's list names some a plain Postgres lacks.
+  const wanted = role.default ? DEFAULT_ROLE_GRANTS : [...role.inherited_roles];
+  const { rows } = await client.query<{ rolname: string }>(
+    "SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[]) ORDER BY rolname",
+    [wanted],
+  );
+  if (rows.length === 0) return;
+  await client.query(`GRANT ${rows.map((row) => id(client, row.rolname)).join(", ")} TO ${id(client, role.username)}`);
+}
+
+async function dropRole(client: Client, username: string, successor: string | undefined): Promise<void> {
+  if (successor !== undefined) await reassign(client, username, successor);
+  // DROP OWNED also revokes what was granted to it, which DROP ROLE would otherwise refuse over.
+  await client.query(`DROP OWNED BY ${id(client, username)}`);
+  await client.query(`DROP ROLE ${id(client, username)}`);
+}
+
+/** One admin connection, opened at the first step, that runs the steps in order, each all or nothing. */
+function stepQueue(url: string): Pick<PostgresBacking, "flush" | "close"> & {
+  queue(step: (client: Client) => Promise<unknown>): void;
+} {
   let admin: Promise<Client> | undefined;
   const failures: Error[] = [];
   let queued: Promise<unknown>[] = [];
   let chain: Promise<unknown> = Promise.resolve();
+  return {
+    queue(step) {
+      admin ??= connectAdmin(url, failures);
+      const task = chain.then(async () => allOrNothing(await (admin as Promise<Client>), step));
+      chain = task.catch(() => {});
+      queued.push(task);
+    },
+    async flush() {
+      const tasks = queued;
+      queued = [];
+      const outcomes = await Promise.allSettled(tasks);
+      const failed = outcomes.find((outcome) => outcome.status === "rejected");
+      return failed && (failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason)));
+    },
+    async close() {
+      await chain;
+      const client = await admin?.catch(() => undefined);
+      admin = undefined;
+      await client?.end();
+    },
+  };
+}
 
-  /** Queues a step that writes its SQL with the connection's own quoting. */
-  function queue(step: (client: Client) => Promise<unknown>): void {
-    admin ??= connectAdmin(url, failures);
-    const task = chain.then(async () => allOrNothing(await (admin as Promise<Client>), step));
-    chain = task.catch(() => {});
-    queued.push(task);
-  }
-  const id = (client: Client, name: string) => client.escapeIdentifier(name);
-  const literal = (client: Client, value: string) => client.escapeLiteral(value);
-  const reassign = (client: Client, username: string, successor: string) =>
-    client.query(`REASSIGN OWNED BY ${id(client, username)} TO ${id(client, successor)}`);
-
-  async function create(client: Client, role: Role): Promise<void> {
-    const options = role.default ? DEFAULT_ROLE_OPTIONS : "";
-    await client.query(
-      `CREATE ROLE ${id(client, role.username)} LOGIN ${options} PASSWORD ${literal(client, role.password)} VALID UNTIL ${literal(client, role.expires_at ?? "infinity")}`,
-    );
-    // Only the inherited roles this server has: the API's list names some a plain Postgres lacks.
-    const wanted = role.default ? DEFAULT_ROLE_GRANTS : [...role.inherited_roles];
-    const { rows } = await client.query<{ rolname: string }>(
-      "SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[]) ORDER BY rolname",
-      [wanted],
-    );
-    if (rows.length === 0) return;
-    await client.query(
-      `GRANT ${rows.map((row) => id(client, row.rolname)).join(", ")} TO ${id(client, role.username)}`,
-    );
-  }
-
-  async function drop(client: Client, username: string, successor: string | undefined): Promise<void> {
-    if (successor !== undefined) await reassign(client, username, successor);
-    // DROP OWNED also revokes what was granted to it, which DROP ROLE would otherwise refuse over.
-    await client.query(`DROP OWNED BY ${id(client, username)}`);
-    await client.query(`DROP ROLE ${id(client, username)}`);
-  }
-
+export function createPostgresBacking(url: string): PostgresBacking {
+  const { host, database } = parsePostgresUrl(url);
+  const { queue, flush, close } = stepQueue(url);
   // Each event reads the role when it happens, not when its SQL runs: a rename queued behind
   // another must name the username it had then.
   return {
@@ -127,7 +145,7 @@ export function createPostgresBacking(url: string): PostgresBacking {
     database,
     created: (role) => {
       const at = structuredClone(role);
-      queue((client) => create(client, at));
+      queue((client) => createRole(client, at));
     },
     renewed: ({ username, expires_at }) =>
       queue((client) =>
@@ -142,19 +160,8 @@ export function createPostgresBacking(url: string): PostgresBacking {
         await client.query(`ALTER ROLE ${id(client, username)} PASSWORD ${literal(client, password)}`);
       }),
     reassigned: ({ username }, successor) => queue((client) => reassign(client, username, successor.username)),
-    removed: ({ username }, successor) => queue((client) => drop(client, username, successor?.username)),
-    async flush() {
-      const tasks = queued;
-      queued = [];
-      const outcomes = await Promise.allSettled(tasks);
-      const failed = outcomes.find((outcome) => outcome.status === "rejected");
-      return failed && (failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason)));
-    },
-    async close() {
-      await chain;
-      const client = await admin?.catch(() => undefined);
-      admin = undefined;
-      await client?.end();
-    },
+    removed: ({ username }, successor) => queue((client) => dropRole(client, username, successor?.username)),
+    flush,
+    close,
   };
 }

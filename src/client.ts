@@ -21,7 +21,14 @@ import {
 } from "./generated/operations.ts";
 import { type Lease, type LeaseOptions, leaseRole } from "./lease.ts";
 import { debugLogger } from "./log.ts";
-import { type ClientContext, type ContextGate, callWithResponse, responsePromise, type Steps } from "./request.ts";
+import {
+  type ClientContext,
+  type ContextGate,
+  callWithResponse,
+  heldAtGate,
+  responsePromise,
+  type Steps,
+} from "./request.ts";
 import { defaultRetrySettings, type RetrySettings } from "./retry.ts";
 import {
   type CreateRoleOptions,
@@ -305,7 +312,8 @@ function contextOf(settings: Settings, gate?: ContextGate): ClientContext {
 export function createClient(options: ClientOptions = {}): PlanetScaleClient {
   const settings = settle(options);
   const limiter = settings.rateLimiter || undefined;
-  const ctx = contextOf(settings, { ...createGate(settings.maxConcurrency, limiter), refusal: gateRefusal });
+  const gate = { ...createGate(settings.maxConcurrency, limiter), refusal: gateRefusal, held: heldAtGate(limiter) };
+  const ctx = contextOf(settings, gate);
   // A reset whose outcome is left open may already have made the old password invalid: its error says so.
   const call =
     <Op extends Operation>(facts: Op, explain?: Steps["explain"]) =>

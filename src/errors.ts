@@ -329,6 +329,20 @@ export function holdTooLong(operation: string, heldMs: number, longestMs: number
   );
 }
 
+/**
+ * The words a client's call adds to a 429 it does not wait out (past `backoff.maxRetryAfterMs`): why
+ * it was not sent again and, when a rate limiter holds the client's calls, that the calls after it
+ * are refused until then (holdTooLong), so that the first refusal does not look like a last word.
+ */
+export function outlastedHold(failure: RateLimitError, longestMs: number, limited: boolean): void {
+  const seconds = Math.ceil((failure.retryAfterMs ?? 0) / 1000);
+  extendMessage(
+    failure,
+    `; its Retry-After (${seconds} s) is longer than backoff.maxRetryAfterMs (${longestMs} ms), so it was not sent again` +
+      (limited ? ", and every call on this rate limit is refused, unsent, until then" : ""),
+  );
+}
+
 /** A call the rate limiter failed at the gate (a store of the caller's that threw or rejected): nothing was sent. */
 export function limiterFailed(operation: string, reason: unknown): PlanetScaleError {
   const words = reason instanceof Error ? reason.message : String(reason);

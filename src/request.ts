@@ -10,6 +10,7 @@ import {
   abortedBeforeSending,
   abortedWhileWaiting,
   attemptFailure,
+  outlastedHold,
   PlanetScaleError,
   RateLimitError,
 } from "./errors.ts";
@@ -22,6 +23,7 @@ import {
   holdAfter,
   type OperationRule,
   operationRules,
+  outlasts,
   type RetrySettings,
 } from "./retry.ts";
 import { redactInspect, withoutHeaders } from "./secrets.ts";
@@ -62,6 +64,20 @@ export interface ClientContext {
  */
 export interface ContextGate extends Gate {
   refusal(reason: unknown, state: AttemptState): PlanetScaleError;
+  /** A 429 met: the limiter holds every call for it (heldAtGate). */
+  held(failure: RateLimitError, attempt: number, settings: RetrySettings): void;
+}
+
+/**
+ * What a 429 does at a client's gate: its limiter holds every call until the hold has passed; and a
+ * hold past maxRetryAfterMs, which ends the call, is said in its error. Reached through the gate
+ * only, so that the standalone createRole, which has none, carries none of it.
+ */
+export function heldAtGate(limiter: Gate["limiter"]) {
+  return (failure: RateLimitError, attempt: number, settings: RetrySettings): void => {
+    limiter?.limited(holdAfter(failure, attempt, settings), failure.headers);
+    if (outlasts(failure, settings)) outlastedHold(failure, settings.maxRetryAfterMs, limiter !== undefined);
+  };
 }
 
 /** One call, its input checked: what every attempt of it sends and under which rules. */
@@ -177,8 +193,7 @@ async function exchangeOnce(
     log({ ...(status === undefined ? {} : { status }), ...requestId, error: failure.name });
     // The hold starts before this call gives up its place, so that no call waiting for the place
     // slips through ahead of it.
-    if (failure instanceof RateLimitError)
-      ctx.gate?.limiter?.limited(holdAfter(failure, attempt, call.settings), failure.headers);
+    if (failure instanceof RateLimitError) ctx.gate?.held(failure, attempt, call.settings);
     throw failure;
   } finally {
     ctx.gate?.concurrency.leave();

@@ -184,6 +184,11 @@ function ambiguousCreate(error: PlanetScaleError): boolean {
   return error.outcomeUnknown && !(error instanceof AbortError);
 }
 
+/** A 429 whose Retry-After is longer than the call waits for one: it ends the call, not sent again. */
+export function outlasts(error: RateLimitError, settings: RetrySettings): boolean {
+  return (error.retryAfterMs ?? 0) > settings.maxRetryAfterMs;
+}
+
 /**
  * The whole decision whether and when to send a call again, after any failed attempt. Every
  * operation sends again when nothing reached the server and after a 429 (the server refused it
@@ -203,7 +208,7 @@ export function decide(
   if (history.mayRecover && !policy.repeatable && ambiguousCreate(error)) return { kind: "recover" };
   if (attempt > settings.maxRetries) return { kind: "fail" };
   if (error instanceof RateLimitError) {
-    if ((error.retryAfterMs ?? 0) > settings.maxRetryAfterMs) return { kind: "fail" };
+    if (outlasts(error, settings)) return { kind: "fail" };
     if (history.gated) return { kind: "retry", delayMs: holdAfter(error, attempt, settings), atGate: true };
     if (!error.retryAfterMs) return { kind: "retry", delayMs: holdAfter(error, attempt, settings) };
     // Waiting a little past Retry-After keeps callers told the same second from arriving together.

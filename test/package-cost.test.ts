@@ -13,9 +13,11 @@ import { ROOT } from "./support/run.ts";
 // gate's words, INHERITED_ROLES read out of the table) and a dead branch brought it to 14 397 B,
 // 53 B under the target. The fifth attack's fixes (a deadline at the gate not retried for a call
 // that never left it, a Retry-After of 0 backed off) and the cheaper check for a credential given
-// twice took 25 B of that: 14 422 B, 28 B under. The ceiling holds that figure: a change that adds
-// bytes says so here, and bench:package says where they went.
-const CREATE_ROLE_GZIP_CEILING = 14_422;
+// twice took 25 B of that: 14 422 B, 28 B under. Naming the rule for a Retry-After too long to wait
+// (outlasts, which decide and the gate's words share) took 12 B more: 14 434 B, 16 B under. The
+// ceiling holds that figure: a change that adds bytes says so here, and bench:package says where
+// they went.
+const CREATE_ROLE_GZIP_CEILING = 14_434;
 
 describe("the cost of the package", () => {
   it("import { createRole } bundles to no more than its ceiling, min+gzip", async () => {

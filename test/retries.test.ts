@@ -335,6 +335,37 @@ describe("a hold past maxRetryAfterMs", () => {
     expect(sent).toEqual(["GET"]);
   });
 
+  it("tells the call that met it why it was not sent again, and that the calls after it are refused until then", async () => {
+    const { ps, sent } = heldClient("86400", { backoff: { maxRetryAfterMs: 60_000 } });
+    const error = await failure(ps.getRole(ROLE));
+    expect(error.message).toBe(
+      "get_role failed: 429 too_many_requests: slow down; its Retry-After (86400 s) is longer than " +
+        "backoff.maxRetryAfterMs (60000 ms), so it was not sent again, and every call on this rate limit is " +
+        "refused, unsent, until then",
+    );
+    expect(error.stack?.split("\n")[0]).toBe(`RateLimitError: ${error.message}`);
+    expect(sent).toEqual(["GET"]);
+  });
+
+  it("with the rate limiter off, says only why the call was not sent again: nothing holds the others", async () => {
+    const { ps } = heldClient("120", {
+      backoff: { maxRetryAfterMs: 60_000 },
+      rateLimiter: false,
+      maxConcurrency: Number.POSITIVE_INFINITY,
+    });
+    const error = await failure(ps.getRole(ROLE));
+    expect(error.message).toBe(
+      "get_role failed: 429 too_many_requests: slow down; its Retry-After (120 s) is longer than " +
+        "backoff.maxRetryAfterMs (60000 ms), so it was not sent again",
+    );
+  });
+
+  it("says nothing of it for a Retry-After within maxRetryAfterMs that the call ran out of retries for", async () => {
+    const { ps } = heldClient("60", { backoff: { maxRetryAfterMs: 60_000 } });
+    const error = await failure(ps.getRole(ROLE, { maxRetries: 0 }));
+    expect(error.message).toBe("get_role failed: 429 too_many_requests: slow down");
+  });
+
   it("is waited for up to maxRetryAfterMs: a hold of exactly that much holds the call, then sends it", async () => {
     const { ps, clock, sent } = heldClient("60", { backoff: { maxRetryAfterMs: 60_000 }, timeoutMs: 120_000 });
     await failure(ps.getRole(ROLE, { maxRetries: 0 }));

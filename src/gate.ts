@@ -10,7 +10,10 @@
 //   Retry-After, or until the pipeline's backoff when the answer had none. It also ends an interval:
 //   what was accepted between it and the previous hold's start is what the server gave in that
 //   time, as its budget was empty at both 429s.
-// - The first hold teaches the burst: everything accepted before it came from a full budget, counted
+// - The first hold teaches the burst (from fewer than LEARNING_SAMPLE only once that many calls,
+//   accepted or refused, met it: the client spent the budget itself, a bucket of 5; a client that met
+//   a 429 while barely sending met others spending its token, and only holds): everything accepted
+//   before it came from a full budget, counted
 //   from the first answer (a full budget stays full until a request reaches it, and a cold process's
 //   first round trips are slow). The rate is then only guessed (the burst over the hold) and taken
 //   as a lower bound. Answers accepted while the first hold runs (sent before it) say the budget
@@ -91,6 +94,8 @@ export interface RateLimiter {
 /**
  * Fewer answers than this between two holds teach nothing: a 429 met by a client that was barely
  * sending came from others spending the same token, and says nothing of the pace the server takes.
+ * A first hold met by this many calls at once, accepted or refused, teaches what got through
+ * (Pace's #refusedAtFirstHold): a budget that small is the client's own.
  */
 export const LEARNING_SAMPLE = 10;
 
@@ -303,6 +308,9 @@ interface Books {
   toldResetAt: number;
   declared: boolean;
   renewed: number;
+  firstCount: number;
+  firstSendingMs: number;
+  refused: number;
 }
 
 /** A Pace as plain data (Pace.snapshot): the numbers it keeps, and what the holds so far taught. */
@@ -333,6 +341,9 @@ const SNAPSHOT_NUMBERS = [
   "told",
   "toldResetAt",
   "renewed",
+  "firstCount",
+  "firstSendingMs",
+  "refused",
 ] as const;
 const LEARNED_NUMBERS = ["rate", "burst", "ceiling", "ceilingHoldMs", "wholeAfterMs"] as const;
 const SEEN_NUMBERS = ["accepted", "heldMs", "sendingMs", "retryAfterMs"] as const;
@@ -355,6 +366,9 @@ function isSnapshot(value: unknown): value is PaceSnapshot {
     numbers(known.seen, SEEN_NUMBERS)
   );
 }
+
+/** The books' fields that a pace kept by an older version lacks, as it would have counted them. */
+const ADDED_SINCE = { renewed: 0, firstCount: 0, firstSendingMs: 0, refused: 0 };
 
 /** A lower bound doubles every this much of the hold it was learned at, within these bounds (ms). */
 const probeStep = (holdMs: number) => Math.min(1_000, Math.max(20, holdMs / 10));
@@ -381,6 +395,8 @@ export class Pace {
   //   under it (a probe doubles it) without moving slots already earned;
   // - the interval the next hold learns from: the previous hold's start and end, what got through since,
   //   and what got through during the hold (sent before it: what the refill made while it began);
+  // - a first hold that found too few accepted to teach: how many were (`firstCount`), in how long,
+  //   and how many calls have met the hold since (`refused`);
   // - the probe's step and slowdown, the last raise of a measured rate and the quiet stretch before one;
   // - when the pace was last borne out (a hold's end, a declared policy): it is forgotten a minute later;
   // - what the last rate-limit headers said remains (`told`, -1: no reading), until when;
@@ -389,7 +405,7 @@ export class Pace {
     ...{ tokens: 0, countedAt: 0, holdStart: -1, holdEnd: -1, accepted: 0 },
     ...{ probeStep: 100, slowdown: 1, lastRaise: 0, learnedAt: 0, quietMs: 1_000, told: -1, toldResetAt: 0 },
     declared: false,
-    renewed: 0,
+    ...{ renewed: 0, firstCount: 0, firstSendingMs: 0, refused: 0 },
   };
   #known: Learned | undefined;
 
@@ -401,9 +417,9 @@ export class Pace {
 
   /** The pace a snapshot describes; nothing when `value` is not one (a store that kept something else). */
   static restore(value: unknown): Pace | undefined {
-    // A pace that a process of an older version kept in a shared store has no `renewed`: it counted
-    // none. Taken as such, so that a fleet being upgraded keeps sharing one pace.
-    const kept = isRecord(value) && !("renewed" in value) ? { ...value, renewed: 0 } : value;
+    // A pace that a process of an older version kept in a shared store lacks the fields added since:
+    // it counted none. Taken as such, so that a fleet being upgraded keeps sharing one pace.
+    const kept = isRecord(value) ? { ...ADDED_SINCE, ...value } : value;
     if (!isSnapshot(kept)) return undefined;
     const pace = new Pace();
     const { pausedUntil, rate, burst, holds, measured, known, ...books } = kept;
@@ -468,6 +484,7 @@ export class Pace {
     if (now < this.pausedUntil) {
       if (until > this.pausedUntil) this.#hold(until);
       this.#straggled(now, 0);
+      this.#refusedAtFirstHold();
       return;
     }
     const seen = {
@@ -477,11 +494,12 @@ export class Pace {
       retryAfterMs,
     };
     const learned = learnFromHold(seen, this.#known);
-    if (learned) {
-      ({ rate: this.rate, burst: this.burst, measured: this.measured } = learned);
-      this.#known = learned;
-      this.#books.declared = false;
-    }
+    if (learned) this.#learn(learned);
+    // Too few at a first hold to teach, yet: whether they do is for the calls that meet it to say.
+    const untaught = !learned && this.#known === undefined;
+    this.#books.firstCount = untaught ? seen.accepted : 0;
+    this.#books.firstSendingMs = untaught ? seen.sendingMs : 0;
+    this.#books.refused = 1;
     this.#books.holdStart = now;
     this.#books.accepted = this.#books.renewed = 0;
     // A probe that ran for a while and still taught no rate met others spending the same budget
@@ -496,6 +514,32 @@ export class Pace {
     this.#books.probeStep = probeStep(retryAfterMs) * this.#books.slowdown;
     this.#books.quietMs = Math.max(1_000, 2 * retryAfterMs);
     this.#hold(until);
+  }
+
+  #learn(learned: Learned): void {
+    ({ rate: this.rate, burst: this.burst, measured: this.measured } = learned);
+    this.#known = learned;
+    this.#books.declared = false;
+  }
+
+  /**
+   * Another 429 of a first hold that found too few accepted to teach: when LEARNING_SAMPLE calls,
+   * accepted or refused, met the budget at once, the client spent it itself, and what got through
+   * is the burst (a bucket of 5 gives no more), not a share left by others spending the same token.
+   */
+  #refusedAtFirstHold(): void {
+    const { firstCount, firstSendingMs } = this.#books;
+    if (firstCount === 0 || this.#known !== undefined) return;
+    this.#books.refused++;
+    if (firstCount + this.#books.refused < LEARNING_SAMPLE) return;
+    const retryAfterMs = this.pausedUntil - this.#books.holdStart;
+    const seen = { accepted: firstCount, heldMs: 0, sendingMs: firstSendingMs, retryAfterMs };
+    this.#learn({ ...firstLesson(seen), seen });
+    this.#books.firstCount = 0;
+    // The hold gives this burst back at its end: the slots already reserved are reserved again.
+    this.#books.tokens = this.burst;
+    this.#books.countedAt = this.pausedUntil;
+    this.holds++;
   }
 
   #hold(until: number): void {

@@ -234,15 +234,24 @@ describe("the pace as plain data", () => {
   it("is refused when any field is missing, a number is not one (or NaN), or measured or declared is not a boolean", () => {
     const snapshot = busyPace().snapshot();
     const { known, ...fields } = snapshot;
-    // All but `renewed`, which a pace kept by an older version lacks (the next test).
-    expect(tolerated(fields, ["5", Number.NaN, null], (record) => ({ ...record, known }))).toEqual(["renewed"]);
-    for (const value of ["5", Number.NaN, null]) expect(Pace.restore({ ...snapshot, renewed: value })).toBeUndefined();
+    // All but the fields added since, which a pace kept by an older version lacks (the next test).
+    const added = ["renewed", "firstCount", "firstSendingMs", "refused"];
+    expect(tolerated(fields, ["5", Number.NaN, null], (record) => ({ ...record, known }))).toEqual(added);
+    for (const field of added) {
+      for (const value of ["5", Number.NaN, null])
+        expect(Pace.restore({ ...snapshot, [field]: value })).toBeUndefined();
+    }
   });
 
-  it("comes back from a snapshot an older version kept, without renewed, as one that counted none", () => {
-    const snapshot = { ...busyPace().snapshot(), renewed: 3 };
-    const older = without(snapshot, "renewed");
-    expect(Pace.restore(older)?.snapshot()).toEqual({ ...snapshot, renewed: 0 });
+  it("comes back from a snapshot an older version kept, without the fields added since, as one that counted none", () => {
+    const snapshot = { ...busyPace().snapshot(), renewed: 3, firstCount: 4, firstSendingMs: 5, refused: 6 };
+    const older = without(without(without(without(snapshot, "renewed"), "firstCount"), "firstSendingMs"), "refused");
+    expect(Pace.restore(older)?.snapshot()).toEqual({
+      ...snapshot,
+      ...{ renewed: 0, firstCount: 0, firstSendingMs: 0, refused: 0 },
+    });
+    // The version before `renewed` lacked only that.
+    expect(Pace.restore(without(snapshot, "renewed"))?.snapshot()).toEqual({ ...snapshot, renewed: 0 });
   });
 
   it("is refused when what it knows is incomplete: a field of it or of the interval it was learned from", () => {

@@ -56,4 +56,15 @@ describe("500 concurrent creates with default options", () => {
   it("a window that sends the IETF RateLimit and RateLimit-Policy headers: within 1.15x", async () => {
     await expectWithin(fixedWindow(125, 2_000, "ietf"), 6_000, 1.15);
   });
+
+  it("a bucket smaller than LEARNING_SAMPLE (5 + 10/s, 600 a minute with a small burst; 100 creates): paced from the first hold, none fails", async () => {
+    // Learning nothing from 5 answers, the gate let every call go at each hold's end: 10 of them met
+    // a 429 each second, spending their retries, and 30 of the 100 failed.
+    const { results, api, tookMs } = await createAllBehind(tokenBucket(5, 10), 100, 3);
+    expect(results.filter((result) => result.status === "rejected")).toEqual([]);
+    expect(api.created).toHaveLength(100);
+    expect(api.limited).toBeLessThanOrEqual(20);
+    // 9.5 s is the ideal: the burst at once, then 95 at 10 a second.
+    expect(tookMs / 9_500).toBeLessThanOrEqual(1.5);
+  });
 });

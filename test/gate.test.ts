@@ -8,6 +8,7 @@ import {
   enterGate,
   FORGET_PACE_MS,
   HoldTooLong,
+  LEARNING_SAMPLE,
   type Learned,
   learnFromHold,
   Pace,
@@ -104,6 +105,31 @@ describe("the pace", () => {
     const pace = afterFirstHold(2, 1_000);
     expect(waits(pace, 500, 1)[0]).toBe(510);
     expect(waits(pace, 1_010, 60).every((wait) => wait === 0)).toBe(true);
+  });
+
+  it("learns the burst from a first hold of fewer than LEARNING_SAMPLE once that many calls, accepted or refused, met it", () => {
+    // A bucket of 5: 5 accepted, then the other 10 calls in flight answered 429 (the first at 10).
+    const pace = afterFirstHold(5, 1_000);
+    for (let i = 0; i < LEARNING_SAMPLE - 5 - 2; i++) pace.limited(11, 999);
+    expect(pace.rate).toBe(0);
+    const holds = pace.holds;
+    pace.limited(11, 999);
+    expect([pace.rate, pace.burst, pace.measured]).toEqual([5 / 1_000, 5, false]);
+    // The slots reserved before are reserved again: the hold now ends on a burst of 5, then paces.
+    expect(pace.holds).toBe(holds + 1);
+    const slots = waits(pace, 500, 6);
+    expect(slots.slice(0, 5)).toEqual([510, 510, 510, 510, 510]);
+    expect(slots[5]).toBeGreaterThan(510);
+    // Later 429s of the same hold teach nothing more.
+    pace.limited(12, 1_000);
+    expect([pace.rate, pace.burst]).toEqual([5 / 1_000, 5]);
+  });
+
+  it("does not learn a first hold's few from 429s of another hold", () => {
+    const pace = afterFirstHold(5, 1_000);
+    pace.limited(2_000, 1_000);
+    for (let i = 0; i < LEARNING_SAMPLE; i++) pace.limited(2_001, 1_000);
+    expect(pace.rate).toBe(0);
   });
 
   it("probes upward from a rate it only knows as a lower bound: the gaps between slots shrink", () => {

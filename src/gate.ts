@@ -495,10 +495,9 @@ export class Pace {
     };
     const learned = learnFromHold(seen, this.#known);
     if (learned) this.#learn(learned);
-    // Too few at a first hold to teach, yet: whether they do is for the calls that meet it to say.
-    const untaught = !learned && this.#known === undefined;
-    this.#books.firstCount = untaught ? seen.accepted : 0;
-    this.#books.firstSendingMs = untaught ? seen.sendingMs : 0;
+    // What a first hold found too few to teach from may teach yet: the calls that meet it say (#refusedAtFirstHold).
+    this.#books.firstCount = seen.accepted;
+    this.#books.firstSendingMs = seen.sendingMs;
     this.#books.refused = 1;
     this.#books.holdStart = now;
     this.#books.accepted = this.#books.renewed = 0;
@@ -529,6 +528,7 @@ export class Pace {
    */
   #refusedAtFirstHold(): void {
     const { firstCount, firstSendingMs } = this.#books;
+    // Nothing got through to pace on; or the hold taught already, or a policy said the budget.
     if (firstCount === 0 || this.#known !== undefined) return;
     this.#books.refused++;
     if (firstCount + this.#books.refused < LEARNING_SAMPLE) return;

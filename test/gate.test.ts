@@ -125,6 +125,20 @@ describe("the pace", () => {
     expect([pace.rate, pace.burst]).toEqual([5 / 1_000, 5]);
   });
 
+  it("learns nothing from the 429s of a first hold that nothing got through before", () => {
+    const pace = afterFirstHold(0, 1_000);
+    for (let i = 0; i < 2 * LEARNING_SAMPLE; i++) pace.limited(11, 999);
+    expect([pace.rate, pace.snapshot().known]).toEqual([0, null]);
+  });
+
+  it("learns nothing more from the other 429s of a hold that taught: what it learned stands", () => {
+    const pace = afterFirstHold(LEARNING_SAMPLE, 1_000);
+    const taught = pace.snapshot();
+    expect(taught.known).not.toBeNull();
+    for (let i = 0; i < LEARNING_SAMPLE; i++) pace.limited(11, 999);
+    expect({ ...pace.snapshot(), refused: taught.refused }).toEqual(taught);
+  });
+
   it("does not learn a first hold's few from 429s of another hold", () => {
     const pace = afterFirstHold(5, 1_000);
     pace.limited(2_000, 1_000);

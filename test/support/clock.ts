@@ -64,17 +64,19 @@ export function manualClock(start = Date.UTC(2026, 11, 1, 12, 0, 0), options: Ma
         if (signal?.aborted) return reject(signal.reason);
         const unref = sleepOptions?.unref === true;
         const early = unref && ms > 1_000 ? (options.earlyUnrefMs ?? 0) : 0;
-        const sleeper: Sleeper = { at: now + Math.max(0, ms - early), order: order++, resolve: () => resolve(), unref };
+        const onAbort = () => {
+          const index = sleepers.indexOf(sleeper);
+          if (index >= 0) sleepers.splice(index, 1);
+          reject(signal?.reason);
+        };
+        // A wait that ends leaves nothing on the signal: a call's signal outlives many waits at the gate.
+        const wake = () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        const sleeper: Sleeper = { at: now + Math.max(0, ms - early), order: order++, resolve: wake, unref };
         sleepers.push(sleeper);
-        signal?.addEventListener(
-          "abort",
-          () => {
-            const index = sleepers.indexOf(sleeper);
-            if (index >= 0) sleepers.splice(index, 1);
-            reject(signal.reason);
-          },
-          { once: true },
-        );
+        signal?.addEventListener("abort", onAbort, { once: true });
       });
     },
     timeout(ms) {

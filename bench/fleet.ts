@@ -170,10 +170,10 @@ async function main(): Promise<void> {
     const bundle = await bundled(dir);
     console.log(`${PROCESSES} processes x ${CALLS} concurrent creates, default options; ${RUNS} runs of each`);
     for (const test of cases.filter((c) => !picked || picked.some((name) => c.name.startsWith(name)))) {
-      const runs: Record<"own" | "shared", Run[]> = { own: [], shared: [] };
+      const runs: Record<"own" | "redis", Run[]> = { own: [], redis: [] };
       for (let run = 0; run < RUNS; run++) {
-        for (const mode of ["own", "shared"] as const) {
-          const result = await runFleet(bundle, test, mode === "shared" ? redis.url : "", `fleet-${key++}`);
+        for (const mode of ["own", "redis"] as const) {
+          const result = await runFleet(bundle, test, mode === "redis" ? redis.url : "", `fleet-${key++}`);
           runs[mode].push(result);
           console.log(
             `  ${test.name}, ${mode}: ${result.ratio.toFixed(2)}x, 429s ${result.limited} of ${result.requests}, ` +
@@ -183,7 +183,7 @@ async function main(): Promise<void> {
         }
       }
       console.log(summary(test, "own gate per process", runs.own));
-      console.log(summary(test, "shared Redis limiter", runs.shared, test.target));
+      console.log(summary(test, "shared Redis limiter", runs.redis, test.target));
     }
   } finally {
     await redis.stop();

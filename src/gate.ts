@@ -536,7 +536,14 @@ export class Pace {
     const seen = { accepted: firstCount, heldMs: 0, sendingMs: firstSendingMs, retryAfterMs };
     this.#learn({ ...firstLesson(seen), seen });
     this.#books.firstCount = 0;
-    // The hold gives this burst back at its end: the slots already reserved are reserved again.
+    this.#reopenOnBurst();
+  }
+
+  /**
+   * The first hold gives the whole burst back (#hold) at its end: once what it taught changes the
+   * burst, the slots already reserved from the opening are reserved again, from this one.
+   */
+  #reopenOnBurst(): void {
     this.#books.tokens = this.burst;
     this.#books.countedAt = this.pausedUntil;
     this.holds++;
@@ -576,11 +583,7 @@ export class Pace {
     this.burst = burst;
     this.rate = rate;
     this.#known = { ...known, burst, rate };
-    // The first hold gives the whole burst back (#hold) at its end: the slots already reserved from
-    // the opening are reserved again, from this one.
-    this.#books.tokens = burst;
-    this.#books.countedAt = this.pausedUntil;
-    this.holds++;
+    this.#reopenOnBurst();
   }
 
   /** A lower bound, doubled every probe step since the hold ended. */

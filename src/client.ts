@@ -312,7 +312,11 @@ function contextOf(settings: Settings, gate?: ContextGate): ClientContext {
 export function createClient(options: ClientOptions = {}): PlanetScaleClient {
   const settings = settle(options);
   const limiter = settings.rateLimiter || undefined;
-  const gate = { ...createGate(settings.maxConcurrency, limiter), refusal: gateRefusal, held: heldAtGate(limiter) };
+  const gate = {
+    ...createGate(settings.maxConcurrency, limiter),
+    refusal: gateRefusal,
+    ...heldAtGate(limiter, settings.clock),
+  };
   const ctx = contextOf(settings, gate);
   // A reset whose outcome is left open may already have made the old password invalid: its error says so.
   const call =

@@ -1,6 +1,8 @@
 // At the rate limit, a client acts as one. Every attempt of a client passes one gate: at most
 // maxConcurrency in flight, and a rate limiter that a 429 closes for every call until Retry-After
-// has passed, then opens at the pace the server was seen to accept. Waiting here spends no retry.
+// has passed, then opens at the pace the server was seen to accept. Waiting here spends no retry,
+// nor does a 429 met while the budget was letting the client's calls through (request.ts counts
+// these turns, retry.ts's decide reads them).
 //
 // The model the limiter keeps (class Pace), signal by signal. The server's limit is read as a budget
 // of `burst` requests that renews at `rate`: a token bucket, or a fixed window (a whole budget at each

@@ -62,10 +62,21 @@ export interface ClientContext {
  * A client's gate, with the words for a call whose deadline or abort ended its wait there
  * (errors.ts's gateRefusal): reached through the gate, so that a context without one carries none.
  */
-export interface ContextGate extends Gate {
+export interface ContextGate extends Gate, HoldsSeen {
   refusal(reason: unknown, state: AttemptState): PlanetScaleError;
-  /** A 429 met: the limiter holds every call for it (heldAtGate). */
-  held(failure: RateLimitError, attempt: number, settings: RetrySettings): void;
+}
+
+/** What a client's gate hears of answers, and what it tells of the holds they began (heldAtGate). */
+interface HoldsSeen {
+  /** An answer other than 429: the limiter learns from it. */
+  accepted(headers: Headers): void;
+  /**
+   * A 429 met by the call whose attempts `history` counts: the limiter holds every call for it. It
+   * counts a turn when the call was waiting its turn: the budget was letting the client's calls
+   * through (some were accepted between the hold before and the one this 429 began or came in),
+   * and only ran out before this one (retry.ts's `decide` reads the turns).
+   */
+  held(failure: RateLimitError, history: Attempts, settings: RetrySettings): void;
 }
 
 /**
@@ -73,10 +84,22 @@ export interface ContextGate extends Gate {
  * hold past maxRetryAfterMs, which ends the call, is said in its error. Reached through the gate
  * only, so that the standalone createRole, which has none, carries none of it.
  */
-export function heldAtGate(limiter: Gate["limiter"]) {
-  return (failure: RateLimitError, attempt: number, settings: RetrySettings): void => {
-    limiter?.limited(holdAfter(failure, attempt, settings), failure.headers);
-    if (outlasts(failure, settings)) outlastedHold(failure, settings.maxRetryAfterMs, limiter !== undefined);
+export function heldAtGate(limiter: Gate["limiter"], clock: Clock): HoldsSeen {
+  let [holdEnds, acceptedSince, acceptedBefore] = [0, 0, 0];
+  return {
+    accepted(headers) {
+      acceptedSince++;
+      limiter?.accepted(headers);
+    },
+    held(failure, history, settings) {
+      const holdMs = holdAfter(failure, history.attempt, settings);
+      // The other calls in flight when a hold began answer 429 during it: the same hold, the same budget.
+      if (clock.now() >= holdEnds) [acceptedBefore, acceptedSince] = [acceptedSince, 0];
+      holdEnds = Math.max(holdEnds, clock.now() + holdMs);
+      limiter?.limited(holdMs, failure.headers);
+      if (outlasts(failure, settings)) outlastedHold(failure, settings.maxRetryAfterMs, limiter !== undefined);
+      if (acceptedBefore > 0 && limiter) history.turns++;
+    },
   };
 }
 
@@ -129,8 +152,11 @@ function prepare(ctx: ClientContext, facts: Operation, params: unknown, options:
   return { operation, facts, policy, params: given, split, signal, timeoutMs, headers, settings };
 }
 
-/** Which attempt this is, and whether an earlier one left the gate (its message says "not sent again"). */
-type Attempts = { attempt: number; sent?: boolean };
+/**
+ * Which attempt this is, whether an earlier one left the gate (its message says "not sent again"),
+ * and how many of its 429s came while it waited its turn (CallHistory).
+ */
+type Attempts = { attempt: number; sent?: boolean; turns: number };
 
 /** Stage 2: through the gate, then one exchange, within the attempt's deadline. */
 async function attemptOnce(ctx: ClientContext, call: Call, history: Attempts): Promise<ResponseInfo<unknown>> {
@@ -153,7 +179,7 @@ async function attemptOnce(ctx: ClientContext, call: Call, history: Attempts): P
     const entering = gate?.enter(deadline.signal, () => deadlineAt - ctx.clock.now(), call);
     if (gate && entering) await entering.catch((reason: unknown) => Promise.reject(gate.refusal(reason, state)));
     state.sent = history.sent = true;
-    return await exchangeOnce(ctx, call, history.attempt, state, deadline.expired);
+    return await exchangeOnce(ctx, call, history, state, deadline.expired);
   } finally {
     deadline.clear();
   }
@@ -163,21 +189,21 @@ async function attemptOnce(ctx: ClientContext, call: Call, history: Attempts): P
 async function exchangeOnce(
   ctx: ClientContext,
   call: Call,
-  attempt: number,
+  history: Attempts,
   state: AttemptState,
   expired: Promise<never>,
 ) {
   const { signal } = state;
   const exchange: Exchange = { url: "", text: "", expired };
   const started = ctx.log ? ctx.clock.now() : 0;
-  const log = (fields: Partial<RequestLogEvent>) => logAttempt(ctx, call, exchange, attempt, started, fields);
+  const log = (fields: Partial<RequestLogEvent>) => logAttempt(ctx, call, exchange, history.attempt, started, fields);
   let status: number | undefined;
   try {
     const { response } = await send(ctx, call, signal, exchange).catch((error: unknown) => {
       throw attemptFailure(error, state);
     });
     status = response.status;
-    if (status !== 429) ctx.gate?.limiter?.accepted(response.headers);
+    if (status !== 429) ctx.gate?.accepted(response.headers);
     // A deadline or abort that cut a 2xx body short is a timeout or an abort (retried where
     // harmless), unless the answer carried a one-time password: then what was read is kept. An error
     // answer cut short still has its status, which is what decides.
@@ -193,7 +219,7 @@ async function exchangeOnce(
     log({ ...(status === undefined ? {} : { status }), ...requestId, error: failure.name });
     // The hold starts before this call gives up its place, so that no call waiting for the place
     // slips through ahead of it.
-    if (failure instanceof RateLimitError) ctx.gate?.held(failure, attempt, call.settings);
+    if (failure instanceof RateLimitError) ctx.gate?.held(failure, history, call.settings);
     throw failure;
   } finally {
     ctx.gate?.concurrency.leave();
@@ -246,6 +272,7 @@ export async function callWithResponse<Op extends Operation, Id extends Operatio
   const history: CallHistory & Attempts = {
     attempt: 0,
     sent: false,
+    turns: 0,
     earlierOutcomeUnknown: false,
     gated: ctx.gate?.limiter !== undefined,
     mayRecover: !!recover,

@@ -160,6 +160,11 @@ export interface CallHistory {
   attempt: number;
   /** An attempt has left the gate (a request went out). */
   sent?: boolean;
+  /**
+   * The attempts whose 429 came while the call waited its turn: the gate saw the budget let the
+   * client's calls through up to that hold (request.ts, heldAtGate).
+   */
+  turns: number;
   /** An earlier attempt ended with the outcome unknown (it may have taken effect). */
   earlierOutcomeUnknown: boolean;
   /** The client has a rate limiter, which holds every call for a 429's wait. */
@@ -194,6 +199,10 @@ export function outlasts(error: RateLimitError, settings: RetrySettings): boolea
  * operation sends again when nothing reached the server and after a 429 (the server refused it
  * unseen); beyond that only where the policy says a repeat is harmless, or where the caller opted in
  * to recovering an ambiguous create. `maxRetries` bounds every kind of repeat but the one recovery.
+ * A 429 met while the call waited its turn (the budget was letting the client's calls through, and
+ * ran out before this one: a small bucket's opening overshoots, a limit lowered) spends no retry, up
+ * to twice maxRetries of them: a server that lets nothing through between holds still gets no more
+ * than maxRetries from a call, and a caller who asked for none (0) gets none.
  */
 export function decide(
   error: PlanetScaleError,
@@ -206,7 +215,7 @@ export function decide(
     return { kind: "done" };
   }
   if (history.mayRecover && !policy.repeatable && ambiguousCreate(error)) return { kind: "recover" };
-  if (attempt > settings.maxRetries) return { kind: "fail" };
+  if (attempt - Math.min(history.turns, 2 * settings.maxRetries) > settings.maxRetries) return { kind: "fail" };
   if (error instanceof RateLimitError) {
     if (outlasts(error, settings)) return { kind: "fail" };
     if (history.gated) return { kind: "retry", delayMs: holdAfter(error, attempt, settings), atGate: true };

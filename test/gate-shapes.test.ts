@@ -77,4 +77,12 @@ describe("500 concurrent creates with default options", () => {
     // The first 10 calls meet the bucket at once (9 refused); then one probe a hold, at most.
     expect(api.limited).toBeLessThanOrEqual(14);
   });
+
+  it("a bucket of 5 + 2/s (30 creates): each hold's opening overshoots, and the calls it refused were waiting their turn: none fails", async () => {
+    // Every hold let 4 or 5 go at once, 2 got through, and each of the others spent a retry: calls
+    // that met three openings failed (5 of 30), the budget renewing all the while.
+    const { results, api } = await createAllBehind(tokenBucket(5, 2), 30, 3);
+    expect(results.filter((result) => result.status === "rejected")).toEqual([]);
+    expect(api.created).toHaveLength(30);
+  });
 });

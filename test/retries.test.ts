@@ -17,6 +17,7 @@ import { backoffMs, decide, defaultRetrySettings, operationPolicy, parseRetryAft
 import { asleep, expectSentAgainAt, type ManualClock, manualClock, settle, waitFor } from "./support/clock.ts";
 import { failure } from "./support/failure.ts";
 import { BRANCH, roleFixture } from "./support/fixtures.ts";
+import { limitedApi, type Shape } from "./support/limiter-shapes.ts";
 import { clientForTests, serverForTests } from "./support/per-test.ts";
 import {
   closedPort,
@@ -705,7 +706,7 @@ describe("with fast backoff", () => {
 // decide's answer is data the loop in request.ts acts on: these read it directly.
 describe("the decision after a failed attempt", () => {
   const settings = { ...defaultRetrySettings, random: () => 0.5 };
-  const history = { attempt: 1, earlierOutcomeUnknown: false, gated: false, mayRecover: false };
+  const history = { attempt: 1, earlierOutcomeUnknown: false, gated: false, mayRecover: false, turns: 0 };
   const limited = (retryAfterMs?: number) => new RateLimitError("429", { status: 429, retryAfterMs });
 
   it("waits a Retry-After plus up to a quarter of it (at most a second) when no gate holds the call", () => {
@@ -734,6 +735,24 @@ describe("the decision after a failed attempt", () => {
     });
   });
 
+  it("spends no retry on a 429 met while the call waited its turn, up to twice maxRetries of them", () => {
+    const gated = { ...history, gated: true };
+    const retry = { kind: "retry", delayMs: 2_000, atGate: true };
+    // maxRetries 2: five attempts, four of them in turn, spent one retry.
+    expect(decide(limited(2_000), operationPolicy.get_role, { ...gated, attempt: 5, turns: 4 }, settings)).toEqual(
+      retry,
+    );
+    // Seven, six in turn: only four count as turns, and three retries were spent.
+    expect(decide(limited(2_000), operationPolicy.get_role, { ...gated, attempt: 7, turns: 6 }, settings)).toEqual({
+      kind: "fail",
+    });
+    expect(decide(limited(2_000), operationPolicy.get_role, { ...gated, attempt: 6, turns: 4 }, settings)).toEqual(
+      retry,
+    );
+    const none = { ...settings, maxRetries: 0 };
+    expect(decide(limited(2_000), operationPolicy.get_role, { ...gated, turns: 1 }, none)).toEqual({ kind: "fail" });
+  });
+
   it("sends again after a connection never made, and after a 5xx only where a repeat is harmless", () => {
     const notSent = new ConnectionError("refused", { requestSent: false });
     expect(decide(notSent, operationPolicy.create_role, history, settings)).toEqual({
@@ -754,5 +773,69 @@ describe("the decision after a failed attempt", () => {
     expect(decide(garbled, operationPolicy.create_role, recovering, settings)).toEqual({ kind: "recover" });
     const redirected = new UnexpectedResponseError("302", { status: 302, body: "" });
     expect(decide(redirected, operationPolicy.create_role, recovering, settings)).toEqual({ kind: "fail" });
+  });
+});
+
+describe("429s met while a call waits its turn", () => {
+  /** Creates at once from one client with default options, answered in memory 3 ms after they are sent, by `verdicts` in order (then `ok` for ever). */
+  function concurrentCreates(
+    count: number,
+    verdicts: boolean[],
+    options: { maxRetries?: number; rateLimiter?: false } = {},
+  ) {
+    const clock = manualClock();
+    let sent = 0;
+    const shape: Shape = () => ((verdicts[sent++] ?? true) ? { ok: true } : { ok: false, retryAfter: "1" });
+    const api = limitedApi(shape, clock.now);
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      await clock.sleep(3);
+      return api.fetch(input, init);
+    };
+    const ps = createClient({ serviceToken: "a:b", baseUrl: "https://api.test/v1", fetch, clock, ...options });
+    // Each call's error, or undefined for a call that created its role.
+    const calls = Array.from({ length: count }, (_, i) =>
+      ps.createRole({ ...BRANCH, name: `c${i}` }).then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    );
+    return { clock, api, calls };
+  }
+
+  it("spend no retry while the budget lets the client's calls through; those after a hold that let none through do", async () => {
+    // Three at once: the first accepted; the other two refused (their turn, the budget ran out
+    // before them: no retry spent), then refused after two holds that let nothing through (one
+    // retry each, the last ends them).
+    const { clock, api, calls } = concurrentCreates(3, Array(7).fill(false).fill(true, 0, 1), { maxRetries: 1 });
+    await clock.runAll();
+    const [first, second, third] = await Promise.all(calls);
+    expect(first).toBeUndefined();
+    expect([second, third].every((error) => error instanceof RateLimitError)).toBe(true);
+    expect(api.created).toEqual(["c0"]);
+    expect(api.limited).toBe(2 * 3);
+  });
+
+  it("each spend one when nothing got through: a server that refuses everything gets maxRetries + 1 from each", async () => {
+    const { clock, api, calls } = concurrentCreates(4, Array(40).fill(false));
+    await clock.runAll();
+    const errors = await Promise.all(calls);
+    expect(errors.every((error) => error instanceof RateLimitError)).toBe(true);
+    expect(api.limited).toBe(4 * 3);
+  });
+
+  it("each spend one with the rate limiter turned off: nothing holds the calls together, so none waits a turn", async () => {
+    const verdicts = Array(7).fill(false).fill(true, 0, 1);
+    const { clock, api, calls } = concurrentCreates(3, verdicts, { maxRetries: 1, rateLimiter: false });
+    await clock.runAll();
+    await Promise.all(calls);
+    expect(api.limited).toBe(2 * 2);
+  });
+
+  it("spend one each when the caller asked for no retries", async () => {
+    const { clock, api, calls } = concurrentCreates(3, [true, false, false], { maxRetries: 0 });
+    await clock.runAll();
+    const errors = await Promise.all(calls);
+    expect(errors.slice(1).every((error) => error instanceof RateLimitError)).toBe(true);
+    expect(api.limited).toBe(2);
   });
 });

@@ -5,7 +5,7 @@
 // to the gate's learning can be judged on the runs that go badly on a loaded machine, without the
 // machine: a slow start (`SLOWMS` ms of `SLOWLAT` ms answers, as a cold process makes), a slower
 // network (`LAT`), a fleet (`FLEET` clients sharing one in-memory limiter, as processes share the
-// Redis one, starting `STARTUP` ms apart in all). Prints the ratio to the ideal the shape allows and
+// Redis one, or with `OWN=1` each its own, starting `STARTUP` ms apart in all). Prints the ratio to the ideal the shape allows and
 // the 429s, for each of `SEEDS` seeds; `ONLY` picks shapes by name; `TRACE=1` prints where the time
 // went. Beside issue 18's shapes, `bucket5`: a bucket of 5 + 10/s (PlanetScale's 600 a minute with a
 // burst under LEARNING_SAMPLE, unscaled), with 200 creates, as 500 would outlast their deadline.
@@ -28,6 +28,7 @@ import {
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const [LAT, JIT, SLOWMS, SLOWLAT] = [env("LAT", 2), env("JIT", 3), env("SLOWMS", 0), env("SLOWLAT", 30)];
 const [FLEET, STARTUP, SEEDS, CALLS] = [env("FLEET", 1), env("STARTUP", 0), env("SEEDS", 3), env("CALLS", 500)];
+const OWN = env("OWN", 0) === 1;
 
 /** A linear congruential generator: the same seed, the same jitter. */
 const seeded = (seed: number) => () => {
@@ -46,8 +47,10 @@ async function run(shape: Shape, seed: number, calls: number) {
     return api.fetch(input, init);
   };
   const shared = FLEET > 1 ? { rateLimiter: createRateLimiter({ clock }) } : {};
+  // OWN=1: each client its own in-memory gate, as a fleet's processes without the shared limiter.
+  const gateOf = () => (OWN ? { rateLimiter: createRateLimiter({ clock }) } : shared);
   const clients = Array.from({ length: FLEET }, () =>
-    createClient({ serviceToken: "a:b", baseUrl: "https://api.test/v1", fetch, clock, ...shared }),
+    createClient({ serviceToken: "a:b", baseUrl: "https://api.test/v1", fetch, clock, ...gateOf() }),
   );
   let [done, failed] = [0, 0];
   for (let i = 0; i < calls; i++) {

@@ -4,9 +4,9 @@
 // found each of these failing calls well inside their deadline, on a bare 429 once the call's
 // retries were spent: each hold is met by several calls at once, and each 429 spends one of a
 // call's two retries. Now a 429 met while a call waited its turn (the budget was letting the
-// client's calls through) spends no retry, and a slow bound's probe climbs a step a slot: only a
-// Retry-After shorter than the refill (the server asks for less than it needs) still fails calls,
-// after holds that let nothing through. Prints, for each case, the failures, the 429s and the time
+// client's calls through) spends no retry: what still fails calls is holds that let nothing
+// through, as a Retry-After shorter than the refill makes (the server asks for less than it
+// needs) or the backoff's guesses without one. Prints, for each case, the failures, the 429s and the time
 // against the ideal. Not in npm test (gate-shapes.test.ts holds three of these shapes).
 import { bucketIdeal, createAllBehind, type Shape, tokenBucket } from "../test/support/limiter-shapes.ts";
 

@@ -51,11 +51,10 @@
 //   (the server renews its budget where its holds end: a window's start, or a bucket the hold
 //   refilled), else on what the rate refilled since the 429. Then it paces at the rate: a measured
 //   rate a little under what was seen, raised by a tenth after each quiet stretch; a lower bound
-//   doubled every tenth of the hold (by one step a slot at most: a slot a slow bound set far off
-//   is one step), counting in nothing until the burst it opened on is spent (which at the
-//   concurrency cap, or for a fleet, takes a while), so that the next 429 comes soon after the
-//   budget is spent: that 429 measures the rate, and for a window its Retry-After points at the
-//   next window's start.
+//   doubled every tenth of the hold, counting in nothing until the burst it opened on is spent
+//   (which at the concurrency cap, or for a fleet, takes a while), so that the next 429 comes soon
+//   after the budget is spent:
+//   that 429 measures the rate, and for a window its Retry-After points at the next window's start.
 // - Rate-limit headers on any answer (X-RateLimit-Remaining/Reset, RateLimit-Remaining/Reset, the
 //   IETF RateLimit r/t and RateLimit-Policy q/w) say the rest outright: what remains of the budget
 //   is spent as fast as asked, then nothing goes until its reset; a policy alone sets burst and rate,
@@ -314,7 +313,6 @@ interface Books {
   firstCount: number;
   firstSendingMs: number;
   refused: number;
-  probeSteps: number;
 }
 
 /** A Pace as plain data (Pace.snapshot): the numbers it keeps, and what the holds so far taught. */
@@ -348,7 +346,6 @@ const SNAPSHOT_NUMBERS = [
   "firstCount",
   "firstSendingMs",
   "refused",
-  "probeSteps",
 ] as const;
 const LEARNED_NUMBERS = ["rate", "burst", "ceiling", "ceilingHoldMs", "wholeAfterMs"] as const;
 const SEEN_NUMBERS = ["accepted", "heldMs", "sendingMs", "retryAfterMs"] as const;
@@ -373,7 +370,7 @@ function isSnapshot(value: unknown): value is PaceSnapshot {
 }
 
 /** The books' fields that a pace kept by an older version lacks, as it would have counted them. */
-const ADDED_SINCE = { renewed: 0, firstCount: 0, firstSendingMs: 0, refused: 0, probeSteps: 0 };
+const ADDED_SINCE = { renewed: 0, firstCount: 0, firstSendingMs: 0, refused: 0 };
 
 /** A lower bound doubles every this much of the hold it was learned at, within these bounds (ms). */
 const probeStep = (holdMs: number) => Math.min(1_000, Math.max(20, holdMs / 10));
@@ -402,7 +399,7 @@ export class Pace {
   //   and what got through during the hold (sent before it: what the refill made while it began);
   // - a first hold that found too few accepted to teach: how many were (`firstCount`), in how long,
   //   and how many calls have met the hold since (`refused`);
-  // - the probe's step, the steps it has climbed since the hold, and its slowdown, the last raise of a measured rate and the quiet stretch before one;
+  // - the probe's step and slowdown, the last raise of a measured rate and the quiet stretch before one;
   // - when the pace was last borne out (a hold's end, a declared policy): it is forgotten a minute later;
   // - what the last rate-limit headers said remains (`told`, -1: no reading), until when;
   // - whether the rate is one a policy declared: what the server said, which no quiet stretch raises.
@@ -410,7 +407,7 @@ export class Pace {
     ...{ tokens: 0, countedAt: 0, holdStart: -1, holdEnd: -1, accepted: 0 },
     ...{ probeStep: 100, slowdown: 1, lastRaise: 0, learnedAt: 0, quietMs: 1_000, told: -1, toldResetAt: 0 },
     declared: false,
-    ...{ renewed: 0, firstCount: 0, firstSendingMs: 0, refused: 0, probeSteps: 0 },
+    ...{ renewed: 0, firstCount: 0, firstSendingMs: 0, refused: 0 },
   };
   #known: Learned | undefined;
 
@@ -447,9 +444,8 @@ export class Pace {
     let start = Math.max(now, this.pausedUntil);
     if (this.#books.told >= 0) start = this.#spendTold(start);
     if (this.rate === 0) return start - now;
-    const since = this.#books.countedAt;
-    let at = Math.max(start, since);
-    const rate = this.measured ? this.rate : this.rate * 2 ** this.#books.probeSteps;
+    let at = Math.max(start, this.#books.countedAt);
+    const rate = this.measured ? this.rate : this.#probed(at);
     // A probe begins where the burst the pace opened on ends: while that burst is being sent (at the
     // concurrency cap, or by a fleet) a window gives nothing more, and the probe's first 429 is
     // all it needs to say when the next window starts.
@@ -457,7 +453,6 @@ export class Pace {
     const refilled = probing ? 0 : (at - this.#books.countedAt) * rate;
     const tokens = Math.min(this.burst, this.#books.tokens + refilled);
     if (tokens < 1) at += (1 - tokens) / rate;
-    if (!this.measured) this.#climb(since, at);
     this.#books.tokens = Math.max(0, tokens - 1);
     this.#books.countedAt = at;
     return at - now;
@@ -553,7 +548,6 @@ export class Pace {
   #reopenOnBurst(): void {
     this.#books.tokens = this.burst;
     this.#books.countedAt = this.pausedUntil;
-    this.#books.probeSteps = 0;
     this.holds++;
   }
 
@@ -568,7 +562,6 @@ export class Pace {
     const whole = held >= 0.9 * (this.#known?.wholeAfterMs ?? 0);
     this.#books.tokens = whole ? this.burst : 0;
     this.#books.countedAt = whole ? until : this.#books.holdStart;
-    this.#books.probeSteps = 0;
     this.holds++;
   }
 
@@ -595,14 +588,10 @@ export class Pace {
     this.#reopenOnBurst();
   }
 
-  /**
-   * A lower bound doubles every probe step of the time since the hold ended (sending the burst it
-   * opened on included), but by one step a slot at most: a slot the bound set a second off counted
-   * ten steps, and the one after it came a thousand times sooner, a crowd that met the limit together.
-   */
-  #climb(from: number, to: number): void {
-    const step = Math.min(1, Math.max(0, to - Math.max(from, this.pausedUntil)) / this.#books.probeStep);
-    this.#books.probeSteps = Math.min(30, this.#books.probeSteps + step);
+  /** A lower bound, doubled every probe step since the hold ended. */
+  #probed(at: number): number {
+    const steps = Math.min(30, Math.max(0, at - this.pausedUntil) / this.#books.probeStep);
+    return this.rate * 2 ** steps;
   }
 
   /** Takes one from what the headers said remains; returns when it may go (the reset when nothing does). */

@@ -266,36 +266,6 @@ describe("the pace after a hold", () => {
     expect(probed).toBeCloseTo(1 / (0.02 * Math.SQRT2), 9);
   });
 
-  it("climbs from a lower bound by one probe step a slot at most, however far off the bound set the slot", () => {
-    // A bucket of one: 1 accepted, then 9 calls at once refused. The bound is 1 a second, its step
-    // 100 ms; the slot after the burst is a second off, ten steps. Counted as ten, the slot after
-    // that came 1 ms later (1,024 a second), and the crowd behind it met the limit together.
-    const pace = afterFirstHold(1, 1_000);
-    for (let i = 0; i < LEARNING_SAMPLE - 2; i++) pace.limited(11, 999);
-    expect([pace.rate, pace.burst]).toEqual([1 / 1_000, 1]);
-    expect(waits(pace, 1_010, 4)).toEqual([0, 1_000, 1_500, 1_750]);
-  });
-
-  it("climbs afresh from the bound after each hold", () => {
-    const pace = afterFirstHold(1, 1_000);
-    for (let i = 0; i < LEARNING_SAMPLE - 2; i++) pace.limited(11, 999);
-    waits(pace, 1_010, 4);
-    pace.limited(1_020, 1_000);
-    // Nothing the interval taught (one accepted): the same bound, the burst given back, a step a slot again.
-    expect(waits(pace, 2_020, 3)).toEqual([0, 1_000, 1_500]);
-  });
-
-  it("counts the climb from a hold's end, not from the 429, when the hold is too short to give the burst back", () => {
-    const first = afterFirstHold(1, 1_000);
-    for (let i = 0; i < LEARNING_SAMPLE - 2; i++) first.limited(11, 999);
-    const snapshot = first.snapshot();
-    // Holds under 10 s give back only their refill: the budget is counted from the 429 on.
-    const known = { ...snapshot.known, wholeAfterMs: 10_000 };
-    const pace = Pace.restore({ ...snapshot, known }) as Pace;
-    pace.limited(1_020, 1_000);
-    expect(waits(pace, 2_020, 2)).toEqual([0, 1_000]);
-  });
-
   it("waits for only the part of a token the rate has not refilled yet", () => {
     const pace = new Pace();
     pace.accepted(0, { quota: 2, windowMs: 1_000 });

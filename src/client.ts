@@ -312,11 +312,8 @@ function contextOf(settings: Settings, gate?: ContextGate): ClientContext {
 export function createClient(options: ClientOptions = {}): PlanetScaleClient {
   const settings = settle(options);
   const limiter = settings.rateLimiter || undefined;
-  const gate = {
-    ...createGate(settings.maxConcurrency, limiter),
-    refusal: gateRefusal,
-    ...heldAtGate(limiter, settings.clock),
-  };
+  const base = createGate(settings.maxConcurrency, limiter);
+  const gate = { ...base, refusal: gateRefusal, ...heldAtGate(base, settings.clock) };
   const ctx = contextOf(settings, gate);
   // A reset whose outcome is left open may already have made the old password invalid: its error says so.
   const call =

@@ -380,6 +380,10 @@ export function attemptFailure(error: unknown, state: AttemptState): PlanetScale
  * none of these words.
  */
 export function gateRefusal(error: unknown, state: AttemptState): PlanetScaleError {
+  // A hold too long (holdTooLong) met by a call that went out before, for a 429 or a 5xx of its own.
+  if (error instanceof RateLimitError && state.sentBefore) {
+    error.message = error.message.replace(" was not sent:", " was not sent again:");
+  }
   if (error instanceof PlanetScaleError) return error;
   const waiting = ` while waiting at the rate-limit gate; ${state.sentBefore ? "it was not sent again" : "nothing was sent"}`;
   return signalFailure(state, waiting) ?? connectionError(error, state.operation, state.secrets);

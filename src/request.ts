@@ -68,15 +68,18 @@ export interface ContextGate extends Gate, HoldsSeen {
 
 /** What a client's gate hears of answers, and what it tells of the holds they began (heldAtGate). */
 interface HoldsSeen {
+  /** The gate's `enter`, which notes on the call whether this attempt waited there. */
+  enter: Gate["enter"];
   /** An answer other than 429: the limiter learns from it. */
   accepted(headers: Headers): void;
   /**
-   * A 429 met by the call whose attempts `history` counts: the limiter holds every call for it. It
-   * counts a turn when the call was waiting its turn: the budget was letting the client's calls
-   * through (some were accepted between the hold before and the one this 429 began or came in),
-   * and only ran out before this one (retry.ts's `decide` reads the turns).
+   * A 429 met by `call`, whose attempts `history` counts: the limiter holds every call for it, and
+   * `history.heldMs` says how long. It counts a turn when the call was waiting its turn: this
+   * attempt waited at the gate, and the budget was letting the client's calls through (some were
+   * accepted between the hold before and the one this 429 began or came in), only to run out
+   * before this one (retry.ts's `decide` reads the turns).
    */
-  held(failure: RateLimitError, history: Attempts, settings: RetrySettings): void;
+  held(failure: RateLimitError, history: Attempts, call: Call): void;
 }
 
 /**
@@ -84,21 +87,31 @@ interface HoldsSeen {
  * hold past maxRetryAfterMs, which ends the call, is said in its error. Reached through the gate
  * only, so that the standalone createRole, which has none, carries none of it.
  */
-export function heldAtGate(limiter: Gate["limiter"], clock: Clock): HoldsSeen {
+export function heldAtGate(gate: Gate, clock: Clock): HoldsSeen {
+  const { limiter } = gate;
   let [holdEnds, acceptedSince, acceptedBefore] = [0, 0, 0];
   return {
+    enter(signal, timeLeftMs, call) {
+      const entering = gate.enter(signal, timeLeftMs, call);
+      // A call sent at once, the gate open, waited no turn: its 429 is its own.
+      if (call) (call as Call).waited = entering !== undefined;
+      return entering;
+    },
     accepted(headers) {
       acceptedSince++;
       limiter?.accepted(headers);
     },
-    held(failure, history, settings) {
+    held(failure, history, call) {
+      const { settings } = call;
       const holdMs = holdAfter(failure, history.attempt, settings);
+      history.heldMs = holdMs;
       // The other calls in flight when a hold began answer 429 during it: the same hold, the same budget.
       if (clock.now() >= holdEnds) [acceptedBefore, acceptedSince] = [acceptedSince, 0];
       holdEnds = Math.max(holdEnds, clock.now() + holdMs);
       limiter?.limited(holdMs, failure.headers);
       if (outlasts(failure, settings)) outlastedHold(failure, settings.maxRetryAfterMs, limiter !== undefined);
-      if (acceptedBefore > 0 && limiter) history.turns++;
+      // Up to twice maxRetries: a caller who asked for no retries (0) gets none.
+      if (acceptedBefore > 0 && limiter && call.waited && history.turns < 2 * settings.maxRetries) history.turns++;
     },
   };
 }
@@ -115,6 +128,8 @@ interface Call {
   timeoutMs: number;
   headers: RequestOptions["headers"];
   settings: RetrySettings;
+  /** This attempt waited at the client's gate (heldAtGate writes it). */
+  waited?: boolean;
 }
 
 /** What recovery does for a create whose outcome is unknown: clean up, and say what to send next. */
@@ -156,12 +171,16 @@ function prepare(ctx: ClientContext, facts: Operation, params: unknown, options:
  * Which attempt this is, whether an earlier one left the gate (its message says "not sent again"),
  * and how many of its 429s came while it waited its turn (CallHistory).
  */
-type Attempts = { attempt: number; sent?: boolean; turns: number };
+type Attempts = { attempt: number; sent?: boolean; turns: number; heldMs?: number };
 
 /** Stage 2: through the gate, then one exchange, within the attempt's deadline. */
 async function attemptOnce(ctx: ClientContext, call: Call, history: Attempts): Promise<ResponseInfo<unknown>> {
-  const deadline = attemptDeadline(ctx.clock, call.timeoutMs, call.signal);
   const { operation, timeoutMs } = call;
+  // A call waiting out a 429 of its own at the gate waits that hold beside its timeoutMs, as it
+  // would asleep without a gate.
+  const ms = timeoutMs + (history.heldMs ?? 0);
+  history.heldMs = 0;
+  const deadline = attemptDeadline(ctx.clock, ms, call.signal);
   const state: AttemptState = {
     operation,
     timeoutMs,
@@ -174,7 +193,7 @@ async function attemptOnce(ctx: ClientContext, call: Call, history: Attempts): P
   };
   try {
     // A call that met its deadline or abort at the gate was never sent, and says so.
-    const deadlineAt = ctx.clock.now() + call.timeoutMs;
+    const deadlineAt = ctx.clock.now() + ms;
     const { gate } = ctx;
     const entering = gate?.enter(deadline.signal, () => deadlineAt - ctx.clock.now(), call);
     if (gate && entering) await entering.catch((reason: unknown) => Promise.reject(gate.refusal(reason, state)));
@@ -219,7 +238,7 @@ async function exchangeOnce(
     log({ ...(status === undefined ? {} : { status }), ...requestId, error: failure.name });
     // The hold starts before this call gives up its place, so that no call waiting for the place
     // slips through ahead of it.
-    if (failure instanceof RateLimitError) ctx.gate?.held(failure, history, call.settings);
+    if (failure instanceof RateLimitError) ctx.gate?.held(failure, history, call);
     throw failure;
   } finally {
     ctx.gate?.concurrency.leave();

@@ -161,14 +161,17 @@ export interface CallHistory {
   /** An attempt has left the gate (a request went out). */
   sent?: boolean;
   /**
-   * The attempts whose 429 came while the call waited its turn: the gate saw the budget let the
-   * client's calls through up to that hold (request.ts, heldAtGate).
+   * The attempts whose 429 came while the call waited its turn: the attempt waited at the gate, and
+   * the budget let the client's calls through up to that hold. The gate counts them, at most twice
+   * maxRetries (request.ts, heldAtGate).
    */
   turns: number;
   /** An earlier attempt ended with the outcome unknown (it may have taken effect). */
   earlierOutcomeUnknown: boolean;
   /** The client has a rate limiter, which holds every call for a 429's wait. */
   gated: boolean;
+  /** How long the client's gate holds every call for the latest 429 (request.ts, heldAtGate): the wait to tell. */
+  heldMs?: number;
   /** The caller opted in to recovering an ambiguous create, and it has not been used yet. */
   mayRecover: boolean;
 }
@@ -215,11 +218,11 @@ export function decide(
     return { kind: "done" };
   }
   if (history.mayRecover && !policy.repeatable && ambiguousCreate(error)) return { kind: "recover" };
-  if (attempt - Math.min(history.turns, 2 * settings.maxRetries) > settings.maxRetries) return { kind: "fail" };
+  if (attempt - history.turns > settings.maxRetries) return { kind: "fail" };
   if (error instanceof RateLimitError) {
     if (outlasts(error, settings)) return { kind: "fail" };
-    if (history.gated) return { kind: "retry", delayMs: holdAfter(error, attempt, settings), atGate: true };
-    if (!error.retryAfterMs) return { kind: "retry", delayMs: holdAfter(error, attempt, settings) };
+    if (history.gated) return { kind: "retry", delayMs: history.heldMs as number, atGate: true };
+    if (!error.retryAfterMs) return { kind: "retry", delayMs: backoffMs(attempt, settings) };
     // Waiting a little past Retry-After keeps callers told the same second from arriving together.
     const jitter = Math.round(settings.random() * Math.min(error.retryAfterMs / 4, 1_000));
     return { kind: "retry", delayMs: error.retryAfterMs + jitter };

@@ -723,7 +723,7 @@ describe("the decision after a failed attempt", () => {
   });
 
   it("sends again at the gate's hold when a gate holds every call, and backs off without a Retry-After", () => {
-    const gated = { ...history, gated: true };
+    const gated = { ...history, gated: true, heldMs: 2_000 };
     expect(decide(limited(2_000), operationPolicy.get_role, gated, settings)).toEqual({
       kind: "retry",
       delayMs: 2_000,
@@ -735,22 +735,17 @@ describe("the decision after a failed attempt", () => {
     });
   });
 
-  it("spends no retry on a 429 met while the call waited its turn, up to twice maxRetries of them", () => {
-    const gated = { ...history, gated: true };
+  it("spends no retry on a 429 met while the call waited its turn (the gate counts the turns, up to twice maxRetries)", () => {
+    const gated = { ...history, gated: true, heldMs: 2_000 };
     const retry = { kind: "retry", delayMs: 2_000, atGate: true };
     // maxRetries 2: five attempts, four of them in turn, spent one retry.
     expect(decide(limited(2_000), operationPolicy.get_role, { ...gated, attempt: 5, turns: 4 }, settings)).toEqual(
       retry,
     );
-    // Seven, six in turn: only four count as turns, and three retries were spent.
-    expect(decide(limited(2_000), operationPolicy.get_role, { ...gated, attempt: 7, turns: 6 }, settings)).toEqual({
+    // Four, one in turn: three retries spent.
+    expect(decide(limited(2_000), operationPolicy.get_role, { ...gated, attempt: 4, turns: 1 }, settings)).toEqual({
       kind: "fail",
     });
-    expect(decide(limited(2_000), operationPolicy.get_role, { ...gated, attempt: 6, turns: 4 }, settings)).toEqual(
-      retry,
-    );
-    const none = { ...settings, maxRetries: 0 };
-    expect(decide(limited(2_000), operationPolicy.get_role, { ...gated, turns: 1 }, none)).toEqual({ kind: "fail" });
   });
 
   it("sends again after a connection never made, and after a 5xx only where a repeat is harmless", () => {
@@ -781,7 +776,7 @@ describe("429s met while a call waits its turn", () => {
   function concurrentCreates(
     count: number,
     verdicts: boolean[],
-    options: { maxRetries?: number; rateLimiter?: false } = {},
+    options: { maxRetries?: number; rateLimiter?: false; maxConcurrency?: number } = {},
   ) {
     const clock = manualClock();
     let sent = 0;
@@ -802,17 +797,26 @@ describe("429s met while a call waits its turn", () => {
     return { clock, api, calls };
   }
 
-  it("spend no retry while the budget lets the client's calls through; those after a hold that let none through do", async () => {
-    // Three at once: the first accepted; the other two refused (their turn, the budget ran out
-    // before them: no retry spent), then refused after two holds that let nothing through (one
-    // retry each, the last ends them).
-    const { clock, api, calls } = concurrentCreates(3, Array(7).fill(false).fill(true, 0, 1), { maxRetries: 1 });
+  it("spend no retry once the call waited at the gate and the budget let others through; those after a hold that let none through do", async () => {
+    // Two places: c0 and c1 go at once and are accepted; c2 waits for a place (its turn), and the
+    // budget runs out before it: no retry spent. Its two later 429s follow holds that let nothing
+    // through: one retry each, the last ends it (maxRetries 1).
+    const verdicts = [true, true, ...Array(10).fill(false)];
+    const { clock, api, calls } = concurrentCreates(3, verdicts, { maxRetries: 1, maxConcurrency: 2 });
     await clock.runAll();
     const [first, second, third] = await Promise.all(calls);
-    expect(first).toBeUndefined();
-    expect([second, third].every((error) => error instanceof RateLimitError)).toBe(true);
-    expect(api.created).toEqual(["c0"]);
-    expect(api.limited).toBe(2 * 3);
+    expect([first, second]).toEqual([undefined, undefined]);
+    expect(third).toBeInstanceOf(RateLimitError);
+    expect(api.limited).toBe(3);
+  });
+
+  it("spend one when the call went at once, the gate open: a 429 met without waiting is its own", async () => {
+    // As above with three places: c2 goes at once, and its first 429 spends a retry.
+    const verdicts = [true, true, ...Array(10).fill(false)];
+    const { clock, api, calls } = concurrentCreates(3, verdicts, { maxRetries: 1, maxConcurrency: 3 });
+    await clock.runAll();
+    await Promise.all(calls);
+    expect(api.limited).toBe(2);
   });
 
   it("each spend one when nothing got through: a server that refuses everything gets maxRetries + 1 from each", async () => {
@@ -824,11 +828,13 @@ describe("429s met while a call waits its turn", () => {
   });
 
   it("each spend one with the rate limiter turned off: nothing holds the calls together, so none waits a turn", async () => {
-    const verdicts = Array(7).fill(false).fill(true, 0, 1);
-    const { clock, api, calls } = concurrentCreates(3, verdicts, { maxRetries: 1, rateLimiter: false });
+    // As two tests above, c2 waiting for a place: without a limiter its 429s are its own.
+    const verdicts = [true, true, ...Array(10).fill(false)];
+    const options = { maxRetries: 1, rateLimiter: false, maxConcurrency: 2 } as const;
+    const { clock, api, calls } = concurrentCreates(3, verdicts, options);
     await clock.runAll();
     await Promise.all(calls);
-    expect(api.limited).toBe(2 * 2);
+    expect(api.limited).toBe(2);
   });
 
   it("spend one each when the caller asked for no retries", async () => {

@@ -290,6 +290,178 @@ describe("callbacks pg calls", () => {
   });
 });
 
+describe("user code the pool calls after a login was refused", () => {
+  /**
+   * What reached the process's last-resort handlers while `run` ran, and for a few turns after.
+   * The first one ends the wait: a checkout whose callback threw in pg's I/O never settles.
+   */
+  async function crashesDuring(run: () => Promise<void>): Promise<string[]> {
+    const crashes: string[] = [];
+    let crashed = (_count: number) => {};
+    const seen = new Promise<void>((resolve) => {
+      crashed = () => resolve();
+    });
+    const rejected = (reason: unknown) => crashed(crashes.push(`unhandled rejection: ${reason}`));
+    const thrown = (error: unknown) => crashed(crashes.push(`uncaught exception: ${error}`));
+    process.on("unhandledRejection", rejected);
+    process.on("uncaughtException", thrown);
+    try {
+      await Promise.race([run(), seen]);
+      for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setTimeout(resolve, 10));
+    } finally {
+      process.off("unhandledRejection", rejected);
+      process.off("uncaughtException", thrown);
+    }
+    return crashes;
+  }
+
+  /** A lease whose role's password Postgres refuses; fresh() rejects with `freshFails`, else hands the same role. */
+  async function refusedLease(name: string, freshFails?: Error) {
+    const { lease } = await openLease(name);
+    const wrong = { ...lease.current(), password: "no-longer-works" };
+    const stub = { current: () => wrong, fresh: async () => (freshFails ? Promise.reject(freshFails) : wrong) };
+    return { lease, stub };
+  }
+
+  /** Checks out with a callback that throws, and resolves with what the callback was given once it was called. */
+  function throwingConnect(pool: pg.Pool): Promise<unknown[]> {
+    return new Promise((resolve) => {
+      pool.connect((...args) => {
+        resolve(args);
+        throw new Error("the callback's own failure");
+      });
+    });
+  }
+
+  it.each([
+    ["the lease's fresh() rejects", new Error("the lease cannot renew")],
+    ["the retry is refused too", undefined],
+  ])("a connect callback that throws when %s crashes nothing, and was given the error", async (_, freshFails) => {
+    const { lease, stub } = await refusedLease("throwing-cb", freshFails);
+    const pool = createPool(stub, { ssl: false });
+    let given: unknown[] = [];
+    const crashes = await crashesDuring(async () => {
+      given = await throwingConnect(pool);
+    });
+    expect(crashes).toEqual([]);
+    expect(given[0]).toMatchObject(freshFails ? { message: freshFails.message } : { code: "28P01" });
+    expect(given[1]).toBeUndefined();
+    await pool.end();
+    await lease.close();
+  });
+
+  it("a query callback that throws on a refused login crashes nothing, and was given the error", async () => {
+    const { lease, stub } = await refusedLease("throwing-query", new Error("the lease cannot renew"));
+    const pool = createPool(stub, { ssl: false });
+    const given: unknown[] = [];
+    const crashes = await crashesDuring(async () => {
+      await new Promise<void>((resolve) => {
+        pool.query("select 1", (error) => {
+          given.push(error);
+          resolve();
+          throw new Error("the callback's own failure");
+        });
+      });
+    });
+    expect(crashes).toEqual([]);
+    expect(given).toEqual([expect.objectContaining({ message: "the lease cannot renew" })]);
+    await pool.end();
+    await lease.close();
+  });
+
+  it("a pool whose log option throws, retrying a refused login, crashes nothing and rejects with the refusal", async () => {
+    const { lease, stub } = await refusedLease("throwing-log");
+    let logs = 0;
+    const log = () => {
+      logs++;
+      throw new Error("the log's own failure");
+    };
+    const pool = createPool(stub, { ssl: false, log });
+    let outcome: unknown;
+    const crashes = await crashesDuring(async () => {
+      outcome = await pool.connect().catch((error: unknown) => error);
+    });
+    expect(crashes).toEqual([]);
+    expect(outcome).toMatchObject({ code: "28P01" });
+    expect(logs).toBeGreaterThan(0);
+    await pool.end();
+    await lease.close();
+  });
+
+  it.each([
+    [
+      "throws at once",
+      () => {
+        throw new Error("this lease cannot renew");
+      },
+      { message: "this lease cannot renew" },
+    ],
+    // No promise is taken as a fresh() that resolved: the retry is refused too.
+    ["answers no promise", () => undefined, { code: "28P01" }],
+  ])("a lease of the user's whose fresh() %s crashes nothing, and the checkout rejects", async (_, fresh, error) => {
+    const { lease, stub } = await refusedLease("odd-fresh");
+    const pool = createPool({ current: stub.current, fresh } as unknown as typeof stub, { ssl: false });
+    let outcome: unknown;
+    const crashes = await crashesDuring(async () => {
+      outcome = await pool.connect().catch((error: unknown) => error);
+    });
+    expect(crashes).toEqual([]);
+    expect(outcome).toMatchObject(error);
+    await pool.end();
+    await lease.close();
+  });
+
+  it("a verify option that throws fails that checkout with its throw, and crashes nothing", async () => {
+    const { lease } = await openLease("throwing-verify");
+    const verify = () => {
+      throw new Error("the verify's own failure");
+    };
+    const pool = createPool(lease, { ssl: false, verify });
+    let outcome: unknown;
+    const crashes = await crashesDuring(async () => {
+      outcome = await pool.connect().catch((error: unknown) => error);
+    });
+    expect(crashes).toEqual([]);
+    expect(outcome).toMatchObject({ message: "the verify's own failure" });
+    await waitFor(() => pool.totalCount === 0, "the unverified connection's removal");
+    await pool.end();
+    await lease.close();
+  });
+
+  it("listeners that throw on the connection a retried login made crash nothing, and the checkout gets it", async () => {
+    const { lease } = await openLease("throwing-listeners");
+    const real = lease.current();
+    let fixed = false;
+    const stub = {
+      current: () => (fixed ? real : { ...real, password: "no-longer-works" }),
+      fresh: async () => {
+        fixed = true;
+        return real;
+      },
+    };
+    const pool = createPool(stub, { ssl: false });
+    const heard: string[] = [];
+    for (const event of ["connect", "acquire", "release"] as const) {
+      pool.on(event, () => {
+        heard.push(event);
+        throw new Error(`the ${event} listener's own failure`);
+      });
+    }
+    let user: unknown;
+    const crashes = await crashesDuring(async () => {
+      const client = await pool.connect();
+      user = (await client.query("select current_user as user")).rows[0]?.user;
+      client.release();
+    });
+    expect(crashes).toEqual([]);
+    expect(user).toBe(real.username);
+    expect(heard).toEqual(["connect", "acquire", "release"]);
+    expect([pool.totalCount, pool.idleCount]).toEqual([1, 1]); // released whole, not left half way
+    await pool.end();
+    await lease.close();
+  });
+});
+
 describe("createPool's arguments and secrets", () => {
   /** What createPool threw, as the fields a caller reads. */
   function refusal(lease: unknown, config?: unknown) {

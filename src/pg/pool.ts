@@ -36,10 +36,35 @@ function loginFor(role: Role, config: LeasePoolConfig): pg.ClientConfig {
   };
 }
 
-function forgetPassword(client: pg.Client): void {
-  const held = client as unknown as { password: unknown; connectionParameters: { password: unknown } };
-  held.password = null;
-  held.connectionParameters.password = null;
+/**
+ * Runs user code the pool calls where no caller of it is on the stack (pg's I/O, a promise's
+ * callback): a throw there would end the process, as an uncaught exception or an unhandled
+ * rejection. It is dropped, as the client's hooks' throws are, and the pool goes on.
+ */
+function quietly(run: () => void): void {
+  try {
+    run();
+  } catch {}
+}
+
+/**
+ * The config's functions that pg-pool calls from pg's I/O: `log` (everywhere; one that throws is
+ * dropped, as a logger's throw is, and must not stop the pool midway) and `verify` (one that throws
+ * before it calls back fails that checkout with its throw, as a rejected `onConnect` does).
+ */
+function guardedHooks({ log, verify }: LeasePoolConfig): Pick<LeasePoolConfig, "log" | "verify"> {
+  const guardedVerify: LeasePoolConfig["verify"] = (client, done) => {
+    let called = false;
+    try {
+      verify?.(client, (error) => {
+        called = true;
+        done(error);
+      });
+    } catch (thrown) {
+      if (!called) done(thrown instanceof Error ? thrown : new Error(String(thrown)));
+    }
+  };
+  return { log: log && ((...messages) => quietly(() => log(...messages))), verify: verify && guardedVerify };
 }
 
 function refuse(field: string, allowed: string): never {
@@ -85,10 +110,27 @@ class LeasePool extends pg.Pool {
         this.#checkout((error, client) => (client ? resolve(client) : reject(error)));
       });
     }
-    this.#checkout((error, client) =>
-      client ? callback(undefined, client, client.release) : callback(error, undefined, () => {}),
-    );
+    // Called at once (an ended pool), the callback's throw is the caller's, as on a plain pg.Pool;
+    // called later (a login refused, the lease asked, pg's I/O), nobody could catch it.
+    let returned = false;
+    this.#checkout((error, client) => {
+      const call = () => (client ? callback(undefined, client, client.release) : callback(error, undefined, () => {}));
+      if (returned) quietly(call);
+      else call();
+    });
+    returned = true;
     return undefined;
+  }
+
+  /** A listener that throws ends nothing: pg-pool emits from pg's I/O, and midway through a checkout or a release. */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    // With no listener, an "error" throws as on any EventEmitter: no listener of the user's threw.
+    if (event === "error" && this.listenerCount(event) === 0) return super.emit(event, ...args);
+    try {
+      return super.emit(event, ...args);
+    } catch {
+      return true;
+    }
   }
 
   /**
@@ -112,13 +154,7 @@ class LeasePool extends pg.Pool {
   ): void {
     if (!client) {
       if (retried || !isBadCredentials(error)) done(error);
-      // Asks the lease to check its role now (src/lease/options.ts' LOGIN_REFUSED): one deleted on
-      // the server is not due for anything.
-      else
-        this.#lease.fresh({ [Symbol.for("planetscale-roles.loginRefused")]: true } as { minValidityMs?: number }).then(
-          () => this.#checkout(done, true),
-          (failure: Error) => done(failure),
-        );
+      else this.#retryAfterFresh(done);
       return;
     }
     if (this.#isStale(client)) {
@@ -129,6 +165,21 @@ class LeasePool extends pg.Pool {
     const release = client.release;
     client.release = (destroy?: Error | boolean) => release(destroy || this.#isStale(client) || undefined);
     done(undefined, client);
+  }
+
+  /**
+   * Asks the lease to check its role now (src/lease/options.ts' LOGIN_REFUSED: one deleted on the
+   * server is not due for anything), then checks out once more. What runs after fresh() runs in a
+   * promise's callback, where a throw (a callback or a listener of the user's) would be an
+   * unhandled rejection: none gets out of it. A lease of the user's whose fresh() throws, or
+   * answers no promise, is a failed fresh() too.
+   */
+  #retryAfterFresh(done: (error: Error | undefined, client?: pg.PoolClient) => void): void {
+    const asked = { [Symbol.for("planetscale-roles.loginRefused")]: true } as { minValidityMs?: number };
+    new Promise((resolve) => resolve(this.#lease.fresh(asked))).then(
+      () => quietly(() => this.#checkout(done, true)),
+      (failure: unknown) => quietly(() => done(failure instanceof Error ? failure : new Error(String(failure)))),
+    );
   }
 
   #isStale(client: object): boolean {
@@ -162,7 +213,11 @@ function leaseClient(lease: PoolLease, config: LeasePoolConfig, madeWith: WeakMa
   return class LeaseClient extends pg.Client {
     readonly #refused: Error | undefined;
 
-    constructor(options: pg.ClientConfig) {
+    // Not in @types/pg: where pg keeps what it logs in with, the password included.
+    declare readonly connectionParameters: { password: string | null };
+
+    // Optional for the type only (@types/pg's Client option takes no argument): pg-pool passes its options.
+    constructor(options: pg.ClientConfig = {}) {
       const made = loginOf(lease, config);
       super("refused" in made ? options : { ...options, ...made.login });
       this.#refused = "refused" in made ? made.refused : undefined;
@@ -170,7 +225,12 @@ function leaseClient(lease: PoolLease, config: LeasePoolConfig, madeWith: WeakMa
       madeWith.set(this, made.role.id);
       // pg keeps the password on the client (hidden only from enumeration); once logged in it is
       // never used again, as a pg client never reconnects, so no inspect of the pool can show it.
-      this.once("connect", () => forgetPassword(this));
+      this.once("connect", () => this.#forgetPassword());
+    }
+
+    #forgetPassword(): void {
+      this.password = undefined;
+      this.connectionParameters.password = null;
     }
 
     override connect(): Promise<pg.Client>;
@@ -193,8 +253,7 @@ function leaseClient(lease: PoolLease, config: LeasePoolConfig, madeWith: WeakMa
 export function createPool(lease: PoolLease, config: LeasePoolConfig = {}): pg.Pool {
   checkArguments(lease, config);
   const madeWith = new WeakMap<object, string>();
-  // @types/pg types Client as taking no options; pg-pool hands it the pool's.
-  const Client = leaseClient(lease, config, madeWith) as unknown as new () => pg.ClientBase;
+  const Client = leaseClient(lease, config, madeWith);
   // TLS verified against the host's name by default, as connectionString's sslmode=verify-full.
-  return new LeasePool(lease, madeWith, { ...config, ssl: config.ssl ?? true, Client });
+  return new LeasePool(lease, madeWith, { ...config, ssl: config.ssl ?? true, ...guardedHooks(config), Client });
 }

@@ -31,9 +31,12 @@ const SSL_MODES: readonly string[] = [
   "verify-full",
 ] satisfies NonNullable<ConnectionStringOptions["sslmode"]>[];
 
-// host, host:port, [IPv6] or [IPv6]:port. A bare IPv6 address cannot be told from a host and port,
-// and the characters refused in a name would end the URL's authority (or start another part).
-const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s@/?#:[\]\\%]+)(?::(\d{1,5}))?$/;
+// host, host:port, [IPv6] or [IPv6]:port, after a scheme:// if any, and a root / at most: a path,
+// query, fragment or user would be dropped (the URL would name another place), and a port with a
+// leading 0 is read as another number by some parsers. A bare IPv6 address cannot be told from a
+// host and port, and the characters refused in a name would end the URL's authority (or start another part).
+const HOST_PORT =
+  /^(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/)?((?:\[[0-9A-Fa-f:.]+\]|[^\s@/?#:[\]\\%]+)(?::([1-9]\d{0,4}))?)\/?$/;
 
 function refuse(field: string, allowed: string, got?: unknown): never {
   const shown = got === undefined ? "" : `; got ${printable(JSON.stringify(got))}`;
@@ -46,17 +49,18 @@ export function encodeComponent(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** The host and port to connect to: `host:port`, the host's own port kept, else `port`. */
+/**
+ * The host and port to connect to: `host:port`, the host's own port kept (as written: new URL
+ * would drop https's 443), else `port`. The spec calls it a "connection string"; the API sends a
+ * bare host, but a URL of nothing but a host is accepted too.
+ */
 function hostPort(raw: string, field: string, port: number): string {
-  const trimmed = raw.trim();
-  // The spec calls it a "connection string"; the API sends a bare host, but a URL is accepted too.
-  const url = trimmed.includes("://") && URL.canParse(trimmed) ? new URL(trimmed) : undefined;
-  const host = url ? url.host : trimmed.replace(/\/.*$/, "");
-  const match = HOST_PORT.exec(host);
-  const ownPort = match?.[1] === undefined ? undefined : Number(match[1]);
-  if (!match || ownPort === 0 || (ownPort ?? 0) > 65535) {
+  const match = HOST_PORT.exec(raw.trim());
+  const [, host = "", ownPort] = match ?? [];
+  if (!match || Number(ownPort) > 65535) {
     // What precedes an @ is a URL's user and password: never repeated.
-    const allowed = "a host name or address, with a port from 1 to 65535 if any (host, host:port, [IPv6]:port)";
+    const allowed =
+      "a host name or address, with a port from 1 to 65535 (no leading 0) if any, and nothing else: no path, query or user (host, host:port, [IPv6]:port)";
     refuse(field, allowed, raw.replace(/^[\s\S]*@/, "…@"));
   }
   return ownPort === undefined ? `${host}:${port}` : host;

@@ -67,6 +67,11 @@ describe("connectionString refuses what it cannot turn into a working URL", () =
     [{ port: 65536 }, "port must be an integer from 1 to 65535; got 65536", "port"],
     [{ port: 5432.5 }, "port must be an integer from 1 to 65535; got 5432.5", "port"],
     [{ port: "5432" }, 'port must be an integer from 1 to 65535; got "5432"', "port"],
+    [{ port: "05432" }, 'port must be an integer from 1 to 65535; got "05432"', "port"],
+    [{ port: Number.NaN }, "port must be an integer from 1 to 65535; got null", "port"],
+    [{ port: Number.POSITIVE_INFINITY }, "port must be an integer from 1 to 65535; got null", "port"],
+    [{ port: -1 }, "port must be an integer from 1 to 65535; got -1", "port"],
+    [{ port: 1.5 }, "port must be an integer from 1 to 65535; got 1.5", "port"],
     [{ database: "" }, 'database must be a non-empty string; got ""', "database"],
     [{ database: 7 }, "database must be a non-empty string; got 7", "database"],
     [{ private: "yes" }, 'private must be true or false; got "yes"', "private"],
@@ -88,7 +93,8 @@ describe("connectionString refuses what it cannot turn into a working URL", () =
     });
   });
 
-  const allowedHost = "a host name or address, with a port from 1 to 65535 if any (host, host:port, [IPv6]:port)";
+  const allowedHost =
+    "a host name or address, with a port from 1 to 65535 (no leading 0) if any, and nothing else: no path, query or user (host, host:port, [IPv6]:port)";
   it.each([
     ["::1"],
     ["h.example.com:99999"],
@@ -103,6 +109,19 @@ describe("connectionString refuses what it cannot turn into a working URL", () =
     ["h.example.com?sslmode=disable"],
     ["https://h.example.com:99999"],
     [""],
+    // A path, a query or a fragment would be dropped without a word: the URL would name another place.
+    ["db.example.com/extra"],
+    ["db.example.com:5432/extra"],
+    ["https://db.example.com/x"],
+    ["https://db.example.com:6432/x/"],
+    ["db.example.com//"],
+    ["https://h.example.com?sslmode=disable"],
+    ["https://h.example.com#x"],
+    // A port with leading zeros is read as another number by some parsers (octal), by none as written.
+    ["h.example.com:05432"],
+    ["h.example.com:00"],
+    ["[::1]:05432"],
+    ["https://h.example.com:05432"],
   ])("refuses the host %j naming the field and the forms it may take", (host) => {
     expect(refusal(roleFixture({ access_host_url: host }))).toEqual({
       message: `connectionString: access_host_url must be ${allowedHost}; got ${JSON.stringify(host)}`,
@@ -122,6 +141,9 @@ describe("connectionString refuses what it cannot turn into a working URL", () =
     expect(message).toBe(`connectionString: access_host_url must be ${allowedHost}; got "…@h.example.com:99999"`);
     const acrossLines = refusal(roleFixture({ access_host_url: "admin\n:hunter2@h.example.com:99999" })).message;
     expect(acrossLines).toBe(`connectionString: access_host_url must be ${allowedHost}; got "…@h.example.com:99999"`);
+    // A URL's user and password were dropped without a word: refused now, and not repeated either.
+    const inUrl = refusal(roleFixture({ access_host_url: "https://admin:hunter2@h.example.com" })).message;
+    expect(inUrl).toBe(`connectionString: access_host_url must be ${allowedHost}; got "…@h.example.com"`);
   });
 
   it("keeps what works: an IPv6 address in brackets, a host's port, a URL's host, and the port option", () => {
@@ -140,6 +162,15 @@ describe("connectionString refuses what it cannot turn into a working URL", () =
     expect(parse(connectionString(roleFixture({ access_host_url: "HTTPS://h.example.com" }))).host).toBe(
       "h.example.com",
     );
+    // A root path says nothing; a URL's port is kept as written, https's own 443 too (new URL drops it).
+    for (const host of ["h.example.com/", "https://h.example.com/", " https://h.example.com "]) {
+      expect(connectionString(roleFixture({ access_host_url: host }))).toContain("@h.example.com:5432/app-db?");
+    }
+    expect(parse(connectionString(roleFixture({ access_host_url: "https://h.example.com:443/" }))).port).toBe("443");
+    expect(parse(connectionString(roleFixture({ access_host_url: "postgresql://[::1]:6432" })))).toMatchObject({
+      host: "::1",
+      port: "6432",
+    });
     expect(connectionString(roleFixture(), { port: 65535, private: false, sslmode: "disable" })).toMatch(
       /@aws\.connect\.psdb\.cloud:65535\/app-db\?sslmode=disable$/,
     );

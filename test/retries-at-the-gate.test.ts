@@ -6,7 +6,7 @@
 // steered clock (test/support/scripted-server.ts), each call's requests counted by role name.
 import { describe, expect, it, vi } from "vitest";
 import { createClient, createRateLimiter, type PlanetScaleError } from "../src/index.ts";
-import { manualClock, settle } from "./support/clock.ts";
+import { manualClock } from "./support/clock.ts";
 import { BRANCH } from "./support/fixtures.ts";
 import { type Answer, runAll, type Seen, scripted } from "./support/scripted-server.ts";
 

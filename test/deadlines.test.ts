@@ -182,18 +182,24 @@ describe("on the client's clock", () => {
     });
 
     it("says it was not sent again when a retry after a 429 meets its deadline at the gate", async () => {
+      // Its retry waits its own 5 s hold beside its timeoutMs (100 ms); another call's 429 holds the
+      // gate for 30 s, and the retry's deadline passes there, at 5.1 s.
       const clock = manualClock();
       const sent: string[] = [];
       const fetch: typeof globalThis.fetch = async (input) => {
-        sent.push((input as Request).method);
-        return new Response("{}", { status: 429, headers: { "retry-after": "5" } });
+        const { name } = (await (input as Request).json()) as { name: string };
+        sent.push(name);
+        const retryAfter = name === "ci" ? "5" : "30";
+        return new Response("{}", { status: 429, headers: { "retry-after": retryAfter } });
       };
       const ps = createClient({ serviceToken: "id:secret", baseUrl: "https://api.test/v1", fetch, clock });
       const call = failure(ps.createRole({ ...BRANCH, name: "ci" }, { timeoutMs: 100 }));
+      const other = failure(ps.createRole({ ...BRANCH, name: "other" }, { maxRetries: 0 }));
       await settle();
-      await clock.advance(100);
+      await clock.advance(5_100);
       const error = await call;
-      expect(sent).toEqual(["POST"]);
+      await other;
+      expect(sent).toEqual(["ci", "other"]);
       expect(error).toBeInstanceOf(TimeoutError);
       // One request went out and was refused unseen: "nothing was sent" would be false.
       expect(error.message).toBe(

@@ -27,7 +27,7 @@ import {
   type RetrySettings,
 } from "./retry.ts";
 import { redactInspect, withoutHeaders } from "./secrets.ts";
-import type { Exchange, RecordingFetch } from "./transport.ts";
+import { type Exchange, Outgoing, type RecordingFetch } from "./transport.ts";
 import type {
   OperationResult,
   RequestLogEvent,
@@ -252,9 +252,10 @@ function send(ctx: ClientContext, call: Call, signal: AbortSignal, exchange: Exc
     body: call.split.body,
     // The guarded fetch has read the body already; openapi-fetch must not read it again.
     parseAs: "stream",
+    Request: Outgoing,
     signal,
     headers: call.headers,
-    fetch: (request: globalThis.Request, init?: RequestInit) => ctx.fetch(request, init, exchange),
+    fetch: (request: Outgoing) => ctx.fetch(request, exchange),
   });
 }
 

@@ -16,8 +16,8 @@ import { json, startServer, type TestServer, truncated } from "./support/servers
 /** A client whose every answer is `body` (as JSON) with status 200, recording what it was sent. */
 function answering(...bodies: unknown[]) {
   const sent: string[] = [];
-  const fetch: typeof globalThis.fetch = async (input) => {
-    const request = input as Request;
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const request = new Request(input, init);
     sent.push(`${request.method} ${new URL(request.url).pathname.split("/").at(-1)}`);
     const body = bodies.length > 1 ? bodies.shift() : bodies[0];
     return new Response(typeof body === "string" ? body : JSON.stringify(body), {

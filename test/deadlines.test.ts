@@ -186,8 +186,8 @@ describe("on the client's clock", () => {
       // gate for 30 s, and the retry's deadline passes there, at 5.1 s.
       const clock = manualClock();
       const sent: string[] = [];
-      const fetch: typeof globalThis.fetch = async (input) => {
-        const { name } = (await (input as Request).json()) as { name: string };
+      const fetch: typeof globalThis.fetch = async (input, init) => {
+        const { name } = (await new Request(input, init).json()) as { name: string };
         sent.push(name);
         const retryAfter = name === "ci" ? "5" : "30";
         return new Response("{}", { status: 429, headers: { "retry-after": retryAfter } });

@@ -468,8 +468,8 @@ describe("echoed back", () => {
 
   describe("a transport error that carries the token", () => {
     it("is masked in the message, the stack and inspect", async () => {
-      const leaky: typeof fetch = async (input) => {
-        const auth = (input as Request).headers.get("authorization");
+      const leaky: typeof fetch = async (input, init) => {
+        const auth = new Request(input, init).headers.get("authorization");
         throw new TypeError(`request failed: authorization=${auth}`, { cause: new Error(`token ${TOKEN}`) });
       };
       const client = createClient({ serviceToken: `svc:${TOKEN}`, baseUrl: server.url, fetch: leaky, maxRetries: 0 });

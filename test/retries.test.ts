@@ -301,8 +301,8 @@ describe("a hold past maxRetryAfterMs", () => {
   function heldClient(retryAfter: string, options: Partial<Parameters<typeof createClient>[0]> = {}) {
     const clock = manualClock();
     const sent: string[] = [];
-    const fetch: typeof globalThis.fetch = async (input) => {
-      sent.push((input as Request).method);
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      sent.push(new Request(input, init).method);
       if (sent.length > 1) return Response.json(roleFixture());
       return new Response(JSON.stringify({ code: "too_many_requests", message: "slow down" }), {
         status: 429,

@@ -303,9 +303,9 @@ describe("listAllRoles, whatever happens to the pages", () => {
   /** A client whose list answers come from `pageFor(page)`; counts the requests. */
   function pagedBy(pageFor: (page: number) => unknown) {
     let requests = 0;
-    const fetch: typeof globalThis.fetch = async (input) => {
+    const fetch: typeof globalThis.fetch = async (input, init) => {
       requests++;
-      const page = Number(new URL((input as Request).url).searchParams.get("page"));
+      const page = Number(new URL(new Request(input, init).url).searchParams.get("page"));
       return new Response(JSON.stringify(pageFor(page)), { headers: { "content-type": "application/json" } });
     };
     const ps = createClient({ serviceToken: "id:secret", baseUrl: "https://api.test/v1", fetch, maxRetries: 0 });

@@ -145,8 +145,8 @@ export function limitedApi(shape: Shape, now: () => number): LimitedApi {
   const api: LimitedApi = {
     created: [],
     limited: 0,
-    fetch: async (input) => {
-      const request = input as Request;
+    fetch: async (input, init) => {
+      const request = new Request(input, init);
       const { name } = (await request.json()) as { name: string };
       const verdict = shape(now());
       const headers = answerHeaders(verdict);

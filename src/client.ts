@@ -38,7 +38,7 @@ import {
   listAllRoles,
 } from "./roles.ts";
 import { redactInspect, secretsOf } from "./secrets.ts";
-import { guardedFetch } from "./transport.ts";
+import { assertSafeUrl, guardedFetch } from "./transport.ts";
 import type {
   CreateRoleParams,
   DefaultRoleCredentials,
@@ -281,9 +281,13 @@ function retryOf(maxRetries: number, backoff: NonNullable<ClientOptions["backoff
 /** The context every call of the client shares: transport, openapi-fetch client, gate, clock. */
 function contextOf(settings: Settings, gate?: ContextGate): ClientContext {
   const { authorization, userAgent, clock } = settings;
-  const guarded = guardedFetch(settings.fetch, authorization, settings.baseUrl);
+  // As the URL parser writes it (lower-case scheme and host, no default port): operations' URLs are
+  // built on it and checked as strings against its origin, unparsed.
+  const base = assertSafeUrl(settings.baseUrl);
+  const baseUrl = base.href.replace(/\/+$/, "");
+  const guarded = guardedFetch(settings.fetch, authorization, base);
   const raw = createFetchClient<paths>({
-    baseUrl: settings.baseUrl,
+    baseUrl,
     fetch: (input) => guarded(input),
     // A redirect is answered as an error: following it could hand the token to another host.
     redirect: "manual",
@@ -298,7 +302,7 @@ function contextOf(settings: Settings, gate?: ContextGate): ClientContext {
   return {
     raw,
     fetch: guarded,
-    baseUrl: settings.baseUrl.replace(/\/+$/, ""),
+    baseUrl,
     timeoutMs: settings.timeoutMs,
     retry: settings.retry,
     log: settings.logger,

@@ -79,17 +79,18 @@ export function Outgoing(url: string, init: RequestInit & { headers: Headers; si
  * here, within the request's signal and MAX_BODY_BYTES. An operation passes `record` and reads the
  * body from it (the Response it gets back has been read); `raw` gets a Response over what was read.
  */
-export function guardedFetch(inner: typeof fetch, authorization: string, baseUrl: string): RecordingFetch {
-  // A URL that starts with the checked base's origin and a slash has its scheme, host and port, and
-  // no user info; any other (a raw call given another baseUrl) is refused.
-  const checkedOrigin = `${assertSafeUrl(baseUrl).origin}/`;
+export function guardedFetch(inner: typeof fetch, authorization: string, base: URL): RecordingFetch {
+  // `base` is the client's baseUrl as assertSafeUrl parsed it. A URL that starts with its origin and
+  // a slash has its scheme, host and port, and no user info; any other (a raw call given another
+  // baseUrl) is refused.
+  const { origin } = base;
   return async (input, record) => {
     // A subclass (a raw call's own Request class, or a middleware's) may answer `url` or `headers`
     // with getters that fetch never reads: what is checked and sent is a plain Request made of it.
     // An operation's request (given with its record) is made by Outgoing and sent as its URL and init.
     const request =
       record || Object.getPrototypeOf(input) === Request.prototype ? input : new Request(input as Request);
-    refuseUnsafe(request, checkedOrigin, authorization);
+    refuseUnsafe(request, origin, authorization);
     // Stryker disable next-line ObjectLiteral,StringLiteral: a raw call's own exchange has both fields written (url here, text after the read) before anything reads them, and is dropped after
     const exchange: Exchange = record ?? { url: "", text: "" };
     exchange.url = request.url;
@@ -113,12 +114,12 @@ export function guardedFetch(inner: typeof fetch, authorization: string, baseUrl
 }
 
 /** What a request must not do, refused before it is sent: go where the token may not, carry other credentials, follow a redirect. */
-function refuseUnsafe(request: Request | Outgoing, checkedOrigin: string, authorization: string): void {
+function refuseUnsafe(request: Request | Outgoing, origin: string, authorization: string): void {
   const { url } = request;
   // What follows a "#" never reaches the server: the request would go to another endpoint than asked.
-  if (!url.startsWith(checkedOrigin) || url.includes("#")) {
+  if (!url.startsWith(`${origin}/`) || url.includes("#")) {
     throw new InvalidRequestError(
-      `request URL must be on ${checkedOrigin.slice(0, -1)}, the client's baseUrl, without a fragment (#…): credentials are never sent to another address. Nothing was sent.`,
+      `request URL must be on ${origin}, the client's baseUrl, without a fragment (#…): credentials are never sent to another address. Nothing was sent.`,
       { field: "request URL" },
     );
   }

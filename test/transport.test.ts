@@ -50,6 +50,20 @@ describe("transport", () => {
     },
   );
 
+  it.each(["HTTPS://API.TEST/v1", "https://api.test:443/v1", "https://api.test/./v1/"])(
+    "sends to a baseUrl written as %s where the URL parser reads it, with the token",
+    async (baseUrl) => {
+      const sent: string[] = [];
+      const recording: typeof fetch = async (input, init) => {
+        sent.push(`${new Request(input, init).url} ${new Request(input, init).headers.get("authorization")}`);
+        return Response.json(pageFixture());
+      };
+      const ps = createClient({ serviceToken: "a:b", baseUrl, fetch: recording, maxRetries: 0 });
+      await ps.listRoles(BRANCH);
+      expect(sent).toEqual(["https://api.test/v1/organizations/acme/databases/app-db/branches/main/roles a:b"]);
+    },
+  );
+
   it("allows plain http to loopback only", () => {
     for (const baseUrl of ["http://localhost:4010", "http://127.0.0.1:4010", "http://[::1]:4010"]) {
       expect(() => createClient({ serviceToken: "a:b", baseUrl })).not.toThrow();
@@ -250,7 +264,7 @@ describe("a raw call", () => {
 
 describe("the guarded fetch", () => {
   const AUTHORIZATION = "Bearer pscale_oauth_x";
-  const guarded = guardedFetch(async () => Response.json({}), AUTHORIZATION, "https://api.test/v1");
+  const guarded = guardedFetch(async () => Response.json({}), AUTHORIZATION, new URL("https://api.test/v1"));
   const to = (url: string) => new Request(url, { headers: { authorization: AUTHORIZATION }, redirect: "manual" });
 
   it("lets a URL on the client's own checked origin through without parsing it again; refuses any other unparsed", async () => {

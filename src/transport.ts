@@ -85,11 +85,10 @@ export function guardedFetch(inner: typeof fetch, authorization: string, base: U
   // baseUrl) is refused.
   const { origin } = base;
   return async (input, record) => {
-    // A subclass (a raw call's own Request class, or a middleware's) may answer `url` or `headers`
-    // with getters that fetch never reads: what is checked and sent is a plain Request made of it.
     // An operation's request (given with its record) is made by Outgoing and sent as its URL and init.
-    const request =
-      record || Object.getPrototypeOf(input) === Request.prototype ? input : new Request(input as Request);
+    // A raw call's may be a subclass (its own Request class, or a middleware's) whose getters answer
+    // `url` or `headers` with what fetch never reads: what is checked and sent is a Request made of it.
+    const request = record ? input : new Request(input as Request);
     refuseUnsafe(request, origin, authorization);
     // Stryker disable next-line ObjectLiteral,StringLiteral: a raw call's own exchange has both fields written (url here, text after the read) before anything reads them, and is dropped after
     const exchange: Exchange = record ?? { url: "", text: "" };

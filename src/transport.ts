@@ -98,10 +98,8 @@ export function guardedFetch(inner: typeof fetch, authorization: string, base: U
     // caller's may hand back a Response without a promise. Raced with the deadline, so that a fetch
     // that ignores its signal still ends then.
     const fetching = Promise.resolve(record ? inner(request.url, request) : inner(request as Request));
-    const response: unknown = await heardBefore(fetching, expired);
-    if (!(response instanceof Response) || response.type === "error") {
-      throw new TypeError("fetch returned no usable Response (a network error, or not a Response at all)");
-    }
+    const response = platformResponse(await heardBefore(fetching, expired));
+    if (!response) throw new TypeError("fetch returned no usable Response (a network error, or not a Response at all)");
     const read = await readBody(response.body, expired);
     exchange.text = read.text;
     exchange.readError = read.error;
@@ -110,6 +108,23 @@ export function guardedFetch(inner: typeof fetch, authorization: string, base: U
     // reads the recorded text instead).
     return new Response(record ? null : read.text, response);
   };
+}
+
+/**
+ * The fetch's answer as the platform's Response. Another library's (the undici package's,
+ * node-fetch's) becomes one of its status, headers and body, a web stream or a Node one (Response
+ * takes any async iterable of bytes): turned away once sent, a create's password would be lost.
+ */
+function platformResponse(answer: unknown): Response | undefined {
+  if (answer instanceof Response) return answer.type === "error" ? undefined : answer;
+  const { status, statusText, headers, body } = (answer ?? {}) as Response;
+  if (typeof status !== "number") return undefined;
+  try {
+    // A 204 may not have a body, not even an empty stream (205 and 304 answer no request sent here).
+    return new Response(status === 204 ? null : body, { status, statusText, headers });
+  } catch {
+    return undefined;
+  }
 }
 
 /** What a request must not do, refused before it is sent: go where the token may not, carry other credentials, follow a redirect. */

@@ -20,9 +20,11 @@ import { ROOT } from "./support/run.ts";
 // standalone createRole does not carry, and decide's ungated backoff no longer goes through
 // holdAfter: 14 430 B, 20 B under. Operations hand fetch their URL and init instead of a Request
 // (16 B), and build them on the baseUrl as the URL parser writes it (3 B), and a raw call's Request is always copied before it is checked (a plain one was passed
-// as it was, which only saved a copy): 14 436 B, 14 B under. The ceiling holds that figure: a change that adds bytes says so
+// as it was, which only saved a copy): 14 436 B. Another library's Response (the undici package's,
+// node-fetch's) is read as the platform's, not turned away once a create was sent (53 B): 14 489 B,
+// 39 B over 0.85x Octokit's 17.0 kB and 11 B under 14.5 kB. The ceiling holds that figure: a change that adds bytes says so
 // here, and bench:package says where they went.
-const CREATE_ROLE_GZIP_CEILING = 14_436;
+const CREATE_ROLE_GZIP_CEILING = 14_489;
 
 describe("the cost of the package", () => {
   it("import { createRole } bundles to no more than its ceiling, min+gzip", async () => {

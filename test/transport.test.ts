@@ -8,6 +8,8 @@ import { readFileSync } from "node:fs";
 import { createServer as createHttpsServer } from "node:https";
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from "node:net";
 import path from "node:path";
+import { Readable } from "node:stream";
+import { fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   AbortError,
@@ -326,6 +328,34 @@ describe("a fetch of the caller's that misbehaves", () => {
     const error = await failure(create(async () => Response.error()).createRole(where));
     expect(error).toBeInstanceOf(ConnectionError);
     expect(error).toMatchObject({ requestSent: true, outcomeUnknown: true });
+  });
+});
+
+describe("another library's fetch, whose Response is not the platform's", () => {
+  const client = (fetch: unknown, baseUrl = "https://api.test/v1") =>
+    createClient({ serviceToken: "id:secret", baseUrl, fetch: fetch as typeof globalThis.fetch, maxRetries: 0 });
+
+  it("from the undici package: a create's answer is read, password and all", async () => {
+    await expect(client(undiciFetch, elsewhere.url).createRole({ ...BRANCH, name: "ci" })).resolves.toMatchObject({
+      password: roleFixture().password,
+    });
+  });
+
+  // node-fetch's Response: a body that is a Node stream, headers of its own class.
+  const nodeStyle = (status: number, parts: string[]) => async () => ({
+    status,
+    statusText: "",
+    ok: status < 300,
+    headers: new Headers({ "content-type": "application/json" }),
+    body: Readable.from(parts.map((part) => Buffer.from(part))),
+  });
+
+  it("whose body is a Node stream (node-fetch's): a create's answer is read, and a 204 is empty", async () => {
+    const text = JSON.stringify(roleFixture());
+    await expect(
+      client(nodeStyle(201, [text.slice(0, 9), text.slice(9)])).createRole({ ...BRANCH, name: "ci" }),
+    ).resolves.toMatchObject({ password: roleFixture().password });
+    await expect(client(nodeStyle(204, [])).deleteRole({ ...BRANCH, id: "role-1" })).resolves.toBeUndefined();
   });
 });
 

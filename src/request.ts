@@ -269,8 +269,9 @@ function logAttempt(
 ): void {
   if (!ctx.log) return;
   const { facts } = call;
-  // The URL as sent, less the client's base: path and query, never the host.
-  const path = exchange.url.startsWith(ctx.baseUrl) ? exchange.url.slice(ctx.baseUrl.length) : facts.path;
+  // The URL as sent, less the client's base (every operation's URL is built on it): path and query,
+  // never the host; the path template when the attempt never reached fetch.
+  const path = exchange.url.slice(ctx.baseUrl.length) || facts.path;
   const method = facts.method.toUpperCase();
   const durationMs = Math.round(ctx.clock.now() - started);
   quietly(ctx.log, { operation: call.operation, method, path, attempt, durationMs, ...fields });

@@ -116,12 +116,14 @@ export function guardedFetch(inner: typeof fetch, authorization: string, base: U
  * takes any async iterable of bytes): turned away once sent, a create's password would be lost.
  */
 function platformResponse(answer: unknown): Response | undefined {
-  if (answer instanceof Response) return answer.type === "error" ? undefined : answer;
-  const { status, statusText, headers, body } = (answer ?? {}) as Response;
-  if (typeof status !== "number") return undefined;
+  if (answer instanceof Response && answer.type !== "error") return answer;
+  // A network error (Response.error()) has status 0, which no Response can be made with.
+  const foreign = answer as Response;
+  if (typeof foreign?.status !== "number") return undefined;
   try {
-    // A 204 may not have a body, not even an empty stream (205 and 304 answer no request sent here).
-    return new Response(status === 204 ? null : body, { status, statusText, headers });
+    // Its status, statusText and headers are read as a ResponseInit's. A 204 may not have a body,
+    // not even an empty stream (205 and 304 answer no request sent here).
+    return new Response(foreign.status === 204 ? null : foreign.body, foreign);
   } catch {
     return undefined;
   }

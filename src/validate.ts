@@ -34,6 +34,9 @@ const EXTRA_RULES: Record<string, (value: unknown) => string | undefined> = {
   successor: (value) => ((value as string).trim() === "" ? "a non-empty role id or username" : undefined),
   page: (value) => ((value as number) < 1 ? "an integer of 1 or more" : undefined),
   per_page: (value) => ((value as number) < 1 ? "an integer of 1 or more" : undefined),
+  // listRoles' one string in a URL, which cannot carry half a character: encodeURIComponent would
+  // throw once the call was under way, as if it had been sent.
+  q: (value) => (/\p{Cs}/u.test(value as string) ? "well-formed text (no lone surrogate)" : undefined),
 };
 
 function describe(value: unknown): string {

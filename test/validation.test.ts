@@ -330,6 +330,24 @@ describe("ids, options and URLs", () => {
   });
 
   describe("inputs that slipped through", () => {
+    it("refuses a query string with half a character (a lone surrogate), unsent and not retried", async () => {
+      let sent = 0;
+      const counting: typeof fetch = async () => {
+        sent++;
+        return Response.json(pageFixture());
+      };
+      const client = createClient({ serviceToken: "a:b", baseUrl: "https://api.test/v1", fetch: counting });
+      // A name cut in the middle of an emoji: no URL can carry it.
+      const error = await failure(client.listRoles({ ...BRANCH, q: "ci-\uD83D" }));
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      expect(error).toMatchObject({ field: "q" });
+      expect(error.message).toBe(
+        'list_roles: q must be well-formed text (no lone surrogate); got "ci-\\ud83d". Nothing was sent.',
+      );
+      await client.listRoles({ ...BRANCH, q: "ci-\uD83D\uDE00" });
+      expect(sent).toBe(1);
+    });
+
     it("refuses a baseUrl with user info", () => {
       expect(() => createClient({ serviceToken: "id:secret", baseUrl: "https://u:pw@api.example.com/v1" })).toThrow(
         expect.objectContaining({ name: "InvalidRequestError", field: "baseUrl" }),

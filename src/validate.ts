@@ -34,9 +34,6 @@ const EXTRA_RULES: Record<string, (value: unknown) => string | undefined> = {
   successor: (value) => ((value as string).trim() === "" ? "a non-empty role id or username" : undefined),
   page: (value) => ((value as number) < 1 ? "an integer of 1 or more" : undefined),
   per_page: (value) => ((value as number) < 1 ? "an integer of 1 or more" : undefined),
-  // listRoles' one string in a URL, which cannot carry half a character: encodeURIComponent would
-  // throw once the call was under way, as if it had been sent.
-  q: (value) => (/\p{Cs}/u.test(value as string) ? "well-formed text (no lone surrogate)" : undefined),
 };
 
 function describe(value: unknown): string {
@@ -123,8 +120,12 @@ export function splitParams(facts: Operation, params: unknown): SplitParams {
       refuseUnknown(operation, name, "field", name, [...pathParams, ...Object.keys(query), ...Object.keys(fields)]);
     }
     checkValue(operation, name, schema, value);
-    if (inQuery) split.query[name] = value;
-    else if (split.body) split.body[name] = value;
+    if (inQuery) {
+      // A URL cannot carry half a character: encodeURIComponent would throw once the call was under
+      // way, as if it had been sent. (A body's JSON escapes it; path parameters are ASCII.)
+      if (/\p{Cs}/u.test(value as string)) fail(operation, name, "well-formed text (no lone surrogate)", value);
+      split.query[name] = value;
+    } else if (split.body) split.body[name] = value;
   }
   return split;
 }

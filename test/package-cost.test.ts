@@ -21,8 +21,8 @@ import { ROOT } from "./support/run.ts";
 // holdAfter: 14 430 B, 20 B under. Operations hand fetch their URL and init instead of a Request
 // (16 B), and build them on the baseUrl as the URL parser writes it (3 B), and a raw call's Request is always copied before it is checked (a plain one was passed
 // as it was, which only saved a copy): 14 436 B. Another library's Response (the undici package's,
-// node-fetch's) is read as the platform's, not turned away once a create was sent (53 B), and a listRoles
-// q with a lone surrogate refused unsent (40 B); paid for by taking a Response's init from it, a
+// node-fetch's) is read as the platform's, not turned away once a create was sent (53 B), and a query
+// string with a lone surrogate refused unsent (40 B); paid for by taking a Response's init from it, a
 // log path without a second test, and one pattern for credential keys where a faster second one
 // saved 6 µs a call: 14 495 B, 45 B over 0.85x Octokit's 17.0 kB and 5 B under 14.5 kB. The ceiling holds that figure: a change that adds bytes says so
 // here, and bench:package says where they went.

@@ -6,6 +6,7 @@
 // steered clock (test/support/scripted-server.ts), each call's requests counted by role name.
 import { describe, expect, it, vi } from "vitest";
 import { createClient, createRateLimiter, type PlanetScaleError } from "../src/index.ts";
+import { defaultRetrySettings } from "../src/retry.ts";
 import { manualClock } from "./support/clock.ts";
 import { BRANCH } from "./support/fixtures.ts";
 import { type Answer, runAll, type Seen, scripted } from "./support/scripted-server.ts";
@@ -128,18 +129,16 @@ describe("onRetry's delayMs is the wait that follows", () => {
   // A lone create against a server that answers 429 without Retry-After (maxRetries 4). With the
   // gate the wait came from a second draw of the jitter: told 475, 950, 1,900, 3,800 ms, sent again
   // after 275, 550, 1,100, 2,200. The jitter is made deterministic by stubbing Math.random (0.1,
-  // 0.9, 0.1, …) before the package is loaded.
+  // 0.9, 0.1, …) in the client's default settings, which hold the jitter's source.
   for (const rateLimiter of [undefined, false] as const) {
     it(`rateLimiter ${rateLimiter === false ? "false" : "default"}: each retry goes delayMs after onRetry was told`, async () => {
-      vi.resetModules();
       let draw = 0;
-      const random = vi.spyOn(Math, "random").mockImplementation(() => (draw++ % 2 === 0 ? 0.1 : 0.9));
+      const random = vi.spyOn(defaultRetrySettings, "random").mockImplementation(() => (draw++ % 2 === 0 ? 0.1 : 0.9));
       try {
-        const fresh = await import("../src/index.ts");
         const clock = manualClock();
         const api = scripted(clock, () => ({ status: 429 }), 0);
         const told: { at: number; delayMs: number }[] = [];
-        const ps = fresh.createClient({
+        const ps = createClient({
           ...base,
           fetch: api.fetch,
           clock,

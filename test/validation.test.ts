@@ -507,7 +507,6 @@ describe("headers, options and the fake", () => {
 
   describe("the fake, asked for an expiry no date can hold", () => {
     it("answers 422 naming ttl, as it does other bad input, rather than throwing", async () => {
-      const { createFakePlanetScale } = await import("../src/testing/index.ts");
       const fake = createFakePlanetScale();
       const faked = createClient({ fetch: fake.fetch, baseUrl: fake.baseUrl, serviceToken: fake.serviceToken });
       const error = await failure(faked.createRole({ ...BRANCH, name: "forever", ttl: 8_640_000_000_000 }));

@@ -5,7 +5,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { render } from "../scripts/lib/generate.ts";
-import { operationFacts } from "../scripts/lib/operations.ts";
+import { describeOperations, operationFacts } from "../scripts/lib/operations.ts";
 import { type OpenApiDocument, parseDocument } from "../scripts/lib/spec.ts";
 import { diffSpecs, formatSummary } from "../scripts/lib/spec-diff.ts";
 import { operations } from "../src/generated/operations.ts";
@@ -170,6 +170,25 @@ describe("the generator on real-world request fields", () => {
       note: { type: "string", nullable: true },
       id: { type: "union", anyOf: [{ type: "string" }, { type: "integer" }] },
     });
+  });
+
+  it("refuses to write a field whose type the runtime has no check for, naming it and what is checked", () => {
+    const mixed = { oneOf: [{ type: "string" }, { type: "integer" }] };
+    const answer = document({}, undefined, {
+      type: "object",
+      properties: { data: { type: "array", items: { type: "object", properties: { id: mixed } } } },
+    });
+    expect(() => describeOperations(answer)).toThrow(
+      "create_thing response.data[].id is of type union of string, integer, which src/schema.ts has no check " +
+        "for (it checks any, string, integer, boolean, array, object): give it one, with a test, before generating",
+    );
+    const request = document({}, { schema: { type: "object", properties: { size: { type: "number" } } } }, {});
+    expect(() => describeOperations(request)).toThrow(/^create_thing request size is of type number, which/);
+    const nothing = document({}, { schema: { type: "object", properties: { gone: { type: "null" } } } }, {});
+    expect(() => describeOperations(nothing)).toThrow(/^create_thing request gone is of type null, which/);
+    // The same fields, of types the runtime checks, are written.
+    const fine = document({}, { schema: { type: "object", properties: { size: { type: "integer" } } } }, {});
+    expect(describeOperations(fine)).toContain("create_thing");
   });
 
   it("takes the fields and required names of a body composed with allOf", () => {

@@ -1,6 +1,7 @@
 // Turns each operation of the spec into the facts the runtime checks against, written out as a
 // TypeScript constant so that no list from the spec is ever typed by hand in src/.
 
+import { checkedTypes } from "../../src/schema.ts";
 import { printable } from "../../src/secrets.ts";
 import { deref, type SchemaAt, type SchemaView, schemaAt, viewSchema } from "./schema.ts";
 import { isObject, type OpenApiDocument, SpecError } from "./spec.ts";
@@ -322,6 +323,35 @@ const ALL_REQUIRED = [
 // operations it calls: a snake_case id with an underscore is a name no reserved word can be.
 const EXPORTABLE_ID = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/;
 
+function* fieldsUnder(field: FieldSchema, where: string): Generator<[string, FieldSchema]> {
+  yield [where, field];
+  if (field.items) yield* fieldsUnder(field.items, `${where}[]`);
+  for (const [name, child] of Object.entries(field.fields ?? {})) yield* fieldsUnder(child, `${where}.${name}`);
+  for (const member of field.anyOf ?? []) yield* fieldsUnder(member, where);
+}
+
+/**
+ * The runtime checks every request and every answer against these facts (src/schema.ts), and has a
+ * check for only the types the Roles operations use. A field of any other (a union of types, number,
+ * null) would go unchecked without a word, so the generator stops and says where, as for an id.
+ */
+function refuseUnchecked(id: string, facts: OperationFacts): void {
+  const known = checkedTypes();
+  const fields: [string, FieldSchema][] = [
+    ...Object.entries(facts.query).flatMap(([name, field]) => [...fieldsUnder(field, `query ${name}`)]),
+    ...Object.entries(facts.body?.fields ?? {}).flatMap(([name, field]) => [...fieldsUnder(field, `request ${name}`)]),
+    ...(facts.response ? fieldsUnder(facts.response, "response") : []),
+  ];
+  const odd = fields.find(([, field]) => !known.includes(field.type));
+  if (odd === undefined) return;
+  const [where, field] = odd;
+  const members = field.anyOf ? ` of ${field.anyOf.map((member) => member.type).join(", ")}` : "";
+  throw new SpecError(
+    `${id} ${printable(where)} is of type ${field.type}${members}, which src/schema.ts has no check for ` +
+      `(it checks ${known.join(", ")}): give it one, with a test, before generating`,
+  );
+}
+
 export function describeOperations(doc: OpenApiDocument): string {
   const facts = operationFacts(doc);
   const ids = Object.keys(facts).sort();
@@ -333,6 +363,7 @@ export function describeOperations(doc: OpenApiDocument): string {
     );
   }
   const sorted = Object.fromEntries(ids.map((id) => [id, facts[id] as OperationFacts]));
+  for (const id of ids) refuseUnchecked(id, sorted[id] as OperationFacts);
   const { consts, table } = sharedValues(sorted);
   return [
     'import type { operations as Operations } from "./openapi.ts";',

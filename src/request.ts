@@ -300,13 +300,8 @@ export async function callWithResponse<Op extends Operation, Id extends Operatio
   };
   for (;;) {
     history.attempt++;
-    let failure: PlanetScaleError;
-    try {
-      return (await attemptOnce(ctx, call, history)) as ResponseInfo<OperationResult<Id>>;
-    } catch (error) {
-      if (!(error instanceof PlanetScaleError)) throw error;
-      failure = error;
-    }
+    const failure = await attemptOnce(ctx, call, history).catch(ownFailure);
+    if (!(failure instanceof PlanetScaleError)) return failure as ResponseInfo<OperationResult<Id>>;
     const decision = decide(failure, call.policy, history, call.settings);
     history.earlierOutcomeUnknown ||= failure.outcomeUnknown;
     if (decision.kind === "done") return notFoundMeansDone(failure) as ResponseInfo<OperationResult<Id>>;
@@ -323,6 +318,12 @@ export async function callWithResponse<Op extends Operation, Id extends Operatio
       throw finalFailure(abortedWhileWaiting(operation, failure, reason), history.earlierOutcomeUnknown, call, explain);
     });
   }
+}
+
+/** A failure of the package's own words, for decide; anything else (a bug, a caller's hook) is not a failure to weigh. */
+function ownFailure(error: unknown): PlanetScaleError {
+  if (error instanceof PlanetScaleError) return error;
+  throw error;
 }
 
 /**

@@ -10,6 +10,8 @@ import { type HoldTooLong, Pace, type RateLimitReading, refusedHold } from "../g
 import { answerWithin } from "./answer.ts";
 import { COMMIT } from "./scripts.ts";
 
+type WithPaceScript = (Redis | Cluster) & { planetscaleRolesPace(...args: (string | number)[]): Promise<unknown> };
+
 /** A budget nobody has used for this long (past its hold) is forgotten (its key expires). */
 const IDLE_MS = 3_600_000;
 
@@ -200,9 +202,9 @@ export class SharedPace {
   }
 
   #run(...args: (string | number)[]): Promise<unknown> {
-    const script = (this.#client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)
-      .planetscaleRolesPace as (...args: unknown[]) => Promise<unknown>;
-    const connecting = () => CONNECTING.has(this.#client.status);
-    return answerWithin(script.call(this.#client, this.key, ...args), this.commandTimeoutMs, connecting);
+    // defineCommand (in the constructor) gave the client this method; ioredis's types cannot know it.
+    const client = this.#client as WithPaceScript;
+    const connecting = () => CONNECTING.has(client.status);
+    return answerWithin(client.planetscaleRolesPace(this.key, ...args), this.commandTimeoutMs, connecting);
   }
 }

@@ -61,18 +61,26 @@ function credentialsProblem(policy: OperationRule, parsed: unknown, text: string
   return missing.length > 0 ? `without ${missing.join(" and ")}` : undefined;
 }
 
-// A JSON string followed by a colon is a key; its escapes (`"pass\u0077ord"`) are what JSON.parse
-// reads, so each key is decoded before it is compared.
-const KEY = /"((?:[^"\\]|\\.)*)"\s*:/g;
+// The answer's tokens that matter here: a string (a key when a colon follows) and a bracket. The
+// text parsed as JSON, so a search for the next token never starts inside a string, and each string
+// is read once: a pattern that had to retry at every quote took quadratic time on a run of `\"`.
+const TOKEN = /"((?:[^"\\]|\\.)*)"(\s*:)?|([{[])|[}\]]/g;
 
-/** "password" or "username" when the answer names it twice (JSON.parse would keep the last unseen). */
+/**
+ * "password" or "username" when the answer names it twice as its own key (JSON.parse would keep the
+ * last, the other unseen). A key's escapes (`"pass\u0077ord"`) are what JSON.parse reads, so each is
+ * decoded before it is compared; keys of nested objects are fields of their own.
+ */
 function credentialGivenTwice(text: string): string | undefined {
   const seen = new Set<string>();
-  for (const [, raw] of text.matchAll(KEY)) {
-    const key: string = raw?.includes("\\") ? JSON.parse(`"${raw}"`) : `${raw}`;
-    if (!CREDENTIALS.includes(key)) continue;
-    if (seen.has(key)) return key;
-    seen.add(key);
+  let depth = 0;
+  for (const [, raw, colon, open] of text.matchAll(TOKEN)) {
+    if (raw === undefined) depth += open ? 1 : -1;
+    else if (depth === 1 && colon) {
+      const key: string = raw.includes("\\") ? JSON.parse(`"${raw}"`) : raw;
+      if (seen.has(key)) return key;
+      if (CREDENTIALS.includes(key)) seen.add(key);
+    }
   }
   return undefined;
 }

@@ -67,7 +67,8 @@ export interface Deadline {
   clear(): void;
 }
 
-const TIMEOUT_MESSAGE = "The operation was aborted due to timeout";
+// The reason the request's fetch is aborted with; the caller is told by the pipeline's TimeoutError.
+const TIMEOUT_MESSAGE = "timeoutMs passed";
 
 /**
  * The real clock's deadline is a controller and a timer that rejects `expired` itself: no listener

@@ -261,6 +261,22 @@ describe("on a recording server", () => {
       }
     });
 
+    it("with a username or password of its own in a nested object is handed out: only the answer's own keys count", async () => {
+      // An outside attack: an unknown nested field named username made every create fail as "given twice".
+      const given = { ...roleFixture(), actor: { ...roleFixture().actor, username: "bob", password: "not-this-one" } };
+      server.next(json(200, given));
+      const role = await ps.createRole(BRANCH);
+      expect(role.password).toBe(roleFixture().password);
+      expect(role.actor).toEqual(given.actor);
+    });
+
+    it("with a long run of escaped quotes in a string hands the string out whole", async () => {
+      // How long the scan for a key given twice takes on such a run (it was quadratic) is bench:answers's.
+      const given = roleFixture({ name: '"'.repeat(5_000) });
+      server.next(json(200, given));
+      expect((await ps.createRole(BRANCH)).name).toBe(given.name);
+    });
+
     it("that is JSON but not an object keeps its raw body", async () => {
       server.next(json(200, "[1,2]"));
       expect((await unusable()).body).toBe("[1,2]");

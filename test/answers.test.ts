@@ -270,6 +270,15 @@ describe("on a recording server", () => {
       expect(role.actor).toEqual(given.actor);
     });
 
+    it("that gives the password again after its nested objects is refused; another key given twice is not", async () => {
+      const again = JSON.stringify(roleFixture()).replace(/}$/, ',"password":"pscale_pw_other"}');
+      server.next(json(200, again));
+      expect((await unusable()).message).toContain("create_role answered 200 with password given twice");
+      const unknownTwice = JSON.stringify(roleFixture()).replace(/}$/, ',"note":"a","note":"b"}');
+      server.next(json(200, unknownTwice));
+      expect((await ps.createRole(BRANCH)).password).toBe(roleFixture().password);
+    });
+
     it("with a long run of escaped quotes in a string hands the string out whole", async () => {
       // How long the scan for a key given twice takes on such a run (it was quadratic) is bench:answers's.
       const given = roleFixture({ name: '"'.repeat(5_000) });

@@ -186,6 +186,15 @@ describe("the generator on real-world request fields", () => {
     expect(() => describeOperations(request)).toThrow(/^create_thing request size is of type number, which/);
     const nothing = document({}, { schema: { type: "object", properties: { gone: { type: "null" } } } }, {});
     expect(() => describeOperations(nothing)).toThrow(/^create_thing request gone is of type null, which/);
+    // Enum values of another type than string: the runtime would compare 1 with "1" and refuse it.
+    const levels = document(
+      {},
+      { schema: { type: "object", properties: { lvl: { type: "integer", enum: [1, 2] } } } },
+      {},
+    );
+    expect(() => describeOperations(levels)).toThrow(
+      "create_thing request lvl lists enum values for type integer, which src/schema.ts checks only for strings",
+    );
     // The same fields, of types the runtime checks, are written.
     const fine = document({}, { schema: { type: "object", properties: { size: { type: "integer" } } } }, {});
     expect(describeOperations(fine)).toContain("create_thing");

@@ -200,6 +200,19 @@ describe("the generator on real-world request fields", () => {
     expect(describeOperations(fine)).toContain("create_thing");
   });
 
+  it("reads the JSON answer and body under a media type with parameters or a +json type", () => {
+    for (const type of ["application/json; charset=utf-8", "application/vnd.api+json"]) {
+      const doc = document({}, undefined, {});
+      const post = doc.paths["/things"]?.post as Record<string, unknown>;
+      const content = { [type]: { schema: { type: "object", properties: { id: { type: "string" } } } } };
+      post.responses = { "201": { description: "made", content } };
+      post.requestBody = { content };
+      const facts = operationFacts(doc).create_thing;
+      expect(facts?.response).toEqual({ type: "object", fields: { id: { type: "string" } } });
+      expect(facts?.body?.fields).toEqual({ id: { type: "string" } });
+    }
+  });
+
   it("takes the fields and required names of a body composed with allOf", () => {
     const doc = document(
       { Base: { type: "object", required: ["name"], properties: { name: { type: "string" } } } },
@@ -285,6 +298,22 @@ describe("the generator on real-world request fields", () => {
         label: { type: "string", nullable: true },
         size: { type: "string", enum: ["small", "large"] },
       });
+    });
+
+    it("writes a field named __proto__ as a field, not as the prototype of its object", async () => {
+      const doc = document({}, undefined, {
+        type: "object",
+        properties: JSON.parse('{"id":{"type":"string"},"__proto__":{"type":"integer"}}'),
+        required: ["id", "__proto__"],
+      });
+      const specPath = path.join(dir, "proto.json");
+      await writeFile(specPath, JSON.stringify(doc));
+      const modulePath = path.join(dir, "proto.ts");
+      await writeFile(modulePath, (await render(specPath)).get("operations.ts") ?? "");
+      const { operations } = await import(pathToFileURL(modulePath).href);
+      const answer = operations.create_thing.response;
+      expect(Object.keys(answer.fields)).toEqual(["id", "__proto__"]);
+      expect(answer.required).toEqual(["id", "__proto__"]);
     });
 
     it("writes an answer that requires all its fields without their names a second time, and still requires each", async () => {

@@ -4,7 +4,7 @@
 import { checkedTypes } from "../../src/schema.ts";
 import { printable } from "../../src/secrets.ts";
 import { deref, type SchemaAt, type SchemaView, schemaAt, viewSchema } from "./schema.ts";
-import { isObject, type OpenApiDocument, SpecError } from "./spec.ts";
+import { isObject, jsonMedia, type OpenApiDocument, SpecError } from "./spec.ts";
 
 const METHODS = ["get", "put", "post", "delete", "patch"] as const;
 
@@ -89,8 +89,7 @@ export function parseAuthorization(description: string): Pick<OperationFacts, "s
 
 function bodyFacts(doc: OpenApiDocument, op: Record<string, unknown>, id: string): OperationFacts["body"] {
   const requestBody = deref(doc, op.requestBody);
-  const content = isObject(requestBody) && isObject(requestBody.content) ? requestBody.content : {};
-  const media = content["application/json"];
+  const media = jsonMedia(isObject(requestBody) ? requestBody.content : undefined);
   if (!isObject(media) || media.schema === undefined) return null;
   const view = viewSchema(doc, schemaAt(media.schema));
   const fields: Record<string, FieldSchema> = {};
@@ -104,7 +103,7 @@ function successSchema(doc: OpenApiDocument, op: Record<string, unknown>, id: st
   for (const [status, answer] of Object.entries(responses)) {
     const response = deref(doc, answer);
     if (!status.startsWith("2") || !isObject(response) || !isObject(response.content)) continue;
-    const media = response.content["application/json"];
+    const media = jsonMedia(response.content);
     if (isObject(media)) return fieldSchema(doc, schemaAt(media.schema), `${id} answer`);
   }
   return null;
@@ -250,7 +249,9 @@ function sourceOf(node: unknown, indent = ""): string {
   }
   const entries = Object.entries(node).filter(([, value]) => value !== undefined);
   if (entries.length === 0) return "{}";
-  const lines = entries.map(([key, value]) => `${inner}${JSON.stringify(key)}: ${sourceOf(value, inner)}`);
+  // In a literal, `"__proto__": …` sets the prototype; a computed key makes the field of that name.
+  const keyOf = (key: string) => (key === "__proto__" ? `[${JSON.stringify(key)}]` : JSON.stringify(key));
+  const lines = entries.map(([key, value]) => `${inner}${keyOf(key)}: ${sourceOf(value, inner)}`);
   return `{\n${lines.join(",\n")}\n${indent}}`;
 }
 

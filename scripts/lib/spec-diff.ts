@@ -3,7 +3,7 @@
 // break callers marked. A small walker over the JSON schemas the Roles operations use.
 import { codeSpan, markdownText } from "./escape.ts";
 import { deref, type SchemaAt, type SchemaView, schemaAt, viewSchema } from "./schema.ts";
-import { isObject, type OpenApiDocument } from "./spec.ts";
+import { isObject, jsonMedia, type OpenApiDocument } from "./spec.ts";
 
 export interface SpecChange {
   operation: string;
@@ -63,7 +63,7 @@ function flatten(
 
 function jsonSchemaOf(doc: OpenApiDocument, holder: unknown): SchemaAt {
   const content = deref(doc, holder);
-  const media = isObject(content) && isObject(content.content) ? content.content["application/json"] : undefined;
+  const media = isObject(content) ? jsonMedia(content.content) : undefined;
   return schemaAt(isObject(media) ? media.schema : undefined);
 }
 

@@ -200,6 +200,20 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/**
+ * A request body's or an answer's JSON entry in `content`: application/json, else the same with
+ * parameters (`; charset=utf-8`) or a `+json` type, which the client reads as JSON all the same.
+ */
+export function jsonMedia(content: unknown): unknown {
+  if (!isObject(content)) return undefined;
+  const json = (type: string) => {
+    const base = (type.split(";")[0] ?? "").trim().toLowerCase();
+    return base === "application/json" || (base.startsWith("application/") && base.endsWith("+json"));
+  };
+  const key = "application/json" in content ? "application/json" : Object.keys(content).find(json);
+  return key === undefined ? undefined : content[key];
+}
+
 /** Every operation with an id, as `{ id, method: "POST", route }`. */
 export function operationsOf(doc: OpenApiDocument): { id: string; method: string; route: string }[] {
   const found: { id: string; method: string; route: string }[] = [];

@@ -343,24 +343,18 @@ function refuseUnchecked(id: string, facts: OperationFacts): void {
     ...Object.entries(facts.body?.fields ?? {}).flatMap(([name, field]) => [...fieldsUnder(field, `request ${name}`)]),
     ...(facts.response ? fieldsUnder(facts.response, "response") : []),
   ];
-  const odd = fields.find(([, field]) => !known.includes(field.type));
-  if (odd !== undefined) {
-    const [where, field] = odd;
-    const members = field.anyOf ? ` of ${field.anyOf.map((member) => member.type).join(", ")}` : "";
-    throw new SpecError(
-      `${id} ${printable(where)} is of type ${field.type}${members}, which src/schema.ts has no check for ` +
-        `(it checks ${known.join(", ")}): give it one, with a test, before generating`,
-    );
-  }
   // The readers write every enum value as text (for the change summary); the runtime compares a
   // value with them as a string's, so an integer enum's values would refuse every valid value.
-  const listed = fields.find(([, field]) => field.enum !== undefined && field.type !== "string");
-  if (listed !== undefined) {
-    const [where, field] = listed;
-    throw new SpecError(
-      `${id} ${printable(where)} lists enum values for type ${field.type}, which src/schema.ts checks only ` +
-        "for strings: give it that check, with a test, before generating",
-    );
+  const unchecked = (field: FieldSchema) =>
+    !known.includes(field.type)
+      ? `is of type ${field.type}${field.anyOf ? ` of ${field.anyOf.map((member) => member.type).join(", ")}` : ""}, ` +
+        `which src/schema.ts has no check for (it checks ${known.join(", ")})`
+      : field.enum !== undefined && field.type !== "string"
+        ? `lists enum values for type ${field.type}, which src/schema.ts checks only for strings`
+        : undefined;
+  for (const [where, field] of fields) {
+    const why = unchecked(field);
+    if (why) throw new SpecError(`${id} ${printable(where)} ${why}: give it one, with a test, before generating`);
   }
 }
 

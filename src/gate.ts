@@ -15,25 +15,28 @@
 // - The first hold teaches the burst (from fewer than LEARNING_SAMPLE only once that many calls,
 //   accepted or refused, met it: the client spent the budget itself, a bucket of 5; a client that met
 //   a 429 while barely sending met others spending its token, and only holds): everything accepted
-//   before it came from a full budget, counted
-//   from the first answer (a full budget stays full until a request reaches it, and a cold process's
-//   first round trips are slow). The rate is then only guessed (the burst over the hold) and taken
-//   as a lower bound. Answers accepted while the first hold runs (sent before it) say the budget
-//   renews as it goes, a bucket, as a window gives nothing before its end: the first count held
-//   refill too, which a burst spread over a slow start makes large. What they came at (those
-//   accepted over the time answers kept coming), over the time the first count took, comes off the
-//   burst the pace opens on, half of it at most; opening on the whole count overshoots at once, and
-//   a small bucket's overshoot costs a whole hold. The probe starts at half that rate when the
-//   guess is above it: a probe that starts above the refill meets its 429 at once and measures
-//   nothing, and the pace would stay on a burst a hold.
+//   before it came from a full budget, counted from the first answer (a full budget stays full
+//   until a request reaches it, and a cold process's first round trips are slow). The rate is then
+//   only guessed (the burst over the hold) and taken as a lower bound. The pace opens on that count
+//   less a tenth (firstOpening): it held refill too, and opening on the whole count overshoots at
+//   once, which for a small bucket costs a whole hold. Answers accepted while the first hold runs
+//   (sent before it) say the budget renews as it goes, a bucket, as a window gives nothing before
+//   its end: what they came at (those accepted over the time answers kept coming), over the time
+//   the first count took, comes off instead when it is more (a burst spread over a slow start holds
+//   much refill), half of the count at most. The probe starts at half that rate when the guess is
+//   above it: a probe that starts above the refill meets its 429 at once and measures nothing, and
+//   the pace would stay on a burst a hold.
 // - Each later hold teaches the rate, from the accepted count A, the previous hold's length H and
 //   the sending since its end D (learnFromHold), first of these that applies:
 //   . two holds as long give back as much, so the difference in A over the difference in D is the
 //     refill, whatever the burst was (the first burst may have been spread over the start); so does
-//     the first interval, from a full budget, against the next, once the first count was seen to
-//     hold refill and more got through after the hold (a hold that gave back less than the full
-//     budget only makes the rate come out lower), or, if lower, what got beyond the opening the
-//     hold's answers gave, over the sending: the first interval is dated only by its first answer;
+//     the first interval, from a full budget, against the next, once the pace opened short of the
+//     first count and more got through after the hold (a hold that gave back less than the full
+//     budget only makes the rate come out lower), or, if lower, what got beyond the opening over
+//     the sending: the first interval is dated only by its first answer. And what got beyond the
+//     whole first count over the sending is less than the refill made (a fleet's first count comes
+//     out short when answers are still on their way to the shared pace): when that is lower still,
+//     the pace runs at it, no margin off;
 //   . holds of unlike lengths (the gate's own backoff, after 429s without Retry-After) whose
 //     A / (H + D) agree did not fill the budget: that is the rate;
 //   . more than a hold can give back came at the rate while the gate paced: (A - ceiling) / D.
@@ -154,6 +157,13 @@ type Lesson = Omit<Learned, "seen">;
 const guessedRate = ({ accepted, retryAfterMs }: HoldSeen) => accepted / Math.max(1, retryAfterMs);
 
 /**
+ * The pace opens on the first count less a tenth: that count held what the refill made while it
+ * went (a fleet's, or a slow start's, most), and an opening past a small bucket's burst costs a
+ * whole hold at once. A count too small to teach from is the client's own budget (a bucket of 5).
+ */
+const firstOpening = (accepted: number) => (accepted < LEARNING_SAMPLE ? accepted : Math.floor(0.9 * accepted));
+
+/**
  * Everything before the first hold came from a full budget, at once as far as the rate can tell;
  * until seen otherwise, a hold gives it back whole, as a window does at its start.
  */
@@ -162,7 +172,7 @@ function firstLesson(seen: HoldSeen): Lesson {
   const ceilingHoldMs = Number.POSITIVE_INFINITY;
   return {
     rate: guessedRate(seen),
-    burst: accepted,
+    burst: firstOpening(accepted),
     ceiling: accepted,
     ceilingHoldMs,
     wholeAfterMs: 0,
@@ -217,10 +227,16 @@ function measuredAgainst(seen: HoldSeen, known: Learned, overall: number): Lesso
   const alike = Math.abs(heldMs - last.heldMs) <= 0.05 * heldMs;
   const afterFull = last.heldMs === 0 && !known.measured && known.burst < last.accepted;
   if ((alike || (afterFull && more > 0)) && Math.abs(more) >= LEARNING_SAMPLE && more * longer > 0) {
-    // Against the first interval, whose start is dated only as well as its first answer: the
-    // lower of that and what came beyond the opening the hold's answers gave, over the sending.
-    const refill = alike ? more / longer : Math.min(more / longer, (accepted - known.burst) / sendingMs);
-    const givenBack = Math.max(1, accepted - refill * sendingMs);
+    // Against the first interval, whose start is dated only as well as its first answer (and whose
+    // count a fleet may see short: answers still on their way to the shared pace when the 429
+    // landed), the lower of that and what came beyond the opening the hold's answers gave, over the
+    // sending. What got beyond the whole first count, over the sending, is less than the refill
+    // made: when that binds, the pace runs at it with no margin taken off. The burst the hold gave
+    // back is worked out at the higher estimate, so that the opening does not overshoot.
+    const most = alike ? more / longer : Math.min(more / longer, (accepted - known.burst) / sendingMs);
+    const least = alike ? most : more / sendingMs / RATE_MARGIN;
+    const refill = Math.min(most, least);
+    const givenBack = Math.max(1, accepted - most * sendingMs);
     const rate = Math.max(overall, refill) * RATE_MARGIN;
     const burst = Math.max(1, Math.floor(0.9 * givenBack));
     return { ...known, rate, burst, ceiling: givenBack, ceilingHoldMs: heldMs, measured: true };
@@ -578,7 +594,8 @@ export class Pace {
     const refill = this.#books.renewed / Math.max(1, now - this.#books.holdStart);
     const first = known.seen;
     // Half at least: a few answers in a millisecond or two tell a refill only roughly.
-    const burst = Math.max(Math.ceil(first.accepted / 2), Math.floor(first.accepted - refill * first.sendingMs));
+    const made = Math.max(refill * first.sendingMs, first.accepted - firstOpening(first.accepted));
+    const burst = Math.max(Math.ceil(first.accepted / 2), Math.floor(first.accepted - made));
     // The probe climbs from under the refill, so that its 429 measures it (above, a 429 comes at once).
     const rate = refill > 0 ? Math.min(guessedRate(first), refill / 2) : guessedRate(first);
     if (burst === this.burst && rate === this.rate) return;

@@ -30,7 +30,8 @@ describe("how many answers teach", () => {
   it("learns from LEARNING_SAMPLE answers, and nothing from one fewer, first hold or later", () => {
     const seen = interval(LEARNING_SAMPLE, 0, 10);
     expect(learnFromHold(seen, undefined)).toEqual({
-      ...{ rate: LEARNING_SAMPLE / 1_000, burst: LEARNING_SAMPLE, ceiling: LEARNING_SAMPLE },
+      // The pace opens on nine tenths of a first count that teaches: it held refill too.
+      ...{ rate: LEARNING_SAMPLE / 1_000, burst: Math.floor(0.9 * LEARNING_SAMPLE), ceiling: LEARNING_SAMPLE },
       ...{ ceilingHoldMs: INFINITE, wholeAfterMs: 0, measured: false, seen },
     });
     expect(learnFromHold(interval(LEARNING_SAMPLE - 1, 0, 10), undefined)).toBeUndefined();
@@ -76,19 +77,31 @@ describe("the first interval, from a full budget, against one after a hold", () 
   const known = knowing({ burst: 16, ceiling: 26, seen: { accepted: 26, heldMs: 0, sendingMs: 64 } });
 
   it("what the later interval got beyond it, over the time it sent longer, is the refill: both began with a whole budget", () => {
+    // The 26 came at once (in 4 ms); then 30 more in 300 ms more: 0.1/ms; a 1030 ms hold gave back
+    // 56 less 304 ms of it, 25.6, and the pace opens on nine tenths of that.
+    const atOnce = knowing({ ...known, seen: { ...known.seen, sendingMs: 4 } });
     const seen = interval(56, 1_030, 304);
-    // 30 more in 240 ms more: 0.125/ms; a 1030 ms hold gave back 56 less 304 ms of it, 18.
-    expect(learnFromHold(seen, known)).toEqual({
-      ...known,
-      ...{ rate: 0.125 * RATE_MARGIN, burst: 16, ceiling: 18, ceilingHoldMs: 1_030, measured: true, seen },
+    expect(learnFromHold(seen, atOnce)).toEqual({
+      ...atOnce,
+      ...{ rate: 0.1 * RATE_MARGIN, burst: 23, ceiling: 56 - 0.1 * 304, ceilingHoldMs: 1_030, measured: true, seen },
     });
   });
 
+  it("is at least what got beyond the whole first count, over the sending: then the pace runs at that, with no margin off", () => {
+    // 30 beyond the 26 in 304 ms: 0.099/ms, under the 0.125/ms that 30 more in 240 ms more say (the
+    // first count, seen short, or spread over a slow start). The hold gave back 56 less 304 ms at
+    // the higher, 18: the opening stays short of what the refill may have made.
+    const learned = learnFromHold(interval(56, 1_030, 304), known);
+    expect(learned).toMatchObject({ rate: 30 / 304, burst: 16, ceilingHoldMs: 1_030, measured: true });
+    expect(learned?.ceiling).toBeCloseTo(18, 9);
+  });
+
   it("is at most what got beyond the opening the hold's answers gave, over the sending: the first interval's start is dated only by its first answer", () => {
-    // Opened on 22: 34 beyond it in 304 ms, 0.112/ms, under the 0.125/ms that 30 more in 240 ms more say.
-    const learned = learnFromHold(interval(56, 1_030, 304), { ...known, burst: 22 });
-    expect(learned).toMatchObject({ rate: (34 / 304) * RATE_MARGIN, burst: 19, ceilingHoldMs: 1_030, measured: true });
-    expect(learned?.ceiling).toBeCloseTo(22, 9);
+    // Opened on 25: 31 beyond it in 304 ms, 0.102/ms, under the 0.125/ms that 30 more in 240 ms more
+    // say, and under the 0.104/ms that 30 beyond the first count, over the sending and its margin, say.
+    const learned = learnFromHold(interval(56, 1_030, 304), { ...known, burst: 25 });
+    expect(learned).toMatchObject({ rate: (31 / 304) * RATE_MARGIN, burst: 22, ceilingHoldMs: 1_030, measured: true });
+    expect(learned?.ceiling).toBeCloseTo(25, 9);
   });
 
   it("measures nothing from fewer after the hold: the hold may have given back less than the full budget", () => {
@@ -258,8 +271,9 @@ describe("the interval a pace learns from", () => {
 describe("the pace after a hold", () => {
   it("probes from the last token of the burst it opened on, then counts in at the probed rate", () => {
     // 20 in a 1 s hold: 0.02/ms, doubled every 100 ms after the hold ended at 1010.
+    // It opened on 18, the 20 less a tenth.
     const pace = afterFirstHold(20, 1_000);
-    expect(waits(pace, 1_010, 19)).toEqual(Array(19).fill(0));
+    expect(waits(pace, 1_010, 17)).toEqual(Array(17).fill(0));
     const [last, probed] = waits(pace, 1_060, 2);
     expect(last).toBe(0);
     // Half a step in: 0.02 × √2 a ms.
@@ -292,9 +306,9 @@ describe("the pace after a hold", () => {
   it("raises a measured rate by a tenth after each quiet stretch (twice the hold, at least a second), not before", () => {
     const pace = afterFirstHold(20, 1_000);
     for (let i = 0; i < 60; i++) pace.accepted(1_100);
-    // 40 past the 20 a hold gives back, in the 400 ms since the hold ended: measured, held until 2410.
+    // 40 more than the 20 of the first interval (5 ms), in 395 ms longer: measured, held until 2410.
     pace.limited(1_410, 1_000);
-    const measured = (40 / 400) * RATE_MARGIN;
+    const measured = (40 / 395) * RATE_MARGIN;
     expect([pace.rate, pace.measured]).toEqual([measured, true]);
     pace.accepted(4_410);
     expect(pace.rate).toBe(measured);

@@ -63,14 +63,15 @@ describe("the pace", () => {
     expect(through).toBe(true);
   });
 
-  it("learns the burst from the first hold, and opens on the whole of it when the hold ends, as a window's start gives", () => {
+  it("learns the burst from the first hold, and opens on nine tenths of it when the hold ends: the first count held refill too", () => {
     const pace = afterFirstHold(100, 2_000);
     expect(pace.pausedUntil).toBe(2_010);
     expect(waits(pace, 500, 1)[0]).toBe(1_510);
-    const opened = waits(pace, 2_010, 101);
-    expect(opened.slice(0, 99).every((wait) => wait === 0)).toBe(true);
+    // The slot reserved at 500 was the burst's first.
+    const opened = waits(pace, 2_010, 90);
+    expect(opened.slice(0, 89).every((wait) => wait === 0)).toBe(true);
     // One past the burst goes a little later, as a probe: for a window its 429 says when the next starts.
-    expect(opened[100]).toBeGreaterThan(0);
+    expect(opened[89]).toBeGreaterThan(0);
     expect(pace.measured).toBe(false);
   });
 
@@ -78,9 +79,9 @@ describe("the pace", () => {
     const pace = afterFirstHold(100, 2_000);
     expect(waits(pace, 2_010, 50).every((wait) => wait === 0)).toBe(true);
     // Half a second later (the burst sent at the concurrency cap, or by a fleet), the rest of it goes, then the probe.
-    const later = waits(pace, 2_510, 51);
-    expect(later.slice(0, 50).every((wait) => wait === 0)).toBe(true);
-    expect(later[50]).toBeGreaterThan(0);
+    const later = waits(pace, 2_510, 41);
+    expect(later.slice(0, 40).every((wait) => wait === 0)).toBe(true);
+    expect(later[40]).toBeGreaterThan(0);
   });
 
   it("counts no answer that arrives during a hold: it was sent before the hold, and the next hold learns nothing from it", () => {
@@ -210,18 +211,18 @@ describe("answers accepted during the first hold", () => {
 
   it("move the slots already reserved from the opening: they are reserved again, from the smaller one", () => {
     const pace = firstHold();
-    // Calls (429s retried) took every slot of the opening on 26, and one of the probe's after it.
-    expect(waits(pace, 100, 27).filter((wait) => wait === 994)).toHaveLength(26);
+    // Calls (429s retried) took every slot of the opening on 23 (26 less a tenth), and one of the probe's after it.
+    expect(waits(pace, 100, 24).filter((wait) => wait === 994)).toHaveLength(23);
     const { holds } = pace;
     pace.accepted(104);
     expect(pace.holds).toBe(holds + 1);
     expect(openedOn(pace, 1_094)).toBe(19);
   });
 
-  it("none, only 429s (a window gives nothing before its end): the pace opens on the whole first count", () => {
+  it("none, only 429s (a window gives nothing before its end): the pace opens on the first count less a tenth", () => {
     const pace = firstHold();
     pace.limited(104, 1_000);
-    expect(openedOn(pace, 1_104)).toBe(26);
+    expect(openedOn(pace, 1_104)).toBe(23);
     expect(pace.rate).toBe(0.026);
   });
 
@@ -259,11 +260,13 @@ describe("answers accepted during the first hold", () => {
 
 describe("what a hold teaches", () => {
   it("the successes between two holds give the refill rate: what came beyond the burst, over the time it took", () => {
-    // A bucket of 20 + 100/s: 20 at once, a 1 s hold, then 60 in the 400 ms the probe sent before the next 429.
+    // A bucket of 20 + 100/s: 20 at once, a 1 s hold, then 60 in the 400 ms the probe sent before the
+    // next 429: 40 more than the first count, in 390 ms longer.
     const learned = learnFromHold({ accepted: 60, heldMs: 1_000, sendingMs: 400, retryAfterMs: 1_000 }, first(20));
     expect(learned?.measured).toBe(true);
-    expect(learned?.rate).toBeCloseTo((40 / 400) * RATE_MARGIN, 5);
-    expect(learned?.burst).toBe(18);
+    expect(learned?.rate).toBeCloseTo((40 / 390) * RATE_MARGIN, 5);
+    // Nine tenths of what the hold gave back: 60 less 400 ms at 40/390.
+    expect(learned?.burst).toBe(Math.floor(0.9 * (60 - (40 / 390) * 400)));
   });
 
   it("two holds as long as each other give the refill rate even when the burst was taken too large", () => {
@@ -285,8 +288,8 @@ describe("what a hold teaches", () => {
   });
 
   it("an opening burst that got through whole is the burst again, however long the sending took; one fewer shrinks it", () => {
-    // A window of 125: the pace opened on 125 after the first hold, and all 125 got through again
-    // (the 429 came at the probe after them), in 200 ms and then 300 ms at the concurrency cap. Taking
+    // A window of 125: the pace opened on 112 (a tenth off) after the first hold, and all 125 got through
+    // again (the 429 came at the probe after them), in 200 ms and then 300 ms at the concurrency cap. Taking
     // off what a refill might have made while they went would open the next window short of its count
     // and push its 429, and so every later window's start, later by the time the probe takes.
     const second = learnFromHold({ accepted: 125, heldMs: 2_000, sendingMs: 200, retryAfterMs: 2_000 }, first(125));
@@ -295,8 +298,9 @@ describe("what a hold teaches", () => {
     expect(third?.measured).toBe(false);
     expect(third?.burst).toBe(125);
     // One fewer than the pace opened on: the refill the sending might have made comes off.
-    const short = learnFromHold({ accepted: 124, heldMs: 2_000, sendingMs: 200, retryAfterMs: 2_000 }, first(125));
-    expect(short?.burst).toBe(Math.floor(124 - 2 * (124 / 2_200) * 200));
+    expect(first(125).burst).toBe(112);
+    const short = learnFromHold({ accepted: 111, heldMs: 2_000, sendingMs: 200, retryAfterMs: 2_000 }, first(125));
+    expect(short?.burst).toBe(Math.floor(111 - 2 * (111 / 2_200) * 200));
   });
 
   it("holds of different lengths that agree on the rate measure it (429s without Retry-After, held by the backoff)", () => {
@@ -316,7 +320,8 @@ describe("what a hold teaches", () => {
     const learned = learnFromHold({ accepted: 19, heldMs: 1_200, sendingMs: 20, retryAfterMs: 1_000 }, measured);
     expect(learned?.measured).toBe(true);
     expect(learned?.rate).toBe(measured?.rate);
-    expect(learned?.burst).toBe(17);
+    expect(measured?.burst).toBe(17);
+    expect(learned?.burst).toBe(16);
   });
 });
 

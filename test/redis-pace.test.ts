@@ -79,6 +79,20 @@ describe("processes sharing one Redis budget", () => {
     expect(await givenAtOnce(d.limiter, d.clock, 40)).toBe(25);
   });
 
+  it("counts the answers a process had queued when it met the 429: they go to Redis with it, ahead of it", async () => {
+    keys++;
+    const a = processOf();
+    // 30 answers and then the 429, told at once: the first answer's write is in Redis while the rest
+    // queue behind it. Left queued, they would land during the hold, and the first count would be one.
+    for (let i = 0; i < 30; i++) a.limiter.accepted();
+    a.limiter.limited(300);
+    expect(await givenAtOnce(a.limiter, a.clock, 1)).toBe(0);
+    await pause(350);
+    // The 30 less a tenth, less the turn A took at the hold's end.
+    const b = processOf();
+    expect(await givenAtOnce(b.limiter, b.clock, 40)).toBe(26);
+  });
+
   it("holds every process until the reset that another's answer said, when it said nothing remains", async () => {
     keys++;
     const a = processOf();

@@ -88,6 +88,8 @@ export function readKept(reply: unknown): Kept {
 type Step<T> = (pace: Pace, now: number) => T;
 interface Queued {
   step: Step<unknown>;
+  /** An answer's step (accepted), which a 429 this process meets later carries ahead of it. */
+  answer: boolean;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -137,10 +139,27 @@ export class SharedPace {
   /**
    * A 429 goes to Redis at once, beside any batch this process has there: every call the fleet
    * sends before the hold lands meets a 429 too. (The write is a compare-and-set like any other,
-   * so the batch it passes is applied again on top of it.)
+   * so the batch it passes is applied again on top of it.) The answers this process has queued
+   * go in the same write, ahead of it: they came before the 429, and the interval it ends counts
+   * them (left behind, they would land in the hold, and the pace would learn the refill from a
+   * count short by as many). Reservations stay queued, behind the hold.
    */
   async limited(retryAfterMs: number, reading: RateLimitReading | undefined): Promise<void> {
-    const landing = this.#commit([(pace, now) => pace.limited(now, retryAfterMs, reading)]);
+    const ahead = this.#queue.filter(({ answer }) => answer);
+    this.#queue = this.#queue.filter(({ answer }) => !answer);
+    const steps = [
+      ...ahead.map(({ step }) => step),
+      (pace: Pace, now: number) => pace.limited(now, retryAfterMs, reading),
+    ];
+    const landing = this.#commit(steps).then(
+      (results) => {
+        for (const [i, queued] of ahead.entries()) queued.resolve(results[i]);
+      },
+      (error: unknown) => {
+        for (const queued of ahead) queued.reject(error);
+        throw error;
+      },
+    );
     // The batches this process sends next wait for it: its calls after the 429 are held too.
     const landed = landing.then(
       () => {},
@@ -157,12 +176,12 @@ export class SharedPace {
   }
 
   accepted(reading: RateLimitReading | undefined): Promise<void> {
-    return this.#apply((pace, now) => pace.accepted(now, reading));
+    return this.#apply((pace, now) => pace.accepted(now, reading), true);
   }
 
-  #apply<T>(step: Step<T>): Promise<T> {
+  #apply<T>(step: Step<T>, answer = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ step, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({ step, answer, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#sending) void this.#send();
     });
   }

@@ -33,10 +33,7 @@
 //     the first interval, from a full budget, against the next, once the pace opened short of the
 //     first count and more got through after the hold (a hold that gave back less than the full
 //     budget only makes the rate come out lower), or, if lower, what got beyond the opening over
-//     the sending: the first interval is dated only by its first answer. And what got beyond the
-//     whole first count over the sending is less than the refill made (a fleet's first count comes
-//     out short when answers are still on their way to the shared pace): when that is lower still,
-//     the pace runs at it, no margin off;
+//     the sending: the first interval is dated only by its first answer;
 //   . holds of unlike lengths (the gate's own backoff, after 429s without Retry-After) whose
 //     A / (H + D) agree did not fill the budget: that is the rate;
 //   . more than a hold can give back came at the rate while the gate paced: (A - ceiling) / D.
@@ -230,13 +227,9 @@ function measuredAgainst(seen: HoldSeen, known: Learned, overall: number): Lesso
     // Against the first interval, whose start is dated only as well as its first answer (and whose
     // count a fleet may see short: answers still on their way to the shared pace when the 429
     // landed), the lower of that and what came beyond the opening the hold's answers gave, over the
-    // sending. What got beyond the whole first count, over the sending, is less than the refill
-    // made: when that binds, the pace runs at it with no margin taken off. The burst the hold gave
-    // back is worked out at the higher estimate, so that the opening does not overshoot.
-    const most = alike ? more / longer : Math.min(more / longer, (accepted - known.burst) / sendingMs);
-    const least = alike ? most : more / sendingMs / RATE_MARGIN;
-    const refill = Math.min(most, least);
-    const givenBack = Math.max(1, accepted - most * sendingMs);
+    // sending.
+    const refill = alike ? more / longer : Math.min(more / longer, (accepted - known.burst) / sendingMs);
+    const givenBack = Math.max(1, accepted - refill * sendingMs);
     const rate = Math.max(overall, refill) * RATE_MARGIN;
     const burst = Math.max(1, Math.floor(0.9 * givenBack));
     return { ...known, rate, burst, ceiling: givenBack, ceilingHoldMs: heldMs, measured: true };

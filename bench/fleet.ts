@@ -8,7 +8,8 @@
 // bundle of this file (made once, before any clock starts), as a deployed service runs built code,
 // not TypeScript compiled at start. Prints, for each run, the ratio to the ideal the shape allows,
 // the 429s, failures and duplicate creates and the start-up (spawn to the last process ready);
-// then min–max over RUNS (default 3) runs. SHAPES picks some by name, comma-separated; PROCESSES
+// then min–max over RUNS (default 3) runs. SHAPES picks some by name, comma-separated; MODES=redis
+// (or own) runs only the fleet with (or without) the shared limiter; PROCESSES
 // and CALLS change the fleet; TRACE=1 prints where each run's time went, as the limiter saw it.
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
@@ -163,6 +164,7 @@ async function bundled(dir: string): Promise<string> {
 
 async function main(): Promise<void> {
   const picked = process.env.SHAPES?.split(",").map((name) => name.trim());
+  const modes = (["own", "redis"] as const).filter((mode) => !process.env.MODES || process.env.MODES.includes(mode));
   const dir = await mkdtemp(path.join(tmpdir(), "psr-fleet-"));
   const redis = await startRedisServer();
   let key = 0;
@@ -172,7 +174,7 @@ async function main(): Promise<void> {
     for (const test of cases.filter((c) => !picked || picked.some((name) => c.name.startsWith(name)))) {
       const runs: Record<"own" | "redis", Run[]> = { own: [], redis: [] };
       for (let run = 0; run < RUNS; run++) {
-        for (const mode of ["own", "redis"] as const) {
+        for (const mode of modes) {
           const result = await runFleet(bundle, test, mode === "redis" ? redis.url : "", `fleet-${key++}`);
           runs[mode].push(result);
           console.log(
@@ -182,8 +184,8 @@ async function main(): Promise<void> {
           if (process.env.TRACE) console.log(`    ${result.phases}`);
         }
       }
-      console.log(summary(test, "own gate per process", runs.own));
-      console.log(summary(test, "shared Redis limiter", runs.redis, test.target));
+      if (runs.own.length > 0) console.log(summary(test, "own gate per process", runs.own));
+      if (runs.redis.length > 0) console.log(summary(test, "shared Redis limiter", runs.redis, test.target));
     }
   } finally {
     await redis.stop();

@@ -22,10 +22,12 @@
 //   once, which for a small bucket costs a whole hold. Answers accepted while the first hold runs
 //   (sent before it) say the budget renews as it goes, a bucket, as a window gives nothing before
 //   its end: what they came at (those accepted over the time answers kept coming), over the time
-//   the first count took, comes off instead when it is more (a burst spread over a slow start holds
-//   much refill), half of the count at most. The probe starts at half that rate when the guess is
-//   above it: a probe that starts above the refill meets its 429 at once and measures nothing, and
-//   the pace would stay on a burst a hold.
+//   the first count took, comes off, and the pace opens on nine tenths of what is left when that is
+//   less (a burst spread over a slow start, or a fleet's, holds much refill; an estimate from a few
+//   answers is rough, and one token past a small bucket's burst costs a hold), on half of the count
+//   at least. The probe starts at half that rate when the guess is above it: a probe that starts
+//   above the refill meets its 429 at once and measures nothing, and the pace would stay on a burst
+//   a hold.
 // - Each later hold teaches the rate, from the accepted count A, the previous hold's length H and
 //   the sending since its end D (learnFromHold), first of these that applies:
 //   . two holds as long give back as much, so the difference in A over the difference in D is the
@@ -586,9 +588,12 @@ export class Pace {
     if (known === undefined || known.seen.heldMs !== 0 || this.measured) return;
     const refill = this.#books.renewed / Math.max(1, now - this.#books.holdStart);
     const first = known.seen;
-    // Half at least: a few answers in a millisecond or two tell a refill only roughly.
-    const made = Math.max(refill * first.sendingMs, first.accepted - firstOpening(first.accepted));
-    const burst = Math.max(Math.ceil(first.accepted / 2), Math.floor(first.accepted - made));
+    // Nine tenths of what that refill left of the count: a few answers tell a refill only roughly,
+    // and an opening one past a small bucket's burst costs a whole hold, where one a few short costs
+    // the few. Half at least: a few answers in a millisecond or two may say a refill far too fast.
+    const left = first.accepted - refill * first.sendingMs;
+    const opened = refill > 0 ? Math.floor(0.9 * left) : first.accepted;
+    const burst = Math.max(Math.ceil(first.accepted / 2), Math.min(firstOpening(first.accepted), opened));
     // The probe climbs from under the refill, so that its 429 measures it (above, a 429 comes at once).
     const rate = refill > 0 ? Math.min(guessedRate(first), refill / 2) : guessedRate(first);
     if (burst === this.burst && rate === this.rate) return;

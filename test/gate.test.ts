@@ -187,11 +187,11 @@ describe("answers accepted during the first hold", () => {
   }
   const openedOn = (pace: Pace, at: number) => waits(pace, at, 30).filter((wait) => wait === 0).length;
 
-  it("say the budget renews as it goes (a bucket): the pace opens on the first count less what the refill made of it", () => {
+  it("say the budget renews as it goes (a bucket): the pace opens on nine tenths of the first count less what the refill made of it", () => {
     const pace = firstHold();
-    // One accepted 10 ms into the hold: 0.1/ms, so 6.4 of the 26 were refill.
+    // One accepted 10 ms into the hold: 0.1/ms, so 6.4 of the 26 were refill; nine tenths of the 19.6 left.
     pace.accepted(104);
-    expect(openedOn(pace, 1_094)).toBe(19);
+    expect(openedOn(pace, 1_094)).toBe(17);
     // The probe's lower bound stays the first count over the hold: it is under half that refill.
     expect(pace.rate).toBe(0.026);
   });
@@ -205,8 +205,8 @@ describe("answers accepted during the first hold", () => {
     pace.limited(284, 1_000);
     pace.accepted(304);
     expect(pace.rate).toBe(0.025);
-    // 125 less 254 ms at 0.05/ms at once, then the probe's first slot 40 ms on.
-    expect(waits(pace, 1_284, 113)).toEqual([...Array(112).fill(0), 40]);
+    // Nine tenths of 125 less 254 ms at 0.05/ms at once, then the probe's first slot 40 ms on.
+    expect(waits(pace, 1_284, 102)).toEqual([...Array(101).fill(0), 40]);
   });
 
   it("move the slots already reserved from the opening: they are reserved again, from the smaller one", () => {
@@ -216,7 +216,7 @@ describe("answers accepted during the first hold", () => {
     const { holds } = pace;
     pace.accepted(104);
     expect(pace.holds).toBe(holds + 1);
-    expect(openedOn(pace, 1_094)).toBe(19);
+    expect(openedOn(pace, 1_094)).toBe(17);
   });
 
   it("none, only 429s (a window gives nothing before its end): the pace opens on the first count less a tenth", () => {
@@ -229,9 +229,9 @@ describe("answers accepted during the first hold", () => {
   it("give the refill over the time answers kept coming, 429s included", () => {
     const pace = firstHold();
     pace.accepted(104);
-    // A 429 at 114: one accepted in 20 ms, 0.05/ms, so 3.2 of the 26 were refill.
+    // A 429 at 114: one accepted in 20 ms, 0.05/ms, so 3.2 of the 26 were refill; nine tenths of 22.8.
     pace.limited(114, 900);
-    expect(openedOn(pace, 1_094)).toBe(22);
+    expect(openedOn(pace, 1_094)).toBe(20);
   });
 
   it("never take off more than half of the first count", () => {
@@ -242,7 +242,7 @@ describe("answers accepted during the first hold", () => {
 
   it("only the first hold's: after a later hold the burst is what that hold taught", () => {
     const pace = firstHold();
-    // 12 in the 200 ms after the hold: short of the 19 it opened on, so nine tenths of them.
+    // 12 in the 200 ms after the hold: short of the 17 it opened on, so nine tenths of them.
     for (let i = 0; i < 12; i++) pace.accepted(1_200);
     pace.limited(1_294, 1_000);
     pace.accepted(1_304);

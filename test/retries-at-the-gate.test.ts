@@ -118,7 +118,7 @@ describe("a limiter the caller makes waits on the clock it is given", () => {
     const api = scripted(clock, (seen) => (seen.total === 1 ? { status: 429, retryAfter: "30" } : { status: 200 }));
     const rateLimiter = createRateLimiter({ clock });
     const ps = createClient({ ...base, fetch: api.fetch, clock, rateLimiter, timeoutMs: 120_000 });
-    const { results } = await runAll(clock, [ps.createRole({ ...where, name: "shared" })]);
+    const { results } = await runAll(clock, [ps.createRole({ ...where, name: "steered-gate" })]);
     expect(results[0]?.status).toBe("fulfilled");
     // The 429 is answered 10 ms after it was sent; the hold runs 30 s from then.
     expect(api.log.map((entry) => entry.at - (api.log[0]?.at ?? 0))).toEqual([0, 30_010]);

@@ -10,12 +10,16 @@
 // the 429s, failures and duplicate creates and the start-up (spawn to the last process ready);
 // then min–max over RUNS (default 3) runs. SHAPES picks some by name, comma-separated; MODES=redis
 // (or own) runs only the fleet with (or without) the shared limiter; PROCESSES
-// and CALLS change the fleet; TRACE=1 prints where each run's time went, as the limiter saw it.
+// and CALLS change the fleet; TRACE=1 prints where each run's time went, as the limiter saw it;
+// TRACE=2 also what the shared pace learned at each hold, read from Redis as the run goes (the
+// count it saw, against the limiter's, is where a fleet's estimates go wrong).
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { Redis } from "ioredis";
+import type { Learned, PaceSnapshot } from "../src/gate.ts";
 import { createClient } from "../src/index.ts";
 import { createRedisRateLimiter } from "../src/redis/index.ts";
 import { BRANCH } from "../test/support/fixtures.ts";
@@ -96,10 +100,51 @@ interface Run {
   phases: string;
 }
 
+/**
+ * What the shared pace learned, read from Redis every few ms while the run goes: each lesson as it
+ * stood last (the first hold's changes as its answers straggle in), and the answers that landed during the
+ * first hold. Reading adds one client to Redis, so TRACE=2 runs are not the figures.
+ */
+function watchLessons(redisUrl: string, key: string): () => Promise<string> {
+  const redis = new Redis(redisUrl);
+  const lessons: string[] = [];
+  let lastSeen: unknown;
+  let stopped = false;
+  const describe = (pace: PaceSnapshot, known: Learned) => {
+    const { accepted, sendingMs, heldMs } = known.seen;
+    const rate = `${(pace.rate * 1000).toFixed(1)}/s ${pace.measured ? "measured" : "at least"}`;
+    const renewed = heldMs === 0 ? `, ${pace.renewed} accepted during the hold` : "";
+    return `${accepted} in ${sendingMs.toFixed(0)} ms after a ${heldMs.toFixed(0)} ms hold${renewed}: opens on ${pace.burst}, ${rate}`;
+  };
+  const poll = async () => {
+    while (!stopped) {
+      const text = await redis.hget(key, "pace");
+      const pace = text ? (JSON.parse(text) as PaceSnapshot) : undefined;
+      if (pace?.known) {
+        // A lesson is told by the interval it was learned from; what changes under it (the first
+        // hold's opening as its answers straggle in) replaces it.
+        const seen = JSON.stringify(pace.known.seen);
+        if (seen !== lastSeen) lessons.push("");
+        lessons[lessons.length - 1] = describe(pace, pace.known);
+        lastSeen = seen;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  };
+  const polling = poll();
+  return async () => {
+    stopped = true;
+    await polling;
+    redis.disconnect();
+    return `pace learned: ${lessons.join("; then ")}`;
+  };
+}
+
 async function runFleet(bundle: string, test: shapes.ShapeCase, redisUrl: string, key: string): Promise<Run> {
   const spawn = (...args: string[]) => fork(bundle, args, { stdio: "inherit", execArgv: [] });
   const limiter = spawn("limiter", test.name);
   const { url } = (await next(limiter)) as { url: string };
+  const lessons = process.env.TRACE === "2" && redisUrl ? watchLessons(redisUrl, key) : undefined;
   const started = performance.now();
   const members = Array.from({ length: PROCESSES }, (_, i) => spawn("member", String(i), url, redisUrl, key));
   // Each process says it is ready, then that it is done.
@@ -110,6 +155,7 @@ async function runFleet(bundle: string, test: shapes.ShapeCase, redisUrl: string
   });
   const finished = await Promise.all(done);
   const wallMs = performance.now() - started;
+  const learned = lessons ? `\n    ${await lessons()}` : "";
   limiter.send({ stats: true });
   const { created, limited, phases } = (await next(limiter)) as Seen;
   await Promise.all([limiter, ...members].map((child) => child.exitCode ?? once(child, "exit")));
@@ -120,7 +166,7 @@ async function runFleet(bundle: string, test: shapes.ShapeCase, redisUrl: string
     requests: created.length + limited,
     failures: finished.reduce((sum, { failures }) => sum + failures, 0),
     duplicates: created.length - new Set(created).size,
-    phases,
+    phases: phases + learned,
   };
 }
 

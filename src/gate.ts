@@ -52,7 +52,9 @@
 // - After a hold the gate opens on a whole burst when holds this long were seen to give one back
 //   (the server renews its budget where its holds end: a window's start, or a bucket the hold
 //   refilled), else on what the rate refilled since the 429. Then it paces at the rate: a measured
-//   rate a little under what was seen, raised by a tenth after each quiet stretch; a lower bound
+//   rate a little under what was seen, raised by a tenth after each quiet stretch (twice the hold;
+//   once a raise was seen to overshoot, up to five times longer as the hold outlasts what the burst
+//   refills: each raise that overshoots costs such a hold); a lower bound
 //   doubled every tenth of the hold, counting in nothing until the burst it opened on is spent
 //   (which at the concurrency cap, or for a fleet, takes a while), so that the next 429 comes soon
 //   after the budget is spent:
@@ -324,6 +326,7 @@ interface Books {
   firstCount: number;
   firstSendingMs: number;
   refused: number;
+  overshot: number;
 }
 
 /** A Pace as plain data (Pace.snapshot): the numbers it keeps, and what the holds so far taught. */
@@ -357,6 +360,7 @@ const SNAPSHOT_NUMBERS = [
   "firstCount",
   "firstSendingMs",
   "refused",
+  "overshot",
 ] as const;
 const LEARNED_NUMBERS = ["rate", "burst", "ceiling", "ceilingHoldMs", "wholeAfterMs"] as const;
 const SEEN_NUMBERS = ["accepted", "heldMs", "sendingMs", "retryAfterMs"] as const;
@@ -381,7 +385,7 @@ function isSnapshot(value: unknown): value is PaceSnapshot {
 }
 
 /** The books' fields that a pace kept by an older version lacks, as it would have counted them. */
-const ADDED_SINCE = { renewed: 0, firstCount: 0, firstSendingMs: 0, refused: 0 };
+const ADDED_SINCE = { renewed: 0, firstCount: 0, firstSendingMs: 0, refused: 0, overshot: 0 };
 
 /** A lower bound doubles every this much of the hold it was learned at, within these bounds (ms). */
 const probeStep = (holdMs: number) => Math.min(1_000, Math.max(20, holdMs / 10));
@@ -410,7 +414,8 @@ export class Pace {
   //   and what got through during the hold (sent before it: what the refill made while it began);
   // - a first hold that found too few accepted to teach: how many were (`firstCount`), in how long,
   //   and how many calls have met the hold since (`refused`);
-  // - the probe's step and slowdown, the last raise of a measured rate and the quiet stretch before one;
+  // - the probe's step and slowdown, the last raise of a measured rate and the quiet stretch before
+  //   one, and whether a raise was seen to overshoot (`overshot` 1: a hold came after one);
   // - when the pace was last borne out (a hold's end, a declared policy): it is forgotten a minute later;
   // - what the last rate-limit headers said remains (`told`, -1: no reading), until when;
   // - whether the rate is one a policy declared: what the server said, which no quiet stretch raises.
@@ -418,7 +423,7 @@ export class Pace {
     ...{ tokens: 0, countedAt: 0, holdStart: -1, holdEnd: -1, accepted: 0 },
     ...{ probeStep: 100, slowdown: 1, lastRaise: 0, learnedAt: 0, quietMs: 1_000, told: -1, toldResetAt: 0 },
     declared: false,
-    ...{ renewed: 0, firstCount: 0, firstSendingMs: 0, refused: 0 },
+    ...{ renewed: 0, firstCount: 0, firstSendingMs: 0, refused: 0, overshot: 0 },
   };
   #known: Learned | undefined;
 
@@ -500,6 +505,8 @@ export class Pace {
       this.#refusedAtFirstHold();
       return;
     }
+    // A hold after a raise: the raise overshot.
+    if (this.#books.lastRaise > this.pausedUntil) this.#books.overshot = 1;
     const seen = {
       accepted: this.#books.accepted,
       heldMs: this.#books.holdEnd - this.#books.holdStart,
@@ -524,7 +531,14 @@ export class Pace {
         ? Math.min(16, 2 * this.#books.slowdown)
         : this.#books.slowdown;
     this.#books.probeStep = probeStep(retryAfterMs) * this.#books.slowdown;
-    this.#books.quietMs = Math.max(1_000, 2 * retryAfterMs);
+    // Once a raise was seen to overshoot, each that does costs a hold like this one, and a hold longer
+    // than the burst takes to refill wastes the rest: the quiet stretch before a raise grows by as
+    // many times (a bucket of 40 at 100/s behind a 1 s hold, near threefold), so that a small budget
+    // is not overshot every few seconds. Until then a rate measured low (a fleet's first count seen
+    // short) climbs back at the usual pace; and five times at most, well within the minute the pace is kept.
+    const overshoots = this.measured && this.#books.overshot === 1;
+    const outlasts = overshoots ? Math.min(5, Math.max(1, (retryAfterMs * this.rate) / this.burst)) : 1;
+    this.#books.quietMs = Math.max(1_000, 2 * retryAfterMs) * outlasts;
     this.#hold(until);
   }
 
@@ -651,6 +665,7 @@ export class Pace {
     this.measured = false;
     this.#known = undefined;
     this.#books.slowdown = 1;
+    this.#books.overshot = 0;
     this.#books.holdStart = this.#books.holdEnd = now;
     this.#books.accepted = 0;
   }

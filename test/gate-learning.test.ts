@@ -3,7 +3,15 @@
 // rules, and what a Pace does with the times it is given. The numbers are the learning's as tuned
 // today: a retune changes them here, on purpose.
 import { describe, expect, it } from "vitest";
-import { type HoldSeen, LEARNING_SAMPLE, type Learned, learnFromHold, Pace, RATE_MARGIN } from "../src/gate.ts";
+import {
+  FORGET_PACE_MS,
+  type HoldSeen,
+  LEARNING_SAMPLE,
+  type Learned,
+  learnFromHold,
+  Pace,
+  RATE_MARGIN,
+} from "../src/gate.ts";
 import { afterFirstHold, waits } from "./support/pace.ts";
 
 const INFINITE = Number.POSITIVE_INFINITY;
@@ -293,13 +301,21 @@ describe("the pace after a hold", () => {
     expect(opened(899)).toBe(35);
   });
 
-  it("raises a measured rate by a tenth after each quiet stretch (twice the hold, at least a second), not before", () => {
-    const pace = afterFirstHold(20, 1_000);
-    for (let i = 0; i < 60; i++) pace.accepted(1_100);
-    // 40 more than the 20 of the first interval (5 ms), in 395 ms longer: measured, held until 2410.
+  /** `first` at once and a 1 s hold, then 40 more by the 429 at 1410 that ends the next interval: held until 2410. */
+  const measuredAfter = (first: number) => {
+    const pace = afterFirstHold(first, 1_000);
+    for (let i = 0; i < first + 40; i++) pace.accepted(1_100);
     pace.limited(1_410, 1_000);
-    const measured = (40 / 395) * RATE_MARGIN;
-    expect([pace.rate, pace.measured]).toEqual([measured, true]);
+    return pace;
+  };
+
+  it("raises a measured rate by a tenth after each quiet stretch (twice the hold, at least a second), not before, when a hold gives the burst back whole", () => {
+    // 40 more than the 200 of the first interval (5 ms), in 395 ms longer: measured, as what came
+    // in the 1.4 s since the first 429 (it says more), opening on 179: a 1 s hold refills no more
+    // than those.
+    const pace = measuredAfter(200);
+    const measured = (240 / 1_400) * RATE_MARGIN;
+    expect([pace.rate, pace.measured, pace.burst]).toEqual([measured, true, 179]);
     pace.accepted(4_410);
     expect(pace.rate).toBe(measured);
     pace.accepted(4_411);
@@ -308,6 +324,59 @@ describe("the pace after a hold", () => {
     expect(pace.rate).toBe(measured * 1.1);
     pace.accepted(6_412);
     expect(pace.rate).toBe(measured * 1.1 * 1.1);
+  });
+
+  /** measuredAfter(`first`), raised at 4411, then `accepted` by a 429 at 6000 (the raise overshot): held until 7000. */
+  const overshotAfter = (first: number, accepted: number) => {
+    const pace = measuredAfter(first);
+    pace.accepted(4_411);
+    for (let i = 1; i < accepted; i++) pace.accepted(5_000);
+    pace.limited(6_000, 1_000);
+    return pace;
+  };
+  /** Whether the rate has been raised after `quietMs` from the hold's end at 7000, and not before. */
+  const raisedAfter = (pace: Pace, quietMs: number) => {
+    const rate = pace.rate;
+    pace.accepted(7_000 + quietMs);
+    const early = pace.rate !== rate;
+    pace.accepted(7_001 + quietMs);
+    return !early && pace.rate === rate * 1.1;
+  };
+
+  it("once a raise overshot, raises only after a quiet stretch as many times longer as a hold outlasts the burst: each raise that overshoots costs such a hold", () => {
+    // 40 more than the 40 of the first interval (5 ms), in 395 ms longer: measured, opening on 35,
+    // which a 1 s hold outlasts 2.75 times. No raise has overshot yet: the first comes after 2 s.
+    const first = measuredAfter(40);
+    const measured = (40 / 395) * RATE_MARGIN;
+    expect([first.rate, first.burst]).toEqual([measured, 35]);
+    first.accepted(4_411);
+    expect(first.rate).toBe(measured * 1.1);
+    // The raise overshot: 360 in 3590 ms after a 1 s hold as long as the last, 280 more in 3190 ms
+    // longer, opening on 40, which a 1 s hold outlasts 2.08 times.
+    const pace = overshotAfter(40, 360);
+    const remeasured = (280 / 3_190) * RATE_MARGIN;
+    expect([pace.rate, pace.burst]).toEqual([remeasured, 40]);
+    expect(raisedAfter(pace, 2_000 * ((1_000 * remeasured) / 40))).toBe(true);
+  });
+
+  it("waits five times the quiet stretch at most, however much a hold outlasts the burst, and never less than it", () => {
+    // 400 in 3590 ms: opening on 15 at 101/s, which a 1 s hold outlasts 6.75 times.
+    const small = overshotAfter(20, 400);
+    expect([small.rate, small.burst]).toEqual([(340 / 3_190) * RATE_MARGIN, 15]);
+    expect(raisedAfter(small, 10_000)).toBe(true);
+    // 601 in 3590 ms: opening on 175 at 124/s, which a 1 s hold refills but seven tenths of.
+    const large = overshotAfter(200, 601);
+    expect(large.burst).toBe(175);
+    expect(large.rate * 1_000).toBeLessThan(175);
+    expect(raisedAfter(large, 2_000)).toBe(true);
+  });
+
+  it("forgets that a raise overshot when it forgets the pace, a minute after the last hold: the budget may have changed", () => {
+    const pace = overshotAfter(40, 360);
+    waits(pace, 7_000 + FORGET_PACE_MS, 1);
+    expect(pace.snapshot().overshot).toBe(1);
+    waits(pace, 7_001 + FORGET_PACE_MS, 1);
+    expect(pace.snapshot().overshot).toBe(0);
   });
 });
 

@@ -235,7 +235,7 @@ describe("the pace as plain data", () => {
     const snapshot = busyPace().snapshot();
     const { known, ...fields } = snapshot;
     // All but the fields added since, which a pace kept by an older version lacks (the next test).
-    const added = ["renewed", "firstCount", "firstSendingMs", "refused"];
+    const added = ["renewed", "firstCount", "firstSendingMs", "refused", "overshot"];
     expect(tolerated(fields, ["5", Number.NaN, null], (record) => ({ ...record, known }))).toEqual(added);
     for (const field of added) {
       for (const value of ["5", Number.NaN, null])
@@ -244,11 +244,21 @@ describe("the pace as plain data", () => {
   });
 
   it("comes back from a snapshot an older version kept, without the fields added since, as one that counted none", () => {
-    const snapshot = { ...busyPace().snapshot(), renewed: 3, firstCount: 4, firstSendingMs: 5, refused: 6 };
-    const older = without(without(without(without(snapshot, "renewed"), "firstCount"), "firstSendingMs"), "refused");
+    const snapshot = {
+      ...busyPace().snapshot(),
+      renewed: 3,
+      firstCount: 4,
+      firstSendingMs: 5,
+      refused: 6,
+      overshot: 1,
+    };
+    const older = without(
+      without(without(without(without(snapshot, "renewed"), "firstCount"), "firstSendingMs"), "refused"),
+      "overshot",
+    );
     expect(Pace.restore(older)?.snapshot()).toEqual({
       ...snapshot,
-      ...{ renewed: 0, firstCount: 0, firstSendingMs: 0, refused: 0 },
+      ...{ renewed: 0, firstCount: 0, firstSendingMs: 0, refused: 0, overshot: 0 },
     });
     // The version before `renewed` lacked only that.
     expect(Pace.restore(without(snapshot, "renewed"))?.snapshot()).toEqual({ ...snapshot, renewed: 0 });

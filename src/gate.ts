@@ -31,7 +31,9 @@
 // - Each later hold teaches the rate, from the accepted count A, the previous hold's length H and
 //   the sending since its end D (learnFromHold), first of these that applies:
 //   . two holds as long give back as much, so the difference in A over the difference in D is the
-//     refill, whatever the burst was (the first burst may have been spread over the start); so does
+//     refill, whatever the burst was (the first burst may have been spread over the start), when D
+//     differs by a tenth of the hold at least (two openings met at once differ by stragglers, a few
+//     answers in a few ms: hundreds a second); so does
 //     the first interval, from a full budget, against the next, once the pace opened short of the
 //     first count and more got through after the hold (a hold that gave back less than the full
 //     budget only makes the rate come out lower), or, if lower, what got beyond the opening over
@@ -227,7 +229,11 @@ function measuredAgainst(seen: HoldSeen, known: Learned, overall: number): Lesso
   const [more, longer] = [accepted - last.accepted, sendingMs - last.sendingMs];
   const alike = Math.abs(heldMs - last.heldMs) <= 0.05 * heldMs;
   const afterFull = last.heldMs === 0 && !known.measured && known.burst < last.accepted;
-  if ((alike || (afterFull && more > 0)) && Math.abs(more) >= LEARNING_SAMPLE && more * longer > 0) {
+  // Two holds as long tell the refill only over a tenth of the hold at least: two intervals that
+  // were each an opening burst met at once differ by stragglers, a few answers in a few ms (hundreds
+  // a second). (Against the first interval, the bound below keeps the rate down.)
+  const lasting = Math.abs(longer) >= 0.1 * heldMs;
+  if (((alike && lasting) || (afterFull && more > 0)) && Math.abs(more) >= LEARNING_SAMPLE && more * longer > 0) {
     // Against the first interval, whose start is dated only as well as its first answer (and whose
     // count a fleet may see short: answers still on their way to the shared pace when the 429
     // landed), the lower of that and what came beyond the opening the hold's answers gave, over the

@@ -60,6 +60,17 @@ describe("two holds as long give back as much", () => {
     });
   });
 
+  it("measure nothing when their sending differs by less than a tenth of the hold: two openings met at once differ by stragglers", () => {
+    // A fleet opened on 26 twice after 1 s holds and met a 429 at once each time: 26 in 78 ms, then
+    // 16 in 51 ms. The 10 fewer in 27 ms less are no refill of 370/s: the hold gave back 16.
+    const opened = knowing({ burst: 26, ceiling: 29, seen: { accepted: 26, heldMs: 1_015, sendingMs: 78 } });
+    const learned = learnFromHold(interval(16, 1_001, 51), opened);
+    expect(learned).toMatchObject({ burst: 14, measured: false });
+    // A tenth of the hold longer, the same two holds measure the refill: 10 more in 100 ms longer.
+    expect(learnFromHold(interval(36, 1_000, 178), opened)).toMatchObject({ measured: true, rate: 0.1 * RATE_MARGIN });
+    expect(learnFromHold(interval(36, 1_000, 177), opened)).toMatchObject({ measured: false });
+  });
+
   it("holds just over 5% apart are not: the rate comes from what got beyond the ceiling instead", () => {
     const learned = learnFromHold(interval(40, 1_001, 200), known);
     expect(learned).toMatchObject({ rate: (15 / 200) * RATE_MARGIN, burst: 22, ceiling: 25, measured: true });

@@ -397,6 +397,17 @@ const ADDED_SINCE = { renewed: 0, firstCount: 0, firstSendingMs: 0, refused: 0, 
 const probeStep = (holdMs: number) => Math.min(1_000, Math.max(20, holdMs / 10));
 
 /**
+ * How long a measured rate goes without a 429 before it is raised (ms): twice the hold, and, once a
+ * raise was seen to overshoot, as many times longer as the hold outlasts what the burst refills
+ * (`outlasts`, a bucket of 40 at 100/s behind a 1 s hold near threefold): each raise that overshoots
+ * costs such a hold, and a small budget would be overshot every few seconds. Until then a rate
+ * measured low (a fleet's first count seen short) climbs back at the usual pace; and five times at
+ * most, well within the minute the pace is kept.
+ */
+const quietStretch = (holdMs: number, outlasts: number) =>
+  Math.max(1_000, 2 * holdMs) * Math.min(5, Math.max(1, outlasts));
+
+/**
  * What the server was seen to accept, as a pace (the model at the top of this file): how long to
  * hold everything, how many may go at once (the server's burst) and how many a millisecond after
  * that. Pure arithmetic over the times it is given.
@@ -537,14 +548,8 @@ export class Pace {
         ? Math.min(16, 2 * this.#books.slowdown)
         : this.#books.slowdown;
     this.#books.probeStep = probeStep(retryAfterMs) * this.#books.slowdown;
-    // Once a raise was seen to overshoot, each that does costs a hold like this one, and a hold longer
-    // than the burst takes to refill wastes the rest: the quiet stretch before a raise grows by as
-    // many times (a bucket of 40 at 100/s behind a 1 s hold, near threefold), so that a small budget
-    // is not overshot every few seconds. Until then a rate measured low (a fleet's first count seen
-    // short) climbs back at the usual pace; and five times at most, well within the minute the pace is kept.
     const overshoots = this.measured && this.#books.overshot === 1;
-    const outlasts = overshoots ? Math.min(5, Math.max(1, (retryAfterMs * this.rate) / this.burst)) : 1;
-    this.#books.quietMs = Math.max(1_000, 2 * retryAfterMs) * outlasts;
+    this.#books.quietMs = quietStretch(retryAfterMs, overshoots ? (retryAfterMs * this.rate) / this.burst : 1);
     this.#hold(until);
   }
 

@@ -19,6 +19,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
+import { sleep } from "../src/clock.ts";
 import type { Learned, PaceSnapshot } from "../src/gate.ts";
 import { createClient } from "../src/index.ts";
 import { createRedisRateLimiter } from "../src/redis/index.ts";
@@ -124,11 +125,12 @@ function watchLessons(redisUrl: string, key: string): () => Promise<string> {
         // A lesson is told by the interval it was learned from; what changes under it (the first
         // hold's opening as its answers straggle in) replaces it.
         const seen = JSON.stringify(pace.known.seen);
-        if (seen !== lastSeen) lessons.push("");
-        lessons[lessons.length - 1] = describe(pace, pace.known);
+        const lesson = describe(pace, pace.known);
+        if (seen === lastSeen) lessons[lessons.length - 1] = lesson;
+        else lessons.push(lesson);
         lastSeen = seen;
       }
-      await new Promise((resolve) => setTimeout(resolve, 2));
+      await sleep(2);
     }
   };
   const polling = poll();

@@ -8,9 +8,11 @@
 // bundle of this file (made once, before any clock starts), as a deployed service runs built code,
 // not TypeScript compiled at start. Prints, for each run, the ratio to the ideal the shape allows,
 // the 429s, failures and duplicate creates and the start-up (spawn to the last process ready);
-// then min–max over RUNS (default 3) runs. SHAPES picks some by name, comma-separated; MODES=redis
-// (or own) runs only the fleet with (or without) the shared limiter; PROCESSES
-// and CALLS change the fleet; TRACE=1 prints where each run's time went, as the limiter saw it;
+// then min–max over RUNS (default 3) runs, and for the shared limiter min–max by the number of
+// holds the fleet waited out (a pause of half a second in the accepted answers after a 429): a
+// small bucket's whole-second holds cost most of the time lost, one for each lesson. SHAPES picks
+// some by name, comma-separated; MODES=redis (or own) runs only the fleet with (or without) the
+// shared limiter; PROCESSES and CALLS change the fleet; TRACE=1 prints where each run's time went, as the limiter saw it;
 // TRACE=2 also what the shared pace learned at each hold, read from Redis as the run goes (the
 // count it saw, against the limiter's, is where a fleet's estimates go wrong).
 import { type ChildProcess, fork } from "node:child_process";
@@ -58,6 +60,8 @@ type Message = { url: string } | { ready: true } | { failures: number } | { stat
 interface Seen {
   created: string[];
   limited: number;
+  /** Holds the fleet waited out, as the limiter saw them. */
+  holds: number;
   /** Where the time went, from the limiter's side. */
   phases: string;
 }
@@ -73,7 +77,7 @@ async function limiterProcess(name: string): Promise<void> {
   const server = await startShapedServer(traced.shape);
   send({ url: server.url });
   await next(process);
-  send({ created: server.created, limited: server.limited, phases: traced.phases() });
+  send({ created: server.created, limited: server.limited, holds: traced.holds(), phases: traced.phases() });
   await server.close();
   process.disconnect();
 }
@@ -95,6 +99,7 @@ interface Run {
   ratio: number;
   startupMs: number;
   limited: number;
+  holds: number;
   requests: number;
   failures: number;
   duplicates: number;
@@ -159,12 +164,13 @@ async function runFleet(bundle: string, test: shapes.ShapeCase, redisUrl: string
   const wallMs = performance.now() - started;
   const learned = lessons ? `\n    ${await lessons()}` : "";
   limiter.send({ stats: true });
-  const { created, limited, phases } = (await next(limiter)) as Seen;
+  const { created, limited, holds, phases } = (await next(limiter)) as Seen;
   await Promise.all([limiter, ...members].map((child) => child.exitCode ?? once(child, "exit")));
   return {
     ratio: wallMs / test.idealMs,
     startupMs: Math.max(...finished.map(({ readyAt }) => readyAt)) - started,
     limited,
+    holds,
     requests: created.length + limited,
     failures: finished.reduce((sum, { failures }) => sum + failures, 0),
     duplicates: created.length - new Set(created).size,
@@ -201,6 +207,17 @@ function summary(test: shapes.ShapeCase, label: string, runs: Run[], target?: nu
   );
 }
 
+/** The runs' ratios, min–max, grouped by how many holds each waited out. */
+function byHolds(runs: Run[]): string {
+  const counts = [...new Set(runs.map((r) => r.holds))].sort((a, b) => a - b);
+  return counts
+    .map((holds) => {
+      const ratios = runs.filter((r) => r.holds === holds).map((r) => r.ratio);
+      return `${holds}: ${range(ratios, 2, "x")} (${ratios.length} of ${runs.length})`;
+    })
+    .join(", ");
+}
+
 /** This file and what it imports as one CommonJS file, for the processes to start without compiling TypeScript. */
 async function bundled(dir: string): Promise<string> {
   const { build } = await import("esbuild");
@@ -226,14 +243,17 @@ async function main(): Promise<void> {
           const result = await runFleet(bundle, test, mode === "redis" ? redis.url : "", `fleet-${key++}`);
           runs[mode].push(result);
           console.log(
-            `  ${test.name}, ${mode}: ${result.ratio.toFixed(2)}x, 429s ${result.limited} of ${result.requests}, ` +
+            `  ${test.name}, ${mode}: ${result.ratio.toFixed(2)}x, holds ${result.holds}, 429s ${result.limited} of ${result.requests}, ` +
               `failures ${result.failures}, duplicates ${result.duplicates}, start-up ${result.startupMs.toFixed(0)} ms`,
           );
           if (process.env.TRACE) console.log(`    ${result.phases}`);
         }
       }
       if (runs.own.length > 0) console.log(summary(test, "own gate per process", runs.own));
-      if (runs.redis.length > 0) console.log(summary(test, "shared Redis limiter", runs.redis, test.target));
+      if (runs.redis.length > 0) {
+        console.log(summary(test, "shared Redis limiter", runs.redis, test.target));
+        console.log(`  by holds waited out: ${byHolds(runs.redis)}`);
+      }
     }
   } finally {
     await redis.stop();

@@ -6,7 +6,15 @@ import { describe, expect, it } from "vitest";
 // while a module loads in a test as that test's, and, the module being loaded once (isolate: false),
 // reported its mutants (MASK, SECRET_KEYS, the retry table...) as survivors it never switched on.
 import "../src/index.ts";
-import { type ColdStart, createAllBehind, fixedWindow, type Shape, tokenBucket } from "./support/limiter-shapes.ts";
+import {
+  type ColdStart,
+  createAllBehind,
+  fixedWindow,
+  type Shape,
+  tokenBucket,
+  tracedShape,
+  WAITED_HOLD_MS,
+} from "./support/limiter-shapes.ts";
 
 const CALLS = 500;
 
@@ -81,5 +89,19 @@ describe("500 concurrent creates with default options", () => {
     const { results, api } = await createAllBehind(tokenBucket(5, 2), 30, 3);
     expect(results.filter((result) => result.status === "rejected")).toEqual([]);
     expect(api.created).toHaveLength(30);
+  });
+});
+
+describe("the holds a benchmark counts (bench:fleet's runs by holds waited out)", () => {
+  it("counts each pause of the accepted answers of WAITED_HOLD_MS after a 429, however the refill broke it up", () => {
+    const refusals = new Set([100, 120, 300, 700]);
+    const { shape, holds } = tracedShape((now) => ({ ok: !refusals.has(now), retryAfter: "1" }));
+    // Accepted at 0, 130 (after two 429s: stragglers), 630 (500 ms on, after a 429: one), 1129
+    // (after a 429, 499 ms on: a renewal early in a hold), 2000 (871 ms on: that hold), and 3000
+    // (no 429 since: nothing was asked).
+    const times = [0, 100, 120, 130, 300, 130 + WAITED_HOLD_MS, 700, 629 + WAITED_HOLD_MS, 2_000, 3_000];
+    for (const at of times) shape(at);
+    expect(WAITED_HOLD_MS).toBe(500);
+    expect(holds()).toBe(2);
   });
 });

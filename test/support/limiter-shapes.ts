@@ -27,7 +27,10 @@ export const windowIdeal = (calls: number, limit: number, windowMs: number) =>
  * went, from the limiter's side, as alternating stretches of sending (how many got through) and
  * holding (from the first 429 of a hold to the next request let through, with its Retry-After).
  */
-export function tracedShape(shape: Shape): { shape: Shape; phases(): string } {
+/** A pause this long between accepted answers, after a 429, was a hold the callers waited out. */
+export const WAITED_HOLD_MS = 500;
+
+export function tracedShape(shape: Shape): { shape: Shape; phases(): string; holds(): number } {
   const seen: { at: number; ok: boolean; retryAfter?: string }[] = [];
   const traced: Shape = (now) => {
     const verdict = shape(now);
@@ -55,7 +58,21 @@ export function tracedShape(shape: Shape): { shape: Shape; phases(): string } {
     out.push(`sent ${accepted} in ${ms(from)}–${ms(seen.at(-1)?.at ?? origin)}`);
     return out.join("; ");
   };
-  return { shape: traced, phases };
+  // Each pause of the accepted answers of WAITED_HOLD_MS with a 429 since the last one counted:
+  // what a small bucket's whole-second Retry-After costs. Answers the refill let through early in a
+  // hold (before or after its first 429s) do not hide it; a pause without a 429 (nothing asked) is none.
+  const holds = () => {
+    let [count, lastAccepted, refused] = [0, Number.NaN, false];
+    for (const { at, ok } of seen) {
+      if (!ok) refused = true;
+      else {
+        if (refused && at - lastAccepted >= WAITED_HOLD_MS) [count, refused] = [count + 1, false];
+        lastAccepted = at;
+      }
+    }
+    return count;
+  };
+  return { shape: traced, phases, holds };
 }
 
 /** Which rate-limit headers a shape adds to every answer, if any. */

@@ -64,7 +64,8 @@
 // - Rate-limit headers on any answer (X-RateLimit-Remaining/Reset, RateLimit-Remaining/Reset, the
 //   IETF RateLimit r/t and RateLimit-Policy q/w) say the rest outright: what remains of the budget
 //   is spent as fast as asked, then nothing goes until its reset; a policy alone sets burst and rate,
-//   and a declared rate is what the server said: no quiet stretch raises it, until a hold teaches one.
+//   and a declared rate is what the server said: no quiet stretch raises it, until a hold teaches one
+//   (the first hold after it teaches as a first hold does: the policy saw no interval to compare).
 // - A minute after the last hold ended, the API's per-minute budget has renewed whole: the pace is
 //   forgotten, and calls go as fast as they are made until the next 429.
 // Every wait is a wait on the call's own signal: a call whose deadline passes at the gate leaves it
@@ -184,7 +185,9 @@ function firstLesson(seen: HoldSeen): Lesson {
 }
 
 function learnedFrom(seen: HoldSeen, known: Learned | undefined): Lesson {
-  if (known === undefined) return firstLesson(seen);
+  // A declared policy's lesson saw no interval (nothing accepted): paired with it, everything that
+  // got through would count as refill and leave a burst of one. The first hold teaches as a first.
+  if (known === undefined || known.seen.accepted === 0) return firstLesson(seen);
   const { accepted, heldMs, sendingMs } = seen;
   // The budget was empty at both 429s: all that got through came from the refill since the first,
   // and from a whole burst if the hold refilled one.

@@ -94,16 +94,36 @@ describe("a policy the server declares", () => {
     expect(waits(pace, 5_000, 11)).toEqual([...Array(10).fill(0), 100]);
   });
 
-  it("gives way to what a hold teaches: a rate measured after it is raised after a quiet stretch, as any measured rate", () => {
+  /** A policy of 20 a second declared at 0, then 60 more accepted by a 429 at 400, held until 1400. */
+  const heldAfterPolicy = () => {
     const pace = new Pace();
     pace.accepted(0, { quota: 20, windowMs: 1_000 });
     waits(pace, 0, 1);
     for (let i = 0; i < 60; i++) pace.accepted(100);
-    // Held until 1400; a quiet stretch is then 2 s.
     pace.limited(400, 1_000);
+    return pace;
+  };
+
+  it("gives way to what a hold teaches, as a first hold teaches: the policy's lesson saw no interval to pair with", () => {
+    const pace = heldAfterPolicy();
+    // 61 got through by the 429 at 400 (the answer that declared the policy, and 60), held until
+    // 1400: the pace opens on nine tenths of them and probes upward from them over the hold, as
+    // after any first hold (paired with the policy's empty interval, it took them all for refill and
+    // opened on 1).
+    expect([pace.burst, pace.rate, pace.measured]).toEqual([54, 61 / 1_000, false]);
+    expect(pace.snapshot().known?.ceiling).toBe(61);
+  });
+
+  it("gives way to what holds teach: a rate measured after it is raised after a quiet stretch, as any measured rate", () => {
+    const pace = heldAfterPolicy();
+    for (let i = 0; i < 100; i++) pace.accepted(1_500);
+    // Held until 2800; a quiet stretch is then 2 s.
+    pace.limited(1_800, 1_000);
     const measured = pace.rate;
     expect(pace.measured).toBe(true);
-    pace.accepted(3_401);
+    pace.accepted(4_800);
+    expect(pace.rate).toBe(measured);
+    pace.accepted(4_801);
     expect(pace.rate).toBe(measured * 1.1);
   });
 

@@ -28,7 +28,8 @@
 //   at least. The probe starts at half that rate when the guess is above it: a probe that starts
 //   above the refill meets its 429 at once and measures nothing, and the pace would stay on a burst
 //   a hold.
-// - Each later hold teaches the rate, from the accepted count A, the previous hold's length H and
+// - Each later hold teaches the rate (one after fewer than LEARNING_SAMPLE answers only cuts an
+//   opening they fell short of), from the accepted count A, the previous hold's length H and
 //   the sending since its end D (learnFromHold), first of these that applies:
 //   . two holds as long give back as much, so the difference in A over the difference in D is the
 //     refill, whatever the burst was (the first burst may have been spread over the start), when D
@@ -104,7 +105,8 @@ export interface RateLimiter {
  * Fewer answers than this between two holds teach nothing: a 429 met by a client that was barely
  * sending came from others spending the same token, and says nothing of the pace the server takes.
  * A first hold met by this many calls at once, accepted or refused, teaches what got through
- * (Pace's #refusedAtFirstHold): a budget that small is the client's own.
+ * (Pace's #refusedAtFirstHold): a budget that small is the client's own. A later one that got
+ * fewer through than nine tenths of the burst the pace opened on cuts that burst (overshotOpening).
  */
 export const LEARNING_SAMPLE = 10;
 
@@ -151,8 +153,20 @@ export interface Learned {
  * before the first). Nothing when too few got through to tell.
  */
 export function learnFromHold(seen: HoldSeen, known: Learned | undefined): Learned | undefined {
-  if (seen.accepted < LEARNING_SAMPLE) return undefined;
+  if (seen.accepted < LEARNING_SAMPLE) return known && overshotOpening(seen, known);
   return { ...learnedFrom(seen, known), seen };
+}
+
+/**
+ * Too few to teach a rate, but short of nine tenths of the burst a hold taught the pace to open on:
+ * that opening overshot (a first count that a slow start filled with refill), and left so, every
+ * hold would open on it and meet the next 429 at once. It is cut as a short count cuts it; nothing
+ * else changes. A declared policy's burst (no hold taught it) stays.
+ */
+function overshotOpening({ accepted }: HoldSeen, known: Learned): Learned | undefined {
+  const taught = known.seen.accepted > 0;
+  if (!taught || accepted === 0 || accepted >= 0.9 * known.burst) return undefined;
+  return { ...known, burst: Math.max(1, Math.floor(0.9 * accepted)) };
 }
 
 type Lesson = Omit<Learned, "seen">;

@@ -43,7 +43,18 @@ describe("how many answers teach", () => {
       ...{ ceilingHoldMs: INFINITE, wholeAfterMs: 0, measured: false, seen },
     });
     expect(learnFromHold(interval(LEARNING_SAMPLE - 1, 0, 10), undefined)).toBeUndefined();
-    expect(learnFromHold(interval(LEARNING_SAMPLE - 1, 1_000, 400), knowing())).toBeUndefined();
+    // (An opening of 10 that got 9 through did not overshoot: nine tenths of it.)
+    expect(learnFromHold(interval(LEARNING_SAMPLE - 1, 1_000, 400), knowing({ burst: 10 }))).toBeUndefined();
+  });
+
+  it("teaches from fewer only that the opening overshot: short of nine tenths of it, it is cut to nine tenths of what got through", () => {
+    // A bucket of 5 behind 1 s holds, opened on 20 after a first count that a slow start filled:
+    // left so, every hold would open on 20, get 5 through and meet the next 429 at once.
+    const known = knowing();
+    expect(learnFromHold(interval(5, 1_000, 20), known)).toEqual({ ...known, burst: 4 });
+    expect(learnFromHold(interval(LEARNING_SAMPLE - 1, 1_000, 20), known)).toEqual({ ...known, burst: 8 });
+    expect(learnFromHold(interval(1, 1_000, 20), known)).toEqual({ ...known, burst: 1 });
+    expect(learnFromHold(interval(0, 1_000, 20), known)).toBeUndefined();
   });
 });
 

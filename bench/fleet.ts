@@ -12,9 +12,9 @@
 // holds the fleet waited out (a pause of half a second in the accepted answers after a 429): a
 // small bucket's whole-second holds cost most of the time lost, one for each lesson. SHAPES picks
 // some by name, comma-separated; MODES=redis (or own) runs only the fleet with (or without) the
-// shared limiter; PROCESSES and CALLS change the fleet; TRACE=1 prints where each run's time went, as the limiter saw it;
-// TRACE=2 also what the shared pace learned at each hold, read from Redis as the run goes (the
-// count it saw, against the limiter's, is where a fleet's estimates go wrong).
+// shared limiter; PROCESSES and CALLS change the fleet; TRACE=1 prints where each run's time went,
+// as the limiter saw it; TRACE=2 also what the shared pace learned at each hold, read from Redis as
+// the run goes (the count it saw, against the limiter's, is where a fleet's estimates go wrong).
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";

@@ -164,12 +164,14 @@ export function learnFromHold(seen: HoldSeen, known: Learned | undefined): Learn
  * else changes. A declared policy's burst (no hold taught it) stays.
  */
 function overshotOpening({ accepted }: HoldSeen, known: Learned): Learned | undefined {
-  const taught = known.seen.accepted > 0;
-  if (!taught || accepted === 0 || accepted >= 0.9 * known.burst) return undefined;
+  if (declaredOnly(known) || accepted === 0 || accepted >= 0.9 * known.burst) return undefined;
   return { ...known, burst: Math.max(1, Math.floor(0.9 * accepted)) };
 }
 
 type Lesson = Omit<Learned, "seen">;
+
+/** What a declared policy alone taught (Pace's #declared): it saw no interval, nothing accepted. */
+const declaredOnly = (known: Learned) => known.seen.accepted === 0;
 
 /** The rate the first hold guesses, as a lower bound: its count over the hold. */
 const guessedRate = ({ accepted, retryAfterMs }: HoldSeen) => accepted / Math.max(1, retryAfterMs);
@@ -199,9 +201,9 @@ function firstLesson(seen: HoldSeen): Lesson {
 }
 
 function learnedFrom(seen: HoldSeen, known: Learned | undefined): Lesson {
-  // A declared policy's lesson saw no interval (nothing accepted): paired with it, everything that
-  // got through would count as refill and leave a burst of one. The first hold teaches as a first.
-  if (known === undefined || known.seen.accepted === 0) return firstLesson(seen);
+  // Paired with a declared policy's empty interval, everything that got through would count as
+  // refill and leave a burst of one: the first hold after it teaches as a first.
+  if (known === undefined || declaredOnly(known)) return firstLesson(seen);
   const { accepted, heldMs, sendingMs } = seen;
   // The budget was empty at both 429s: all that got through came from the refill since the first,
   // and from a whole burst if the hold refilled one.

@@ -22,14 +22,15 @@ export const bucketIdeal = (calls: number, burst: number, perSecond: number) =>
 export const windowIdeal = (calls: number, limit: number, windowMs: number) =>
   (Math.ceil(calls / limit) - 1) * windowMs;
 
-/**
- * `shape`, noting when it let requests through and refused them: `phases()` says where a run's time
- * went, from the limiter's side, as alternating stretches of sending (how many got through) and
- * holding (from the first 429 of a hold to the next request let through, with its Retry-After).
- */
 /** A pause this long between accepted answers, after a 429, was a hold the callers waited out. */
 export const WAITED_HOLD_MS = 500;
 
+/**
+ * `shape`, noting when it let requests through and refused them: `phases()` says where a run's time
+ * went, from the limiter's side, as alternating stretches of sending (how many got through) and
+ * holding (from the first 429 of a hold to the next request let through, with its Retry-After);
+ * `holds()` how many holds the callers waited out.
+ */
 export function tracedShape(shape: Shape): { shape: Shape; phases(): string; holds(): number } {
   const seen: { at: number; ok: boolean; retryAfter?: string }[] = [];
   const traced: Shape = (now) => {
